@@ -1,0 +1,142 @@
+import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { AllFilter } from '../event-store/event-store.port.ts';
+
+/** Names that let several deployments (or test runs) share one NATS server without colliding. */
+export interface BusNames {
+  /** First token of every subject: `<prefix>.events.…`, `<prefix>.cmd.…`, `<prefix>.dlq.…`. Default `sy`. */
+  subjectPrefix: string;
+  /** JetStream stream holding the events. Default `SY_EVENTS`. */
+  eventsStream: string;
+  /** JetStream stream holding parked (dead-lettered) messages. Default `SY_DLQ`. */
+  deadLetterStream: string;
+}
+
+export const defaultBusNames: BusNames = {
+  subjectPrefix: 'sy',
+  eventsStream: 'SY_EVENTS',
+  deadLetterStream: 'SY_DLQ',
+};
+
+export interface DeliveryInfo {
+  /** 1 on first delivery, then 2, 3 … on redelivery. */
+  deliveryCount: number;
+}
+
+export interface ConsumeOptions {
+  /** Durable consumer name; survives restarts of the process. */
+  name: string;
+  filter?: AllFilter;
+  /** Where a newly created durable consumer starts. Existing consumers resume at their ack floor. */
+  startAt?: 'all' | 'new';
+  /** Deliveries before a failing message is parked on `<prefix>.dlq.<name>` (default 5). */
+  maxDeliver?: number;
+  /** Base delay before redelivering a failed message, grows per attempt (default 200 ms). */
+  retryDelayMs?: number;
+  /** Called once per event, in global order; resolve to ack, throw to retry/park. */
+  handler: (event: RecordedEvent, info: DeliveryInfo) => Promise<void>;
+}
+
+export interface Consumer {
+  /** Stops delivery; the durable state stays on the server. */
+  stop(): Promise<void>;
+}
+
+/** A command as it travels from a gateway to a worker. */
+export interface CommandMessage {
+  category: string;
+  name: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+export interface ServeCommandsOptions {
+  /** Serves `<prefix>.cmd.<category>.>`. */
+  category: string;
+  /** Queue group: each command goes to exactly one member. */
+  queue: string;
+  /** Returns the reply, or throws (an AppError keeps its kind and code across the wire). */
+  handler: (command: CommandMessage) => Promise<unknown>;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export interface Closeable {
+  close(): Promise<void>;
+}
+
+export interface BusConsumerInfo {
+  name: string;
+  filterSubjects: string[];
+  pending: number;
+  ackPending: number;
+  redelivered: number;
+  /** Stream sequence of the ack floor. */
+  ackFloor: number;
+  delivered: number;
+}
+
+export interface BusInfo {
+  stream: { name: string; messages: number; bytes: number; firstSeq: number; lastSeq: number };
+  subjects: Record<string, number>;
+  consumers: BusConsumerInfo[];
+  deadLetters: number;
+}
+
+/**
+ * The message bus. Adapters: NATS JetStream + core request/reply (bus/nats), in-process
+ * (bus/in-process). Contract: bus/bus.contract.ts.
+ */
+export interface Bus {
+  readonly names: BusNames;
+
+  /**
+   * Publishes events in the given order, each deduplicated by its event id, and resolves only once
+   * every one is durably stored. Used by the relay only.
+   */
+  publish(events: readonly RecordedEvent[]): Promise<void>;
+
+  /** The last event stored on the bus (for the relay to reconcile on start), if any. */
+  lastPublished(): Promise<{ eventId: string; position: bigint } | undefined>;
+
+  /** Durable, ordered consumption with explicit ack; failing messages are parked, not looped on. */
+  consume(options: ConsumeOptions): Promise<Consumer>;
+
+  serveCommands(options: ServeCommandsOptions): Promise<Closeable>;
+
+  /** Sends a command to one worker of the queue group and waits for its reply. */
+  request(category: string, name: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
+
+  /** Events parked for a consumer (oldest first). */
+  deadLetters(consumer?: string): Promise<Array<{ consumer: string; event: RecordedEvent; error: string }>>;
+
+  info(): Promise<BusInfo>;
+
+  close(): Promise<void>;
+}
+
+/** `ServerRegistered` → `server-registered`, for subjects. */
+export function subjectToken(type: string): string {
+  return type
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/[^A-Za-z0-9-]/g, '-')
+    .toLowerCase();
+}
+
+export function eventSubject(names: BusNames, category: string, type: string): string {
+  return `${names.subjectPrefix}.events.${category}.${subjectToken(type)}`;
+}
+
+export function commandSubject(names: BusNames, category: string, name: string): string {
+  return `${names.subjectPrefix}.cmd.${category}.${subjectToken(name)}`;
+}
+
+/** Subjects that select the events matching a filter (categories × types; wildcards otherwise). */
+export function filterSubjects(names: BusNames, filter?: AllFilter): string[] {
+  const cats = filter?.categories?.length ? filter.categories : ['*'];
+  const types = filter?.types?.length ? filter.types.map(subjectToken) : ['*'];
+  if (cats[0] === '*' && types[0] === '*') return [`${names.subjectPrefix}.events.>`];
+  return cats.flatMap((c) => types.map((t) => `${names.subjectPrefix}.events.${c}.${t}`));
+}

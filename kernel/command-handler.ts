@@ -1,0 +1,101 @@
+import type { EventStore } from '../event-store/event-store.port.ts';
+import type { NewEvent, RecordedEvent } from './envelope.ts';
+import { WrongExpectedRevisionError } from './errors.ts';
+import type { EventTypeRegistry } from './event-types.ts';
+import { eventIdFor } from './ids.ts';
+import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
+
+export interface CommandResult {
+  stream: string;
+  /** Revision of the stream after the command (-1n when the stream still does not exist). */
+  revision: bigint;
+  /** Global position of the last appended event, when any was appended. */
+  position: bigint | undefined;
+  /** Events appended by this command (empty for a no-op or a replayed command). */
+  events: RecordedEventRef[];
+  /** True when this command id had already been handled: nothing new was appended. */
+  duplicate: boolean;
+}
+
+export interface RecordedEventRef {
+  id: string;
+  type: string;
+}
+
+export interface CommandHandlerDeps {
+  store: EventStore;
+  registry: EventTypeRegistry;
+}
+
+/** Loads an aggregate's events from the store, upcast and validated. */
+export async function loadStream<E extends DomainEvent>(
+  deps: CommandHandlerDeps,
+  stream: string,
+): Promise<{ events: E[]; recorded: RecordedEvent[]; revision: bigint | undefined }> {
+  const recorded = await deps.store.readStream(stream);
+  const events = recorded.map(
+    (r) => ({ type: r.type, data: deps.registry.upcast(r.type, r.metadata.schemaVersion, r.data) }) as E,
+  );
+  const last = recorded.at(-1);
+  return { events, recorded, revision: last?.revision };
+}
+
+/**
+ * Runs one command against one stream: load, fold, decide, append with the expected revision.
+ * Optimistic-concurrency conflicts are retried (the decision is re-made on fresh state). A command
+ * id seen before in the stream returns the original outcome and appends nothing.
+ */
+export async function handleCommand<C, E extends DomainEvent, S>(
+  deps: CommandHandlerDeps,
+  decider: Decider<C, E, S>,
+  stream: string,
+  command: C,
+  meta: CommandMeta,
+  options: { maxRetries?: number } = {},
+): Promise<CommandResult> {
+  const maxRetries = options.maxRetries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    const { events, recorded, revision } = await loadStream<E>(deps, stream);
+    const earlier = recorded.filter((r) => r.metadata.causationId === meta.commandId);
+    if (earlier.length > 0) {
+      const last = earlier.at(-1)!;
+      return {
+        stream,
+        revision: revision ?? -1n,
+        position: last.position,
+        events: earlier.map((r) => ({ id: r.id, type: r.type })),
+        duplicate: true,
+      };
+    }
+    const state = events.reduce((s, e) => decider.evolve(s, e), decider.initialState);
+    const decided = decider.decide(command, state);
+    if (decided.length === 0) {
+      return { stream, revision: revision ?? -1n, position: undefined, events: [], duplicate: false };
+    }
+    const newEvents: NewEvent[] = decided.map((e, i) => ({
+      id: eventIdFor(meta.commandId, i),
+      type: e.type,
+      data: deps.registry.validate(e.type, e.data),
+      metadata: {
+        correlationId: meta.correlationId,
+        causationId: meta.commandId,
+        actor: meta.actor,
+        traceparent: meta.traceparent,
+        schemaVersion: deps.registry.currentVersion(e.type),
+      },
+    }));
+    try {
+      const result = await deps.store.append(stream, newEvents, revision ?? 'no-stream');
+      return {
+        stream,
+        revision: result.nextExpectedRevision,
+        position: result.position,
+        events: newEvents.map((e) => ({ id: e.id, type: e.type })),
+        duplicate: result.duplicate,
+      };
+    } catch (e) {
+      if (e instanceof WrongExpectedRevisionError && attempt < maxRetries) continue;
+      throw e;
+    }
+  }
+}
