@@ -1,5 +1,5 @@
-import type { RecordedEvent } from '../kernel/envelope.ts';
 import type { AllFilter } from '../event-store/event-store.port.ts';
+import type { RecordedEvent } from '../kernel/envelope.ts';
 
 /** Names that let several deployments (or test runs) share one NATS server without colliding. */
 export interface BusNames {
@@ -125,8 +125,18 @@ export function subjectToken(type: string): string {
     .toLowerCase();
 }
 
+/**
+ * A category as one subject token. Categories made by `streamName` pass unchanged; anything else
+ * (dots, wildcards, spaces from a hand-made stream name) is replaced so the relay can never be
+ * stuck on an unpublishable subject.
+ */
+export function categoryToken(category: string): string {
+  const token = category.replace(/[^A-Za-z0-9_-]/g, '_');
+  return token === '' ? '_' : token;
+}
+
 export function eventSubject(names: BusNames, category: string, type: string): string {
-  return `${names.subjectPrefix}.events.${category}.${subjectToken(type)}`;
+  return `${names.subjectPrefix}.events.${categoryToken(category)}.${subjectToken(type)}`;
 }
 
 export function commandSubject(names: BusNames, category: string, name: string): string {
@@ -135,7 +145,7 @@ export function commandSubject(names: BusNames, category: string, name: string):
 
 /** Subjects that select the events matching a filter (categories × types; wildcards otherwise). */
 export function filterSubjects(names: BusNames, filter?: AllFilter): string[] {
-  const cats = filter?.categories?.length ? filter.categories : ['*'];
+  const cats = filter?.categories?.length ? filter.categories.map(categoryToken) : ['*'];
   const types = filter?.types?.length ? filter.types.map(subjectToken) : ['*'];
   if (cats[0] === '*' && types[0] === '*') return [`${names.subjectPrefix}.events.>`];
   return cats.flatMap((c) => types.map((t) => `${names.subjectPrefix}.events.${c}.${t}`));

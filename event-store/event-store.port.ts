@@ -26,15 +26,16 @@ export interface ReadStreamOptions {
 }
 
 export interface AllFilter {
-  /** Only events whose stream category is one of these. */
+  /** Only events whose stream category is one of these (an empty list matches nothing). */
   categories?: readonly string[];
-  /** Only events of these types. */
+  /** Only events of these types (an empty list matches nothing). */
   types?: readonly string[];
 }
 
 export interface ReadAllOptions {
   /** Exclusive: return events strictly after this position. Omit (or 0n) to start at the beginning. */
   after?: bigint;
+  /** Page size; defaults to 1000. */
   maxCount?: number;
   filter?: AllFilter;
 }
@@ -67,7 +68,11 @@ export interface EventStore {
   /** Revision of the stream's last event, or undefined when the stream does not exist. */
   streamRevision(stream: string): Promise<bigint | undefined>;
 
-  /** A page of the global log in global order. Never skips an event that commits later. */
+  /**
+   * A page of the global log in global order. Never skips an event that commits later. An append
+   * can become readable here a moment after it returns (the Postgres store first waits for older
+   * transactions to end), so read your own writes from the stream, not from the global log.
+   */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
   /**

@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../kernel/envelope.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { Bus, ConsumeOptions, Consumer } from './bus.port.ts';
+
+export interface BusFixture {
+  bus: Bus;
+  teardown(): Promise<void>;
+}
+
+type Truthy<T> = Exclude<T, undefined | null | false | 0 | ''>;
+
+/** Polls until `check` returns something truthy (and returns it), so tests hold on a loaded machine. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 20_000, what = 'condition' }: { timeoutMs?: number; what?: string } = {},
+): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as Truthy<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Events with unique ids, per-stream revisions and increasing (deliberately not dense) positions. */
+export function eventFactory(): (stream: string, type: string, data?: unknown) => RecordedEvent {
+  let position = 100n;
+  const revisions = new Map<string, bigint>();
+  return (stream, type, data = {}) => {
+    position += BigInt(1 + Math.floor(Math.random() * 3));
+    const revision = revisions.get(stream) ?? 0n;
+    revisions.set(stream, revision + 1n);
+    return {
+      id: randomUUID(),
+      type,
+      stream,
+      revision,
+      position,
+      data,
+      metadata: {
+        correlationId: randomUUID(),
+        causationId: randomUUID(),
+        actor: 'test',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        schemaVersion: 1,
+      },
+      recordedAt: new Date(),
+    };
+  };
+}
+
+const ids = (events: readonly RecordedEvent[]) => events.map((e) => e.id);
+
+/**
+ * The behaviour every Bus adapter must show. `factory` gives a fresh, empty bus per test (its own
+ * streams and subjects); `teardown` removes whatever it created.
+ */
+export function describeBusContract(
+  name: string,
+  factory: () => Promise<BusFixture>,
+  options: { skip?: boolean } = {},
+): void {
+  describe.skipIf(options.skip ?? false)(`Bus contract: ${name}`, () => {
+    let fixture: BusFixture;
+    let bus: Bus;
+    let make: ReturnType<typeof eventFactory>;
+    const consumers: Consumer[] = [];
+
+    beforeEach(async () => {
+      fixture = await factory();
+      bus = fixture.bus;
+      make = eventFactory();
+    });
+
+    afterEach(async () => {
+      await Promise.allSettled(consumers.splice(0).map((c) => c.stop()));
+      await fixture.teardown();
+    });
+
+    async function collect(
+      options: Omit<ConsumeOptions, 'handler'>,
+      handler?: (e: RecordedEvent) => Promise<void>,
+    ): Promise<{ events: RecordedEvent[]; consumer: Consumer; maxConcurrent: () => number }> {
+      const events: RecordedEvent[] = [];
+      let running = 0;
+      let maxConcurrent = 0;
+      const consumer = await bus.consume({
+        ...options,
+        handler: async (e) => {
+          running++;
+          maxConcurrent = Math.max(maxConcurrent, running);
+          try {
+            await handler?.(e);
+            events.push(e);
+          } finally {
+            running--;
+          }
+        },
+      });
+      consumers.push(consumer);
+      return { events, consumer, maxConcurrent: () => maxConcurrent };
+    }
+
+    it('reports the last published event, and nothing for an empty bus', async () => {
+      expect(await bus.lastPublished()).toBeUndefined();
+      await bus.publish([]);
+      expect(await bus.lastPublished()).toBeUndefined();
+      const batch = [
+        make('server-1', 'ServerRegistered'),
+        make('server-1', 'ServerEnabled'),
+        make('tool-9', 'X'),
+      ];
+      await bus.publish(batch);
+      expect(await bus.lastPublished()).toEqual({ eventId: batch[2]!.id, position: batch[2]!.position });
+    });
+
+    it('stores a re-published event id once', async () => {
+      const [a, b, c, d] = [make('s-1', 'A'), make('s-1', 'B'), make('s-2', 'C'), make('s-2', 'D')];
+      await bus.publish([a!, b!, c!]);
+      await bus.publish([b!, c!]);
+      await bus.publish([c!, d!]);
+      expect((await bus.info()).stream.messages).toBe(4);
+      expect(await bus.lastPublished()).toEqual({ eventId: d!.id, position: d!.position });
+      const seen = await collect({ name: uniqueConsumer('dedup') });
+      await eventually(() => seen.events.length >= 4, { what: '4 events' });
+      expect(ids(seen.events)).toEqual(ids([a!, b!, c!, d!]));
+    });
+
+    it('delivers events one at a time in global order across categories, honouring filters', async () => {
+      const all: RecordedEvent[] = [];
+      for (let i = 0; i < 10; i++) {
+        all.push(make(`server-${i % 3}`, i % 2 ? 'ServerEnabled' : 'ServerRegistered', { i }));
+        all.push(make(`toolcall-${i}`, 'ToolCallStarted', { i }));
+        all.push(make(`template-t${i % 2}`, 'TemplateSynced', { i }));
+      }
+      await bus.publish(all.slice(0, 15));
+      const everything = await collect({ name: uniqueConsumer('all') }, () => sleepMs(1));
+      const toolcalls = await collect({ name: uniqueConsumer('tc'), filter: { categories: ['toolcall'] } });
+      const registered = await collect({
+        name: uniqueConsumer('reg'),
+        filter: { types: ['ServerRegistered'] },
+      });
+      const two = await collect({
+        name: uniqueConsumer('two'),
+        filter: { categories: ['server', 'template'], types: ['ServerEnabled', 'TemplateSynced'] },
+      });
+      await bus.publish(all.slice(15));
+
+      await eventually(() => everything.events.length === all.length, { what: 'all events' });
+      const want = (p: (e: RecordedEvent) => boolean) => ids(all.filter(p));
+      await eventually(() => toolcalls.events.length === 10, { what: 'toolcall events' });
+      await eventually(() => registered.events.length === 5, { what: 'ServerRegistered events' });
+      await eventually(() => two.events.length === 15, { what: 'server+template events' });
+      await sleepMs(200); // nothing more may trickle in
+      expect(ids(everything.events)).toEqual(ids(all));
+      expect(everything.maxConcurrent()).toBe(1);
+      expect(ids(toolcalls.events)).toEqual(want((e) => e.stream.startsWith('toolcall-')));
+      expect(ids(registered.events)).toEqual(want((e) => e.type === 'ServerRegistered'));
+      expect(ids(two.events)).toEqual(want((e) => e.type === 'ServerEnabled' || e.type === 'TemplateSynced'));
+      const first = everything.events[0]!;
+      expect(first).toEqual(all[0]);
+      expect(typeof first.position).toBe('bigint');
+      expect(first.recordedAt).toBeInstanceOf(Date);
+    });
+
+    it('resumes a stopped durable consumer where it acked: nothing acked comes back, nothing is lost', async () => {
+      const all = Array.from({ length: 20 }, (_, i) => make(`order-${i % 4}`, 'OrderPlaced', { i }));
+      await bus.publish(all.slice(0, 12));
+      const name = uniqueConsumer('durable');
+      const first = await collect({ name }, () => sleepMs(15));
+      await eventually(() => first.events.length >= 4, { what: '4 events' });
+      await first.consumer.stop();
+      const acked = ids(first.events);
+      expect(acked.length).toBeLessThan(12);
+      await bus.publish(all.slice(12));
+
+      const second = await collect({ name });
+      await eventually(() => acked.length + second.events.length >= all.length, { what: 'the rest' });
+      await sleepMs(200);
+      expect([...acked, ...ids(second.events)]).toEqual(ids(all));
+    });
+
+    it('starts a new consumer at the tail when asked for new events only', async () => {
+      const old = [make('a-1', 'Old'), make('a-1', 'Old')];
+      await bus.publish(old);
+      const fresh = await collect({ name: uniqueConsumer('new'), startAt: 'new' });
+      const later = [make('a-1', 'New')];
+      await bus.publish(later);
+      await eventually(() => fresh.events.length >= 1, { what: 'the new event' });
+      await sleepMs(100);
+      expect(ids(fresh.events)).toEqual(ids(later));
+    });
+
+    it('parks an event that keeps failing after maxDeliver attempts, and later events get through', async () => {
+      const all = Array.from({ length: 5 }, (_, i) => make(`job-${i}`, 'JobQueued', { i }));
+      const poison = all[1]!;
+      await bus.publish(all);
+      const name = uniqueConsumer('park');
+      const calls: Array<{ id: string; attempt: number }> = [];
+      const ok: string[] = [];
+      const consumer = await bus.consume({
+        name,
+        maxDeliver: 3,
+        retryDelayMs: 20,
+        handler: async (e, info) => {
+          calls.push({ id: e.id, attempt: info.deliveryCount });
+          if (e.id === poison.id) throw new Error(`boom on ${e.id}`);
+          ok.push(e.id);
+        },
+      });
+      consumers.push(consumer);
+      await eventually(() => ok.length === 4, { what: 'the healthy events' });
+      expect(ok).toEqual(ids(all.filter((e) => e !== poison)));
+      // Ordered: every attempt at the poison event comes before the next event is handed out.
+      expect(calls.slice(1, 4)).toEqual([1, 2, 3].map((attempt) => ({ id: poison.id, attempt })));
+      const parked = await eventually(async () => {
+        const d = await bus.deadLetters(name);
+        return d.length === 1 ? d : undefined;
+      });
+      expect(parked[0]!.consumer).toBe(name);
+      expect(parked[0]!.event).toEqual(poison);
+      expect(parked[0]!.error).toContain(`boom on ${poison.id}`);
+      expect((await bus.deadLetters()).map((d) => d.event.id)).toContain(poison.id);
+      expect(await bus.deadLetters(uniqueConsumer('nobody'))).toEqual([]);
+      const info = await bus.info();
+      expect(info.deadLetters).toBeGreaterThanOrEqual(1);
+      expect(info.consumers.map((c) => c.name)).toContain(name);
+    });
+
+    it('reports stream, subjects and consumers', async () => {
+      await bus.publish([make('server-1', 'ServerRegistered'), make('server-2', 'ServerRegistered')]);
+      await bus.publish([make('toolcall-1', 'ToolCallStarted')]);
+      const name = uniqueConsumer('info');
+      const seen = await collect({ name, filter: { categories: ['server'] } });
+      await eventually(() => seen.events.length === 2, { what: '2 events' });
+      const info = await bus.info();
+      const prefix = bus.names.subjectPrefix;
+      expect(info.stream.name).toBe(bus.names.eventsStream);
+      expect(info.stream.messages).toBe(3);
+      expect(info.subjects).toEqual({
+        [`${prefix}.events.server.server-registered`]: 2,
+        [`${prefix}.events.toolcall.tool-call-started`]: 1,
+      });
+      const c = await eventually(async () => {
+        const found = (await bus.info()).consumers.find((x) => x.name === name);
+        return found && found.ackPending === 0 ? found : undefined;
+      });
+      expect(c.filterSubjects).toEqual([`${prefix}.events.server.*`]);
+      expect(c.pending).toBe(0);
+    });
+
+    it('shares commands between the members of a queue group, answering each request once', async () => {
+      const handled = { a: 0, b: 0 };
+      const serve = (who: 'a' | 'b') =>
+        bus.serveCommands({
+          category: 'math',
+          queue: 'workers',
+          handler: async (cmd) => {
+            handled[who]++;
+            const { x, y } = cmd.payload as { x: number; y: number };
+            return { sum: x + y, name: cmd.name, trace: cmd.headers['x-trace'] };
+          },
+        });
+      const servers = [await serve('a'), await serve('b')];
+      try {
+        const replies = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            bus.request(
+              'math',
+              'AddNumbers',
+              { x: i, y: 1 },
+              { headers: { 'x-trace': `t${i}` }, timeoutMs: 10_000 },
+            ),
+          ),
+        );
+        expect(replies).toEqual(
+          Array.from({ length: 40 }, (_, i) => ({ sum: i + 1, name: 'AddNumbers', trace: `t${i}` })),
+        );
+        expect(handled.a + handled.b).toBe(40);
+        expect(handled.a).toBeGreaterThan(0);
+        expect(handled.b).toBeGreaterThan(0);
+      } finally {
+        await Promise.all(servers.map((s) => s.close()));
+      }
+    });
+
+    it('carries AppError kind, code and details across; other errors become internal', async () => {
+      const server = await bus.serveCommands({
+        category: 'servers',
+        queue: 'w',
+        handler: async (cmd) => {
+          if (cmd.name === 'Register') {
+            throw new AppError('conflict', 'SERVER.NAME_TAKEN', 'name taken', { name: 'github' });
+          }
+          throw new Error('kaput');
+        },
+      });
+      try {
+        const conflict = await bus
+          .request('servers', 'Register', { name: 'github' })
+          .catch((e: unknown) => e);
+        expect(conflict).toBeInstanceOf(AppError);
+        expect(conflict).toMatchObject({
+          kind: 'conflict',
+          code: 'SERVER.NAME_TAKEN',
+          message: 'name taken',
+          details: { name: 'github' },
+        });
+        const internal = await bus.request('servers', 'Other', null).catch((e: unknown) => e);
+        expect(internal).toBeInstanceOf(AppError);
+        expect(internal).toMatchObject({ kind: 'internal', message: 'kaput' });
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("answers 'unavailable' when no worker serves a category, also after the last one leaves", async () => {
+      const none = await bus.request('nobody', 'Anything', {}).catch((e: unknown) => e);
+      expect(none).toBeInstanceOf(AppError);
+      expect(none).toMatchObject({ kind: 'unavailable', code: 'BUS.NO_WORKERS' });
+      const server = await bus.serveCommands({
+        category: 'brief',
+        queue: 'w',
+        handler: async (cmd) => (cmd.name === 'Ping' ? 'ok' : undefined),
+      });
+      expect(await bus.request('brief', 'Ping', {})).toBe('ok');
+      expect(await bus.request('brief', 'Fire', {})).toBeUndefined();
+      await server.close();
+      const gone = await eventually(async () => {
+        const e = await bus.request('brief', 'Ping', {}, { timeoutMs: 1000 }).catch((err: unknown) => err);
+        return e instanceof AppError && e.kind === 'unavailable' ? e : undefined;
+      });
+      expect(gone.code).toBe('BUS.NO_WORKERS');
+    });
+
+    it("answers 'timeout' when the worker does not reply in time", async () => {
+      const server = await bus.serveCommands({
+        category: 'slow',
+        queue: 'w',
+        handler: async () => {
+          await sleepMs(1500);
+          return 'late';
+        },
+      });
+      try {
+        const started = Date.now();
+        const e = await bus.request('slow', 'Work', {}, { timeoutMs: 200 }).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(AppError);
+        expect(e).toMatchObject({ kind: 'timeout', code: 'BUS.TIMEOUT' });
+        expect(Date.now() - started).toBeLessThan(1400);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+}
+
+function uniqueConsumer(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,34 @@
+import nats from 'nats';
+
+const { ErrorCode } = nats;
+
+// JetStream API error codes (nats-server errors.json) that mean "that resource is gone".
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+function natsError(e: unknown): { code?: string; api_error?: { err_code?: number } } | undefined {
+  return e !== null && typeof e === 'object'
+    ? (e as { code?: string; api_error?: { err_code?: number } })
+    : undefined;
+}
+
+export function isStreamNotFound(e: unknown): boolean {
+  return natsError(e)?.api_error?.err_code === STREAM_NOT_FOUND;
+}
+
+export function isConsumerNotFound(e: unknown): boolean {
+  return natsError(e)?.api_error?.err_code === CONSUMER_NOT_FOUND;
+}
+
+/** A JetStream publish to a subject no stream captures answers "no responders". */
+export function isNoResponders(e: unknown): boolean {
+  return natsError(e)?.code === ErrorCode.NoResponders;
+}
+
+export function isTimeout(e: unknown): boolean {
+  return natsError(e)?.code === ErrorCode.Timeout;
+}
+
+export function isMaxPayload(e: unknown): boolean {
+  return natsError(e)?.code === ErrorCode.MaxPayloadExceeded;
+}

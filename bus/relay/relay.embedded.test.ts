@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventStore } from '../../event-store/event-store.port.ts';
+import { createPostgresEventStore } from '../../event-store/postgres/postgres.event-store.ts';
+import type { RecordedEvent } from '../../kernel/envelope.ts';
+import { silentLogger } from '../../kernel/logger.ts';
+import { migrateEventStore } from '../../migrations/migrate.ts';
+import { openPGlite, type SqlConnection } from '../../runtime/sql.ts';
+import { eventually } from '../bus.contract.ts';
+import type { Bus, Consumer } from '../bus.port.ts';
+import { createInProcessBus } from '../in-process/in-process.bus.ts';
+import { createInProcessLeaderLock } from './in-process-leader-lock.ts';
+import { createRelay, type Relay } from './relay.ts';
+import { appendMany, readWholeStore } from './relay-test-kit.ts';
+
+/** The embedded mode's wiring: PGlite event store, in-process bus and lock. Needs no services. */
+describe('relay: embedded (PGlite store → in-process bus)', () => {
+  let connection: SqlConnection;
+  let store: EventStore;
+  let bus: Bus;
+  const relays: Relay[] = [];
+  const consumers: Consumer[] = [];
+
+  beforeEach(async () => {
+    connection = await openPGlite({ dataDir: 'memory://' });
+    await migrateEventStore(connection.db);
+    store = createPostgresEventStore({ connection, pollIntervalMs: 100 });
+    bus = createInProcessBus({ logger: silentLogger() });
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(relays.splice(0).map((r) => r.stop()));
+    await Promise.allSettled(consumers.splice(0).map((c) => c.stop()));
+    await bus.close();
+    await store.close();
+    await connection.close();
+  });
+
+  it('relays every event once, in store order, across a leader hand-over', async () => {
+    const lock = createInProcessLeaderLock();
+    const make = () => {
+      const r = createRelay({ store, bus, lock, logger: silentLogger(), batchSize: 25, retryMs: 50 });
+      relays.push(r);
+      return r;
+    };
+    const seen: RecordedEvent[] = [];
+    consumers.push(await bus.consume({ name: 'audit', handler: async (e) => void seen.push(e) }));
+    const [a, b] = [make(), make()];
+    await a.start();
+    await b.start();
+    await eventually(() => a.status().leader !== b.status().leader, { what: 'one leader' });
+    const [leader, follower] = a.status().leader ? [a, b] : [b, a];
+
+    await appendMany(store, { total: 120, streams: 8, writers: 3 });
+    const head = await store.headPosition();
+    await eventually(() => leader.status().lastPublishedPosition === head, {
+      what: 'the leader to catch up',
+    });
+    expect(follower.status()).toMatchObject({ leader: false, eventsPublished: 0 });
+
+    await leader.stop();
+    await eventually(() => follower.status().leader, { what: 'the follower to take over' });
+    await appendMany(store, { total: 60, streams: 8, writers: 3 });
+    const end = await store.headPosition();
+    await eventually(() => follower.status().lastPublishedPosition === end, {
+      what: 'the new leader to catch up',
+    });
+    expect(follower.status().eventsPublished).toBe(60);
+
+    const all = await readWholeStore(store);
+    await eventually(() => seen.length === all.length, { what: 'the consumer to see everything' });
+    expect(seen.map((e) => e.id)).toEqual(all.map((e) => e.id));
+  });
+});

@@ -1,0 +1,36 @@
+import type { RecordedEvent } from '../kernel/envelope.ts';
+import { AppError } from '../kernel/errors.ts';
+import { categoryOf } from '../kernel/streams.ts';
+import { type BusNames, eventSubject } from './bus.port.ts';
+
+/** NATS subject matching: `*` is one token, `>` one or more trailing tokens. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const token = p[i];
+    if (token === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (token !== '*' && token !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+export function matchesAny(patterns: readonly string[], subject: string): boolean {
+  return patterns.some((p) => subjectMatches(p, subject));
+}
+
+export function subjectOf(names: BusNames, event: RecordedEvent): string {
+  return eventSubject(names, categoryOf(event.stream), event.type);
+}
+
+/** Consumer names become NATS durable names and subject tokens: no dots, wildcards or spaces. */
+export function assertToken(value: string, what: string): void {
+  if (!/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw new AppError(
+      'validation',
+      'BUS.BAD_NAME',
+      `invalid ${what} '${value}': use letters, digits, '_' and '-' only`,
+    );
+  }
+}

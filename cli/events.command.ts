@@ -1,0 +1,60 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedEventJson } from '../kernel/envelope.ts';
+import { apiGet, CliError } from './http-client.ts';
+
+interface Options {
+  stream?: string;
+  category?: string;
+  type?: string;
+  after: string;
+  limit?: string;
+  follow?: boolean;
+  url: string;
+}
+
+/** Prints events as JSON lines, paging through the gateway's /api/v1/events. */
+export async function eventsCommand(opts: Options): Promise<void> {
+  const max = opts.limit === undefined ? Number.POSITIVE_INFINITY : Number(opts.limit);
+  if (!Number.isFinite(max) && opts.limit !== undefined) throw new CliError('--limit must be a number');
+  let printed = 0;
+  const print = (e: RecordedEventJson) => {
+    process.stdout.write(`${JSON.stringify(e)}\n`);
+    printed++;
+  };
+
+  if (opts.stream) {
+    let from = '0';
+    for (;;) {
+      const page = await apiGet<{ events: RecordedEventJson[]; nextRevision: string | null }>(opts.url, '/api/v1/events', {
+        stream: opts.stream,
+        fromRevision: from,
+        limit: String(Math.min(1000, max - printed)),
+      });
+      for (const e of page.events) print(e);
+      if (printed >= max) return;
+      if (page.nextRevision) {
+        from = page.nextRevision;
+        continue;
+      }
+      if (!opts.follow) return;
+      if (page.events.length > 0) from = (BigInt(page.events.at(-1)!.revision) + 1n).toString();
+      await sleep(500);
+    }
+  }
+
+  let after = opts.after;
+  for (;;) {
+    const page = await apiGet<{ events: RecordedEventJson[]; next: string; hasMore: boolean }>(opts.url, '/api/v1/events', {
+      after,
+      category: opts.category,
+      type: opts.type,
+      limit: String(Math.min(1000, max - printed)),
+    });
+    for (const e of page.events) print(e);
+    if (printed >= max) return;
+    after = page.next;
+    if (page.hasMore) continue;
+    if (!opts.follow) return;
+    await sleep(500);
+  }
+}

@@ -1,0 +1,61 @@
+import { Command, Option } from 'commander';
+import { CliError } from './http-client.ts';
+import { eventsCommand } from './events.command.ts';
+import { natsCommand } from './nats.command.ts';
+import { projectionsCommand } from './projections.command.ts';
+import { startCommand } from './start.command.ts';
+
+const program = new Command()
+  .name('switchyard')
+  .description('Event-sourced MCP control plane and gateway')
+  .showHelpAfterError();
+
+const urlOption = () =>
+  new Option('--url <url>', 'gateway base URL').env('SWITCHYARD_URL').default('http://127.0.0.1:4000');
+
+program
+  .command('start')
+  .description('start roles (default: all in one process; embedded when no DATABASE_URL/NATS_URL is set)')
+  .argument('[roles...]', 'all, or any of: gateway worker relay projector')
+  .option('--port <port>', 'HTTP port (SWITCHYARD_PORT)')
+  .option('--host <host>', 'HTTP host (SWITCHYARD_HOST)')
+  .option('--data-dir <dir>', 'embedded data directory (SWITCHYARD_DATA_DIR)')
+  .action(startCommand);
+
+program
+  .command('events')
+  .description('read (or follow) the event log as JSON lines: whole log, categories, types or one stream')
+  .option('--stream <stream>', 'one stream, e.g. server-<uuid>')
+  .option('--category <categories>', 'comma-separated categories')
+  .option('--type <types>', 'comma-separated event types')
+  .option('--after <position>', 'start after this global position', '0')
+  .option('--limit <n>', 'stop after n events (default: all)')
+  .option('-f, --follow', 'keep following new events')
+  .addOption(urlOption())
+  .action(eventsCommand);
+
+program
+  .command('projections')
+  .description('projection status (checkpoint, lag) or rebuild')
+  .argument('<action>', 'status | rebuild')
+  .argument('[name]', 'projection to rebuild')
+  .option('--json', 'print JSON')
+  .addOption(urlOption())
+  .action(projectionsCommand);
+
+program
+  .command('nats')
+  .description('the JetStream stream, subjects with counts, consumers with pending and ack floor, dead letters')
+  .option('--json', 'print JSON')
+  .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
+  .action(natsCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CliError) {
+    process.stderr.write(`switchyard: ${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}

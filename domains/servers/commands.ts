@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { REDACTED, secretRefSchema } from '../../kernel/secrets.ts';
+import {
+  ENV_KEY_RE,
+  HEADER_NAME_RE,
+  serverNameSchema,
+  serverSettingsSchema,
+  storedTransportSchema,
+  tagSchema,
+} from './events.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: what a user sends (HTTP bodies, MCP tool arguments, CLI flags). Secrets in clear text or
+// as references; the application layer seals them before a command reaches the decider.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A secret as a user gives it: clear text (sealed before it is stored), or `{ "$ref": "env:NAME" }`
+ * (stored as a reference). On update, the literal `"[redacted]"` keeps the current value, so a body
+ * read back from the API can be sent again unchanged.
+ */
+export const SecretInput = z.union([
+  z.string().max(16_384, 'must be at most 16384 characters'),
+  secretRefSchema,
+]);
+export type SecretInput = z.infer<typeof SecretInput>;
+export { REDACTED as KEEP_CURRENT_SECRET };
+
+const envInput = z.record(
+  z
+    .string()
+    .regex(ENV_KEY_RE, 'environment variable names are letters, digits and "_", not starting with a digit'),
+  SecretInput,
+);
+const headersInput = z.record(
+  z.string().regex(HEADER_NAME_RE, 'must be a valid HTTP header name'),
+  SecretInput,
+);
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .max(2048, 'must be at most 2048 characters');
+
+export const TransportInput = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('stdio'),
+        command: z.string().min(1, 'must not be empty').max(4096),
+        args: z.array(z.string().max(16_384)).max(256).default([]),
+        env: envInput.default({}),
+        cwd: z.string().min(1).max(4096).optional(),
+      })
+      .strict(),
+    z
+      .object({ type: z.literal('streamable-http'), url: httpUrl, headers: headersInput.default({}) })
+      .strict(),
+    z.object({ type: z.literal('sse'), url: httpUrl, headers: headersInput.default({}) }).strict(),
+  ],
+  { error: 'transport.type must be one of "stdio", "streamable-http", "sse"' },
+);
+export type TransportInput = z.infer<typeof TransportInput>;
+
+const tagsInput = z
+  .array(tagSchema)
+  .max(32, 'at most 32 tags')
+  .transform((tags) => [...new Set(tags)]);
+
+const description = z.string().max(2000, 'must be at most 2000 characters');
+
+/** Body of "register a server". Unknown keys are rejected, so a typo never silently does nothing. */
+export const RegisterServerInput = z
+  .object({
+    name: serverNameSchema,
+    description: description.optional(),
+    transport: TransportInput,
+    tags: tagsInput.default([]),
+    enabled: z.boolean().default(true),
+    settings: serverSettingsSchema.default({}),
+  })
+  .strict();
+export type RegisterServerInput = z.infer<typeof RegisterServerInput>;
+
+/**
+ * Body of "update a server": the fields to change. `transport`, `tags` and `settings` replace the
+ * current value as a whole; `description: null` clears the description.
+ */
+export const UpdateServerInput = z
+  .object({
+    name: serverNameSchema.optional(),
+    description: description.nullable().optional(),
+    transport: TransportInput.optional(),
+    tags: tagsInput.optional(),
+    settings: serverSettingsSchema.optional(),
+  })
+  .strict()
+  .refine((p) => Object.values(p).some((v) => v !== undefined), {
+    message: 'nothing to update: give at least one of name, description, transport, tags, settings',
+  });
+export type UpdateServerInput = z.infer<typeof UpdateServerInput>;
+
+/** Body of "disable a server". */
+export const DisableServerInput = z.object({ reason: z.string().max(500).optional() }).strict();
+export type DisableServerInput = z.infer<typeof DisableServerInput>;
+
+// ---------------------------------------------------------------------------------------------
+// Commands: what the decider sees. Ids and time are decided before, secrets are already sealed.
+// ---------------------------------------------------------------------------------------------
+
+const issuedAt = z.date();
+
+export const RegisterServer = z.object({
+  type: z.literal('RegisterServer'),
+  data: z.object({
+    serverId: z.uuid(),
+    name: serverNameSchema,
+    description: z.string().optional(),
+    transport: storedTransportSchema,
+    tags: z.array(tagSchema),
+    enabled: z.boolean(),
+    settings: serverSettingsSchema,
+  }),
+  issuedAt,
+});
+export type RegisterServer = z.infer<typeof RegisterServer>;
+
+export const UpdateServer = z.object({
+  type: z.literal('UpdateServer'),
+  data: z.object({
+    serverId: z.uuid(),
+    name: serverNameSchema.optional(),
+    description: z.string().nullable().optional(),
+    transport: storedTransportSchema.optional(),
+    tags: z.array(tagSchema).optional(),
+    settings: serverSettingsSchema.optional(),
+  }),
+  issuedAt,
+});
+export type UpdateServer = z.infer<typeof UpdateServer>;
+
+export const EnableServer = z.object({
+  type: z.literal('EnableServer'),
+  data: z.object({ serverId: z.uuid() }),
+  issuedAt,
+});
+export type EnableServer = z.infer<typeof EnableServer>;
+
+export const DisableServer = z.object({
+  type: z.literal('DisableServer'),
+  data: z.object({ serverId: z.uuid(), reason: z.string().optional() }),
+  issuedAt,
+});
+export type DisableServer = z.infer<typeof DisableServer>;
+
+export const RemoveServer = z.object({
+  type: z.literal('RemoveServer'),
+  data: z.object({ serverId: z.uuid() }),
+  issuedAt,
+});
+export type RemoveServer = z.infer<typeof RemoveServer>;
+
+export type ServerCommand = RegisterServer | UpdateServer | EnableServer | DisableServer | RemoveServer;

@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import { spec } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import type { ServerCommand } from './commands.ts';
+import { RegisterServerInput, UpdateServerInput } from './commands.ts';
+import { serverDecider } from './decider.ts';
+import type { ServerEvent, ServerRegistered, StoredTransport } from './events.ts';
+import { registerServerEvents } from './events.ts';
+
+const id = '6f1c2a43-5d7e-4b8f-9a0b-1c2d3e4f5a6b';
+const at = new Date('2026-01-02T03:04:05.000Z');
+const iso = at.toISOString();
+const sealed = { $secret: 'v1:k1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAA' };
+const transport: StoredTransport = {
+  type: 'stdio',
+  command: 'npx',
+  args: ['-y', 'srv'],
+  env: { TOKEN: sealed },
+};
+
+const registered: ServerRegistered = {
+  type: 'ServerRegistered',
+  data: {
+    serverId: id,
+    name: 'github',
+    transport,
+    tags: ['scm'],
+    enabled: true,
+    settings: {},
+    registeredAt: iso,
+  },
+};
+const disabled: ServerEvent = { type: 'ServerDisabled', data: { serverId: id, disabledAt: iso } };
+const removed: ServerEvent = {
+  type: 'ServerRemoved',
+  data: { serverId: id, name: 'github', removedAt: iso },
+};
+
+const register = (): ServerCommand => ({
+  type: 'RegisterServer',
+  data: { serverId: id, name: 'github', transport, tags: ['scm'], enabled: true, settings: {} },
+  issuedAt: at,
+});
+const update = (
+  data: Omit<Extract<ServerCommand, { type: 'UpdateServer' }>['data'], 'serverId'>,
+): ServerCommand => ({
+  type: 'UpdateServer',
+  data: { serverId: id, ...data },
+  issuedAt: at,
+});
+const enable: ServerCommand = { type: 'EnableServer', data: { serverId: id }, issuedAt: at };
+const disable: ServerCommand = {
+  type: 'DisableServer',
+  data: { serverId: id, reason: 'flaky' },
+  issuedAt: at,
+};
+const remove: ServerCommand = { type: 'RemoveServer', data: { serverId: id }, issuedAt: at };
+
+const given = spec(serverDecider).given;
+
+describe('RegisterServer', () => {
+  it('registers a new server', () => {
+    given([]).when(register()).then([registered]);
+  });
+  it('refuses to register the same server id twice', () => {
+    given([registered]).when(register()).thenThrows('SERVER.ALREADY_EXISTS');
+  });
+  it('refuses to re-register a removed server id (a new registration gets a new id)', () => {
+    given([registered, removed]).when(register()).thenThrows('SERVER.ALREADY_EXISTS');
+  });
+});
+
+describe('UpdateServer', () => {
+  it('records only the fields that change', () => {
+    given([registered])
+      .when(update({ name: 'github', description: 'GitHub tools', tags: ['scm'] }))
+      .then([{ type: 'ServerUpdated', data: { serverId: id, description: 'GitHub tools', updatedAt: iso } }]);
+  });
+  it('records a rename', () => {
+    given([registered])
+      .when(update({ name: 'gh' }))
+      .then([{ type: 'ServerUpdated', data: { serverId: id, name: 'gh', updatedAt: iso } }]);
+  });
+  it('appends nothing when nothing changes, whatever the key order', () => {
+    const reordered: StoredTransport = {
+      env: { TOKEN: sealed },
+      args: ['-y', 'srv'],
+      command: 'npx',
+      type: 'stdio',
+    };
+    given([registered])
+      .when(update({ transport: reordered, tags: ['scm'], settings: {} }))
+      .then([]);
+  });
+  it('clears the description with null, and clearing an absent one changes nothing', () => {
+    const described: ServerEvent = {
+      type: 'ServerUpdated',
+      data: { serverId: id, description: 'x', updatedAt: iso },
+    };
+    given([registered, described])
+      .when(update({ description: null }))
+      .then([{ type: 'ServerUpdated', data: { serverId: id, description: null, updatedAt: iso } }]);
+    given([registered])
+      .when(update({ description: null }))
+      .then([]);
+  });
+  it('fails for an unknown server', () => {
+    given([])
+      .when(update({ name: 'x' }))
+      .thenThrows('SERVER.NOT_FOUND');
+  });
+  it('fails for a removed server', () => {
+    given([registered, removed])
+      .when(update({ name: 'x' }))
+      .thenThrows('SERVER.REMOVED');
+  });
+});
+
+describe('EnableServer / DisableServer', () => {
+  it('disables an enabled server, with the reason', () => {
+    given([registered])
+      .when(disable)
+      .then([{ type: 'ServerDisabled', data: { serverId: id, reason: 'flaky', disabledAt: iso } }]);
+  });
+  it('disabling a disabled server is a no-op', () => {
+    given([registered, disabled]).when(disable).then([]);
+  });
+  it('enables a disabled server', () => {
+    given([registered, disabled])
+      .when(enable)
+      .then([{ type: 'ServerEnabled', data: { serverId: id, enabledAt: iso } }]);
+  });
+  it('enabling an enabled server is a no-op', () => {
+    given([registered]).when(enable).then([]);
+  });
+  it('fails for unknown and removed servers', () => {
+    given([]).when(enable).thenThrows('SERVER.NOT_FOUND');
+    given([registered, removed]).when(disable).thenThrows('SERVER.REMOVED');
+  });
+});
+
+describe('RemoveServer', () => {
+  it('removes an active server, recording the name it frees', () => {
+    given([registered, { type: 'ServerUpdated', data: { serverId: id, name: 'gh', updatedAt: iso } }])
+      .when(remove)
+      .then([{ type: 'ServerRemoved', data: { serverId: id, name: 'gh', removedAt: iso } }]);
+  });
+  it('removing a removed server is a no-op', () => {
+    given([registered, removed]).when(remove).then([]);
+  });
+  it('fails for an unknown server', () => {
+    given([]).when(remove).thenThrows('SERVER.NOT_FOUND');
+  });
+});
+
+describe('events are valid against their registered schemas', () => {
+  it('every event the decider produces passes its schema', () => {
+    const registry = registerServerEvents(new EventTypeRegistry());
+    const produced = [
+      ...given([]).when(register()).events(),
+      ...given([registered])
+        .when(update({ name: 'gh', description: null }))
+        .events(),
+      ...given([registered]).when(disable).events(),
+      ...given([registered, disabled]).when(enable).events(),
+      ...given([registered]).when(remove).events(),
+    ];
+    for (const e of produced) expect(() => registry.validate(e.type, e.data)).not.toThrow();
+  });
+});
+
+describe('inputs', () => {
+  const base = { name: 'github', transport: { type: 'stdio', command: 'npx' } };
+
+  it('fills defaults', () => {
+    expect(RegisterServerInput.parse(base)).toEqual({
+      name: 'github',
+      transport: { type: 'stdio', command: 'npx', args: [], env: {} },
+      tags: [],
+      enabled: true,
+      settings: {},
+    });
+  });
+
+  it('rejects unknown keys, at the top level and inside the transport', () => {
+    expect(RegisterServerInput.safeParse({ ...base, colour: 'red' }).success).toBe(false);
+    const r = RegisterServerInput.safeParse({ ...base, transport: { ...base.transport, evn: {} } });
+    expect(r.success).toBe(false);
+  });
+
+  it.each([
+    ['GitHub', 'upper case'],
+    ['-x', 'leading dash'],
+    ['a__b', 'the tool separator'],
+    ['a_', 'a trailing underscore'],
+    ['a'.repeat(64), 'too long'],
+    ['a/b', 'a slash'],
+  ])('rejects the name %s (%s)', (name) => {
+    const r = RegisterServerInput.safeParse({ ...base, name });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['name']);
+  });
+
+  it('explains a bad transport type and a non-http url', () => {
+    const t = RegisterServerInput.safeParse({ ...base, transport: { type: 'ftp' } });
+    expect(t.error?.issues[0]?.message).toMatch(/stdio.*streamable-http.*sse/);
+    const u = RegisterServerInput.safeParse({
+      ...base,
+      transport: { type: 'sse', url: 'file:///etc/passwd' },
+    });
+    expect(u.error?.issues[0]?.message).toMatch(/http/);
+  });
+
+  it('accepts secret references and rejects malformed ones', () => {
+    const ok = RegisterServerInput.parse({
+      ...base,
+      transport: {
+        type: 'streamable-http',
+        url: 'https://x.test/mcp',
+        headers: { Authorization: { $ref: 'env:TOK' } },
+      },
+    });
+    expect(ok.transport).toMatchObject({ headers: { Authorization: { $ref: 'env:TOK' } } });
+    expect(
+      RegisterServerInput.safeParse({
+        ...base,
+        transport: { type: 'stdio', command: 'x', env: { A: { $ref: 'no scheme' } } },
+      }).success,
+    ).toBe(false);
+  });
+
+  it('an update must change something', () => {
+    expect(UpdateServerInput.safeParse({}).error?.issues[0]?.message).toMatch(/nothing to update/);
+    expect(UpdateServerInput.safeParse({ description: null }).success).toBe(true);
+  });
+});

@@ -1,0 +1,206 @@
+import type { Decider } from '../../kernel/decider.ts';
+import type {
+  DisableServer,
+  EnableServer,
+  RegisterServer,
+  RemoveServer,
+  ServerCommand,
+  UpdateServer,
+} from './commands.ts';
+import { serverAlreadyExists, serverNotFound, serverRemoved } from './errors.ts';
+import type { ServerEvent, ServerSettings, ServerUpdated, StoredTransport } from './events.ts';
+
+export interface ServerConfig {
+  serverId: string;
+  name: string;
+  description: string | undefined;
+  transport: StoredTransport;
+  tags: string[];
+  settings: ServerSettings;
+}
+
+export type ServerState =
+  | { status: 'absent' }
+  | ({ status: 'active'; enabled: boolean } & ServerConfig)
+  // The name is kept so the application layer can tell a stale name reservation from a live one.
+  | { status: 'removed'; serverId: string; name: string };
+
+export const initialState: ServerState = { status: 'absent' };
+
+export function decide(command: ServerCommand, state: ServerState): ServerEvent[] {
+  switch (command.type) {
+    case 'RegisterServer':
+      return register(command, state);
+    case 'UpdateServer':
+      return update(command, requireActive(state, command.data.serverId));
+    case 'EnableServer':
+      return enable(command, requireActive(state, command.data.serverId));
+    case 'DisableServer':
+      return disable(command, requireActive(state, command.data.serverId));
+    case 'RemoveServer':
+      return remove(command, state);
+    default: {
+      const _: never = command;
+      return _;
+    }
+  }
+}
+
+export function evolve(state: ServerState, event: ServerEvent): ServerState {
+  switch (event.type) {
+    case 'ServerRegistered': {
+      const d = event.data;
+      return {
+        status: 'active',
+        enabled: d.enabled,
+        serverId: d.serverId,
+        name: d.name,
+        description: d.description,
+        transport: d.transport,
+        tags: d.tags,
+        settings: d.settings,
+      };
+    }
+    case 'ServerUpdated': {
+      if (state.status !== 'active') return state;
+      const d = event.data;
+      return {
+        ...state,
+        name: d.name ?? state.name,
+        description: d.description === undefined ? state.description : (d.description ?? undefined),
+        transport: d.transport ?? state.transport,
+        tags: d.tags ?? state.tags,
+        settings: d.settings ?? state.settings,
+      };
+    }
+    case 'ServerEnabled':
+      return state.status === 'active' ? { ...state, enabled: true } : state;
+    case 'ServerDisabled':
+      return state.status === 'active' ? { ...state, enabled: false } : state;
+    case 'ServerRemoved':
+      return { status: 'removed', serverId: event.data.serverId, name: event.data.name };
+    default: {
+      const _: never = event;
+      return state;
+    }
+  }
+}
+
+export const serverDecider: Decider<ServerCommand, ServerEvent, ServerState> = {
+  initialState,
+  decide,
+  evolve,
+};
+
+function requireActive(state: ServerState, serverId: string): Extract<ServerState, { status: 'active' }> {
+  switch (state.status) {
+    case 'active':
+      return state;
+    case 'absent':
+      throw serverNotFound(serverId);
+    case 'removed':
+      throw serverRemoved(serverId);
+    default: {
+      const _: never = state;
+      return _;
+    }
+  }
+}
+
+function register(command: RegisterServer, state: ServerState): ServerEvent[] {
+  if (state.status !== 'absent') throw serverAlreadyExists(command.data.serverId);
+  const d = command.data;
+  return [
+    {
+      type: 'ServerRegistered',
+      data: {
+        serverId: d.serverId,
+        name: d.name,
+        ...(d.description !== undefined && { description: d.description }),
+        transport: d.transport,
+        tags: d.tags,
+        enabled: d.enabled,
+        settings: d.settings,
+        registeredAt: command.issuedAt.toISOString(),
+      },
+    },
+  ];
+}
+
+/** Records only what actually changes; an update that changes nothing appends nothing. */
+function update(command: UpdateServer, state: Extract<ServerState, { status: 'active' }>): ServerEvent[] {
+  const d = command.data;
+  const changes: Omit<ServerUpdated['data'], 'serverId' | 'updatedAt'> = {};
+  if (d.name !== undefined && d.name !== state.name) changes.name = d.name;
+  if (d.description !== undefined && (d.description ?? undefined) !== state.description) {
+    changes.description = d.description;
+  }
+  if (d.transport !== undefined && !sameJson(d.transport, state.transport)) changes.transport = d.transport;
+  if (d.tags !== undefined && !sameJson(d.tags, state.tags)) changes.tags = d.tags;
+  if (d.settings !== undefined && !sameJson(d.settings, state.settings)) changes.settings = d.settings;
+  if (Object.keys(changes).length === 0) return [];
+  return [
+    {
+      type: 'ServerUpdated',
+      data: { serverId: state.serverId, ...changes, updatedAt: command.issuedAt.toISOString() },
+    },
+  ];
+}
+
+function enable(command: EnableServer, state: Extract<ServerState, { status: 'active' }>): ServerEvent[] {
+  if (state.enabled) return [];
+  return [
+    { type: 'ServerEnabled', data: { serverId: state.serverId, enabledAt: command.issuedAt.toISOString() } },
+  ];
+}
+
+function disable(command: DisableServer, state: Extract<ServerState, { status: 'active' }>): ServerEvent[] {
+  if (!state.enabled) return [];
+  return [
+    {
+      type: 'ServerDisabled',
+      data: {
+        serverId: state.serverId,
+        ...(command.data.reason !== undefined && { reason: command.data.reason }),
+        disabledAt: command.issuedAt.toISOString(),
+      },
+    },
+  ];
+}
+
+/** Removing a removed server is a no-op: the user's intent already holds. */
+function remove(command: RemoveServer, state: ServerState): ServerEvent[] {
+  switch (state.status) {
+    case 'absent':
+      throw serverNotFound(command.data.serverId);
+    case 'removed':
+      return [];
+    case 'active':
+      return [
+        {
+          type: 'ServerRemoved',
+          data: { serverId: state.serverId, name: state.name, removedAt: command.issuedAt.toISOString() },
+        },
+      ];
+    default: {
+      const _: never = state;
+      return _;
+    }
+  }
+}
+
+/** Structural equality that ignores key order (events round-trip through JSONB, which reorders keys). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

@@ -1,0 +1,46 @@
+import { AppError } from '../../kernel/errors.ts';
+
+/** Stable codes of the servers domain; clients may switch on them. */
+export const ServerErrorCode = {
+  NotFound: 'SERVER.NOT_FOUND',
+  Removed: 'SERVER.REMOVED',
+  AlreadyExists: 'SERVER.ALREADY_EXISTS',
+  NameTaken: 'SERVER.NAME_TAKEN',
+  InvalidSecret: 'SERVER.INVALID_SECRET',
+  InvalidInput: 'SERVER.INVALID_INPUT',
+} as const;
+export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
+export function serverNotFound(serverId: string): AppError {
+  return new AppError('not_found', ServerErrorCode.NotFound, `server ${serverId} does not exist`, {
+    serverId,
+  });
+}
+
+/** A removed server reads as gone (reads hide it too), but the code says why. */
+export function serverRemoved(serverId: string): AppError {
+  return new AppError('not_found', ServerErrorCode.Removed, `server ${serverId} has been removed`, {
+    serverId,
+  });
+}
+
+export function serverAlreadyExists(serverId: string): AppError {
+  return new AppError('conflict', ServerErrorCode.AlreadyExists, `server ${serverId} is already registered`, {
+    serverId,
+  });
+}
+
+export function serverNameTaken(name: string, heldBy: string): AppError {
+  return new AppError('conflict', ServerErrorCode.NameTaken, `server name "${name}" is already taken`, {
+    name,
+    heldBy,
+  });
+}
+
+export function invalidSecret(path: string, reason: string): AppError {
+  return new AppError('validation', ServerErrorCode.InvalidSecret, `${path}: ${reason}`, { path });
+}
+
+export function invalidInput(message: string, issues: Array<{ path: string; message: string }>): AppError {
+  return new AppError('validation', ServerErrorCode.InvalidInput, message, { issues });
+}

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { storedSecretSchema } from '../../kernel/secrets.ts';
+
+/**
+ * A server name becomes a tool prefix (`<name>__tool`) and a URL segment (`/servers/<name>/mcp`),
+ * so it is lower-case, URL-safe, and splits back out of `<name>__<tool>` unambiguously.
+ */
+export const SERVER_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const serverNameSchema = z
+  .string()
+  .regex(
+    SERVER_NAME_RE,
+    'must be 1-63 characters of a-z, 0-9, "_" or "-", starting with a letter or digit (it becomes a tool prefix and a URL segment)',
+  )
+  .refine(
+    (n) => !n.includes('__') && !n.endsWith('_'),
+    'must not contain "__" nor end with "_" (`<name>__<tool>` must split back unambiguously)',
+  );
+
+export const TAG_RE = /^[a-z0-9][a-z0-9_.:-]{0,62}$/;
+export const tagSchema = z
+  .string()
+  .regex(
+    TAG_RE,
+    'must be 1-63 characters of a-z, 0-9, "_", ".", ":" or "-", starting with a letter or digit',
+  );
+
+export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+// RFC 9110 token characters.
+export const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
+export const serverSettingsSchema = z
+  .object({
+    connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    callTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+    healthIntervalMs: z.number().int().min(1_000).max(86_400_000).optional(),
+  })
+  .strict();
+export type ServerSettings = z.infer<typeof serverSettingsSchema>;
+
+const storedEnv = z.record(z.string().regex(ENV_KEY_RE), storedSecretSchema);
+const storedHeaders = z.record(z.string().regex(HEADER_NAME_RE), storedSecretSchema);
+
+/** A transport as events hold it: every env and header value sealed or a reference. */
+export const storedTransportSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()),
+      env: storedEnv,
+      cwd: z.string().min(1).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('streamable-http'), url: z.url(), headers: storedHeaders }).strict(),
+  z.object({ type: z.literal('sse'), url: z.url(), headers: storedHeaders }).strict(),
+]);
+export type StoredTransport = z.infer<typeof storedTransportSchema>;
+export type TransportType = StoredTransport['type'];
+
+const isoDate = z.iso.datetime({ offset: true });
+
+export const serverRegisteredSchema = z.object({
+  serverId: z.uuid(),
+  name: serverNameSchema,
+  description: z.string().optional(),
+  transport: storedTransportSchema,
+  tags: z.array(tagSchema),
+  enabled: z.boolean(),
+  settings: serverSettingsSchema,
+  registeredAt: isoDate,
+});
+
+/** Only the fields that changed; `description: null` clears it. */
+export const serverUpdatedSchema = z.object({
+  serverId: z.uuid(),
+  name: serverNameSchema.optional(),
+  description: z.string().nullable().optional(),
+  transport: storedTransportSchema.optional(),
+  tags: z.array(tagSchema).optional(),
+  settings: serverSettingsSchema.optional(),
+  updatedAt: isoDate,
+});
+
+export const serverEnabledSchema = z.object({ serverId: z.uuid(), enabledAt: isoDate });
+
+export const serverDisabledSchema = z.object({
+  serverId: z.uuid(),
+  reason: z.string().optional(),
+  disabledAt: isoDate,
+});
+
+export const serverRemovedSchema = z.object({
+  serverId: z.uuid(),
+  /** The name the server held, so a reader knows which name became free. */
+  name: serverNameSchema,
+  removedAt: isoDate,
+});
+
+/**
+ * Name reservations live in their own streams (`servername-<name>`) so that name uniqueness,
+ * which spans server streams, can be claimed with an optimistic append. See handlers.ts.
+ */
+export const serverNameReservedSchema = z.object({
+  name: serverNameSchema,
+  serverId: z.uuid(),
+  reservedAt: isoDate,
+});
+export const serverNameReleasedSchema = z.object({
+  name: serverNameSchema,
+  serverId: z.uuid(),
+  releasedAt: isoDate,
+});
+
+export type ServerRegistered = { type: 'ServerRegistered'; data: z.infer<typeof serverRegisteredSchema> };
+export type ServerUpdated = { type: 'ServerUpdated'; data: z.infer<typeof serverUpdatedSchema> };
+export type ServerEnabled = { type: 'ServerEnabled'; data: z.infer<typeof serverEnabledSchema> };
+export type ServerDisabled = { type: 'ServerDisabled'; data: z.infer<typeof serverDisabledSchema> };
+export type ServerRemoved = { type: 'ServerRemoved'; data: z.infer<typeof serverRemovedSchema> };
+
+export type ServerEvent = ServerRegistered | ServerUpdated | ServerEnabled | ServerDisabled | ServerRemoved;
+export type ServerEventType = ServerEvent['type'];
+
+export type ServerNameReserved = {
+  type: 'ServerNameReserved';
+  data: z.infer<typeof serverNameReservedSchema>;
+};
+export type ServerNameReleased = {
+  type: 'ServerNameReleased';
+  data: z.infer<typeof serverNameReleasedSchema>;
+};
+export type ServerNameEvent = ServerNameReserved | ServerNameReleased;
+
+/** Stream categories of this domain. */
+export const SERVER_CATEGORY = 'server';
+export const SERVER_NAME_CATEGORY = 'servername';
+
+export const serverEventTypeNames: readonly ServerEventType[] = [
+  'ServerRegistered',
+  'ServerUpdated',
+  'ServerEnabled',
+  'ServerDisabled',
+  'ServerRemoved',
+];
+
+/** Every event type this domain writes, at its current schema version. */
+export const serverEventTypes: readonly EventTypeDefinition[] = [
+  { type: 'ServerRegistered', schemaVersion: 1, schema: serverRegisteredSchema },
+  { type: 'ServerUpdated', schemaVersion: 1, schema: serverUpdatedSchema },
+  { type: 'ServerEnabled', schemaVersion: 1, schema: serverEnabledSchema },
+  { type: 'ServerDisabled', schemaVersion: 1, schema: serverDisabledSchema },
+  { type: 'ServerRemoved', schemaVersion: 1, schema: serverRemovedSchema },
+  { type: 'ServerNameReserved', schemaVersion: 1, schema: serverNameReservedSchema },
+  { type: 'ServerNameReleased', schemaVersion: 1, schema: serverNameReleasedSchema },
+];
+
+/** Registers this domain's event types; returns the registry for chaining. */
+export function registerServerEvents(registry: EventTypeRegistry): EventTypeRegistry {
+  return registry.register(...serverEventTypes);
+}

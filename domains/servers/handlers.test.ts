@@ -1,0 +1,246 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../kernel/clock.ts';
+import type { CommandMeta } from '../../kernel/decider.ts';
+import { toJson } from '../../kernel/envelope.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { uuidV5 } from '../../kernel/ids.ts';
+import { createSecretBox, type SealedSecret } from '../../kernel/secrets.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
+import { registerServerEvents, type StoredTransport } from './events.ts';
+import { makeServerCommands, serverNameStream, serverStream } from './handlers.ts';
+
+for (const kind of databaseKinds) {
+  warnIfSkipped(kind, 'server commands');
+  describe.skipIf(!kind.available())(`server commands [${kind.label}]`, () => {
+    let t: TestDatabase;
+    const clock = fixedClock('2026-03-01T10:00:00.000Z');
+    const registry = registerServerEvents(new EventTypeRegistry());
+    const key = randomBytes(32);
+    const secrets = createSecretBox(key);
+    let servers: ReturnType<typeof makeServerCommands>;
+    const run = randomBytes(3).toString('hex');
+    let seq = 0;
+    const meta = (over: Partial<CommandMeta> = {}): CommandMeta => ({
+      commandId: `cmd-${run}-${++seq}`,
+      actor: 'user:test',
+      correlationId: `corr-${seq}`,
+      issuedAt: clock.now(),
+      ...over,
+    });
+    const name = (base: string) => `${base}-${run}`;
+
+    beforeAll(async () => {
+      t = await kind.open();
+      servers = makeServerCommands({ store: t.store, registry, secrets, clock });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    async function transportOf(serverId: string): Promise<StoredTransport> {
+      const events = await t.store.readStream(serverStream(serverId));
+      let transport: StoredTransport | undefined;
+      for (const e of events) {
+        const d = e.data as { transport?: StoredTransport };
+        if (d.transport) transport = d.transport;
+      }
+      return transport!;
+    }
+
+    it('never writes a secret in clear text, and the key opens it again', async () => {
+      const r = await servers.register(
+        {
+          name: name('secretive'),
+          transport: {
+            type: 'stdio',
+            command: 'npx',
+            args: ['-y', 'some-server'],
+            env: { TOKEN: 'abc123', HOME_DIR: { $ref: 'env:HOME' } },
+          },
+        },
+        meta(),
+      );
+      await servers.update(
+        r.serverId,
+        {
+          transport: {
+            type: 'streamable-http',
+            url: 'https://mcp.test/mcp',
+            headers: { Authorization: 'Bearer abc123' },
+          },
+        },
+        meta(),
+      );
+      const all = await t.store.readAll({ maxCount: 10_000 });
+      const json = JSON.stringify(all.map(toJson));
+      expect(json).not.toContain('abc123');
+      expect(all.length).toBeGreaterThan(0);
+
+      const [registered] = await t.store.readStream(serverStream(r.serverId));
+      const env = (registered!.data as { transport: { env: Record<string, unknown> } }).transport.env;
+      expect(env.HOME_DIR).toEqual({ $ref: 'env:HOME' });
+      expect(secrets.decrypt(env.TOKEN as SealedSecret)).toBe('abc123');
+      const headers = ((await transportOf(r.serverId)) as { headers: Record<string, SealedSecret> }).headers;
+      expect(secrets.decrypt(headers.Authorization!)).toBe('Bearer abc123');
+
+      const wrongKey = createSecretBox(randomBytes(32), secrets.keyId);
+      expect(() => wrongKey.decrypt(env.TOKEN as SealedSecret)).toThrow(/could not be decrypted/);
+    });
+
+    it('a retried register (same command id) returns the first result and appends nothing', async () => {
+      const m = meta();
+      const input = { name: name('retry'), transport: { type: 'sse' as const, url: 'https://x.test/sse' } };
+      const first = await servers.register(input, m);
+      const again = await servers.register(input, m);
+      expect(first.duplicate).toBe(false);
+      expect(again).toEqual({ ...first, duplicate: true });
+      expect(await t.store.readStream(serverStream(first.serverId))).toHaveLength(1);
+    });
+
+    it('refuses a taken name, frees it on remove, and lets a rename take and release names', async () => {
+      const transport = { type: 'stdio' as const, command: 'srv' };
+      const a = await servers.register({ name: name('alpha'), transport }, meta());
+      await expect(servers.register({ name: name('alpha'), transport }, meta())).rejects.toMatchObject({
+        code: 'SERVER.NAME_TAKEN',
+        kind: 'conflict',
+      });
+
+      await servers.update(a.serverId, { name: name('beta') }, meta());
+      // The old name is free at once, the new one is taken.
+      const b = await servers.register({ name: name('alpha'), transport }, meta());
+      await expect(servers.register({ name: name('beta'), transport }, meta())).rejects.toMatchObject({
+        code: 'SERVER.NAME_TAKEN',
+      });
+
+      await servers.remove(a.serverId, meta());
+      const c = await servers.register({ name: name('beta'), transport }, meta());
+      expect(new Set([a.serverId, b.serverId, c.serverId]).size).toBe(3);
+    });
+
+    it('only one of two concurrent registrations of a name wins', async () => {
+      const transport = { type: 'stdio' as const, command: 'srv' };
+      const results = await Promise.allSettled(
+        Array.from({ length: 4 }, () => servers.register({ name: name('race'), transport }, meta())),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'SERVER.NAME_TAKEN' });
+      }
+    });
+
+    it('a reservation left by a crash blocks the name for the grace period only', async () => {
+      const n = name('orphan');
+      const ghost = randomUUID();
+      // What a crash between the reservation and the server stream leaves behind.
+      await t.store.append(
+        serverNameStream(n),
+        [
+          {
+            id: uuidV5(`ghost/${n}`),
+            type: 'ServerNameReserved',
+            data: { name: n, serverId: ghost, reservedAt: clock.now().toISOString() },
+            metadata: { correlationId: 'c', causationId: 'ghost', actor: 'test', schemaVersion: 1 },
+          },
+        ],
+        'no-stream',
+      );
+      const transport = { type: 'stdio' as const, command: 'srv' };
+      await expect(servers.register({ name: n, transport }, meta())).rejects.toMatchObject({
+        code: 'SERVER.NAME_TAKEN',
+      });
+      clock.advance(61_000);
+      const r = await servers.register({ name: n, transport }, meta());
+      expect(r.duplicate).toBe(false);
+    });
+
+    it('keeps a secret given back as "[redacted]", and an unchanged secret is not an update', async () => {
+      const r = await servers.register(
+        {
+          name: name('keeper'),
+          transport: { type: 'streamable-http', url: 'https://k.test/mcp', headers: { 'X-Key': 'k-1' } },
+        },
+        meta(),
+      );
+      const before = await transportOf(r.serverId);
+      const same = await servers.update(
+        r.serverId,
+        { transport: { type: 'streamable-http', url: 'https://k.test/mcp', headers: { 'X-Key': 'k-1' } } },
+        meta(),
+      );
+      expect(same.position).toBeUndefined();
+      const moved = await servers.update(
+        r.serverId,
+        {
+          transport: {
+            type: 'streamable-http',
+            url: 'https://k2.test/mcp',
+            headers: { 'X-Key': '[redacted]' },
+          },
+        },
+        meta(),
+      );
+      expect(moved.position).toBeDefined();
+      const after = await transportOf(r.serverId);
+      expect(after).toEqual({ ...before, url: 'https://k2.test/mcp' });
+
+      await expect(
+        servers.update(
+          r.serverId,
+          {
+            transport: {
+              type: 'streamable-http',
+              url: 'https://k.test/mcp',
+              headers: { Other: '[redacted]' },
+            },
+          },
+          meta(),
+        ),
+      ).rejects.toMatchObject({ code: 'SERVER.INVALID_SECRET', kind: 'validation' });
+    });
+
+    it('enable/disable are idempotent, and commands on unknown or removed servers fail clearly', async () => {
+      const r = await servers.register(
+        { name: name('toggle'), transport: { type: 'stdio', command: 'srv' }, enabled: false },
+        meta(),
+      );
+      const enabled = await servers.enable(r.serverId, meta());
+      expect(enabled.revision).toBe(1n);
+      const again = await servers.enable(r.serverId, meta());
+      expect(again).toMatchObject({ revision: 1n, position: undefined, duplicate: false });
+      await servers.disable(r.serverId, meta(), { reason: 'maintenance' });
+      await servers.remove(r.serverId, meta());
+      const removedTwice = await servers.remove(r.serverId, meta());
+      expect(removedTwice.position).toBeUndefined();
+
+      await expect(servers.enable(r.serverId, meta())).rejects.toMatchObject({ code: 'SERVER.REMOVED' });
+      await expect(servers.enable(randomUUID(), meta())).rejects.toMatchObject({ code: 'SERVER.NOT_FOUND' });
+      await expect(servers.remove('../etc/passwd', meta())).rejects.toMatchObject({
+        code: 'SERVER.NOT_FOUND',
+      });
+    });
+
+    it('bad input is a validation error naming the field, and appends nothing', async () => {
+      const head = await t.store.headPosition();
+      await expect(
+        servers.register({ name: 'Bad Name', transport: { type: 'stdio', command: 'x' } }, meta()),
+      ).rejects.toMatchObject({ code: 'SERVER.INVALID_INPUT', kind: 'validation', message: /^name: / });
+      await expect(
+        servers.register(
+          { name: name('ok'), transport: { type: 'stdio', command: 'x' }, extra: 1 } as never,
+          meta(),
+        ),
+      ).rejects.toMatchObject({ code: 'SERVER.INVALID_INPUT', message: /extra/ });
+      await expect(
+        servers.register(
+          {
+            name: name('ok'),
+            transport: { type: 'sse', url: 'https://x.test', headers: { A: '[redacted]' } },
+          },
+          meta(),
+        ),
+      ).rejects.toMatchObject({ code: 'SERVER.INVALID_SECRET' });
+      expect(await t.store.headPosition()).toBe(head);
+    });
+  });
+}

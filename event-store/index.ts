@@ -1,0 +1,19 @@
+export { matchesFilter } from './all-filter.ts';
+export type {
+  AllFilter,
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  SubscribeOptions,
+} from './event-store.port.ts';
+export {
+  createEventStoreDbStore,
+  type EventStoreDbStoreOptions,
+} from './eventstoredb/eventstoredb.event-store.ts';
+export {
+  type AppendTestHooks,
+  createPostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres/postgres.event-store.ts';

@@ -1,0 +1,149 @@
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import type { RecordedEvent } from '../../kernel/envelope.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { AllFilter, ReadAllOptions, ReadStreamOptions } from '../event-store.port.ts';
+import { DEFAULT_PAGE_SIZE, type EventStoreTables, toRecordedEvent } from './schema.ts';
+
+/*
+ * Why reading the global log below xmin is gap-safe.
+ *
+ * An event's position is `tx_id * 2^20 + i`, where tx_id is the id of the transaction that appended
+ * it and i < 2^20 its index in the append. So positions are unique and ordered by (tx_id, i).
+ *
+ * Transactions do not commit in id order: T1 (id 100) can still be running when T2 (id 101) commits.
+ * A reader that took "everything after my last position" would then read T2's events, move its
+ * checkpoint past 100 * 2^20, and never see T1's events when T1 commits — a silent gap.
+ *
+ * So a reader only returns events whose tx_id is below xmin of its own snapshot
+ * (`pg_snapshot_xmin(pg_current_snapshot())`): the id of the oldest transaction still running when the
+ * statement started. Every transaction below xmin has finished — committed (its events are all
+ * visible to this statement) or rolled back (it left none). Every transaction still running, and every
+ * one that has not started yet, has an id >= xmin, so all events it may ever commit have positions
+ * >= xmin * 2^20, above anything this read returned. The returned prefix of the log is therefore final:
+ * no event can later appear before its end.
+ *
+ * The price: one long-running writing transaction anywhere in the database (the store's or not)
+ * holds back xmin, and with it the visible end of the log, until it ends. Read-only transactions have
+ * no transaction id and hold nothing back.
+ */
+const belowXmin = sql<SqlBool>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`;
+
+export async function readStreamEvents(
+  db: Kysely<EventStoreTables>,
+  stream: string,
+  options: ReadStreamOptions = {},
+): Promise<RecordedEvent[]> {
+  const backwards = options.direction === 'backwards';
+  const limit = pageLimit(options.maxCount, undefined);
+  if (limit === 0) return [];
+  let query = db
+    .selectFrom('sy_es.events')
+    .selectAll()
+    .where('stream', '=', stream)
+    .orderBy('revision', backwards ? 'desc' : 'asc');
+  if (options.fromRevision !== undefined) {
+    query = query.where('revision', backwards ? '<=' : '>=', options.fromRevision.toString());
+  }
+  if (limit !== undefined) query = query.limit(limit);
+  const rows = await query.execute();
+  return rows.map(toRecordedEvent);
+}
+
+export async function readStreamRevision(
+  db: Kysely<EventStoreTables>,
+  stream: string,
+): Promise<bigint | undefined> {
+  const row = await db
+    .selectFrom('sy_es.streams')
+    .select('revision')
+    .where('stream_name', '=', stream)
+    .executeTakeFirst();
+  return row === undefined ? undefined : BigInt(row.revision);
+}
+
+/** A page of the global log, in position order, never past what is final (see above). */
+export async function readAllEvents(
+  db: Kysely<EventStoreTables>,
+  options: ReadAllOptions = {},
+): Promise<RecordedEvent[]> {
+  const limit = pageLimit(options.maxCount, DEFAULT_PAGE_SIZE)!;
+  if (limit === 0) return [];
+  const rows = await db
+    .selectFrom('sy_es.events')
+    .selectAll()
+    .where('position', '>', (options.after ?? 0n).toString())
+    .where(belowXmin)
+    .where((eb) => eb.and(filterConditions(options.filter)))
+    .orderBy('position', 'asc')
+    .limit(limit)
+    .execute();
+  return rows.map(toRecordedEvent);
+}
+
+/**
+ * Whether events after `after` (matching `filter`) are committed or being written but not yet final,
+ * i.e. held back by an older transaction still running. A subscriber that finds some polls again
+ * soon instead of waiting for a NOTIFY that may already have come and gone.
+ */
+export async function hasHeldBackEvents(
+  db: Kysely<EventStoreTables>,
+  after: bigint,
+  filter: AllFilter | undefined,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('sy_es.events')
+    .select('position')
+    .where('position', '>', after.toString())
+    .where(sql<SqlBool>`tx_id >= pg_snapshot_xmin(pg_current_snapshot())`)
+    .where((eb) => eb.and(filterConditions(filter)))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Position of the last final event of the global log (0n when there is none). */
+export async function readHeadPosition(db: Kysely<EventStoreTables>): Promise<bigint> {
+  const row = await db
+    .selectFrom('sy_es.events')
+    .select('position')
+    .where(belowXmin)
+    .orderBy('position', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? 0n : BigInt(row.position);
+}
+
+export async function countEventsAfter(
+  db: Kysely<EventStoreTables>,
+  after: bigint,
+  filter: AllFilter | undefined,
+): Promise<number> {
+  const row = await db
+    .selectFrom('sy_es.events')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('position', '>', after.toString())
+    .where(belowXmin)
+    .where((eb) => eb.and(filterConditions(filter)))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+function filterConditions(filter: AllFilter | undefined): Expression<SqlBool>[] {
+  const conditions: Expression<SqlBool>[] = [];
+  // `= ANY(array)` rather than IN (…): an empty list is legal SQL and, as the filter says, matches nothing.
+  if (filter?.categories) conditions.push(sql<SqlBool>`category = ANY(${[...filter.categories]}::text[])`);
+  if (filter?.types) conditions.push(sql<SqlBool>`type = ANY(${[...filter.types]}::text[])`);
+  return conditions;
+}
+
+function pageLimit(maxCount: number | undefined, fallback: number | undefined): number | undefined {
+  if (maxCount === undefined) return fallback;
+  if (!Number.isSafeInteger(maxCount) || maxCount < 0) {
+    throw new AppError(
+      'validation',
+      'EVENT_STORE.INVALID_MAX_COUNT',
+      `maxCount must be a non-negative integer`,
+    );
+  }
+  return maxCount;
+}

@@ -1,0 +1,86 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { Histogram } from 'prom-client';
+import { randomIds } from '../kernel/ids.ts';
+import type { GatewayDeps } from './deps.ts';
+import { handleHttpError, notFoundHandler } from './error-mapping.ts';
+import { eventsRoutes } from './routes/events.routes.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { projectionsRoutes } from './routes/projections.routes.ts';
+import { serversRoutes } from './routes/servers.routes.ts';
+
+const CORRELATION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP gateway (no listen): tests drive it with inject(), the composition root listens. */
+export async function buildApp(deps: GatewayDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ module: 'gateway' }),
+    bodyLimit: deps.bodyLimit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-correlation-id'];
+      const v = Array.isArray(h) ? h[0] : h;
+      return v && CORRELATION_RE.test(v) ? v : randomIds.uuid();
+    },
+    requestIdLogLabel: 'correlationId',
+    disableRequestLogging: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleHttpError);
+  app.setNotFoundHandler(notFoundHandler);
+
+  const httpDuration = new Histogram({
+    name: 'switchyard_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [deps.metrics],
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-correlation-id', String(request.id));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchyard',
+        description: 'Event-sourced MCP control plane and gateway. Writes are commands (202); reads come from projections.',
+        version: deps.version,
+      },
+      tags: [
+        { name: 'servers', description: 'Registry of upstream MCP servers' },
+        { name: 'events', description: 'The append-only event log, for auditors' },
+        { name: 'projections', description: 'Read models: status and rebuild' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  await app.register(serversRoutes(deps), { prefix: '/api/v1' });
+  await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
+  await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
+  return app;
+}
+
+export type GatewayApp = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,57 @@
+import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import type { CommandMeta } from '../kernel/decider.ts';
+import type { Logger } from '../kernel/logger.ts';
+
+/** Outcome of a write, as every write endpoint answers it (202). */
+export interface WriteResult {
+  id: string;
+  stream: string;
+  revision: bigint;
+  position: bigint | undefined;
+  duplicate: boolean;
+}
+
+/** Server commands as the gateway sees them; the composition root routes them (bus or direct). */
+export interface ServerCommandsPort {
+  register(input: unknown, meta: CommandMeta): Promise<WriteResult>;
+  update(id: string, patch: unknown, meta: CommandMeta): Promise<WriteResult>;
+  enable(id: string, meta: CommandMeta): Promise<WriteResult>;
+  disable(id: string, meta: CommandMeta): Promise<WriteResult>;
+  remove(id: string, meta: CommandMeta): Promise<WriteResult>;
+}
+
+export interface ProjectionStatusView {
+  name: string;
+  state: string;
+  checkpoint: string;
+  lagEvents: number;
+  lagMs: number;
+  lastError?: string | null | undefined;
+  [key: string]: unknown;
+}
+
+/** Projection operations; works the same whether the projector runs in this process or not. */
+export interface ProjectionsPort {
+  status(): Promise<ProjectionStatusView[]>;
+  /** Starts a rebuild; resolves when the rebuilt tables have been swapped in. */
+  rebuild(name: string): Promise<{ name: string; events: number; durationMs: number }>;
+  /** True once the named projection has applied everything up to `position` (bounded wait). */
+  waitForPosition(name: string, position: bigint, timeoutMs: number): Promise<boolean>;
+}
+
+export interface GatewayDeps {
+  logger: Logger;
+  bodyLimit: number;
+  consistencyTimeoutMs: number;
+  servers: ServerCommandsPort;
+  /** Read-model database (Kysely over pg or PGlite). */
+  readDb: Kysely<any>;
+  store: EventStore;
+  projections: ProjectionsPort;
+  /** Each dependency's reachability, for /ready. */
+  readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
+  metrics: Registry;
+  version: string;
+}

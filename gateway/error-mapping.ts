@@ -1,0 +1,125 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ZodError } from 'zod';
+import { AppError, type ErrorKind } from '../kernel/errors.ts';
+
+/**
+ * The one place that turns errors into protocol answers. Domains pick an error kind and a stable
+ * code; this module decides HTTP statuses and RFC 7807 bodies (and, later, MCP results).
+ */
+export const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  validation: 400,
+  not_found: 404,
+  conflict: 409,
+  concurrency: 412,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  upstream: 502,
+  unavailable: 503,
+  timeout: 504,
+};
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  correlationId?: string;
+  errors?: Array<{ path: string; message: string }>;
+  [key: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function problem(status: number, code: string, detail: string, extra: Partial<ProblemDetails> = {}): ProblemDetails {
+  return {
+    type: `https://switchyard.dev/problems/${code.toLowerCase().replace(/[._]/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extra,
+  };
+}
+
+/** Maps any thrown value to a problem document. Unknown errors never leak their message. */
+export function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof AppError) {
+    const status = STATUS_BY_KIND[error.kind];
+    const { errors, ...details } = error.details ?? {};
+    return problem(status, error.code, error.message, {
+      ...(Array.isArray(errors) ? { errors: errors as ProblemDetails['errors'] } : {}),
+      ...(Object.keys(details).length > 0 ? { details } : {}),
+    });
+  }
+  if (error instanceof ZodError) {
+    return problem(400, 'REQUEST.INVALID', 'the request does not match its schema', {
+      errors: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
+  }
+  const fe = error as Partial<FastifyError> & { validation?: unknown };
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = fe.validationContext ?? 'body';
+    return problem(400, 'REQUEST.INVALID', `the request ${where} does not match its schema`, {
+      errors: error.validation.map((v) => ({
+        path: [where, ...pathOf(v.instancePath)].join('.'),
+        message: v.message ?? 'invalid',
+      })),
+    });
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(413, 'REQUEST.TOO_LARGE', 'the request body is larger than the configured limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send JSON with Content-Type: application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(400, 'REQUEST.EMPTY_BODY', 'the request body is empty but JSON was declared');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem(400, 'REQUEST.MALFORMED_JSON', 'the request body is not valid JSON');
+  }
+  if (fe.statusCode === 400 && error instanceof SyntaxError) {
+    return problem(400, 'REQUEST.MALFORMED_JSON', `the request body is not valid JSON: ${error.message}`);
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return problem(fe.statusCode, fe.code ?? 'REQUEST.REJECTED', fe.message ?? 'request rejected');
+  }
+  return problem(500, 'INTERNAL', 'internal error; see the server log for this correlation id');
+}
+
+function pathOf(instancePath: string | undefined): string[] {
+  return (instancePath ?? '').split('/').filter(Boolean);
+}
+
+/** Fastify error handler: logs server faults, answers problem+json. */
+export function handleHttpError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = toProblem(error);
+  body.instance = request.url;
+  body.correlationId = String(request.id);
+  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: body.code, status: body.status }, 'request rejected');
+  return reply.status(body.status).type('application/problem+json').send(body);
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const body = problem(404, 'ROUTE.NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, {
+    instance: request.url,
+    correlationId: String(request.id),
+  });
+  return reply.status(404).type('application/problem+json').send(body);
+}

@@ -1,0 +1,21 @@
+import type { Kysely, Migration } from 'kysely';
+import { runMigrations } from '../migrate.ts';
+import * as m001 from './2026-11-21-001-projection-checkpoints.ts';
+import * as m002 from './2026-11-21-002-servers.ts';
+
+/** The read models' migrations, by name; names sort in the order they must run. */
+export const readModelMigrations: Record<string, Migration> = {
+  '2026-11-21-001-projection-checkpoints': m001,
+  '2026-11-21-002-servers': m002,
+};
+
+/**
+ * Brings the read-model tables (projection checkpoints and every projection's tables) up to date;
+ * safe to call on every start. Bookkeeping lives in `sy_read_model_migration`, apart from the event
+ * store's, so both can share one database and still migrate independently.
+ * @returns names of the migrations applied by this call.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any connection, whatever tables its owner typed
+export function migrateReadModels(db: Kysely<any>): Promise<string[]> {
+  return runMigrations(db, readModelMigrations, 'sy_read_model_migration');
+}

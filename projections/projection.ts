@@ -1,0 +1,41 @@
+import type { Transaction } from 'kysely';
+import type { AllFilter } from '../event-store/event-store.port.ts';
+import type { RecordedEvent } from '../kernel/envelope.ts';
+
+/**
+ * A read model fed by events. `apply` runs inside the runner's transaction, which also moves the
+ * checkpoint; it must write only through `trx` and only to the physical names in `tables`, so that a
+ * rebuild can run the same code into fresh tables while the live ones keep serving reads.
+ *
+ * `apply` should be idempotent (upserts, revision guards): the checkpoint makes each event apply
+ * once, and idempotence keeps it harmless if that is ever not so.
+ */
+export interface Projection {
+  /** Stable name; the key of its checkpoint. */
+  name: string;
+  /** Bump when `apply` changes what it writes: a runner finding another version rebuilds. */
+  version: number;
+  /** Events this projection reads from the global log. */
+  filter: AllFilter;
+  /** Logical names of the tables it owns (created by migrations/read-models). */
+  tables: readonly string[];
+  /** `tableNames` maps each logical table name to the physical table to write. */
+  apply(
+    // biome-ignore lint/suspicious/noExplicitAny: each projection casts to its own tables
+    trx: Transaction<any>,
+    event: RecordedEvent,
+    tableNames: Readonly<Record<string, string>>,
+  ): Promise<void>;
+}
+
+/** The identity mapping used by the live runner. */
+export function liveTableNames(projection: Projection): Record<string, string> {
+  return Object.fromEntries(projection.tables.map((t) => [t, t]));
+}
+
+export function rebuildTableName(table: string, n: number): string {
+  const name = `${table}__rebuild_${n}`;
+  // Postgres truncates identifiers at 63 bytes; two rebuilds must never meet in one truncated name.
+  if (Buffer.byteLength(name) > 63) throw new Error(`table name too long for a rebuild: ${name}`);
+  return name;
+}

@@ -1,0 +1,529 @@
+import type { Kysely } from 'kysely';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import { type Clock, systemClock } from '../kernel/clock.ts';
+import type { RecordedEvent } from '../kernel/envelope.ts';
+import { AppError } from '../kernel/errors.ts';
+import type { EventTypeRegistry } from '../kernel/event-types.ts';
+import { type Logger, silentLogger } from '../kernel/logger.ts';
+import { batched, sleep } from './async.ts';
+import {
+  advanceCheckpoint,
+  CheckpointMovedError,
+  clearFailure,
+  ensureCheckpoint,
+  nextRebuildNumber,
+  readCheckpoint,
+  recordFailure,
+  resetCheckpoint,
+} from './checkpoints.ts';
+import type { ReadModelTables } from './db.ts';
+import { liveTableNames, type Projection, rebuildTableName } from './projection.ts';
+import { createTableCopies, dropTables, swapInCopies } from './tables.ts';
+
+export interface ProjectionRunnerOptions {
+  store: EventStore;
+  /** The read-model database (migrated with migrateReadModels). */
+  db: Kysely<ReadModelTables>;
+  projections: readonly Projection[];
+  /** When given, events are upcast to their current schema (and validated) before `apply`. */
+  registry?: EventTypeRegistry;
+  clock?: Clock;
+  logger?: Logger;
+  /** Most events applied in one transaction (default 200). */
+  batchSize?: number;
+  /** Attempts at one event before the projection is marked failed (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt, capped at 5 s (default 100 ms). */
+  retryDelayMs?: number;
+  /** How often waitForPosition re-reads the database and the store (default 100 ms). */
+  pollIntervalMs?: number;
+}
+
+/** `live`: caught up; `catching-up`: behind the store; `failed`: stopped on an event, see lastError. */
+export type ProjectionState = 'stopped' | 'catching-up' | 'live' | 'rebuilding' | 'failed';
+
+export interface ProjectionStatus {
+  name: string;
+  version: number;
+  state: ProjectionState;
+  /** Position of the last event applied (decimal string). */
+  checkpoint: string;
+  /** Events in the store matching the projection's filter and not yet applied. */
+  lagEvents: number;
+  /** Age of the oldest unapplied event, 0 when there is none. */
+  lagMs: number;
+  lastError: string | null;
+  failedEvent: { id: string; position: string } | null;
+  /** Whether this process runs the projection's live loop (another process may). */
+  runningHere: boolean;
+}
+
+export interface RebuildResult {
+  name: string;
+  /** Events applied into the fresh tables. */
+  events: number;
+  durationMs: number;
+  /** Checkpoint the swapped-in tables start from (decimal string). */
+  checkpoint: string;
+}
+
+export interface ProjectionRunner {
+  /** Creates missing checkpoints and starts every projection's live loop (catch-up, then live). */
+  start(): Promise<void>;
+  /** Stops every loop and waits for in-flight batches; a running rebuild is abandoned. */
+  stop(): Promise<void>;
+  status(): Promise<ProjectionStatus[]>;
+  statusOf(name: string): Promise<ProjectionStatus>;
+  /**
+   * Read-your-writes: true once the projection has applied everything up to `position` — its
+   * checkpoint reached it, or no event matching its filter lies between checkpoint and `position`
+   * and the store's head is at or past it. False after `timeoutMs`.
+   */
+  waitForPosition(name: string, position: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * Rebuilds from the event store alone into fresh tables (`<table>__rebuild_<n>`) while the live
+   * tables keep serving reads, then — with this process's live loop paused — catches up the last
+   * events and swaps the tables and the checkpoint in one transaction.
+   */
+  rebuild(name: string): Promise<RebuildResult>;
+  /** Clears a failure and restarts the live loop (after a fix, or to try a transient error again). */
+  retry(name: string): Promise<void>;
+}
+
+interface Failure {
+  error: string;
+  eventId: string;
+  position: bigint;
+}
+
+class PoisonedEventError extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    cause: unknown,
+  ) {
+    super(`event ${event.id} (${event.type} at ${event.position}) failed: ${errorText(cause)}`, { cause });
+    this.name = 'PoisonedEventError';
+  }
+}
+
+interface Worker {
+  projection: Projection;
+  /** Last checkpoint this process knows of; only moved after a commit or a reload. */
+  checkpoint: bigint;
+  loop: { abort: AbortController; done: Promise<void> } | undefined;
+  failure: Failure | undefined;
+  rebuilding: boolean;
+  advanced: Set<() => void>;
+}
+
+/**
+ * Runs projections: catch-up from the event store, then live from its subscription. Each batch is
+ * applied and the checkpoint moved by compare-and-set in one transaction, so every event takes
+ * effect exactly once even with several runners on one database: the loser of a race rolls back,
+ * reloads the checkpoint and carries on from there. Events at or below the checkpoint are skipped.
+ *
+ * A poisoned event (apply keeps throwing) stops its projection after `maxAttempts`, marked failed
+ * with the error and the event in its status; it is not skipped, because a read model that silently
+ * missed an event would no longer equal a rebuild from the log. `retry` or `rebuild` resumes it.
+ *
+ * The live source is the store's own subscription (gap-safe by construction, and it survives a
+ * wiped NATS); the bus is not needed to keep read models current.
+ */
+export function createProjectionRunner(options: ProjectionRunnerOptions): ProjectionRunner {
+  const { store } = options;
+  const { db } = options;
+  const clock = options.clock ?? systemClock;
+  const log = (options.logger ?? silentLogger()).child({ module: 'projections' });
+  const batchSize = options.batchSize ?? 200;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const retryDelayMs = options.retryDelayMs ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const shutdown = new AbortController();
+  const rebuilds = new Set<Promise<unknown>>();
+  let started = false;
+
+  const workers = new Map<string, Worker>();
+  for (const projection of options.projections) {
+    if (workers.has(projection.name)) throw new Error(`projection registered twice: ${projection.name}`);
+    workers.set(projection.name, {
+      projection,
+      checkpoint: 0n,
+      loop: undefined,
+      failure: undefined,
+      rebuilding: false,
+      advanced: new Set(),
+    });
+  }
+
+  function worker(name: string): Worker {
+    const w = workers.get(name);
+    if (!w) throw new AppError('not_found', 'PROJECTION.NOT_FOUND', `no projection named ${name}`, { name });
+    return w;
+  }
+
+  function upcast(event: RecordedEvent): RecordedEvent {
+    const registry = options.registry;
+    if (!registry?.has(event.type)) return event;
+    return { ...event, data: registry.upcast(event.type, event.metadata.schemaVersion, event.data) };
+  }
+
+  function moved(w: Worker, position: bigint): void {
+    w.checkpoint = position;
+    for (const wake of [...w.advanced]) wake();
+  }
+
+  /** One batch and its checkpoint, in one transaction. */
+  async function commit(w: Worker, events: readonly RecordedEvent[]): Promise<void> {
+    const last = events.at(-1);
+    if (!last) return;
+    const tables = liveTableNames(w.projection);
+    await db.transaction().execute(async (trx) => {
+      await advanceCheckpoint(trx, w.projection.name, w.checkpoint, last.position, clock.now());
+      for (const e of events) await w.projection.apply(trx, upcast(e), tables);
+    });
+    moved(w, last.position);
+  }
+
+  /**
+   * Applies a batch. If the batch fails, its events go one by one, so the good ones before a
+   * poisoned event still land and the status can name the culprit.
+   */
+  async function applyBatch(w: Worker, batch: readonly RecordedEvent[], signal: AbortSignal): Promise<void> {
+    const pending = batch.filter((e) => e.position > w.checkpoint);
+    if (pending.length === 0) return;
+    if (pending.length > 1) {
+      try {
+        await commit(w, pending);
+        return;
+      } catch (e) {
+        if (e instanceof CheckpointMovedError) throw e;
+        log.warn({ projection: w.projection.name, err: e }, 'batch failed; applying its events one by one');
+      }
+    }
+    for (const event of pending) {
+      for (let attempt = 1; ; attempt++) {
+        if (signal.aborted || event.position <= w.checkpoint) break;
+        try {
+          await commit(w, [event]);
+          break;
+        } catch (e) {
+          if (e instanceof CheckpointMovedError) throw e;
+          if (attempt >= maxAttempts) throw new PoisonedEventError(event, e);
+          log.warn(
+            {
+              projection: w.projection.name,
+              eventId: event.id,
+              position: event.position.toString(),
+              attempt,
+              err: e,
+            },
+            'apply failed; retrying',
+          );
+          await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 5_000), signal);
+        }
+      }
+    }
+  }
+
+  /** Subscribes after the stored checkpoint and applies until aborted; a lost race re-subscribes. */
+  async function liveLoop(w: Worker, signal: AbortSignal): Promise<void> {
+    const name = w.projection.name;
+    let failures = 0;
+    while (!signal.aborted) {
+      const subscription = new AbortController();
+      const stopSubscription = () => subscription.abort();
+      signal.addEventListener('abort', stopSubscription, { once: true });
+      try {
+        const cp = await ensureCheckpoint(db, name, w.projection.version, clock.now());
+        moved(w, cp.position);
+        const events = store.subscribeToAll({
+          after: cp.position,
+          filter: w.projection.filter,
+          signal: subscription.signal,
+          batchSize,
+        });
+        for await (const batch of batched(events, batchSize, subscription)) {
+          await applyBatch(w, batch, signal);
+          failures = 0;
+        }
+      } catch (e) {
+        if (e instanceof CheckpointMovedError) {
+          log.info({ projection: name }, 'another runner moved the checkpoint; resuming from it');
+          continue;
+        }
+        if (e instanceof PoisonedEventError) {
+          const failure = { error: e.message, eventId: e.event.id, position: e.event.position };
+          w.failure = failure;
+          log.error(
+            { projection: name, ...failure, position: failure.position.toString(), err: e.cause },
+            'projection failed',
+          );
+          await recordFailure(db, name, failure, clock.now()).catch((err: unknown) =>
+            log.error({ projection: name, err }, 'could not record the failure'),
+          );
+          return;
+        }
+        if (signal.aborted) return;
+        // The store or the database is unreachable: not the event's fault, so no attempt is counted.
+        failures++;
+        log.warn({ projection: name, err: e, failures }, 'live loop interrupted; retrying');
+        await sleep(Math.min(retryDelayMs * 2 ** Math.min(failures, 10), 5_000), signal);
+      } finally {
+        signal.removeEventListener('abort', stopSubscription);
+        subscription.abort();
+      }
+    }
+  }
+
+  function startLoop(w: Worker): void {
+    if (w.loop || shutdown.signal.aborted) return;
+    const abort = new AbortController();
+    const done = liveLoop(w, AbortSignal.any([abort.signal, shutdown.signal])).finally(() => {
+      if (w.loop?.abort === abort) w.loop = undefined;
+    });
+    w.loop = { abort, done };
+  }
+
+  async function stopLoop(w: Worker): Promise<void> {
+    const loop = w.loop;
+    if (!loop) return;
+    loop.abort.abort();
+    await loop.done;
+  }
+
+  /** Applies the store's events after `after` into `tables`, until a short page says it reached the head. */
+  async function build(
+    w: Worker,
+    tables: Readonly<Record<string, string>>,
+    from: { position: bigint; events: number },
+    signal: AbortSignal,
+  ): Promise<{ position: bigint; events: number }> {
+    let { position, events } = from;
+    for (;;) {
+      if (signal.aborted) throw new AppError('unavailable', 'PROJECTION.REBUILD_ABORTED', 'runner stopped');
+      const page = await store.readAll({ after: position, maxCount: batchSize, filter: w.projection.filter });
+      if (page.length > 0) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await db.transaction().execute(async (trx) => {
+              for (const e of page) await w.projection.apply(trx, upcast(e), tables);
+            });
+            break;
+          } catch (e) {
+            if (attempt >= maxAttempts) {
+              throw new AppError(
+                'internal',
+                'PROJECTION.REBUILD_FAILED',
+                `rebuild of ${w.projection.name} failed: ${errorText(e)}`,
+                {
+                  name: w.projection.name,
+                  after: position.toString(),
+                },
+              );
+            }
+            await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 5_000), signal);
+          }
+        }
+        position = page.at(-1)!.position;
+        events += page.length;
+      }
+      if (page.length < batchSize) return { position, events };
+    }
+  }
+
+  /** Tracked, so that stop() waits for a rebuild to finish or abandon its tables. */
+  function rebuild(name: string): Promise<RebuildResult> {
+    const running = rebuildOnce(name);
+    rebuilds.add(running);
+    const forget = () => rebuilds.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  async function rebuildOnce(name: string): Promise<RebuildResult> {
+    const w = worker(name);
+    if (w.rebuilding) {
+      throw new AppError(
+        'conflict',
+        'PROJECTION.REBUILD_IN_PROGRESS',
+        `projection ${name} is already rebuilding`,
+        { name },
+      );
+    }
+    w.rebuilding = true;
+    const t0 = performance.now();
+    const p = w.projection;
+    try {
+      await ensureCheckpoint(db, name, p.version, clock.now());
+      const n = await nextRebuildNumber(db, name);
+      const copies = Object.fromEntries(p.tables.map((t) => [t, rebuildTableName(t, n)]));
+      log.info({ projection: name, tables: copies }, 'rebuild started');
+      await createTableCopies(db, copies);
+      const wasRunning = w.loop !== undefined || w.failure !== undefined;
+      let paused = false;
+      try {
+        // The bulk of the work happens while the live loop still serves the old tables.
+        let progress = await build(w, copies, { position: 0n, events: 0 }, shutdown.signal);
+        paused = true;
+        await stopLoop(w);
+        progress = await build(w, copies, progress, shutdown.signal);
+        await db.transaction().execute(async (trx) => {
+          await swapInCopies(trx, copies);
+          await resetCheckpoint(trx, name, progress.position, p.version, clock.now());
+        });
+        w.failure = undefined;
+        moved(w, progress.position);
+        const result = {
+          name,
+          events: progress.events,
+          durationMs: Math.round(performance.now() - t0),
+          checkpoint: progress.position.toString(),
+        };
+        log.info({ projection: name, ...result }, 'rebuild swapped in');
+        return result;
+      } catch (e) {
+        await dropTables(db, Object.values(copies)).catch((err: unknown) =>
+          log.warn({ projection: name, err }, 'could not drop the tables of a failed rebuild'),
+        );
+        log.error({ projection: name, err: e }, 'rebuild failed');
+        throw e;
+      } finally {
+        if (paused && (wasRunning || started) && w.failure === undefined) startLoop(w);
+      }
+    } finally {
+      w.rebuilding = false;
+    }
+  }
+
+  async function statusOf(name: string): Promise<ProjectionStatus> {
+    const w = worker(name);
+    const p = w.projection;
+    const cp = await readCheckpoint(db, name);
+    const position = cp?.position ?? 0n;
+    const lagEvents = await store.countAfter(position, p.filter);
+    let lagMs = 0;
+    if (lagEvents > 0) {
+      const [oldest] = await store.readAll({ after: position, maxCount: 1, filter: p.filter });
+      if (oldest) lagMs = Math.max(0, clock.now().getTime() - oldest.recordedAt.getTime());
+    }
+    const lastError = cp?.lastError ?? w.failure?.error ?? null;
+    const failedId = cp?.failedEventId ?? w.failure?.eventId;
+    const failedPosition = cp?.failedPosition ?? w.failure?.position;
+    let state: ProjectionState;
+    if (w.rebuilding) state = 'rebuilding';
+    else if (lastError !== null) state = 'failed';
+    else if (started && !w.loop) state = 'stopped';
+    else state = lagEvents === 0 ? 'live' : 'catching-up';
+    return {
+      name,
+      version: cp?.version ?? p.version,
+      state,
+      checkpoint: position.toString(),
+      lagEvents,
+      lagMs,
+      lastError,
+      failedEvent:
+        failedId && failedPosition !== undefined && failedPosition !== null
+          ? { id: failedId, position: failedPosition.toString() }
+          : null,
+      runningHere: w.loop !== undefined,
+    };
+  }
+
+  /** Waits until the local checkpoint moves, or `ms` pass. */
+  function advancedOrTimeout(w: Worker, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        w.advanced.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      w.advanced.add(done);
+    });
+  }
+
+  async function caughtUpTo(w: Worker, position: bigint): Promise<boolean> {
+    const cp = await readCheckpoint(db, w.projection.name);
+    const at = cp?.position ?? 0n;
+    if (at >= position) return true;
+    const [next] = await store.readAll({ after: at, maxCount: 1, filter: w.projection.filter });
+    if (next && next.position <= position) return false;
+    return (await store.headPosition()) >= position;
+  }
+
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      for (const w of workers.values()) {
+        const cp = await ensureCheckpoint(db, w.projection.name, w.projection.version, clock.now());
+        w.checkpoint = cp.position;
+        if (cp.lastError !== null) {
+          // Failed before this start: try again, since the cause may have been fixed by a deploy.
+          await clearFailure(db, w.projection.name, clock.now());
+        }
+        if (cp.version !== w.projection.version) {
+          log.info(
+            { projection: w.projection.name, from: cp.version, to: w.projection.version },
+            'projection version changed; rebuilding',
+          );
+          // Reads keep the old tables until the rebuild swaps; the live loop starts after it.
+          rebuild(w.projection.name).catch((err: unknown) => {
+            w.failure = {
+              error: `rebuild for version ${w.projection.version} failed: ${errorText(err)}`,
+              eventId: '',
+              position: 0n,
+            };
+          });
+        } else {
+          startLoop(w);
+        }
+      }
+    },
+
+    async stop() {
+      shutdown.abort();
+      await Promise.all([...workers.values()].map(stopLoop));
+      await Promise.allSettled([...rebuilds]);
+    },
+
+    async status() {
+      return Promise.all([...workers.keys()].map(statusOf));
+    },
+
+    statusOf,
+
+    async waitForPosition(name, position, timeoutMs) {
+      const w = worker(name);
+      const deadline = Date.now() + timeoutMs;
+      let nextFullCheck = 0;
+      for (;;) {
+        if (w.checkpoint >= position) return true;
+        const now = Date.now();
+        if (now >= nextFullCheck) {
+          // The checkpoint may live in another process, or never reach `position` because no
+          // event of this projection is there: ask the database and the store.
+          if (await caughtUpTo(w, position)) return true;
+          nextFullCheck = Date.now() + pollIntervalMs;
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) return false;
+        await advancedOrTimeout(w, Math.min(remaining, Math.max(1, nextFullCheck - Date.now())));
+      }
+    },
+
+    rebuild,
+
+    async retry(name) {
+      const w = worker(name);
+      w.failure = undefined;
+      await clearFailure(db, name, clock.now());
+      if (started) startLoop(w);
+    },
+  };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

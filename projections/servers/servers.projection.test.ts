@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
+import { fixedClock } from '../../kernel/clock.ts';
+import type { CommandMeta } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { createSecretBox } from '../../kernel/secrets.ts';
+import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
+import { serversProjection } from './server.projection.ts';
+import { getServer, getServerByName, listServers } from './servers.queries.ts';
+
+for (const kind of databaseKinds) {
+  warnIfSkipped(kind, 'servers read model');
+  describe.skipIf(!kind.available())(`servers read model [${kind.label}]`, () => {
+    let t: TestDatabase;
+    let runner: ProjectionRunner;
+    const clock = fixedClock('2026-04-01T09:00:00.000Z');
+    const tick = (ms: number) => {
+      clock.advance(ms);
+      return clock.now();
+    };
+    const registry = registerServerEvents(new EventTypeRegistry());
+    let servers: ReturnType<typeof makeServerCommands>;
+    let seq = 0;
+    const meta = (): CommandMeta => ({
+      commandId: `cmd-${++seq}`,
+      actor: 'user:test',
+      correlationId: `corr-${seq}`,
+      issuedAt: tick(1000),
+    });
+
+    /** Runs a write, then waits for the read model to show it (read-your-writes). */
+    async function projected<R extends { position: bigint | undefined }>(write: Promise<R>): Promise<R> {
+      const r = await write;
+      if (r.position !== undefined)
+        expect(await runner.waitForPosition('servers', r.position, 10_000)).toBe(true);
+      return r;
+    }
+
+    beforeAll(async () => {
+      t = await kind.open();
+      servers = makeServerCommands({
+        store: t.store,
+        registry,
+        secrets: createSecretBox(randomBytes(32)),
+        clock,
+      });
+      runner = createProjectionRunner({
+        store: t.store,
+        db: t.db,
+        projections: [serversProjection],
+        registry,
+        clock,
+      });
+      await runner.start();
+    });
+    afterAll(async () => {
+      await runner?.stop();
+      await t?.close();
+    });
+
+    it('a registered server appears, secrets redacted, with its revision and position', async () => {
+      const r = await projected(
+        servers.register(
+          {
+            name: 'github',
+            description: 'GitHub tools',
+            transport: {
+              type: 'stdio',
+              command: 'npx',
+              args: ['-y', '@modelcontextprotocol/server-github'],
+              env: { GITHUB_TOKEN: 'ghp_abc123', ORG: { $ref: 'env:GH_ORG' } },
+            },
+            tags: ['scm', 'github'],
+            settings: { callTimeoutMs: 30_000 },
+          },
+          meta(),
+        ),
+      );
+      const view = await getServer(t.db, r.serverId);
+      expect(view).toEqual({
+        id: r.serverId,
+        name: 'github',
+        description: 'GitHub tools',
+        transportType: 'stdio',
+        transport: {
+          type: 'stdio',
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-github'],
+          env: { GITHUB_TOKEN: '[redacted]', ORG: { $ref: 'env:GH_ORG' } },
+        },
+        tags: ['scm', 'github'],
+        enabled: true,
+        status: 'active',
+        settings: { callTimeoutMs: 30_000 },
+        revision: '0',
+        position: r.position!.toString(),
+        createdAt: '2026-04-01T09:00:01.000Z',
+        updatedAt: '2026-04-01T09:00:01.000Z',
+        removedAt: null,
+      });
+      const rows = await t.db.selectFrom('servers').selectAll().execute();
+      const dump = JSON.stringify(rows);
+      expect(dump).not.toContain('ghp_abc123');
+      expect(dump).not.toContain('$secret');
+      expect(await getServerByName(t.db, 'github')).toEqual(view);
+    });
+
+    it('reflects update, disable, enable and remove; removed servers are hidden by default', async () => {
+      const r = await projected(
+        servers.register(
+          { name: 'slack', transport: { type: 'sse', url: 'https://slack.test/sse' } },
+          meta(),
+        ),
+      );
+      await projected(
+        servers.update(
+          r.serverId,
+          {
+            name: 'slack-eu',
+            description: 'Slack',
+            tags: ['chat'],
+            transport: {
+              type: 'streamable-http',
+              url: 'https://slack.test/mcp',
+              headers: { Authorization: 'Bearer x' },
+            },
+          },
+          meta(),
+        ),
+      );
+      let view = await getServer(t.db, r.serverId);
+      expect(view).toMatchObject({
+        name: 'slack-eu',
+        description: 'Slack',
+        tags: ['chat'],
+        transportType: 'streamable-http',
+        transport: {
+          type: 'streamable-http',
+          url: 'https://slack.test/mcp',
+          headers: { Authorization: '[redacted]' },
+        },
+        revision: '1',
+      });
+      expect(await getServerByName(t.db, 'slack')).toBeUndefined();
+
+      await projected(servers.disable(r.serverId, meta()));
+      expect((await getServer(t.db, r.serverId))?.enabled).toBe(false);
+      expect((await listServers(t.db, { enabled: false })).items.map((s) => s.name)).toEqual(['slack-eu']);
+
+      await projected(servers.enable(r.serverId, meta()));
+      view = await getServer(t.db, r.serverId);
+      expect(view).toMatchObject({ enabled: true, revision: '3' });
+
+      await projected(servers.update(r.serverId, { description: null }, meta()));
+      expect((await getServer(t.db, r.serverId))?.description).toBeNull();
+
+      const removed = await projected(servers.remove(r.serverId, meta()));
+      expect(await getServer(t.db, r.serverId)).toBeUndefined();
+      expect(await getServerByName(t.db, 'slack-eu')).toBeUndefined();
+      const gone = await getServer(t.db, r.serverId, { includeRemoved: true });
+      expect(gone).toMatchObject({
+        status: 'removed',
+        position: removed.position!.toString(),
+        revision: '5',
+      });
+      expect(gone?.removedAt).not.toBeNull();
+      expect((await listServers(t.db)).items.map((s) => s.name)).not.toContain('slack-eu');
+      expect((await listServers(t.db, { includeRemoved: true })).items.map((s) => s.name)).toContain(
+        'slack-eu',
+      );
+    });
+
+    it('filters by tag and pages with a cursor', async () => {
+      for (const n of ['p-a', 'p-b', 'p-c', 'p-d', 'p-e']) {
+        await projected(
+          servers.register({ name: n, transport: { type: 'stdio', command: 'x' }, tags: ['paged'] }, meta()),
+        );
+      }
+      const names: string[] = [];
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await listServers(t.db, { tag: 'paged', limit: 2, cursor });
+        names.push(...page.items.map((s) => s.name));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      expect(names).toEqual(['p-a', 'p-b', 'p-c', 'p-d', 'p-e']);
+      expect((await listServers(t.db, { tag: 'nope' })).items).toEqual([]);
+      await expect(listServers(t.db, { cursor: 'garbage' })).rejects.toMatchObject({
+        code: 'QUERY.INVALID_CURSOR',
+      });
+    });
+
+    it('status reports the checkpoint and no lag once caught up', async () => {
+      const head = await t.store.headPosition();
+      expect(await runner.waitForPosition('servers', head, 10_000)).toBe(true);
+      const [status] = await runner.status();
+      expect(status).toMatchObject({
+        name: 'servers',
+        state: 'live',
+        lagEvents: 0,
+        lagMs: 0,
+        lastError: null,
+      });
+      // The checkpoint is the last *server* event; reservation streams are not this projection's.
+      const [lastServerEvent] = await t.store.readAll({
+        after: BigInt(status!.checkpoint),
+        filter: serversProjection.filter,
+      });
+      expect(lastServerEvent).toBeUndefined();
+    });
+  });
+}

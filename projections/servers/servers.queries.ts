@@ -1,0 +1,143 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { AppError } from '../../kernel/errors.ts';
+import type { ReadModelTables, RedactedTransport, ServerSettingsView, ServersTable } from '../db.ts';
+
+/** A server as the API shows it: camelCase, int8 as decimal strings, times as ISO strings. */
+export interface ServerView {
+  id: string;
+  name: string;
+  description: string | null;
+  transportType: RedactedTransport['type'];
+  /** Secrets redacted: env and header names kept, values '[redacted]' (references shown as such). */
+  transport: RedactedTransport;
+  tags: string[];
+  enabled: boolean;
+  status: 'active' | 'removed';
+  settings: ServerSettingsView;
+  /** Revision of the server's stream this view reflects (for If-Match style checks). */
+  revision: string;
+  /** Global position of the last event reflected (for read-your-writes). */
+  position: string;
+  createdAt: string;
+  updatedAt: string;
+  removedAt: string | null;
+}
+
+export interface ListServersOptions {
+  /** Removed servers are hidden unless this is true. */
+  includeRemoved?: boolean | undefined;
+  enabled?: boolean | undefined;
+  /** Only servers carrying this tag. */
+  tag?: string | undefined;
+  /** Page size, 1-500 (default 100). */
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+export interface ServerPage {
+  items: ServerView[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+type Db = Kysely<ReadModelTables>;
+
+function servers(db: Db) {
+  return db.selectFrom('servers').selectAll();
+}
+
+/** Servers ordered by name (then id), a page at a time with an opaque keyset cursor. */
+export async function listServers(db: Db, options: ListServersOptions = {}): Promise<ServerPage> {
+  const limit = options.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw new AppError('validation', 'QUERY.INVALID_LIMIT', 'limit must be an integer from 1 to 500');
+  }
+  let q = servers(db);
+  if (!options.includeRemoved) q = q.where('status', '=', 'active');
+  if (options.enabled !== undefined) q = q.where('enabled', '=', options.enabled);
+  if (options.tag !== undefined) q = q.where(sql<boolean>`${options.tag} = ANY(tags)`);
+  if (options.cursor !== undefined) {
+    const [name, id] = decodeCursor(options.cursor);
+    q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
+  }
+  const rows = await q
+    .orderBy('name')
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toView),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.name, last.id) : null,
+  };
+}
+
+/** One server by id; a removed one only with `includeRemoved`. */
+export async function getServer(
+  db: Db,
+  id: string,
+  options: { includeRemoved?: boolean } = {},
+): Promise<ServerView | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  let q = servers(db).where('id', '=', id.toLowerCase());
+  if (!options.includeRemoved) q = q.where('status', '=', 'active');
+  const row = await q.executeTakeFirst();
+  return row && toView(row);
+}
+
+/** The active server holding `name` (names are unique among active servers). */
+export async function getServerByName(db: Db, name: string): Promise<ServerView | undefined> {
+  const row = await servers(db)
+    .where('name', '=', name)
+    .where('status', '=', 'active')
+    // Names are reserved on the write side; should two rows ever share one, answer the same one.
+    .orderBy('created_at')
+    .orderBy('id')
+    .executeTakeFirst();
+  return row && toView(row);
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function toView(row: Selectable<ServersTable>): ServerView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    transportType: row.transport_type,
+    transport: row.transport,
+    tags: row.tags,
+    enabled: row.enabled,
+    status: row.status,
+    settings: row.settings,
+    revision: String(row.revision),
+    position: String(row.position),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+    removedAt: row.removed_at === null ? null : new Date(row.removed_at).toISOString(),
+  };
+}
+
+function encodeCursor(name: string, id: string): string {
+  return Buffer.from(JSON.stringify([name, id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      UUID_RE.test(v[1])
+    ) {
+      return [v[0], v[1]];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new AppError('validation', 'QUERY.INVALID_CURSOR', 'cursor is not one this API handed out');
+}

@@ -1,0 +1,176 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Bus, Closeable } from '../bus/bus.port.ts';
+import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
+import { createNatsBus } from '../bus/nats/nats.bus.ts';
+import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.ts';
+import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
+import { createRelay, type Relay } from '../bus/relay/relay.ts';
+import { makeServerCommands } from '../domains/servers/handlers.ts';
+import { registerServerEvents } from '../domains/servers/index.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
+import { buildApp, type GatewayApp } from '../gateway/app.ts';
+import type { ServerCommandsPort } from '../gateway/deps.ts';
+import { systemClock } from '../kernel/clock.ts';
+import { EventTypeRegistry } from '../kernel/event-types.ts';
+import { randomIds } from '../kernel/ids.ts';
+import type { Logger } from '../kernel/logger.ts';
+import { createSecretBox, loadOrCreateKey, parseSecretKey } from '../kernel/secrets.ts';
+import { migrateEventStore } from '../migrations/migrate.ts';
+import { allProjections, createProjectionRunner, migrateReadModels, type ProjectionRunner } from '../projections/index.ts';
+import type { Config } from './config.ts';
+import { projectionsPort, serveProjectionCommands } from './projections-control.ts';
+import { localServerCommands } from './server-commands.local.ts';
+import { serveServerCommands, serverCommandsOverBus } from './server-commands.wire.ts';
+import { openPGlite, openPostgres, type SqlConnection } from './sql.ts';
+
+export const VERSION = '0.1.0';
+
+/** A running Switchyard process: whichever roles its configuration asked for. */
+export interface System {
+  config: Config;
+  store: EventStore;
+  bus: Bus;
+  sql: SqlConnection;
+  app: GatewayApp | undefined;
+  /** Base URL of the gateway, when this process runs one. */
+  url: string | undefined;
+  runner: ProjectionRunner;
+  relay: Relay | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: the only place that reads configuration into adapters, opens connections
+ * and wires the roles together. Everything else receives its dependencies as arguments.
+ */
+export async function startSystem(config: Config, logger: Logger): Promise<System> {
+  const closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
+  const onClose = (name: string, close: () => Promise<unknown>) => closers.push({ name, close });
+  const roles = new Set(config.roles);
+  const log = logger.child({ module: 'runtime' });
+
+  const stop = async () => {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (e) {
+        log.warn({ err: e, component: name }, 'error while stopping');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const inMemory = config.dataDir === 'memory://';
+    if (!inMemory && !config.databaseUrl) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const sql = config.databaseUrl
+      ? openPostgres({ url: config.databaseUrl, onError: (e) => log.warn({ err: e }, 'postgres connection error') })
+      : await openPGlite({ dataDir: inMemory ? 'memory://' : join(config.dataDir, 'pglite') });
+    onClose('sql', () => sql.close());
+    await migrateReadModels(sql.db);
+
+    let store: EventStore;
+    if (config.eventStoreUrl) {
+      store = createEventStoreDbStore({ connectionString: config.eventStoreUrl });
+    } else {
+      await migrateEventStore(sql.db);
+      store = createPostgresEventStore({ connection: sql });
+    }
+    onClose('event store', () => store.close());
+
+    const bus = config.natsUrl
+      ? await createNatsBus({ url: config.natsUrl, names: config.bus, logger: logger.child({ module: 'bus' }) })
+      : createInProcessBus({ names: config.bus, logger: logger.child({ module: 'bus' }) });
+    onClose('bus', () => bus.close());
+
+    const registry = registerServerEvents(new EventTypeRegistry());
+    const key = config.secretKey
+      ? parseSecretKey(config.secretKey)
+      : inMemory
+        ? (await import('node:crypto')).randomBytes(32)
+        : await loadOrCreateKey(join(config.dataDir, 'secret.key'));
+    const secrets = createSecretBox(key);
+
+    const runner = createProjectionRunner({
+      store,
+      db: sql.db,
+      projections: allProjections,
+      registry,
+      clock: systemClock,
+      logger: logger.child({ module: 'projections' }),
+    });
+
+    if (roles.has('worker')) {
+      const commands = localServerCommands(
+        makeServerCommands({ store, registry, secrets, clock: systemClock, ids: randomIds }),
+      );
+      const served: Closeable = await serveServerCommands(bus, commands);
+      onClose('worker', () => served.close());
+      log.info({ queue: 'workers' }, 'worker serving server commands');
+    }
+
+    let relay: Relay | undefined;
+    if (roles.has('relay')) {
+      const lock = config.databaseUrl
+        ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
+        : createInProcessLeaderLock();
+      const r = createRelay({ store, bus, lock, logger: logger.child({ module: 'relay' }) });
+      await r.start();
+      relay = r;
+      onClose('relay', () => r.stop());
+    }
+
+    if (roles.has('projector')) {
+      await runner.start();
+      onClose('projector', () => runner.stop());
+      const served = await serveProjectionCommands(bus, runner);
+      onClose('projection commands', () => served.close());
+    }
+
+    let app: GatewayApp | undefined;
+    let url: string | undefined;
+    if (roles.has('gateway')) {
+      const metrics = new Registry();
+      collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
+      const servers: ServerCommandsPort = serverCommandsOverBus(bus);
+      const a = await buildApp({
+        logger,
+        bodyLimit: config.bodyLimit,
+        consistencyTimeoutMs: config.consistencyTimeoutMs,
+        servers,
+        readDb: sql.db,
+        store,
+        projections: projectionsPort(runner, bus, roles.has('projector')),
+        readiness: async () => ({
+          database: await check(() => sql.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
+          eventStore: await check(() => store.headPosition()),
+          bus: await check(() => bus.info()),
+        }),
+        metrics,
+        version: VERSION,
+      });
+      app = a;
+      url = await a.listen({ host: config.host, port: config.port });
+      onClose('gateway', () => a.close());
+      log.info({ url, mode: config.mode, roles: [...roles] }, 'gateway listening');
+    }
+
+    log.info({ mode: config.mode, roles: [...roles] }, 'switchyard started');
+    return { config, store, bus, sql, app, url, runner, relay, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function check(f: () => Promise<unknown>): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    await f();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}

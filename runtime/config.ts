@@ -1,0 +1,114 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['gateway', 'worker', 'relay', 'projector'] as const;
+export type Role = (typeof ROLES)[number];
+
+const rolesSchema = z
+  .string()
+  .default('all')
+  .transform((s, ctx): Role[] => {
+    const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
+    if (parts.length === 1 && parts[0] === 'all') return [...ROLES];
+    for (const p of parts) {
+      if (!(ROLES as readonly string[]).includes(p)) {
+        ctx.addIssue({ code: 'custom', message: `unknown role "${p}" (roles: all, ${ROLES.join(', ')})` });
+        return z.NEVER;
+      }
+    }
+    return parts as Role[];
+  });
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL (${protocols.join(' or ')})`);
+
+/** Every environment variable Switchyard reads, parsed once by the composition root. */
+export const configSchema = z.object({
+  SWITCHYARD_HOST: z.string().default('127.0.0.1'),
+  SWITCHYARD_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Embedded data directory, or `memory://` for a throw-away in-memory system (tests). */
+  SWITCHYARD_DATA_DIR: z.string().default('.data'),
+  SWITCHYARD_ROLES: rolesSchema,
+  SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SWITCHYARD_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
+  /** base64 of 32 bytes; required when several processes share one store (distributed mode). */
+  SWITCHYARD_SECRET_KEY: z.string().optional(),
+  SWITCHYARD_SUBJECT_PREFIX: z.string().regex(/^[a-z][a-z0-9_]*$/).default('sy'),
+  SWITCHYARD_EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('SY_EVENTS'),
+  SWITCHYARD_DLQ_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('SY_DLQ'),
+  /** How long a write waits for its own projection when the client asks to read its own write. */
+  SWITCHYARD_CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Read models (and the Postgres event store unless EVENTSTORE_URL is set). Unset: embedded PGlite. */
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  /** NATS with JetStream. Unset: the in-process bus. */
+  NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).optional(),
+  /** EventStoreDB / KurrentDB. Unset: the Postgres event store. */
+  EVENTSTORE_URL: url(['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrentdb+discover:']).optional(),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  roles: Role[];
+  logLevel: string;
+  bodyLimit: number;
+  secretKey: string | undefined;
+  bus: { subjectPrefix: string; eventsStream: string; deadLetterStream: string };
+  consistencyTimeoutMs: number;
+  databaseUrl: string | undefined;
+  natsUrl: string | undefined;
+  eventStoreUrl: string | undefined;
+  /** Embedded when nothing external is configured: one process, PGlite, in-process bus. */
+  mode: 'embedded' | 'distributed';
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws a ConfigError whose message names every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = configSchema.safeParse(cleaned);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = r.data;
+  const mode = c.DATABASE_URL || c.NATS_URL || c.EVENTSTORE_URL ? 'distributed' : 'embedded';
+  if (mode === 'distributed' && !c.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when NATS_URL or EVENTSTORE_URL is set');
+  }
+  if (c.NATS_URL && !c.SWITCHYARD_SECRET_KEY) {
+    throw new ConfigError(
+      'invalid configuration:\n  SWITCHYARD_SECRET_KEY: required with NATS_URL, so every process decrypts the same secrets (base64 of 32 bytes; `openssl rand -base64 32`)',
+    );
+  }
+  return {
+    host: c.SWITCHYARD_HOST,
+    port: c.SWITCHYARD_PORT,
+    dataDir: c.SWITCHYARD_DATA_DIR === 'memory://' ? 'memory://' : resolve(c.SWITCHYARD_DATA_DIR),
+    roles: c.SWITCHYARD_ROLES,
+    logLevel: c.SWITCHYARD_LOG_LEVEL,
+    bodyLimit: c.SWITCHYARD_BODY_LIMIT,
+    secretKey: c.SWITCHYARD_SECRET_KEY,
+    bus: {
+      subjectPrefix: c.SWITCHYARD_SUBJECT_PREFIX,
+      eventsStream: c.SWITCHYARD_EVENTS_STREAM,
+      deadLetterStream: c.SWITCHYARD_DLQ_STREAM,
+    },
+    consistencyTimeoutMs: c.SWITCHYARD_CONSISTENCY_TIMEOUT_MS,
+    databaseUrl: c.DATABASE_URL,
+    natsUrl: c.NATS_URL,
+    eventStoreUrl: c.EVENTSTORE_URL,
+    mode,
+  };
+}
