@@ -107,7 +107,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       const commands = localServerCommands(
         makeServerCommands({ store, registry, secrets, clock: systemClock, ids: randomIds }),
       );
-      const served: Closeable = await serveServerCommands(bus, commands);
+      const served: Closeable = await serveServerCommands(bus, commands, logger.child({ module: 'worker' }));
       onClose('worker', () => served.close());
       log.info({ queue: 'workers' }, 'worker serving server commands');
     }

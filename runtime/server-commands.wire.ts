@@ -3,6 +3,7 @@ import type { Bus, Closeable } from '../bus/bus.port.ts';
 import type { ServerCommandsPort, WriteResult } from '../gateway/deps.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
+import type { Logger } from '../kernel/logger.ts';
 
 /**
  * Server commands on the bus: a gateway sends `<prefix>.cmd.server.<op>` (request/reply), one worker
@@ -61,7 +62,12 @@ function metaToWire(m: CommandMeta) {
 }
 
 /** Worker side: serves server commands from the bus with the given (local) command handlers. */
-export function serveServerCommands(bus: Bus, commands: ServerCommandsPort, queue = 'workers'): Promise<Closeable> {
+export function serveServerCommands(
+  bus: Bus,
+  commands: ServerCommandsPort,
+  logger: Logger,
+  queue = 'workers',
+): Promise<Closeable> {
   return bus.serveCommands({
     category: CATEGORY,
     queue,
@@ -98,6 +104,10 @@ export function serveServerCommands(bus: Bus, commands: ServerCommandsPort, queu
           throw new Error(`unreachable ${String(_exhaustive)}`);
         }
       }
+      logger.info(
+        { op, commandId: meta.commandId, correlationId: meta.correlationId, actor: meta.actor, stream: result.stream, revision: String(result.revision), duplicate: result.duplicate },
+        'command handled',
+      );
       return toWire(result);
     },
   });

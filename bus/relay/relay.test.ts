@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../../event-store/postgres/postgres.event-store.ts';
-import { silentLogger } from '../../kernel/logger.ts';
+import { createLogger, silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
 import { openPostgres, type SqlConnection } from '../../runtime/sql.ts';
 import { createTestDatabase, services, uniqueName } from '../../test/services.ts';
@@ -18,7 +18,7 @@ const { databaseUrl, natsUrl } = services();
 const missing = !databaseUrl || !natsUrl;
 if (missing) console.warn('!!! DATABASE_URL or NATS_URL missing: the relay integration tests are SKIPPED');
 
-const logger = silentLogger();
+const logger = process.env.RELAY_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
 // Short, so that a relay resuming from anywhere but the bus's last message would show duplicates
 // instead of having JetStream's dedup hide them.
 const DUPLICATE_WINDOW_MS = 1000;
@@ -72,13 +72,18 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
     return r;
   }
 
-  async function caughtUp(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until all `expected` events are readable in the store and the bus ends with the last one.
+   * Counting first matters: the store's head lags while any transaction on the server (of any
+   * database, e.g. a parallel test) is older than the latest append.
+   */
+  async function caughtUp(expected: number, timeoutMs = 60_000): Promise<void> {
     await eventually(
       async () => {
-        const head = await store.headPosition();
-        return head > 0n && (await bus.lastPublished())?.position === head;
+        if ((await store.countAfter(0n)) !== expected) return false;
+        return (await bus.lastPublished())?.position === (await store.headPosition());
       },
-      { timeoutMs, what: 'the bus to reach the store head' },
+      { timeoutMs, what: `the bus to reach the store head (${expected} events)` },
     );
   }
 
@@ -97,15 +102,17 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
     await eventually(() => a.status().leader, { what: 'relay a to lead' });
     await b.start();
     await appendMany(store, { total: 200, streams: 10, writers: 4 });
-    await caughtUp();
-    expect(a.status()).toMatchObject({ leader: true, eventsPublished: 200 });
+    await caughtUp(200);
+    // The relay counts a batch once its acks are in, a moment after the bus shows the messages.
+    await eventually(() => a.status().eventsPublished === 200, { what: 'relay a to count 200' });
+    expect(a.status().leader).toBe(true);
     expect(b.status()).toMatchObject({ leader: false, eventsPublished: 0 });
 
     await a.stop();
     await eventually(() => b.status().leader, { what: 'relay b to take over' });
     await appendMany(store, { total: 150, streams: 10, writers: 4 });
-    await caughtUp();
-    expect(b.status().eventsPublished).toBe(150);
+    await caughtUp(350);
+    await eventually(() => b.status().eventsPublished === 150, { what: 'relay b to count 150' });
     expect(a.status()).toMatchObject({ leader: false, eventsPublished: 200 });
     await expectBusEqualsStore();
   });
@@ -115,7 +122,7 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
     const r = relay({ load: async () => saved.at(-1) ?? 0n, save: async (p) => void saved.push(p) });
     await r.start();
     await appendMany(store, { total: 120, streams: 6, writers: 3 });
-    await caughtUp();
+    await caughtUp(120);
     const head = await store.headPosition();
     await eventually(() => saved.at(-1) === head, { what: 'the checkpoint to reach the head' });
     // Monotonic: the checkpoint only ever moves forward, and only after an acked publish.
@@ -123,10 +130,10 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
 
     await deleteStreams(natsUrl, names, 'events');
     await appendMany(store, { total: 30, streams: 6, writers: 3 });
-    await caughtUp();
+    await caughtUp(150);
     await expectBusEqualsStore();
     expect((await bus.info()).stream.messages).toBe(150);
-    expect(r.status().eventsPublished).toBe(120 + 150);
+    await eventually(() => r.status().eventsPublished === 120 + 150, { what: 'the relay to count 270' });
   });
 
   it('loses and duplicates nothing when relay processes are SIGKILLed mid-flow', {
@@ -159,7 +166,7 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
         child = startRelayProcess();
       }
       await writing;
-      await caughtUp(120_000);
+      await caughtUp(total, 120_000);
     } finally {
       await writing?.catch(() => {});
       child.kill('SIGTERM');

@@ -61,7 +61,7 @@ for (const kind of databaseKinds) {
         },
         meta(),
       );
-      await servers.update(
+      const updated = await servers.update(
         r.serverId,
         {
           transport: {
@@ -72,6 +72,8 @@ for (const kind of databaseKinds) {
         },
         meta(),
       );
+      // The global log shows an append a moment after it returns (older transactions must end first).
+      while ((await t.store.headPosition()) < updated.position!) await new Promise((r) => setTimeout(r, 10));
       const all = await t.store.readAll({ maxCount: 10_000 });
       const json = JSON.stringify(all.map(toJson));
       expect(json).not.toContain('abc123');

@@ -95,6 +95,7 @@ export async function* subscribeToAllEvents(
   }
   let after = options.after ?? 0n;
   let heldBackRetryMs = 0;
+  if (signal.aborted) return;
   // LISTEN before the first read, so that nothing committed after that read goes unnoticed.
   await deps.feed.start();
   while (!signal.aborted) {
