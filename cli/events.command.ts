@@ -25,11 +25,15 @@ export async function eventsCommand(opts: Options): Promise<void> {
   if (opts.stream) {
     let from = '0';
     for (;;) {
-      const page = await apiGet<{ events: RecordedEventJson[]; nextRevision: string | null }>(opts.url, '/api/v1/events', {
-        stream: opts.stream,
-        fromRevision: from,
-        limit: String(Math.min(1000, max - printed)),
-      });
+      const page = await apiGet<{ events: RecordedEventJson[]; nextRevision: string | null }>(
+        opts.url,
+        '/api/v1/events',
+        {
+          stream: opts.stream,
+          fromRevision: from,
+          limit: String(Math.min(1000, max - printed)),
+        },
+      );
       for (const e of page.events) print(e);
       if (printed >= max) return;
       if (page.nextRevision) {
@@ -44,12 +48,16 @@ export async function eventsCommand(opts: Options): Promise<void> {
 
   let after = opts.after;
   for (;;) {
-    const page = await apiGet<{ events: RecordedEventJson[]; next: string; hasMore: boolean }>(opts.url, '/api/v1/events', {
-      after,
-      category: opts.category,
-      type: opts.type,
-      limit: String(Math.min(1000, max - printed)),
-    });
+    const page = await apiGet<{ events: RecordedEventJson[]; next: string; hasMore: boolean }>(
+      opts.url,
+      '/api/v1/events',
+      {
+        after,
+        category: opts.category,
+        type: opts.type,
+        limit: String(Math.min(1000, max - printed)),
+      },
+    );
     for (const e of page.events) print(e);
     if (printed >= max) return;
     after = page.next;

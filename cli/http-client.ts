@@ -1,5 +1,9 @@
 /** Minimal JSON client for the gateway's REST API, used by the operator commands. */
-export async function apiGet<T>(baseUrl: string, path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+export async function apiGet<T>(
+  baseUrl: string,
+  path: string,
+  query: Record<string, string | undefined> = {},
+): Promise<T> {
   const url = new URL(path, baseUrl);
   for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
   return request<T>(url, { method: 'GET' });
@@ -19,7 +23,9 @@ async function request<T>(url: URL, init: RequestInit): Promise<T> {
   try {
     res = await fetch(url, init);
   } catch (e) {
-    throw new CliError(`cannot reach the gateway at ${url.origin} (${(e as Error).message}); is it running? (--url)`);
+    throw new CliError(
+      `cannot reach the gateway at ${url.origin} (${(e as Error).message}); is it running? (--url)`,
+    );
   }
   const text = await res.text();
   const body = text ? JSON.parse(text) : undefined;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { CliError } from './http-client.ts';
 import { eventsCommand } from './events.command.ts';
+import { CliError } from './http-client.ts';
 import { natsCommand } from './nats.command.ts';
 import { projectionsCommand } from './projections.command.ts';
 import { startCommand } from './start.command.ts';
@@ -45,7 +45,9 @@ program
 
 program
   .command('nats')
-  .description('the JetStream stream, subjects with counts, consumers with pending and ack floor, dead letters')
+  .description(
+    'the JetStream stream, subjects with counts, consumers with pending and ack floor, dead letters',
+  )
   .option('--json', 'print JSON')
   .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
   .action(natsCommand);

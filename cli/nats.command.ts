@@ -6,7 +6,12 @@ import { printTable } from './projections.command.ts';
 
 /** `switchyard nats`: what an operator would otherwise need the NATS CLI for. */
 export async function natsCommand(opts: { json?: boolean; natsUrl: string }): Promise<void> {
-  const names = parseConfig({ ...process.env, NATS_URL: undefined, DATABASE_URL: undefined, EVENTSTORE_URL: undefined }).bus;
+  const names = parseConfig({
+    ...process.env,
+    NATS_URL: undefined,
+    DATABASE_URL: undefined,
+    EVENTSTORE_URL: undefined,
+  }).bus;
   let bus: Awaited<ReturnType<typeof createNatsBus>>;
   try {
     bus = await createNatsBus({ url: opts.natsUrl, names, logger: silentLogger() });

@@ -2,14 +2,28 @@ import type { ProjectionStatusView } from '../gateway/deps.ts';
 import { apiGet, apiPost, CliError } from './http-client.ts';
 
 /** `switchyard projections status|rebuild [name]` through the gateway. */
-export async function projectionsCommand(action: string, name: string | undefined, opts: { json?: boolean; url: string }) {
+export async function projectionsCommand(
+  action: string,
+  name: string | undefined,
+  opts: { json?: boolean; url: string },
+) {
   if (action === 'status') {
-    const { projections } = await apiGet<{ projections: ProjectionStatusView[] }>(opts.url, '/api/v1/projections');
+    const { projections } = await apiGet<{ projections: ProjectionStatusView[] }>(
+      opts.url,
+      '/api/v1/projections',
+    );
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(projections, null, 2)}\n`);
       return;
     }
-    const rows = projections.map((p) => [p.name, p.state, p.checkpoint, String(p.lagEvents), `${p.lagMs} ms`, p.lastError ?? '']);
+    const rows = projections.map((p) => [
+      p.name,
+      p.state,
+      p.checkpoint,
+      String(p.lagEvents),
+      `${p.lagMs} ms`,
+      p.lastError ?? '',
+    ]);
     printTable(['PROJECTION', 'STATE', 'CHECKPOINT', 'LAG (EVENTS)', 'LAG', 'LAST ERROR'], rows);
     return;
   }
@@ -19,7 +33,11 @@ export async function projectionsCommand(action: string, name: string | undefine
       opts.url,
       `/api/v1/projections/${encodeURIComponent(name)}/rebuild`,
     );
-    process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `rebuilt ${r.name} from ${r.events} events in ${r.durationMs} ms\n`);
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify(r)}\n`
+        : `rebuilt ${r.name} from ${r.events} events in ${r.durationMs} ms\n`,
+    );
     return;
   }
   throw new CliError(`unknown action ${action} (status | rebuild)`);
@@ -27,6 +45,10 @@ export async function projectionsCommand(action: string, name: string | undefine
 
 export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
 }

@@ -1,6 +1,6 @@
-import { ConfigError, parseConfig } from '../runtime/config.ts';
-import { startSystem } from '../runtime/compose.ts';
 import { createLogger } from '../kernel/logger.ts';
+import { startSystem } from '../runtime/compose.ts';
+import { ConfigError, parseConfig } from '../runtime/config.ts';
 import { CliError } from './http-client.ts';
 
 interface Options {

@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -29,8 +29,7 @@ export async function buildApp(deps: GatewayDeps) {
       const v = Array.isArray(h) ? h[0] : h;
       return v && CORRELATION_RE.test(v) ? v : randomIds.uuid();
     },
-    requestIdLogLabel: 'correlationId',
-    disableRequestLogging: true,
+    logController: new LogController({ requestIdLogLabel: 'correlationId', disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -50,10 +49,17 @@ export async function buildApp(deps: GatewayDeps) {
   });
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     );
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
   });
 
   await app.register(fastifySwagger, {
@@ -61,7 +67,8 @@ export async function buildApp(deps: GatewayDeps) {
       openapi: '3.1.0',
       info: {
         title: 'Switchyard',
-        description: 'Event-sourced MCP control plane and gateway. Writes are commands (202); reads come from projections.',
+        description:
+          'Event-sourced MCP control plane and gateway. Writes are commands (202); reads come from projections.',
         version: deps.version,
       },
       tags: [

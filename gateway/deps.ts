@@ -47,6 +47,7 @@ export interface GatewayDeps {
   consistencyTimeoutMs: number;
   servers: ServerCommandsPort;
   /** Read-model database (Kysely over pg or PGlite). */
+  // biome-ignore lint/suspicious/noExplicitAny: read models span tables owned by several projections
   readDb: Kysely<any>;
   store: EventStore;
   projections: ProjectionsPort;

@@ -1,8 +1,8 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../kernel/logger.ts';
-import { parseConfig } from '../runtime/config.ts';
 import { type System, startSystem } from '../runtime/compose.ts';
+import { parseConfig } from '../runtime/config.ts';
 
 /**
  * The REST surface of the server registry, on a whole in-memory system (PGlite, in-process bus):
@@ -26,7 +26,11 @@ describe('REST /api/v1/servers', () => {
   it('registers, reads its own write, updates, disables, enables and removes', async () => {
     const res = await register({
       name: 'memory',
-      transport: { type: 'streamable-http', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'Bearer t0ken-xyz' } },
+      transport: {
+        type: 'streamable-http',
+        url: 'http://127.0.0.1:9/mcp',
+        headers: { Authorization: 'Bearer t0ken-xyz' },
+      },
       tags: ['kv'],
     });
     expect(res.statusCode).toBe(202);
@@ -40,7 +44,11 @@ describe('REST /api/v1/servers', () => {
     expect(got.json()).toMatchObject({ id: w.id, name: 'memory', enabled: true, tags: ['kv'] });
     expect(got.body).not.toContain('t0ken-xyz');
 
-    const upd = await inject({ method: 'PATCH', url: '/api/v1/servers/memory?wait=true', payload: { description: 'kv store' } });
+    const upd = await inject({
+      method: 'PATCH',
+      url: '/api/v1/servers/memory?wait=true',
+      payload: { description: 'kv store' },
+    });
     expect(upd.statusCode).toBe(202);
     expect(upd.json<{ revision: string }>().revision).toBe('1');
 
@@ -51,20 +59,28 @@ describe('REST /api/v1/servers', () => {
       expect.objectContaining({ name: 'memory', description: 'kv store' }),
     ]);
 
-    expect((await inject({ method: 'POST', url: `/api/v1/servers/${w.id}/enable?wait=true` })).statusCode).toBe(202);
+    expect(
+      (await inject({ method: 'POST', url: `/api/v1/servers/${w.id}/enable?wait=true` })).statusCode,
+    ).toBe(202);
     const del = await inject({ method: 'DELETE', url: `/api/v1/servers/${w.id}?wait=true` });
     expect(del.statusCode).toBe(202);
     const gone = await inject({ method: 'GET', url: '/api/v1/servers/memory' });
     expect(gone.statusCode).toBe(404);
 
     // A removed server's name is free again.
-    const again = await register({ name: 'memory', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } });
+    const again = await register({
+      name: 'memory',
+      transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' },
+    });
     expect(again.statusCode).toBe(202);
     expect(again.json<{ id: string }>().id).not.toBe(w.id);
   });
 
   it('a register followed by a read of the same position never 404s', async () => {
-    const res = await register({ name: 'ryw', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } }, '');
+    const res = await register(
+      { name: 'ryw', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } },
+      '',
+    );
     const { id, position } = res.json<{ id: string; position: string }>();
     const got = await inject({ method: 'GET', url: `/api/v1/servers/${id}?minPosition=${position}` });
     expect(got.statusCode).toBe(200);
@@ -85,24 +101,87 @@ describe('REST /api/v1/servers', () => {
     const cases: Array<[string, () => Promise<LightMyRequestResponse>, number, string]> = [
       [
         'malformed JSON',
-        () => inject({ method: 'POST', url: '/api/v1/servers', payload: '{"name": "x",', headers: { 'content-type': 'application/json' } }),
+        () =>
+          inject({
+            method: 'POST',
+            url: '/api/v1/servers',
+            payload: '{"name": "x",',
+            headers: { 'content-type': 'application/json' },
+          }),
         400,
         'REQUEST.MALFORMED_JSON',
       ],
-      ['wrong types', () => register({ name: 42, transport: { type: 'stdio', command: ['ls'] } }), 400, 'REQUEST.INVALID'],
-      ['unknown transport', () => register({ name: 'x', transport: { type: 'carrier-pigeon' } }), 400, 'REQUEST.INVALID'],
-      ['unknown field', () => register({ name: 'x', transport: { type: 'sse', url: 'http://h/sse' }, colour: 'red' }), 400, 'REQUEST.INVALID'],
-      ['bad name', () => register({ name: '../etc', transport: { type: 'sse', url: 'http://h/sse' } }), 400, 'REQUEST.INVALID'],
-      ['body over the limit', () => register({ name: 'big', description: 'x'.repeat(10_000), transport: { type: 'sse', url: 'http://h/sse' } }), 413, 'REQUEST.TOO_LARGE'],
-      ['unknown id', () => inject({ method: 'PATCH', url: '/api/v1/servers/00000000-0000-4000-8000-000000000000', payload: { description: 'x' } }), 404, 'SERVER.NOT_FOUND'],
-      ['unknown name', () => inject({ method: 'POST', url: '/api/v1/servers/nope/enable' }), 404, 'SERVER.NOT_FOUND'],
-      ['duplicate name', () => register({ name: 'taken', transport: { type: 'sse', url: 'http://h/sse' } }), 409, 'SERVER.NAME_TAKEN'],
-      ['bad position', () => inject({ method: 'GET', url: '/api/v1/events?after=-1' }), 400, 'REQUEST.INVALID'],
+      [
+        'wrong types',
+        () => register({ name: 42, transport: { type: 'stdio', command: ['ls'] } }),
+        400,
+        'REQUEST.INVALID',
+      ],
+      [
+        'unknown transport',
+        () => register({ name: 'x', transport: { type: 'carrier-pigeon' } }),
+        400,
+        'REQUEST.INVALID',
+      ],
+      [
+        'unknown field',
+        () => register({ name: 'x', transport: { type: 'sse', url: 'http://h/sse' }, colour: 'red' }),
+        400,
+        'REQUEST.INVALID',
+      ],
+      [
+        'bad name',
+        () => register({ name: '../etc', transport: { type: 'sse', url: 'http://h/sse' } }),
+        400,
+        'REQUEST.INVALID',
+      ],
+      [
+        'body over the limit',
+        () =>
+          register({
+            name: 'big',
+            description: 'x'.repeat(10_000),
+            transport: { type: 'sse', url: 'http://h/sse' },
+          }),
+        413,
+        'REQUEST.TOO_LARGE',
+      ],
+      [
+        'unknown id',
+        () =>
+          inject({
+            method: 'PATCH',
+            url: '/api/v1/servers/00000000-0000-4000-8000-000000000000',
+            payload: { description: 'x' },
+          }),
+        404,
+        'SERVER.NOT_FOUND',
+      ],
+      [
+        'unknown name',
+        () => inject({ method: 'POST', url: '/api/v1/servers/nope/enable' }),
+        404,
+        'SERVER.NOT_FOUND',
+      ],
+      [
+        'duplicate name',
+        () => register({ name: 'taken', transport: { type: 'sse', url: 'http://h/sse' } }),
+        409,
+        'SERVER.NAME_TAKEN',
+      ],
+      [
+        'bad position',
+        () => inject({ method: 'GET', url: '/api/v1/events?after=-1' }),
+        400,
+        'REQUEST.INVALID',
+      ],
       ['unknown route', () => inject({ method: 'GET', url: '/api/v1/nothing' }), 404, 'ROUTE.NOT_FOUND'],
     ];
 
     beforeAll(async () => {
-      expect((await register({ name: 'taken', transport: { type: 'sse', url: 'http://h/sse' } })).statusCode).toBe(202);
+      expect(
+        (await register({ name: 'taken', transport: { type: 'sse', url: 'http://h/sse' } })).statusCode,
+      ).toBe(202);
     });
 
     it.each(cases)('%s', async (_name, send, status, code) => {
@@ -129,9 +208,16 @@ describe('REST /api/v1/servers', () => {
     const doc = res.json<{ openapi: string; paths: Record<string, unknown> }>();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/servers', '/api/v1/servers/{id}', '/api/v1/events', '/api/v1/projections']),
+      expect.arrayContaining([
+        '/api/v1/servers',
+        '/api/v1/servers/{id}',
+        '/api/v1/events',
+        '/api/v1/projections',
+      ]),
     );
     expect((await inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
-    expect((await inject({ method: 'GET', url: '/metrics' })).body).toContain('switchyard_http_request_duration_seconds');
+    expect((await inject({ method: 'GET', url: '/metrics' })).body).toContain(
+      'switchyard_http_request_duration_seconds',
+    );
   });
 });

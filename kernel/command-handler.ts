@@ -1,9 +1,9 @@
 import type { EventStore } from '../event-store/event-store.port.ts';
+import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
 import type { NewEvent, RecordedEvent } from './envelope.ts';
 import { WrongExpectedRevisionError } from './errors.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
-import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
 
 export interface CommandResult {
   stream: string;

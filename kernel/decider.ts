@@ -31,7 +31,7 @@ export function fold<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, eve
 
 /**
  * given / when / then for decider specs:
- * `spec(decider).given([e1]).when(cmd).then([e2])` or `.thenThrows('SERVER.NAME_TAKEN')`.
+ * `spec(decider).given([e1]).when(cmd).thenEmits([e2])` or `.thenThrows('SERVER.NAME_TAKEN')`.
  */
 export function spec<C, E extends DomainEvent, S>(decider: Decider<C, E, S>) {
   return {
@@ -40,7 +40,7 @@ export function spec<C, E extends DomainEvent, S>(decider: Decider<C, E, S>) {
         when(command: C) {
           const run = () => decider.decide(command, fold(decider, events));
           return {
-            then(expected: readonly E[]): void {
+            thenEmits(expected: readonly E[]): void {
               const actual = run();
               assertDeepEqual(actual, expected);
             },
@@ -53,7 +53,9 @@ export function spec<C, E extends DomainEvent, S>(decider: Decider<C, E, S>) {
               }
               const actualCode = (thrown as { code?: string } | undefined)?.code;
               if (actualCode !== code) {
-                throw new Error(`expected error ${code}, got ${thrown ? String(actualCode ?? thrown) : 'no error'}`);
+                throw new Error(
+                  `expected error ${code}, got ${thrown ? String(actualCode ?? thrown) : 'no error'}`,
+                );
               }
             },
             events: run,

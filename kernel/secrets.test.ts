@@ -63,13 +63,13 @@ describe('redactSecrets / revealSecrets', () => {
   const box = createSecretBox(randomBytes(32));
 
   it('keeps keys, hides values, shows references', () => {
-    const stored = { TOKEN: box.encrypt('abc123'), HOME: { $ref: 'env:HOME_DIR' } };
-    expect(redactSecrets(stored)).toEqual({ TOKEN: REDACTED, HOME: { $ref: 'env:HOME_DIR' } });
+    const stored = { TOKEN: box.encrypt('abc123'), HOME: { secretRef: 'env:HOME_DIR' } };
+    expect(redactSecrets(stored)).toEqual({ TOKEN: REDACTED, HOME: { secretRef: 'env:HOME_DIR' } });
     expect(redactSecrets(stored, { hideRefs: true })).toEqual({ TOKEN: REDACTED, HOME: REDACTED });
   });
 
   it('reveals sealed values and resolves references', () => {
-    const stored = { TOKEN: box.encrypt('abc123'), HOME: { $ref: 'env:HOME_DIR' } };
+    const stored = { TOKEN: box.encrypt('abc123'), HOME: { secretRef: 'env:HOME_DIR' } };
     expect(revealSecrets(stored, box, (r) => (r === 'env:HOME_DIR' ? '/home/x' : undefined))).toEqual({
       TOKEN: 'abc123',
       HOME: '/home/x',

@@ -7,7 +7,7 @@ import { AppError } from './errors.ts';
 /**
  * Secrets (tokens in a server's env or headers) never reach an event, a read model or a log in
  * clear text. In events a secret is either sealed — `{ $secret: 'v1:<keyId>:<iv>:<ciphertext+tag>' }`,
- * AES-256-GCM — or held by reference — `{ $ref: 'env:NAME' }` — resolved only where it is used.
+ * AES-256-GCM — or held by reference — `{ secretRef: 'env:NAME' }` — resolved only where it is used.
  */
 
 export const REDACTED = '[redacted]' as const;
@@ -21,7 +21,7 @@ export const sealedSecretSchema = z
   .strict();
 export const secretRefSchema = z
   .object({
-    $ref: z
+    secretRef: z
       .string()
       .regex(REF_RE, 'must look like "<scheme>:<name>", e.g. "env:GITHUB_TOKEN", with no spaces'),
   })
@@ -108,12 +108,12 @@ export function isSealedSecret(v: unknown): v is SealedSecret {
 }
 
 export function isSecretRef(v: unknown): v is SecretRef {
-  return typeof v === 'object' && v !== null && typeof (v as { $ref?: unknown }).$ref === 'string';
+  return typeof v === 'object' && v !== null && typeof (v as { secretRef?: unknown }).secretRef === 'string';
 }
 
 /**
  * Keeps the keys of a map of secrets and hides every value: what read models and logs show of a
- * server's env or headers. References (`{ $ref }`) stay visible — they name where a secret lives,
+ * server's env or headers. References (`{ secretRef }`) stay visible — they name where a secret lives,
  * not the secret — unless `hideRefs` is set.
  */
 export function redactSecrets(
@@ -122,7 +122,7 @@ export function redactSecrets(
 ): Record<string, typeof REDACTED | SecretRef> {
   const out: Record<string, typeof REDACTED | SecretRef> = {};
   for (const [k, v] of Object.entries(values)) {
-    out[k] = !options.hideRefs && isSecretRef(v) ? { $ref: v.$ref } : REDACTED;
+    out[k] = !options.hideRefs && isSecretRef(v) ? { secretRef: v.secretRef } : REDACTED;
   }
   return out;
 }
@@ -139,15 +139,15 @@ export function revealSecrets(
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) {
     if (isSecretRef(v)) {
-      const resolved = resolveRef(v.$ref);
+      const resolved = resolveRef(v.secretRef);
       if (resolved === undefined) {
         throw new AppError(
           'validation',
           'SECRETS.UNRESOLVED_REF',
-          `secret reference ${v.$ref} for ${k} is not set`,
+          `secret reference ${v.secretRef} for ${k} is not set`,
           {
             key: k,
-            ref: v.$ref,
+            ref: v.secretRef,
           },
         );
       }

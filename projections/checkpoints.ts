@@ -23,6 +23,7 @@ export class CheckpointMovedError extends Error {
   }
 }
 
+/** The checkpoint row of `name`, if the projection has ever been started. */
 export async function readCheckpoint(db: Db, name: string): Promise<Checkpoint | undefined> {
   const row = await db
     .selectFrom('projection_checkpoints')
@@ -113,6 +114,7 @@ export async function recordFailure(
     .execute();
 }
 
+/** Forgets a recorded failure (before a retry). */
 export async function clearFailure(db: Db, name: string, now: Date): Promise<void> {
   await db
     .updateTable('projection_checkpoints')

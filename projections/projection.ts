@@ -33,6 +33,7 @@ export function liveTableNames(projection: Projection): Record<string, string> {
   return Object.fromEntries(projection.tables.map((t) => [t, t]));
 }
 
+/** `<table>__rebuild_<n>`: the fresh table rebuild number `n` fills. */
 export function rebuildTableName(table: string, n: number): string {
   const name = `${table}__rebuild_${n}`;
   // Postgres truncates identifiers at 63 bytes; two rebuilds must never meet in one truncated name.

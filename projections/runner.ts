@@ -447,9 +447,11 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const cp = await readCheckpoint(db, w.projection.name);
     const at = cp?.position ?? 0n;
     if (at >= position) return true;
+    // Head first: once the head has reached `position`, every event up to it is final and visible
+    // to the read that follows. The other order can miss an event that turns visible in between.
+    if ((await store.headPosition()) < position) return false;
     const [next] = await store.readAll({ after: at, maxCount: 1, filter: w.projection.filter });
-    if (next && next.position <= position) return false;
-    return (await store.headPosition()) >= position;
+    return next === undefined || next.position > position;
   }
 
   return {

@@ -14,6 +14,7 @@ export async function createTableCopies(db: Db, copies: Readonly<Record<string, 
   }
 }
 
+/** Drops tables if they exist (the copies of a rebuild that failed). */
 export async function dropTables(db: Db, tables: readonly string[]): Promise<void> {
   for (const t of tables) await sql`DROP TABLE IF EXISTS ${sql.id(t)}`.execute(db);
 }

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
 import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
 import { createNatsBus } from '../bus/nats/nats.bus.ts';
@@ -19,11 +19,16 @@ import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { createSecretBox, loadOrCreateKey, parseSecretKey } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
-import { allProjections, createProjectionRunner, migrateReadModels, type ProjectionRunner } from '../projections/index.ts';
+import {
+  allProjections,
+  createProjectionRunner,
+  migrateReadModels,
+  type ProjectionRunner,
+} from '../projections/index.ts';
 import type { Config } from './config.ts';
 import { projectionsPort, serveProjectionCommands } from './projections-control.ts';
 import { localServerCommands } from './server-commands.local.ts';
-import { serveServerCommands, serverCommandsOverBus } from './server-commands.wire.ts';
+import { serverCommandsOverBus, serveServerCommands } from './server-commands.wire.ts';
 import { openPGlite, openPostgres, type SqlConnection } from './sql.ts';
 
 export const VERSION = '0.1.0';
@@ -67,7 +72,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     const inMemory = config.dataDir === 'memory://';
     if (!inMemory && !config.databaseUrl) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const sql = config.databaseUrl
-      ? openPostgres({ url: config.databaseUrl, onError: (e) => log.warn({ err: e }, 'postgres connection error') })
+      ? openPostgres({
+          url: config.databaseUrl,
+          onError: (e) => log.warn({ err: e }, 'postgres connection error'),
+        })
       : await openPGlite({ dataDir: inMemory ? 'memory://' : join(config.dataDir, 'pglite') });
     onClose('sql', () => sql.close());
     await migrateReadModels(sql.db);
@@ -82,7 +90,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     onClose('event store', () => store.close());
 
     const bus = config.natsUrl
-      ? await createNatsBus({ url: config.natsUrl, names: config.bus, logger: logger.child({ module: 'bus' }) })
+      ? await createNatsBus({
+          url: config.natsUrl,
+          names: config.bus,
+          logger: logger.child({ module: 'bus' }),
+        })
       : createInProcessBus({ names: config.bus, logger: logger.child({ module: 'bus' }) });
     onClose('bus', () => bus.close());
 
@@ -115,7 +127,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     let relay: Relay | undefined;
     if (roles.has('relay')) {
       const lock = config.databaseUrl
-        ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
+        ? createPostgresLeaderLock({
+            url: config.databaseUrl,
+            logger: logger.child({ module: 'leader-lock' }),
+          })
         : createInProcessLeaderLock();
       const r = createRelay({ store, bus, lock, logger: logger.child({ module: 'relay' }) });
       await r.start();

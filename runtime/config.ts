@@ -8,7 +8,10 @@ const rolesSchema = z
   .string()
   .default('all')
   .transform((s, ctx): Role[] => {
-    const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
+    const parts = s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     if (parts.length === 1 && parts[0] === 'all') return [...ROLES];
     for (const p of parts) {
       if (!(ROLES as readonly string[]).includes(p)) {
@@ -23,13 +26,16 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((s) => {
-      try {
-        return protocols.includes(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL (${protocols.join(' or ')})`);
+    .refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL (${protocols.join(' or ')})`,
+    );
 
 /** Every environment variable Switchyard reads, parsed once by the composition root. */
 export const configSchema = z.object({
@@ -38,13 +44,24 @@ export const configSchema = z.object({
   /** Embedded data directory, or `memory://` for a throw-away in-memory system (tests). */
   SWITCHYARD_DATA_DIR: z.string().default('.data'),
   SWITCHYARD_ROLES: rolesSchema,
-  SWITCHYARD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SWITCHYARD_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
   SWITCHYARD_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
   /** base64 of 32 bytes; required when several processes share one store (distributed mode). */
   SWITCHYARD_SECRET_KEY: z.string().optional(),
-  SWITCHYARD_SUBJECT_PREFIX: z.string().regex(/^[a-z][a-z0-9_]*$/).default('sy'),
-  SWITCHYARD_EVENTS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('SY_EVENTS'),
-  SWITCHYARD_DLQ_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('SY_DLQ'),
+  SWITCHYARD_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .default('sy'),
+  SWITCHYARD_EVENTS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('SY_EVENTS'),
+  SWITCHYARD_DLQ_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('SY_DLQ'),
   /** How long a write waits for its own projection when the client asks to read its own write. */
   SWITCHYARD_CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Read models (and the Postgres event store unless EVENTSTORE_URL is set). Unset: embedded PGlite. */
@@ -85,7 +102,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const c = r.data;
   const mode = c.DATABASE_URL || c.NATS_URL || c.EVENTSTORE_URL ? 'distributed' : 'embedded';
   if (mode === 'distributed' && !c.DATABASE_URL) {
-    throw new ConfigError('invalid configuration:\n  DATABASE_URL: required when NATS_URL or EVENTSTORE_URL is set');
+    throw new ConfigError(
+      'invalid configuration:\n  DATABASE_URL: required when NATS_URL or EVENTSTORE_URL is set',
+    );
   }
   if (c.NATS_URL && !c.SWITCHYARD_SECRET_KEY) {
     throw new ConfigError(

@@ -13,7 +13,11 @@ const rebuildReply = z.object({ name: z.string(), events: z.number(), durationMs
  * table and the store, so any process can answer them; a rebuild must run where the projection's
  * live loop runs (it pauses it), so a gateway without the projector role asks over the bus.
  */
-export function projectionsPort(runner: ProjectionRunner, bus: Bus, projectorIsLocal: boolean): ProjectionsPort {
+export function projectionsPort(
+  runner: ProjectionRunner,
+  bus: Bus,
+  projectorIsLocal: boolean,
+): ProjectionsPort {
   return {
     status: async () => {
       const all = await runner.status();

@@ -1,6 +1,6 @@
 import { ZodError, type z } from 'zod';
-import { DisableServerInput, RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
 import type { ServerCommands } from '../domains/servers/handlers.ts';
+import { DisableServerInput, RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
 import type { ServerCommandsPort, WriteResult } from '../gateway/deps.ts';
 import { AppError } from '../kernel/errors.ts';
 
@@ -31,11 +31,23 @@ function validationError(e: ZodError): AppError {
 }
 
 async function run(
-  f: () => Promise<{ serverId: string; stream: string; revision: bigint; position: bigint | undefined; duplicate: boolean }>,
+  f: () => Promise<{
+    serverId: string;
+    stream: string;
+    revision: bigint;
+    position: bigint | undefined;
+    duplicate: boolean;
+  }>,
 ): Promise<WriteResult> {
   try {
     const r = await f();
-    return { id: r.serverId, stream: r.stream, revision: r.revision, position: r.position, duplicate: r.duplicate };
+    return {
+      id: r.serverId,
+      stream: r.stream,
+      revision: r.revision,
+      position: r.position,
+      duplicate: r.duplicate,
+    };
   } catch (e) {
     if (e instanceof ZodError) throw validationError(e);
     throw e;

@@ -73,7 +73,8 @@ export function serveServerCommands(
     queue,
     handler: async (message) => {
       const op = message.name as Op;
-      if (!OPS.includes(op)) throw new AppError('validation', 'COMMAND.UNKNOWN', `unknown server command ${message.name}`);
+      if (!OPS.includes(op))
+        throw new AppError('validation', 'COMMAND.UNKNOWN', `unknown server command ${message.name}`);
       const parsed = messageSchema.safeParse(message.payload);
       if (!parsed.success) throw new AppError('validation', 'COMMAND.MALFORMED', parsed.error.message);
       const { id, input, meta: wireMeta } = parsed.data;
@@ -105,7 +106,15 @@ export function serveServerCommands(
         }
       }
       logger.info(
-        { op, commandId: meta.commandId, correlationId: meta.correlationId, actor: meta.actor, stream: result.stream, revision: String(result.revision), duplicate: result.duplicate },
+        {
+          op,
+          commandId: meta.commandId,
+          correlationId: meta.correlationId,
+          actor: meta.actor,
+          stream: result.stream,
+          revision: String(result.revision),
+          duplicate: result.duplicate,
+        },
         'command handled',
       );
       return toWire(result);
@@ -116,10 +125,18 @@ export function serveServerCommands(
 /** Gateway side: the ServerCommandsPort that sends every command over the bus. */
 export function serverCommandsOverBus(bus: Bus, timeoutMs = 10_000): ServerCommandsPort {
   const send = async (op: Op, meta: CommandMeta, id?: string, input?: unknown): Promise<WriteResult> => {
-    const reply = await bus.request(CATEGORY, op, { id, input, meta: metaToWire(meta) }, {
-      timeoutMs,
-      headers: { 'Sy-Correlation-Id': meta.correlationId, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) },
-    });
+    const reply = await bus.request(
+      CATEGORY,
+      op,
+      { id, input, meta: metaToWire(meta) },
+      {
+        timeoutMs,
+        headers: {
+          'Sy-Correlation-Id': meta.correlationId,
+          ...(meta.traceparent ? { traceparent: meta.traceparent } : {}),
+        },
+      },
+    );
     return fromWire(resultSchema.parse(reply));
   };
   return {

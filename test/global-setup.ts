@@ -23,13 +23,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       databaseUrl = `postgres://postgres@${pg.getHost()}:${pg.getMappedPort(5432)}/postgres`;
     }
     if (!natsUrl) {
-      const nats = await new GenericContainer('nats:2.11-alpine').withCommand(['-js']).withExposedPorts(4222).start();
+      const nats = await new GenericContainer('nats:2.11-alpine')
+        .withCommand(['-js'])
+        .withExposedPorts(4222)
+        .start();
       stops.push(() => nats.stop());
       natsUrl = `nats://${nats.getHost()}:${nats.getMappedPort(4222)}`;
     }
   }
 
-  const missing = [!databaseUrl && 'PostgreSQL (DATABASE_URL)', !natsUrl && 'NATS (NATS_URL)'].filter(Boolean);
+  const missing = [!databaseUrl && 'PostgreSQL (DATABASE_URL)', !natsUrl && 'NATS (NATS_URL)'].filter(
+    Boolean,
+  );
   if (missing.length > 0) {
     const line = `integration services missing: ${missing.join(', ')} — set them or run a Docker engine`;
     if (process.env.CI) throw new Error(`${line}; on CI this is a failure`);

@@ -17,7 +17,9 @@ export function uniqueName(prefix = 't'): string {
 }
 
 /** Creates a fresh database on the test PostgreSQL; `drop()` removes it (forcing sessions out). */
-export async function createTestDatabase(prefix = 'sy_test'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  prefix = 'sy_test',
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const adminUrl = services().databaseUrl;
   const name = uniqueName(prefix).toLowerCase();
   const admin = new pg.Client({ connectionString: adminUrl });

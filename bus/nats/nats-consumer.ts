@@ -1,10 +1,4 @@
-import nats, {
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from 'nats';
+import nats, { type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -14,7 +8,7 @@ import { assertToken, matchesAny } from '../subjects.ts';
 import { decodeEvent, errorText } from '../wire.ts';
 import { isConsumerNotFound } from './nats-errors.ts';
 
-const { AckPolicy, ConsumerEvents, DeliverPolicy, ReplayPolicy, nanos } = nats;
+const { AckPolicy, DeliverPolicy, ReplayPolicy, nanos } = nats;
 
 export interface NatsConsumerDeps {
   js: JetStreamClient;
@@ -32,8 +26,14 @@ export interface NatsConsumerDeps {
 
 const DEFAULT_MAX_DELIVER = 5;
 const DEFAULT_RETRY_DELAY_MS = 200;
-// A pull request left behind by a stopped consumer lives this long on the server; keep it short.
-const PULL_EXPIRES_MS = 5_000;
+/**
+ * One pull request per message, never one outstanding while a handler runs: a standing pull would
+ * take message n+1 the moment n is acked, and if the consumer stopped in between, n+1 would sit
+ * unacked in a closed inbox until the ack wait ran out. The server ends an idle pull with a 408
+ * after this long, so a long value costs nothing but a slow stop() of an idle consumer — and stop()
+ * does not wait for it.
+ */
+const PULL_EXPIRES_MS = 30_000;
 const MAX_RESTART_BACKOFF_MS = 5_000;
 
 function serverFilter(
@@ -116,7 +116,7 @@ export async function startNatsConsumer(deps: NatsConsumerDeps, options: Consume
   const subjects = filterSubjects(deps.names, options.filter);
   const log = deps.logger.child({ consumer: options.name });
   const stop = new AbortController();
-  let messages: ConsumerMessages | undefined;
+  let current: Promise<void> | undefined;
 
   // Set up once before returning, so configuration errors reach the caller.
   await deps.ensureStreams();
@@ -193,20 +193,6 @@ export async function startNatsConsumer(deps: NatsConsumerDeps, options: Consume
     );
   }
 
-  async function watchStatus(ms: ConsumerMessages): Promise<void> {
-    for await (const s of await ms.status()) {
-      if (
-        s.type === ConsumerEvents.ConsumerNotFound ||
-        s.type === ConsumerEvents.ConsumerDeleted ||
-        s.type === ConsumerEvents.StreamNotFound
-      ) {
-        log.warn({ status: s.type }, 'consumer or stream vanished; recreating');
-        ms.close().catch(() => {});
-        return;
-      }
-    }
-  }
-
   async function run(): Promise<void> {
     let backoffMs = 250;
     let first = true;
@@ -218,21 +204,24 @@ export async function startNatsConsumer(deps: NatsConsumerDeps, options: Consume
         }
         first = false;
         const c = await deps.js.consumers.get(deps.names.eventsStream, options.name);
-        const ms = await c.consume({ max_messages: 1, expires: PULL_EXPIRES_MS });
-        messages = ms;
-        if (stop.signal.aborted) ms.close().catch(() => {});
-        watchStatus(ms).catch(() => {});
-        for await (const m of ms) {
-          // Already buffered when stop() came: hand it straight back for the next instance.
+        while (!stop.signal.aborted) {
+          const m = await c.next({ expires: PULL_EXPIRES_MS });
+          if (!m) continue;
+          // Landed in a pull made before stop(): hand it straight back for the next instance.
           if (stop.signal.aborted) {
             m.nak();
-            continue;
+            break;
           }
-          await handle(m);
+          current = handle(m).catch((e) =>
+            log.warn({ err: errorText(e), seq: m.seq }, 'could not settle a message'),
+          );
+          await current;
+          current = undefined;
           backoffMs = 250;
         }
       } catch (e) {
         if (stop.signal.aborted) break;
+        // Typically the consumer or its stream vanished (NATS wiped); set them up again.
         log.warn({ err: errorText(e) }, 'consumer interrupted; restarting');
       }
       if (!stop.signal.aborted) {
@@ -242,13 +231,13 @@ export async function startNatsConsumer(deps: NatsConsumerDeps, options: Consume
     }
   }
 
-  const done = run();
+  run().catch((e) => log.error({ err: errorText(e) }, 'consumer stopped on an error'));
   return {
     async stop() {
       stop.abort();
-      // Not awaited: close() settles only once the loop drains the iterator, which `done` covers.
-      messages?.close().catch(() => {});
-      await done;
+      // Waits for a handler in progress (its ack still counts), not for an idle pull to expire:
+      // whatever that pull still brings is nak'ed by the loop.
+      await current;
     },
   };
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../../event-store/postgres/postgres.event-store.ts';
-import { createLogger, silentLogger } from '../../kernel/logger.ts';
+import { silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
 import { openPostgres, type SqlConnection } from '../../runtime/sql.ts';
 import { createTestDatabase, services, uniqueName } from '../../test/services.ts';
@@ -18,7 +18,7 @@ const { databaseUrl, natsUrl } = services();
 const missing = !databaseUrl || !natsUrl;
 if (missing) console.warn('!!! DATABASE_URL or NATS_URL missing: the relay integration tests are SKIPPED');
 
-const logger = process.env.RELAY_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
+const logger = silentLogger();
 // Short, so that a relay resuming from anywhere but the bus's last message would show duplicates
 // instead of having JetStream's dedup hide them.
 const DUPLICATE_WINDOW_MS = 1000;

@@ -15,7 +15,7 @@ import {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A secret as a user gives it: clear text (sealed before it is stored), or `{ "$ref": "env:NAME" }`
+ * A secret as a user gives it: clear text (sealed before it is stored), or `{ "secretRef": "env:NAME" }`
  * (stored as a reference). On update, the literal `"[redacted]"` keeps the current value, so a body
  * read back from the API can be sent again unchanged.
  */

@@ -60,7 +60,7 @@ const given = spec(serverDecider).given;
 
 describe('RegisterServer', () => {
   it('registers a new server', () => {
-    given([]).when(register()).then([registered]);
+    given([]).when(register()).thenEmits([registered]);
   });
   it('refuses to register the same server id twice', () => {
     given([registered]).when(register()).thenThrows('SERVER.ALREADY_EXISTS');
@@ -74,12 +74,12 @@ describe('UpdateServer', () => {
   it('records only the fields that change', () => {
     given([registered])
       .when(update({ name: 'github', description: 'GitHub tools', tags: ['scm'] }))
-      .then([{ type: 'ServerUpdated', data: { serverId: id, description: 'GitHub tools', updatedAt: iso } }]);
+      .thenEmits([{ type: 'ServerUpdated', data: { serverId: id, description: 'GitHub tools', updatedAt: iso } }]);
   });
   it('records a rename', () => {
     given([registered])
       .when(update({ name: 'gh' }))
-      .then([{ type: 'ServerUpdated', data: { serverId: id, name: 'gh', updatedAt: iso } }]);
+      .thenEmits([{ type: 'ServerUpdated', data: { serverId: id, name: 'gh', updatedAt: iso } }]);
   });
   it('appends nothing when nothing changes, whatever the key order', () => {
     const reordered: StoredTransport = {
@@ -90,7 +90,7 @@ describe('UpdateServer', () => {
     };
     given([registered])
       .when(update({ transport: reordered, tags: ['scm'], settings: {} }))
-      .then([]);
+      .thenEmits([]);
   });
   it('clears the description with null, and clearing an absent one changes nothing', () => {
     const described: ServerEvent = {
@@ -99,10 +99,10 @@ describe('UpdateServer', () => {
     };
     given([registered, described])
       .when(update({ description: null }))
-      .then([{ type: 'ServerUpdated', data: { serverId: id, description: null, updatedAt: iso } }]);
+      .thenEmits([{ type: 'ServerUpdated', data: { serverId: id, description: null, updatedAt: iso } }]);
     given([registered])
       .when(update({ description: null }))
-      .then([]);
+      .thenEmits([]);
   });
   it('fails for an unknown server', () => {
     given([])
@@ -120,18 +120,18 @@ describe('EnableServer / DisableServer', () => {
   it('disables an enabled server, with the reason', () => {
     given([registered])
       .when(disable)
-      .then([{ type: 'ServerDisabled', data: { serverId: id, reason: 'flaky', disabledAt: iso } }]);
+      .thenEmits([{ type: 'ServerDisabled', data: { serverId: id, reason: 'flaky', disabledAt: iso } }]);
   });
   it('disabling a disabled server is a no-op', () => {
-    given([registered, disabled]).when(disable).then([]);
+    given([registered, disabled]).when(disable).thenEmits([]);
   });
   it('enables a disabled server', () => {
     given([registered, disabled])
       .when(enable)
-      .then([{ type: 'ServerEnabled', data: { serverId: id, enabledAt: iso } }]);
+      .thenEmits([{ type: 'ServerEnabled', data: { serverId: id, enabledAt: iso } }]);
   });
   it('enabling an enabled server is a no-op', () => {
-    given([registered]).when(enable).then([]);
+    given([registered]).when(enable).thenEmits([]);
   });
   it('fails for unknown and removed servers', () => {
     given([]).when(enable).thenThrows('SERVER.NOT_FOUND');
@@ -143,10 +143,10 @@ describe('RemoveServer', () => {
   it('removes an active server, recording the name it frees', () => {
     given([registered, { type: 'ServerUpdated', data: { serverId: id, name: 'gh', updatedAt: iso } }])
       .when(remove)
-      .then([{ type: 'ServerRemoved', data: { serverId: id, name: 'gh', removedAt: iso } }]);
+      .thenEmits([{ type: 'ServerRemoved', data: { serverId: id, name: 'gh', removedAt: iso } }]);
   });
   it('removing a removed server is a no-op', () => {
-    given([registered, removed]).when(remove).then([]);
+    given([registered, removed]).when(remove).thenEmits([]);
   });
   it('fails for an unknown server', () => {
     given([]).when(remove).thenThrows('SERVER.NOT_FOUND');
@@ -217,14 +217,14 @@ describe('inputs', () => {
       transport: {
         type: 'streamable-http',
         url: 'https://x.test/mcp',
-        headers: { Authorization: { $ref: 'env:TOK' } },
+        headers: { Authorization: { secretRef: 'env:TOK' } },
       },
     });
-    expect(ok.transport).toMatchObject({ headers: { Authorization: { $ref: 'env:TOK' } } });
+    expect(ok.transport).toMatchObject({ headers: { Authorization: { secretRef: 'env:TOK' } } });
     expect(
       RegisterServerInput.safeParse({
         ...base,
-        transport: { type: 'stdio', command: 'x', env: { A: { $ref: 'no scheme' } } },
+        transport: { type: 'stdio', command: 'x', env: { A: { secretRef: 'no scheme' } } },
       }).success,
     ).toBe(false);
   });

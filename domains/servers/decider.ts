@@ -25,8 +25,13 @@ export type ServerState =
   // The name is kept so the application layer can tell a stale name reservation from a live one.
   | { status: 'removed'; serverId: string; name: string };
 
+/** Before its first event, a server stream describes no server. */
 export const initialState: ServerState = { status: 'absent' };
 
+/**
+ * What a command means for a server in a given state: the events to append (none for a no-op), or
+ * an AppError. Pure: time comes in the command.
+ */
 export function decide(command: ServerCommand, state: ServerState): ServerEvent[] {
   switch (command.type) {
     case 'RegisterServer':
@@ -46,6 +51,7 @@ export function decide(command: ServerCommand, state: ServerState): ServerEvent[
   }
 }
 
+/** Folds one event into the state; never validates. */
 export function evolve(state: ServerState, event: ServerEvent): ServerState {
   switch (event.type) {
     case 'ServerRegistered': {
@@ -86,6 +92,7 @@ export function evolve(state: ServerState, event: ServerEvent): ServerState {
   }
 }
 
+/** The servers decider, for handleCommand and for given/when/then specs. */
 export const serverDecider: Decider<ServerCommand, ServerEvent, ServerState> = {
   initialState,
   decide,

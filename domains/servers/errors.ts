@@ -11,6 +11,7 @@ export const ServerErrorCode = {
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
+/** No server has this id (kind not_found). */
 export function serverNotFound(serverId: string): AppError {
   return new AppError('not_found', ServerErrorCode.NotFound, `server ${serverId} does not exist`, {
     serverId,
@@ -24,12 +25,14 @@ export function serverRemoved(serverId: string): AppError {
   });
 }
 
+/** A RegisterServer for an id that already has a stream (kind conflict). */
 export function serverAlreadyExists(serverId: string): AppError {
   return new AppError('conflict', ServerErrorCode.AlreadyExists, `server ${serverId} is already registered`, {
     serverId,
   });
 }
 
+/** Another active server holds the name (kind conflict). */
 export function serverNameTaken(name: string, heldBy: string): AppError {
   return new AppError('conflict', ServerErrorCode.NameTaken, `server name "${name}" is already taken`, {
     name,
@@ -37,10 +40,12 @@ export function serverNameTaken(name: string, heldBy: string): AppError {
   });
 }
 
+/** A secret value that cannot be used as given (kind validation). */
 export function invalidSecret(path: string, reason: string): AppError {
   return new AppError('validation', ServerErrorCode.InvalidSecret, `${path}: ${reason}`, { path });
 }
 
+/** Input that does not match its schema; `issues` name each field (kind validation). */
 export function invalidInput(message: string, issues: Array<{ path: string; message: string }>): AppError {
   return new AppError('validation', ServerErrorCode.InvalidInput, message, { issues });
 }

@@ -56,7 +56,7 @@ for (const kind of databaseKinds) {
             type: 'stdio',
             command: 'npx',
             args: ['-y', 'some-server'],
-            env: { TOKEN: 'abc123', HOME_DIR: { $ref: 'env:HOME' } },
+            env: { TOKEN: 'abc123', HOME_DIR: { secretRef: 'env:HOME' } },
           },
         },
         meta(),
@@ -81,7 +81,7 @@ for (const kind of databaseKinds) {
 
       const [registered] = await t.store.readStream(serverStream(r.serverId));
       const env = (registered!.data as { transport: { env: Record<string, unknown> } }).transport.env;
-      expect(env.HOME_DIR).toEqual({ $ref: 'env:HOME' });
+      expect(env.HOME_DIR).toEqual({ secretRef: 'env:HOME' });
       expect(secrets.decrypt(env.TOKEN as SealedSecret)).toBe('abc123');
       const headers = ((await transportOf(r.serverId)) as { headers: Record<string, SealedSecret> }).headers;
       expect(secrets.decrypt(headers.Authorization!)).toBe('Bearer abc123');

@@ -75,10 +75,12 @@ export function serverIdFor(commandId: string): string {
   return uuidV5(`RegisterServer/${commandId}`, SERVER_ID_NAMESPACE);
 }
 
+/** `server-<id>`: the stream of one server. */
 export function serverStream(serverId: string): string {
   return streamName(SERVER_CATEGORY, serverId);
 }
 
+/** `servername-<name>`: the reservation stream of one server name. */
 export function serverNameStream(name: string): string {
   return streamName(SERVER_NAME_CATEGORY, name);
 }
@@ -199,10 +201,17 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     }
   }
 
-  /** Best effort: a reservation that is not released is still re-claimable once stale. */
+  /**
+   * Frees `name` if `serverId` holds it and no longer carries it. Best effort: a reservation left
+   * behind is re-claimable once stale anyway.
+   */
   async function releaseName(name: string, serverId: string, meta: CommandMeta): Promise<void> {
     const { revision, holder } = await lastReservation(name);
     if (holder?.serverId !== serverId || revision === undefined) return;
+    // After a failure the server stream may have been written after all: never free a name its
+    // server still carries.
+    const { state } = await loadState(serverStream(serverId));
+    if (state.status === 'active' && state.name === name) return;
     const event = newEvent(meta, 'release', {
       type: 'ServerNameReleased',
       data: { name, serverId, releasedAt: meta.issuedAt.toISOString() },
@@ -248,7 +257,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
   }
 
   function sealMap(
-    values: Record<string, string | { $ref: string }>,
+    values: Record<string, string | { secretRef: string }>,
     previous: Record<string, StoredSecret> | undefined,
     path: string,
   ): Record<string, StoredSecret> {
@@ -256,7 +265,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     for (const [key, value] of Object.entries(values)) {
       const prev = previous?.[key];
       if (isSecretRef(value)) {
-        out[key] = { $ref: value.$ref };
+        out[key] = { secretRef: value.secretRef };
       } else if (value === REDACTED) {
         if (!prev)
           throw invalidSecret(`${path}.${key}`, `"${REDACTED}" keeps a current value, and there is none`);
@@ -300,7 +309,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
       if (earlier) return earlier;
       const transport = sealTransport(parsed.transport, undefined);
       await claimName(parsed.name, serverId, meta);
-      return run(
+      const registering = run(
         serverId,
         {
           type: 'RegisterServer',
@@ -317,6 +326,11 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
         },
         meta,
       );
+      // A failed register must not hold the name until the reservation goes stale.
+      return registering.catch(async (e: unknown) => {
+        await releaseName(parsed.name, serverId, meta).catch(() => {});
+        throw e;
+      });
     },
 
     async update(rawId, patch, meta) {

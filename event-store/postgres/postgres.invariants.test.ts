@@ -90,7 +90,9 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     await expect(store.append(stream(), [shared], 'no-stream')).rejects.toMatchObject({ kind: 'conflict' });
   });
 
-  it('wakes live subscribers by NOTIFY, not by polling', async () => {
+  // Well below the 60 s poll interval, and generous: on a shared server, other sessions' transactions
+  // can hold the log back for seconds.
+  it('wakes live subscribers without waiting for the poll interval', { timeout: 60_000 }, async () => {
     const quiet = createPostgresEventStore({ connection: subject.connection, pollIntervalMs: 60_000 });
     const s = stream();
     const controller = new AbortController();
@@ -106,12 +108,12 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     await sleep(200);
     const appendedAt = Date.now();
     await store.append(s, [event('ping')], 'no-stream');
-    while (seen.length === 0 && Date.now() - appendedAt < 5_000) await sleep(5);
+    while (seen.length === 0 && Date.now() - appendedAt < 30_000) await sleep(5);
     controller.abort();
     await done;
     await quiet.close();
     expect(seen).toHaveLength(1);
-    expect(Date.now() - appendedAt).toBeLessThan(5_000);
+    expect(Date.now() - appendedAt).toBeLessThan(30_000);
   });
 });
 
@@ -124,7 +126,7 @@ describe.skipIf(!hasPostgres())('Postgres event store: an in-flight append hides
     await subject?.teardown();
   });
 
-  it('does not let a reader past an older transaction that is still open', async () => {
+  it('does not let a reader past an older transaction that is still open', { timeout: 60_000 }, async () => {
     const { store } = subject;
     const start = await store.headPosition();
     let release!: () => void;
@@ -157,13 +159,13 @@ describe.skipIf(!hasPostgres())('Postgres event store: an in-flight append hides
     subject.setBeforeCommit?.(undefined);
     expect(slowResult.position).toBeLessThan(fast.position);
     // Other transactions on the shared server may hold the log back a little longer.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while ((await store.headPosition()) < fast.position && Date.now() < deadline) await sleep(10);
     const all = await store.readAll({ after: start });
     expect(all.map((e) => e.type)).toEqual(['slow', 'fast']);
     expect(await store.headPosition()).toBe(fast.position);
   });
-  it('keeps live subscribers awake when the LISTEN connection is cut', async () => {
+  it('keeps live subscribers awake when the LISTEN connection is cut', { timeout: 60_000 }, async () => {
     const quiet = createPostgresEventStore({ connection: subject.connection, pollIntervalMs: 60_000 });
     const s = stream();
     const controller = new AbortController();
@@ -186,7 +188,7 @@ describe.skipIf(!hasPostgres())('Postgres event store: an in-flight append hides
     await sleep(50);
     const appendedAt = Date.now();
     await subject.store.append(s, [event('after-cut')], 'no-stream');
-    while (seen.length === 0 && Date.now() - appendedAt < 10_000) await sleep(10);
+    while (seen.length === 0 && Date.now() - appendedAt < 30_000) await sleep(10);
     controller.abort();
     await done;
     await quiet.close();

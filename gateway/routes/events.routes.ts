@@ -8,7 +8,12 @@ import { positionString } from './shared.ts';
 const csv = z
   .string()
   .max(1000)
-  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
 
 const eventsQuery = z
   .object({
@@ -40,7 +45,11 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         const q = request.query;
         if (q.stream) {
           if (q.after !== undefined || q.category || q.type) {
-            throw new AppError('validation', 'EVENTS.BAD_QUERY', 'stream cannot be combined with after, category or type');
+            throw new AppError(
+              'validation',
+              'EVENTS.BAD_QUERY',
+              'stream cannot be combined with after, category or type',
+            );
           }
           const events = await deps.store.readStream(q.stream, {
             direction: q.direction,
@@ -55,7 +64,11 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
           return { stream: q.stream, events: events.map(toJson), nextRevision: next };
         }
         if (q.fromRevision !== undefined || q.direction !== 'forwards') {
-          throw new AppError('validation', 'EVENTS.BAD_QUERY', 'fromRevision and direction apply to a single stream only');
+          throw new AppError(
+            'validation',
+            'EVENTS.BAD_QUERY',
+            'fromRevision and direction apply to a single stream only',
+          );
         }
         const events = await deps.store.readAll({
           after: q.after ?? 0n,

@@ -19,8 +19,12 @@ export function healthRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
     );
 
-    app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-      return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
-    });
+    app.get(
+      '/metrics',
+      { schema: { tags: ['operations'], summary: 'Prometheus metrics' } },
+      async (_request, reply) => {
+        return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+      },
+    );
   };
 }

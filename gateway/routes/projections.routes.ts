@@ -8,7 +8,12 @@ export function projectionsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/projections',
-      { schema: { tags: ['projections'], summary: 'Status of every projection: checkpoint, lag in events and ms' } },
+      {
+        schema: {
+          tags: ['projections'],
+          summary: 'Status of every projection: checkpoint, lag in events and ms',
+        },
+      },
       async () => ({ projections: await deps.projections.status() }),
     );
 

@@ -39,7 +39,11 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
 
     async function awaitPosition(q: { minPosition?: bigint | undefined; waitMs?: number | undefined }) {
       if (q.minPosition === undefined) return;
-      await deps.projections.waitForPosition(PROJECTION, q.minPosition, q.waitMs ?? deps.consistencyTimeoutMs);
+      await deps.projections.waitForPosition(
+        PROJECTION,
+        q.minPosition,
+        q.waitMs ?? deps.consistencyTimeoutMs,
+      );
     }
 
     async function accepted(
@@ -125,7 +129,11 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const id = await resolveId(request.params.id);
-        const result = await deps.servers.update(id, request.body, commandMetaOf(request, `update:${id}`, now()));
+        const result = await deps.servers.update(
+          id,
+          request.body,
+          commandMetaOf(request, `update:${id}`, now()),
+        );
         return accepted(request, reply, result, request.query.wait === 'true');
       },
     );

@@ -27,7 +27,9 @@ export const positionString = z
 
 /** Read-your-writes: `?minPosition=<position from a write>` waits (bounded) for the projection. */
 export const consistencyQuery = z.object({
-  minPosition: positionString.optional().describe('Wait until the read model has applied this global position'),
+  minPosition: positionString
+    .optional()
+    .describe('Wait until the read model has applied this global position'),
   waitMs: z.coerce.number().int().min(0).max(60_000).optional().describe('Upper bound on that wait'),
 });
 

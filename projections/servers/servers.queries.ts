@@ -101,6 +101,7 @@ export async function getServerByName(db: Db, name: string): Promise<ServerView 
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Maps a `servers` row to its API shape. */
 export function toView(row: Selectable<ServersTable>): ServerView {
   return {
     id: row.id,

@@ -46,7 +46,8 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     // Workers log once they serve the queue group.
     const deadline = Date.now() + 60_000;
     while (!workers.every((w) => w.output().includes('worker serving server commands'))) {
-      if (Date.now() > deadline) throw new Error(`workers did not start:\n${workers.map((w) => w.output()).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`workers did not start:\n${workers.map((w) => w.output()).join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }, 180_000);
@@ -62,7 +63,9 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     await drop?.();
   }, 60_000);
 
-  it('spreads commands over two workers, answers each gateway, and projects for both', { timeout: 180_000 }, async () => {
+  it('spreads commands over two workers, answers each gateway, and projects for both', {
+    timeout: 180_000,
+  }, async () => {
     const written: Array<{ id: string; position: string; name: string }> = [];
     for (let i = 0; i < 16; i++) {
       const gateway = gateways[i % 2]!;
@@ -70,7 +73,14 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
       const res = await fetch(`${gateway}/api/v1/servers`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-switchyard-actor': `client-${i % 2}` },
-        body: JSON.stringify({ name, transport: { type: 'streamable-http', url: `http://127.0.0.1:9/${name}`, headers: { 'X-Key': `k-${i}` } } }),
+        body: JSON.stringify({
+          name,
+          transport: {
+            type: 'streamable-http',
+            url: `http://127.0.0.1:9/${name}`,
+            headers: { 'X-Key': `k-${i}` },
+          },
+        }),
       });
       expect(res.status).toBe(202);
       written.push({ ...((await res.json()) as { id: string; position: string }), name });

@@ -19,7 +19,11 @@ describe('embedded mode, end to end', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'switchyard-e2e-'));
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    env = cleanEnv({ SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_PORT: String(port), SWITCHYARD_LOG_LEVEL: 'warn' });
+    env = cleanEnv({
+      SWITCHYARD_DATA_DIR: dataDir,
+      SWITCHYARD_PORT: String(port),
+      SWITCHYARD_LOG_LEVEL: 'warn',
+    });
   });
 
   afterAll(async () => {
@@ -37,12 +41,23 @@ describe('embedded mode, end to end', () => {
       body: JSON.stringify({
         name: 'everything',
         description: 'reference server',
-        transport: { type: 'stdio', command: 'npx', args: ['-y', '@modelcontextprotocol/server-everything'], env: { API_TOKEN: 'sup3r-s3cret-value' } },
+        transport: {
+          type: 'stdio',
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-everything'],
+          env: { API_TOKEN: 'sup3r-s3cret-value' },
+        },
         tags: ['demo'],
       }),
     });
     expect(reg.status).toBe(202);
-    const written = (await reg.json()) as { id: string; stream: string; revision: string; position: string; projected: boolean };
+    const written = (await reg.json()) as {
+      id: string;
+      stream: string;
+      revision: string;
+      position: string;
+      projected: boolean;
+    };
     expect(written.projected).toBe(true);
     expect(written.stream).toBe(`server-${written.id}`);
 
@@ -55,7 +70,10 @@ describe('embedded mode, end to end', () => {
     const dup = await fetch(`${base}/api/v1/servers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'everything', transport: { type: 'streamable-http', url: 'http://127.0.0.1:1/mcp' } }),
+      body: JSON.stringify({
+        name: 'everything',
+        transport: { type: 'streamable-http', url: 'http://127.0.0.1:1/mcp' },
+      }),
     });
     expect(dup.status).toBe(409);
     expect(dup.headers.get('content-type')).toContain('application/problem+json');
@@ -70,7 +88,10 @@ describe('embedded mode, end to end', () => {
 
     const events = await runCli(['events', '--url', base, '--category', 'server'], env);
     expect(events.code).toBe(0);
-    const lines = events.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; metadata: { actor: string } });
+    const lines = events.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; metadata: { actor: string } });
     expect(lines.map((l) => l.type)).toContain('ServerRegistered');
     expect(lines[0]?.metadata.actor).toBe('e2e-tester');
     expect(events.stdout).not.toContain('sup3r-s3cret-value');

@@ -1,0 +1,153 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { registerServerEvents } from '../domains/servers/index.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import { createPostgresEventStore } from '../event-store/index.ts';
+import type { EventMetadata, NewEvent } from '../kernel/envelope.ts';
+import { EventTypeRegistry } from '../kernel/event-types.ts';
+import { createSecretBox, type SecretBox } from '../kernel/secrets.ts';
+import { migrateEventStore } from '../migrations/migrate.ts';
+import { migrateReadModels } from '../projections/index.ts';
+import { openPostgres, type SqlConnection } from '../runtime/sql.ts';
+import type { BenchContext } from './context.ts';
+
+export const registry = registerServerEvents(new EventTypeRegistry());
+export const secrets: SecretBox = createSecretBox(randomBytes(32));
+
+export function metadata(): EventMetadata {
+  return {
+    correlationId: randomUUID(),
+    causationId: randomUUID(),
+    actor: 'user:bench',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    schemaVersion: 1,
+  };
+}
+
+/** A generic event of about the size of a ServerUpdated (≈ 250 bytes of data). */
+export function smallEvent(i: number): NewEvent {
+  return {
+    id: randomUUID(),
+    type: 'ThingHappened',
+    data: {
+      thingId: randomUUID(),
+      seq: i,
+      description: 'a description of about the length people actually write for an MCP server',
+      tags: ['bench', 'scm', 'github'],
+      updatedAt: new Date().toISOString(),
+    },
+    metadata: metadata(),
+  };
+}
+
+/**
+ * The events of one server's life as the servers domain writes them (validated against its
+ * schemas): a registration with a sealed secret, then `count - 1` updates.
+ */
+export function serverLife(serverId: string, n: number, count: number): NewEvent[] {
+  const at = new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString();
+  const events: NewEvent[] = [
+    {
+      id: randomUUID(),
+      type: 'ServerRegistered',
+      data: registry.validate('ServerRegistered', {
+        serverId,
+        name: `bench-server-${n}`,
+        description: 'GitHub tools for the benchmark',
+        transport: {
+          type: 'stdio',
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-github'],
+          env: { GITHUB_TOKEN: secrets.encrypt(`ghp_${n}_secret`) },
+        },
+        tags: ['scm', 'github'],
+        enabled: true,
+        settings: { callTimeoutMs: 30_000 },
+        registeredAt: at,
+      }),
+      metadata: metadata(),
+    },
+  ];
+  for (let i = 1; i < count; i++) {
+    events.push({
+      id: randomUUID(),
+      type: 'ServerUpdated',
+      data: registry.validate('ServerUpdated', {
+        serverId,
+        description: `revision ${i} of the description of server ${n}`,
+        tags: ['scm', 'github', `v${i}`],
+        updatedAt: at,
+      }),
+      metadata: metadata(),
+    });
+  }
+  return events;
+}
+
+export interface PgStore {
+  url: string;
+  sql: SqlConnection;
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+/** A fresh database with the event store and the read models migrated, and the store on it. */
+export async function openPgStore(ctx: BenchContext, what: string, max = 24): Promise<PgStore> {
+  const { url } = await ctx.createDatabase(what);
+  const sql = openPostgres({ url, max });
+  await migrateEventStore(sql.db);
+  await migrateReadModels(sql.db);
+  const store = createPostgresEventStore({ connection: sql });
+  return {
+    url,
+    sql,
+    store,
+    async close() {
+      await store.close();
+      await sql.close();
+    },
+  };
+}
+
+export interface ServerLog extends PgStore {
+  /** Events in the log (all of them server events). */
+  count: number;
+  head: bigint;
+}
+
+let serverLogPromise: Promise<ServerLog> | undefined;
+
+/**
+ * One log of server events shared by the replay, relay and rebuild benchmarks of a run:
+ * `servers` servers × `perServer` events, each server's events in one append.
+ */
+export function serverLog(ctx: BenchContext): Promise<ServerLog> {
+  serverLogPromise ??= (async () => {
+    const perServer = 10;
+    const count = ctx.scale(100_000, 30_000);
+    const servers = count / perServer;
+    const db = await openPgStore(ctx, 'log');
+    ctx.log(`filling the shared log: ${count} server events (${servers} servers × ${perServer})`);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < servers) {
+          const n = next++;
+          const serverId = randomUUID();
+          await db.store.append(`server-${serverId}`, serverLife(serverId, n, perServer), 'no-stream');
+        }
+      }),
+    );
+    const head = await db.store.headPosition();
+    ctx.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const log: ServerLog = { ...db, count, head };
+    return log;
+  })();
+  return serverLogPromise;
+}
+
+export async function closeServerLog(): Promise<void> {
+  const p = serverLogPromise;
+  serverLogPromise = undefined;
+  if (p) await (await p.catch(() => undefined))?.close();
+}

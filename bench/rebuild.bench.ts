@@ -1,0 +1,76 @@
+import { registerServerEvents } from '../domains/servers/index.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import { EventTypeRegistry } from '../kernel/event-types.ts';
+import { createProjectionRunner, type Projection, serversProjection } from '../projections/index.ts';
+import type { BenchContext } from './context.ts';
+import { serverLog } from './fixtures.ts';
+import { replayBare } from './replay.bench.ts';
+import type { BenchResult, Row } from './report.ts';
+import { PhaseTimer, rate } from './stats.ts';
+
+/** The servers registry, with the time spent upcasting (and so validating) each event measured. */
+class TimedRegistry extends EventTypeRegistry {
+  constructor(private readonly phases: PhaseTimer) {
+    super();
+  }
+
+  override upcast(type: string, version: number, data: unknown): unknown {
+    const t0 = performance.now();
+    try {
+      return super.upcast(type, version, data);
+    } finally {
+      this.phases.add('registry.upcast', performance.now() - t0);
+    }
+  }
+}
+
+export async function rebuildBench(ctx: BenchContext): Promise<BenchResult> {
+  const log = await serverLog(ctx);
+  const phases = new PhaseTimer();
+  // Same store and projection, with their calls timed, so the note can say where the time goes.
+  const store: EventStore = {
+    ...log.store,
+    readAll: (options) => phases.time('store.readAll', () => log.store.readAll(options)),
+  };
+  const projection: Projection = {
+    ...serversProjection,
+    apply: (trx, event, tables) =>
+      phases.time('projection.apply', () => serversProjection.apply(trx, event, tables)),
+  };
+  const registry = registerServerEvents(new TimedRegistry(phases));
+  const runner = createProjectionRunner({ store, db: log.sql.db, projections: [projection], registry });
+  try {
+    ctx.log('rebuild: bare SELECT of the same events (baseline)');
+    await replayBare(log.url);
+    const bare = await replayBare(log.url);
+    ctx.log(`rebuild: runner.rebuild('servers') over ${log.count} server events`);
+    const t0 = performance.now();
+    const result = await runner.rebuild('servers');
+    const elapsedMs = performance.now() - t0;
+    const value = rate(result.events, elapsedMs);
+    const rows: Row[] = [
+      {
+        bench: 'rebuild',
+        metric: `runner.rebuild('servers'), ${result.events} events`,
+        unit: 'events/s',
+        value,
+        baseline: rate(bare.events, bare.elapsedMs),
+        baselineLabel: 'bare keyset SELECT',
+        better: 'higher',
+      },
+    ];
+    const read = phases.get('store.readAll');
+    const apply = phases.get('projection.apply');
+    const upcast = phases.get('registry.upcast');
+    const rest = elapsedMs - read.ms - apply.ms - upcast.ms;
+    const notes = [
+      {
+        bench: 'rebuild',
+        text: `rebuild ${(elapsedMs / 1000).toFixed(2)} s: store.readAll ${(read.ms / 1000).toFixed(2)} s (${read.calls} pages), projection.apply ${(apply.ms / 1000).toFixed(2)} s (${apply.calls} calls, ${((apply.ms / Math.max(1, apply.calls)) * 1000).toFixed(0)} µs each), registry.upcast (zod validation) ${(upcast.ms / 1000).toFixed(2)} s, rest (BEGIN/COMMIT, table copy and swap, runner) ${(rest / 1000).toFixed(2)} s`,
+      },
+    ];
+    return { rows, notes };
+  } finally {
+    await runner.stop();
+  }
+}
