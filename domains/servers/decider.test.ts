@@ -74,7 +74,9 @@ describe('UpdateServer', () => {
   it('records only the fields that change', () => {
     given([registered])
       .when(update({ name: 'github', description: 'GitHub tools', tags: ['scm'] }))
-      .thenEmits([{ type: 'ServerUpdated', data: { serverId: id, description: 'GitHub tools', updatedAt: iso } }]);
+      .thenEmits([
+        { type: 'ServerUpdated', data: { serverId: id, description: 'GitHub tools', updatedAt: iso } },
+      ]);
   });
   it('records a rename', () => {
     given([registered])
