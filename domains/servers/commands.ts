@@ -38,7 +38,12 @@ const headersInput = z.record(
 );
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-  .max(2048, 'must be at most 2048 characters');
+  .max(2048, 'must be at most 2048 characters')
+  // A password in the URL would sit in clear text in the event log: it belongs in a header, which is sealed.
+  .refine((u) => {
+    const parsed = URL.parse(u);
+    return !parsed || (parsed.username === '' && parsed.password === '');
+  }, 'must not carry credentials (user:password@); send them in headers, which are encrypted');
 
 export const TransportInput = z.discriminatedUnion(
   'type',

@@ -213,6 +213,14 @@ describe('inputs', () => {
     expect(u.error?.issues[0]?.message).toMatch(/http/);
   });
 
+  it('refuses credentials inside a URL, which would sit in clear text in the log', () => {
+    const r = RegisterServerInput.safeParse({
+      ...base,
+      transport: { type: 'streamable-http', url: 'https://bob:hunter2@mcp.example.com/mcp' },
+    });
+    expect(r.error?.issues[0]?.message).toMatch(/credentials.*headers/);
+  });
+
   it('accepts secret references and rejects malformed ones', () => {
     const ok = RegisterServerInput.parse({
       ...base,
