@@ -6,6 +6,7 @@ import { AppError } from '../kernel/errors.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { type Logger, silentLogger } from '../kernel/logger.ts';
 import { batched, sleep } from './async.ts';
+import { type LiveFeed, storeFeed } from './bus-feed.ts';
 import {
   advanceCheckpoint,
   CheckpointMovedError,
@@ -37,6 +38,8 @@ export interface ProjectionRunnerOptions {
   retryDelayMs?: number;
   /** How often waitForPosition re-reads the database and the store (default 100 ms). */
   pollIntervalMs?: number;
+  /** Where live events come from after catch-up (default: the store's subscription; see bus-feed.ts). */
+  liveFeed?: LiveFeed;
 }
 
 /** `live`: caught up; `catching-up`: behind the store; `failed`: stopped on an event, see lastError. */
@@ -126,8 +129,9 @@ interface Worker {
  * with the error and the event in its status; it is not skipped, because a read model that silently
  * missed an event would no longer equal a rebuild from the log. `retry` or `rebuild` resumes it.
  *
- * The live source is the store's own subscription (gap-safe by construction, and it survives a
- * wiped NATS); the bus is not needed to keep read models current.
+ * The live feed is the store's own subscription by default (gap-safe by construction, and it
+ * survives a wiped NATS); in distributed mode a durable NATS consumer per projection drives it
+ * instead, with the data still read from the store (bus-feed.ts).
  */
 export function createProjectionRunner(options: ProjectionRunnerOptions): ProjectionRunner {
   const { store } = options;
@@ -138,6 +142,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const liveFeed = options.liveFeed ?? storeFeed(store);
   const shutdown = new AbortController();
   const rebuilds = new Set<Promise<unknown>>();
   let started = false;
@@ -236,7 +241,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       try {
         const cp = await ensureCheckpoint(db, name, w.projection.version, clock.now());
         moved(w, cp.position);
-        const events = store.subscribeToAll({
+        const events = liveFeed(name, {
           after: cp.position,
           filter: w.projection.filter,
           signal: subscription.signal,

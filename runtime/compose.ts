@@ -19,6 +19,7 @@ import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { createSecretBox, loadOrCreateKey, parseSecretKey } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
+import { busFeed } from '../projections/bus-feed.ts';
 import {
   allProjections,
   createProjectionRunner,
@@ -113,6 +114,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       registry,
       clock: systemClock,
       logger: logger.child({ module: 'projections' }),
+      // Distributed: a durable NATS consumer per projection wakes it; the store still supplies the data.
+      ...(config.natsUrl ? { liveFeed: busFeed({ bus, store, logger }) } : {}),
     });
 
     if (roles.has('worker')) {

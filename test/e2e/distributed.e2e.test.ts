@@ -103,7 +103,13 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
 
     // The relay put every event on JetStream, visible without the NATS CLI.
     const deadline = Date.now() + 30_000;
-    let info: { stream: { messages: number }; subjects: Record<string, number> } | undefined;
+    let info:
+      | {
+          stream: { messages: number };
+          subjects: Record<string, number>;
+          consumers: Array<{ name: string; pending: number }>;
+        }
+      | undefined;
     for (;;) {
       const out = await runCli(['nats', '--json'], env);
       expect(out.code, out.stderr).toBe(0);
@@ -114,6 +120,8 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     }
     expect(info!.stream.messages).toBe(32);
     expect(info!.subjects[`${prefix}.events.server.server-registered`]).toBe(16);
+    // The projector's durable consumer, as an operator sees it.
+    expect(info!.consumers.map((c) => c.name)).toContain('projection-servers');
 
     // One worker dies: the other keeps serving.
     await workers[0]!.kill();
