@@ -336,6 +336,133 @@ export function describeBusContract(
       expect(gone.code).toBe('BUS.NO_WORKERS');
     });
 
+    it('serves requests on subjects of its own, shared by a queue group, with headers and AppErrors', async () => {
+      const handled = { a: 0, b: 0 };
+      const serve = (who: 'a' | 'b') =>
+        bus.serveSubject({
+          subject: 'exec.server-1',
+          queue: 'runners-server-1',
+          handler: async (msg) => {
+            handled[who]++;
+            const { n } = msg.payload as { n: number };
+            if (n < 0) throw new AppError('upstream', 'UPSTREAM.FAILED', 'negative', { n });
+            return { n: n * 2, subject: msg.subject, trace: msg.headers['x-trace'] };
+          },
+        });
+      const servers = [await serve('a'), await serve('b')];
+      try {
+        const replies = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            bus.requestSubject(
+              'exec.server-1',
+              { n: i },
+              { headers: { 'x-trace': `t${i}` }, timeoutMs: 10_000 },
+            ),
+          ),
+        );
+        expect(replies).toEqual(
+          Array.from({ length: 30 }, (_, i) => ({ n: i * 2, subject: 'exec.server-1', trace: `t${i}` })),
+        );
+        expect(handled.a + handled.b).toBe(30);
+        expect(handled.a).toBeGreaterThan(0);
+        expect(handled.b).toBeGreaterThan(0);
+        const failed = await bus.requestSubject('exec.server-1', { n: -1 }).catch((e: unknown) => e);
+        expect(failed).toBeInstanceOf(AppError);
+        expect(failed).toMatchObject({ kind: 'upstream', code: 'UPSTREAM.FAILED', details: { n: -1 } });
+        // Another subject, even under the same prefix token, is not served.
+        const none = await bus.requestSubject('exec.server-2', {}).catch((e: unknown) => e);
+        expect(none).toMatchObject({ kind: 'unavailable', code: 'BUS.NO_RESPONDERS' });
+      } finally {
+        await Promise.all(servers.map((s) => s.close()));
+      }
+      const gone = await eventually(async () => {
+        const e = await bus
+          .requestSubject('exec.server-1', {}, { timeoutMs: 1000 })
+          .catch((err: unknown) => err);
+        return e instanceof AppError && e.kind === 'unavailable' ? e : undefined;
+      });
+      expect(gone.code).toBe('BUS.NO_RESPONDERS');
+    });
+
+    it('fans published messages out to every subscriber, in order, with wildcards', async () => {
+      const exact: unknown[] = [];
+      const star: string[] = [];
+      const rest: string[] = [];
+      const queued: number[] = [];
+      const subs = [
+        await bus.subscribeSubject({
+          subject: 'exec.call.c1.progress',
+          handler: (m) => exact.push(m.payload),
+        }),
+        await bus.subscribeSubject({ subject: 'exec.call.*.progress', handler: (m) => star.push(m.subject) }),
+        await bus.subscribeSubject({ subject: 'exec.call.c1.>', handler: (m) => rest.push(m.subject) }),
+        await bus.subscribeSubject({
+          subject: 'exec.call.c1.progress',
+          queue: 'q',
+          handler: () => queued.push(1),
+        }),
+        await bus.subscribeSubject({
+          subject: 'exec.call.c1.progress',
+          queue: 'q',
+          handler: () => queued.push(2),
+        }),
+      ];
+      try {
+        for (let i = 0; i < 20; i++) {
+          await bus.publishSubject('exec.call.c1.progress', { i }, { headers: { 'x-i': String(i) } });
+        }
+        await bus.publishSubject('exec.call.c1.log', { level: 'info' });
+        await bus.publishSubject('exec.call.c2.progress', { other: true });
+        await eventually(() => exact.length === 20 && rest.length === 21 && star.length === 21, {
+          what: 'every copy',
+        });
+        await eventually(() => queued.length === 20, { what: 'one copy per queue group' });
+        expect(exact).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+        expect(rest.at(-1)).toBe('exec.call.c1.log');
+        expect(star.at(-1)).toBe('exec.call.c2.progress');
+        await subs[0]!.close();
+        await bus.publishSubject('exec.call.c1.progress', { i: 99 });
+        await eventually(() => rest.length === 22, { what: 'the last message' });
+        await sleepMs(100);
+        expect(exact).toHaveLength(20);
+      } finally {
+        await Promise.all(subs.map((s) => s.close()));
+      }
+    });
+
+    it('refuses subjects that could escape the prefix, and gives up on timeout or abort', async () => {
+      for (const bad of ['', 'a..b', 'a.b c', 'a.>.b', '$JS.API', 'a.*']) {
+        const e = await bus.requestSubject(bad, {}).catch((err: unknown) => err);
+        expect(e, bad).toMatchObject({ kind: 'validation', code: 'BUS.BAD_SUBJECT' });
+      }
+      await expect(bus.serveSubject({ subject: 'a.>.b', handler: async () => 1 })).rejects.toMatchObject({
+        code: 'BUS.BAD_SUBJECT',
+      });
+      const slow = await bus.serveSubject({
+        subject: 'exec.slow',
+        handler: async () => {
+          await sleepMs(1500);
+          return 'late';
+        },
+      });
+      try {
+        const started = Date.now();
+        const timedOut = await bus
+          .requestSubject('exec.slow', {}, { timeoutMs: 200 })
+          .catch((e: unknown) => e);
+        expect(timedOut).toMatchObject({ kind: 'timeout', code: 'BUS.TIMEOUT' });
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 100);
+        const aborted = await bus
+          .requestSubject('exec.slow', {}, { timeoutMs: 10_000, signal: controller.signal })
+          .catch((e: unknown) => e);
+        expect(aborted).toMatchObject({ kind: 'timeout', code: 'BUS.CANCELLED' });
+        expect(Date.now() - started).toBeLessThan(1400);
+      } finally {
+        await slow.close();
+      }
+    });
+
     it("answers 'timeout' when the worker does not reply in time", async () => {
       const server = await bus.serveCommands({
         category: 'slow',

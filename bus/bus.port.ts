@@ -61,6 +61,44 @@ export interface ServeCommandsOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   headers?: Record<string, string>;
+  /** Gives up waiting (requestSubject only): rejects with AppError 'timeout' / BUS.CANCELLED. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A message on a subject of our own under the prefix (core NATS: not stored, at most once). Used by
+ * runners for tool execution (`<prefix>.exec.<serverId>`) and per-call side channels.
+ */
+export interface SubjectMessage {
+  /** The subject without the prefix, e.g. `exec.<serverId>`. */
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string>;
+}
+
+export interface ServeSubjectOptions {
+  /**
+   * Subject under the prefix, without it (`exec.<serverId>`). Tokens are letters, digits, `_` and
+   * `-`; `*` matches one token and a trailing `>` the rest.
+   */
+  subject: string;
+  /** Queue group: each request goes to one member. Without one every server sees every request. */
+  queue?: string;
+  /** Returns the reply, or throws (an AppError keeps its kind and code across the wire). */
+  handler: (message: SubjectMessage) => Promise<unknown>;
+}
+
+export interface SubscribeSubjectOptions {
+  /** As for ServeSubjectOptions.subject. */
+  subject: string;
+  /** Queue group: each message goes to one member. */
+  queue?: string;
+  /** Called once per message, in the order this bus received them; it must not throw. */
+  handler: (message: SubjectMessage) => void;
+}
+
+export interface PublishSubjectOptions {
+  headers?: Record<string, string>;
 }
 
 export interface Closeable {
@@ -109,6 +147,27 @@ export interface Bus {
   /** Sends a command to one worker of the queue group and waits for its reply. */
   request(category: string, name: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
 
+  /**
+   * Serves requests on `<prefix>.<subject>`; resolves once the server knows of the subscription,
+   * so a request sent after it finds this responder.
+   */
+  serveSubject(options: ServeSubjectOptions): Promise<Closeable>;
+
+  /**
+   * Request/reply on `<prefix>.<subject>` (a concrete subject). Rejects with AppError 'unavailable'
+   * (BUS.NO_RESPONDERS) when nothing listens, 'timeout' (BUS.TIMEOUT) when no reply comes in time.
+   */
+  requestSubject(subject: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
+
+  /** Fire-and-forget on `<prefix>.<subject>`: delivered to current subscribers, at most once, never stored. */
+  publishSubject(subject: string, payload: unknown, options?: PublishSubjectOptions): Promise<void>;
+
+  /**
+   * Listens on `<prefix>.<subject>`; resolves once the subscription is registered. Messages
+   * published on this bus after that (and, on NATS, by anyone after the server saw it) arrive.
+   */
+  subscribeSubject(options: SubscribeSubjectOptions): Promise<Closeable>;
+
   /** Events parked for a consumer (oldest first). */
   deadLetters(consumer?: string): Promise<Array<{ consumer: string; event: RecordedEvent; error: string }>>;
 
@@ -137,6 +196,11 @@ export function categoryToken(category: string): string {
 
 export function eventSubject(names: BusNames, category: string, type: string): string {
   return `${names.subjectPrefix}.events.${categoryToken(category)}.${subjectToken(type)}`;
+}
+
+/** `<prefix>.<subject>`: a subject of our own under the deployment's prefix. */
+export function prefixedSubject(names: BusNames, subject: string): string {
+  return `${names.subjectPrefix}.${subject}`;
 }
 
 export function commandSubject(names: BusNames, category: string, name: string): string {

@@ -8,8 +8,12 @@ export type {
   ConsumeOptions,
   Consumer,
   DeliveryInfo,
+  PublishSubjectOptions,
   RequestOptions,
   ServeCommandsOptions,
+  ServeSubjectOptions,
+  SubjectMessage,
+  SubscribeSubjectOptions,
 } from './bus.port.ts';
 export {
   categoryToken,
@@ -17,6 +21,7 @@ export {
   defaultBusNames,
   eventSubject,
   filterSubjects,
+  prefixedSubject,
   subjectToken,
 } from './bus.port.ts';
 export { createInProcessBus, type InProcessBusOptions } from './in-process/in-process.bus.ts';

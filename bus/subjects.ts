@@ -34,3 +34,28 @@ export function assertToken(value: string, what: string): void {
     );
   }
 }
+
+const SUBJECT_TOKEN_RE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks a subject given relative to the prefix: dot-separated tokens of letters, digits, `_` and
+ * `-`; with `wildcards`, `*` as a token and `>` as the last one. Anything else could reach subjects
+ * of other deployments or JetStream's API, so it is refused rather than escaped.
+ */
+export function assertSubject(subject: string, options: { wildcards: boolean }): void {
+  const tokens = subject.split('.');
+  const ok = tokens.every((t, i) => {
+    if (SUBJECT_TOKEN_RE.test(t)) return true;
+    if (!options.wildcards) return false;
+    return t === '*' || (t === '>' && i === tokens.length - 1);
+  });
+  if (!ok || subject.length > 512) {
+    throw new AppError(
+      'validation',
+      'BUS.BAD_SUBJECT',
+      `invalid subject '${subject.slice(0, 100)}': use dot-separated tokens of letters, digits, '_' and '-'${
+        options.wildcards ? " ('*' and a trailing '>' allowed)" : ''
+      }`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { eventsCommand } from './events.command.ts';
 import { CliError } from './http-client.ts';
+import { mcpCommand } from './mcp.command.ts';
 import { natsCommand } from './nats.command.ts';
 import { projectionsCommand } from './projections.command.ts';
 import { startCommand } from './start.command.ts';
@@ -42,6 +43,16 @@ program
   .option('--json', 'print JSON')
   .addOption(urlOption())
   .action(projectionsCommand);
+
+program
+  .command('mcp')
+  .description(
+    'the aggregate MCP endpoint over stdio (a bridge to a gateway with --url, else the system in-process)',
+  )
+  .option('--url <url>', 'bridge to a running gateway instead of starting one')
+  .option('--server <name>', 'with --url: one server (its /servers/<name>/mcp) instead of the aggregate')
+  .option('--actor <name>', 'who the calls are recorded as')
+  .action(mcpCommand);
 
 program
   .command('nats')

@@ -15,6 +15,7 @@ import { eventsRoutes } from './routes/events.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { projectionsRoutes } from './routes/projections.routes.ts';
 import { serversRoutes } from './routes/servers.routes.ts';
+import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
 
 const CORRELATION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -75,18 +76,28 @@ export async function buildApp(deps: GatewayDeps) {
         { name: 'servers', description: 'Registry of upstream MCP servers' },
         { name: 'events', description: 'The append-only event log, for auditors' },
         { name: 'projections', description: 'Read models: status and rebuild' },
+        { name: 'tools', description: 'Call tools of registered servers over REST' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, async () => {
+    const doc = app.swagger() as { paths?: Record<string, unknown> };
+    if (!deps.mcp) return doc;
+    // Discovered tools come and go: list each under its own path, current as of this request.
+    return { ...doc, paths: { ...doc.paths, ...(await toolPaths(deps.mcp.catalog)) } };
+  });
 
   await app.register(healthRoutes(deps));
   await app.register(serversRoutes(deps), { prefix: '/api/v1' });
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
+  if (deps.mcp) {
+    await app.register(toolsRoutes(deps.mcp), { prefix: '/api/v1' });
+    await app.register(deps.mcp.endpoints.plugin);
+  }
   return app;
 }
 

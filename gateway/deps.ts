@@ -3,6 +3,9 @@ import type { Registry } from 'prom-client';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { CatalogSource } from './mcp/catalog-source.ts';
+import type { McpEndpoints } from './mcp/mcp.routes.ts';
+import type { ToolExecutor } from './tool-execution.ts';
 
 /** Outcome of a write, as every write endpoint answers it (202). */
 export interface WriteResult {
@@ -55,4 +58,10 @@ export interface GatewayDeps {
   readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
   metrics: Registry;
   version: string;
+  /** MCP endpoints and tool execution; absent in a gateway built without upstream access. */
+  mcp?: {
+    endpoints: McpEndpoints;
+    catalog: CatalogSource;
+    executeTool: ToolExecutor;
+  };
 }

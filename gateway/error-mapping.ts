@@ -1,3 +1,4 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
@@ -127,4 +128,33 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
     correlationId: String(request.id),
   });
   return reply.status(404).type('application/problem+json').send(body);
+}
+
+/**
+ * MCP: a tool call that failed outside the tool (upstream down, timeout, circuit open…) is still a
+ * tool result, with `isError: true`, so the model sees what happened and can react.
+ */
+export function toToolErrorResult(error: unknown): {
+  content: Array<{ type: 'text'; text: string }>;
+  isError: true;
+} {
+  const p = toProblem(error);
+  const text =
+    p.status >= 500 && p.code === 'INTERNAL' ? 'internal error in the gateway' : `${p.code}: ${p.detail}`;
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** MCP: malformed calls (unknown tool, prompt or resource; bad parameters) are JSON-RPC errors. */
+export function toJsonRpcError(error: unknown): McpError {
+  if (error instanceof McpError) return error;
+  const p = toProblem(error);
+  const code =
+    p.status === 400 || p.status === 404
+      ? ErrorCode.InvalidParams
+      : p.status === 504
+        ? ErrorCode.RequestTimeout
+        : ErrorCode.InternalError;
+  return new McpError(code, p.status >= 500 && p.code === 'INTERNAL' ? 'internal error' : p.detail, {
+    code: p.code,
+  });
 }

@@ -14,14 +14,14 @@ export const REDACTED_LOG_PATHS = [
 ];
 
 /** The one root logger; modules take `logger.child({ module })`. */
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+export function createLogger(options: { level?: string; destination?: 1 | 2 } = {}): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? 'info',
     base: { app: 'switchyard' },
     redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return pino(opts);
+  return options.destination === 2 ? pino(opts, pino.destination(2)) : pino(opts);
 }
 
 /** A logger that drops everything; for tests and benchmarks. */

@@ -36,6 +36,10 @@ export interface ServerSettingsView {
   connectTimeoutMs?: number;
   callTimeoutMs?: number;
   healthIntervalMs?: number;
+  replicas?: number;
+  extraUrls?: string[];
+  loadBalancing?: 'round-robin' | 'least-connections' | 'weighted';
+  weights?: number[];
 }
 
 export interface ServersTable {

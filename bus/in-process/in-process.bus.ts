@@ -4,6 +4,7 @@ import { matchesAny } from '../subjects.ts';
 import { CommandRouter } from './in-process-commands.ts';
 import { type DeadLetter, type Durable, startInProcessConsumer } from './in-process-consumer.ts';
 import { EventLog } from './in-process-log.ts';
+import { SubjectRouter } from './in-process-subjects.ts';
 
 export interface InProcessBusOptions {
   names?: BusNames;
@@ -51,6 +52,7 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
   const durables = new Map<string, Durable>();
   const deadLetters: DeadLetter[] = [];
   const commands = new CommandRouter(names, logger);
+  const subjects = new SubjectRouter(names, logger);
   const consumers = new Set<{ stop(): Promise<void> }>();
   let closed = false;
   const open = () => {
@@ -87,6 +89,22 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       open();
       return commands.request(category, name, payload, requestOptions);
     },
+    async serveSubject(serveOptions) {
+      open();
+      return subjects.serve(serveOptions);
+    },
+    async requestSubject(subject, payload, requestOptions) {
+      open();
+      return subjects.request(subject, payload, requestOptions);
+    },
+    async publishSubject(subject, payload, publishOptions) {
+      open();
+      return subjects.publish(subject, payload, publishOptions);
+    },
+    async subscribeSubject(subscribeOptions) {
+      open();
+      return subjects.subscribe(subscribeOptions);
+    },
     async deadLetters(consumer) {
       return deadLetters
         .filter((d) => consumer === undefined || d.consumer === consumer)
@@ -99,6 +117,7 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       closed = true;
       await Promise.allSettled([...consumers].map((c) => c.stop()));
       await commands.close();
+      await subjects.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import nats, { type NatsConnection } from 'nats';
 import type { Logger } from '../../kernel/logger.ts';
-import { type Bus, type BusNames, defaultBusNames } from '../bus.port.ts';
+import { type Bus, type BusNames, type Closeable, defaultBusNames } from '../bus.port.ts';
 import { natsRequest, serveNatsCommands } from './nats-commands.ts';
 import { startNatsConsumer } from './nats-consumer.ts';
 import { parkEvent, readDeadLetters } from './nats-dead-letters.ts';
@@ -8,6 +8,7 @@ import { isStreamNotFound } from './nats-errors.ts';
 import { natsBusInfo } from './nats-info.ts';
 import { lastPublishedEvent, publishEvents } from './nats-publish.ts';
 import { streamKeeper } from './nats-streams.ts';
+import { natsSubjects } from './nats-subjects.ts';
 
 const { connect } = nats;
 
@@ -54,6 +55,17 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     );
     await streams.ensure();
     const multiFilter = serverAtLeast(nc.info?.version, 2, 10);
+    const subjects = natsSubjects(nc, names, logger);
+    const track = (closeable: Closeable): Closeable => {
+      const handle = {
+        async close() {
+          closeables.delete(handle);
+          await closeable.close();
+        },
+      };
+      closeables.add(handle);
+      return handle;
+    };
 
     const bus: Bus = {
       names,
@@ -118,6 +130,12 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       },
       request: (category, name, payload, requestOptions) =>
         natsRequest(nc, names, category, name, payload, requestOptions),
+      serveSubject: async (serveOptions) => track(await subjects.serve(serveOptions)),
+      requestSubject: (subject, payload, requestOptions) =>
+        subjects.request(subject, payload, requestOptions),
+      publishSubject: (subject, payload, publishOptions) =>
+        subjects.publish(subject, payload, publishOptions),
+      subscribeSubject: async (subscribeOptions) => track(await subjects.subscribe(subscribeOptions)),
       deadLetters: (consumer) => readDeadLetters(js, jsm, names, logger, consumer),
       info: () => natsBusInfo(jsm, names),
       async close() {

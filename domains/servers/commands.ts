@@ -8,6 +8,7 @@ import {
   storedTransportSchema,
   tagSchema,
 } from './events.ts';
+import { MAX_INSTANCES, settingsIssues } from './settings.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Inputs: what a user sends (HTTP bodies, MCP tool arguments, CLI flags). Secrets in clear text or
@@ -66,6 +67,30 @@ export const TransportInput = z.discriminatedUnion(
 );
 export type TransportInput = z.infer<typeof TransportInput>;
 
+/**
+ * Settings as a user gives them: extra instance URLs obey the same rules as transport.url. How they
+ * fit the transport is checked where both are known (see settingsIssues).
+ */
+export const ServerSettingsInput = serverSettingsSchema.extend({
+  extraUrls: z
+    .array(httpUrl)
+    .max(MAX_INSTANCES - 1, `at most ${MAX_INSTANCES - 1} extra URLs (${MAX_INSTANCES} instances in all)`)
+    .optional(),
+});
+export type ServerSettingsInput = z.infer<typeof ServerSettingsInput>;
+
+/** Adds the issues of settings that do not fit their transport, at `settings.<field>`. */
+function checkSettings(
+  transport: TransportInput,
+  settings: ServerSettingsInput,
+  ctx: { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void },
+): void {
+  const url = transport.type === 'stdio' ? undefined : transport.url;
+  for (const issue of settingsIssues({ type: transport.type, url }, settings)) {
+    ctx.addIssue({ code: 'custom', path: ['settings', issue.path], message: issue.message });
+  }
+}
+
 const tagsInput = z
   .array(tagSchema)
   .max(32, 'at most 32 tags')
@@ -81,9 +106,10 @@ export const RegisterServerInput = z
     transport: TransportInput,
     tags: tagsInput.default([]),
     enabled: z.boolean().default(true),
-    settings: serverSettingsSchema.default({}),
+    settings: ServerSettingsInput.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => checkSettings(v.transport, v.settings, ctx));
 export type RegisterServerInput = z.infer<typeof RegisterServerInput>;
 
 /**
@@ -96,11 +122,15 @@ export const UpdateServerInput = z
     description: description.nullable().optional(),
     transport: TransportInput.optional(),
     tags: tagsInput.optional(),
-    settings: serverSettingsSchema.optional(),
+    settings: ServerSettingsInput.optional(),
   })
   .strict()
   .refine((p) => Object.values(p).some((v) => v !== undefined), {
     message: 'nothing to update: give at least one of name, description, transport, tags, settings',
+  })
+  // Given together, they are checked here; given alone, the decider checks them against the other half.
+  .superRefine((p, ctx) => {
+    if (p.transport && p.settings) checkSettings(p.transport, p.settings, ctx);
   });
 export type UpdateServerInput = z.infer<typeof UpdateServerInput>;
 
@@ -157,6 +187,14 @@ export const DisableServer = z.object({
 });
 export type DisableServer = z.infer<typeof DisableServer>;
 
+/** Asks for the server's catalog to be discovered again. */
+export const RefreshServer = z.object({
+  type: z.literal('RefreshServer'),
+  data: z.object({ serverId: z.uuid() }),
+  issuedAt,
+});
+export type RefreshServer = z.infer<typeof RefreshServer>;
+
 export const RemoveServer = z.object({
   type: z.literal('RemoveServer'),
   data: z.object({ serverId: z.uuid() }),
@@ -164,4 +202,10 @@ export const RemoveServer = z.object({
 });
 export type RemoveServer = z.infer<typeof RemoveServer>;
 
-export type ServerCommand = RegisterServer | UpdateServer | EnableServer | DisableServer | RemoveServer;
+export type ServerCommand =
+  | RegisterServer
+  | UpdateServer
+  | EnableServer
+  | DisableServer
+  | RefreshServer
+  | RemoveServer;

@@ -55,6 +55,8 @@ const disable: ServerCommand = {
   issuedAt: at,
 };
 const remove: ServerCommand = { type: 'RemoveServer', data: { serverId: id }, issuedAt: at };
+const refresh: ServerCommand = { type: 'RefreshServer', data: { serverId: id }, issuedAt: at };
+const httpTransport: StoredTransport = { type: 'streamable-http', url: 'https://a.test/mcp', headers: {} };
 
 const given = spec(serverDecider).given;
 
@@ -155,6 +157,80 @@ describe('RemoveServer', () => {
   });
 });
 
+describe('RefreshServer', () => {
+  it('records a refresh request for an enabled server, every time it is asked', () => {
+    const requested = { type: 'ServerRefreshRequested', data: { serverId: id, requestedAt: iso } };
+    given([registered]).when(refresh).thenEmits([requested as ServerEvent]);
+    given([registered, requested as ServerEvent])
+      .when(refresh)
+      .thenEmits([requested as ServerEvent]);
+  });
+  it('refuses a disabled server, saying to enable it first', () => {
+    given([registered, disabled]).when(refresh).thenThrows('SERVER.DISABLED');
+    expect(() => given([registered, disabled]).when(refresh).events()).toThrow(/enable it before/);
+  });
+  it('fails for unknown and removed servers', () => {
+    given([]).when(refresh).thenThrows('SERVER.NOT_FOUND');
+    given([registered, removed]).when(refresh).thenThrows('SERVER.REMOVED');
+  });
+  it('a refresh changes nothing else about the server', () => {
+    const requested: ServerEvent = {
+      type: 'ServerRefreshRequested',
+      data: { serverId: id, requestedAt: iso },
+    };
+    given([registered, requested]).when(update({ name: 'github', tags: ['scm'] })).thenEmits([]);
+  });
+});
+
+describe('resilience settings', () => {
+  it('registers replicas, load balancing and weights for a stdio server', () => {
+    const settings = { replicas: 3, loadBalancing: 'weighted' as const, weights: [1, 1, 2] };
+    const [event] = given([])
+      .when({ ...register(), data: { ...register().data, settings } } as ServerCommand)
+      .events();
+    expect(event?.data).toMatchObject({ settings });
+  });
+  it('refuses an update whose transport no longer fits the stored settings', () => {
+    const replicated: ServerRegistered = {
+      ...registered,
+      data: { ...registered.data, settings: { replicas: 2 } },
+    };
+    given([replicated])
+      .when(update({ transport: httpTransport }))
+      .thenThrows('SERVER.INVALID_INPUT');
+    expect(() =>
+      given([replicated])
+        .when(update({ transport: httpTransport }))
+        .events(),
+    ).toThrow(/settings\.replicas: replicas applies to stdio servers only/);
+    // Changed together, they fit.
+    given([replicated])
+      .when(update({ transport: httpTransport, settings: { extraUrls: ['https://b.test/mcp'] } }))
+      .thenEmits([
+        {
+          type: 'ServerUpdated',
+          data: {
+            serverId: id,
+            transport: httpTransport,
+            settings: { extraUrls: ['https://b.test/mcp'] },
+            updatedAt: iso,
+          },
+        },
+      ]);
+  });
+  it('refuses weights that do not match the instance count of the stored transport', () => {
+    given([registered])
+      .when(update({ settings: { replicas: 2, loadBalancing: 'weighted', weights: [1, 2, 3] } }))
+      .thenThrows('SERVER.INVALID_INPUT');
+  });
+  it('events without the new settings fields stay valid (no upcaster needed)', () => {
+    const registry = registerServerEvents(new EventTypeRegistry());
+    expect(() =>
+      registry.upcast('ServerRegistered', 1, { ...registered.data, settings: { callTimeoutMs: 5000 } }),
+    ).not.toThrow();
+  });
+});
+
 describe('events are valid against their registered schemas', () => {
   it('every event the decider produces passes its schema', () => {
     const registry = registerServerEvents(new EventTypeRegistry());
@@ -166,6 +242,7 @@ describe('events are valid against their registered schemas', () => {
       ...given([registered]).when(disable).events(),
       ...given([registered, disabled]).when(enable).events(),
       ...given([registered]).when(remove).events(),
+      ...given([registered]).when(refresh).events(),
     ];
     for (const e of produced) expect(() => registry.validate(e.type, e.data)).not.toThrow();
   });
@@ -237,6 +314,70 @@ describe('inputs', () => {
         transport: { type: 'stdio', command: 'x', env: { A: { secretRef: 'no scheme' } } },
       }).success,
     ).toBe(false);
+  });
+
+  describe('resilience settings', () => {
+    const stdio = { type: 'stdio', command: 'srv' };
+    const http = { type: 'streamable-http', url: 'https://a.test/mcp' };
+    const issuesOf = (body: unknown) =>
+      RegisterServerInput.safeParse(body).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+    it('accepts replicas for stdio and extra URLs for HTTP, each with weights one per instance', () => {
+      expect(
+        issuesOf({
+          ...base,
+          transport: stdio,
+          settings: { replicas: 2, loadBalancing: 'weighted', weights: [3, 1] },
+        }),
+      ).toEqual([]);
+      expect(
+        issuesOf({
+          ...base,
+          transport: http,
+          settings: {
+            extraUrls: ['https://b.test/mcp', 'https://c.test/mcp'],
+            loadBalancing: 'least-connections',
+            callTimeoutMs: 10_000,
+          },
+        }),
+      ).toEqual([]);
+    });
+
+    it.each([
+      [{ transport: http, settings: { replicas: 2 } }, /settings\.replicas: replicas applies to stdio/],
+      [{ transport: stdio, settings: { extraUrls: ['https://b.test/mcp'] } }, /settings\.extraUrls: .*stdio/],
+      [{ transport: stdio, settings: { replicas: 17 } }, /settings\.replicas/],
+      [{ transport: stdio, settings: { replicas: 0 } }, /settings\.replicas/],
+      [
+        { transport: stdio, settings: { replicas: 2, loadBalancing: 'weighted', weights: [1] } },
+        /settings\.weights: needs 2 weights, one per instance, got 1/,
+      ],
+      [
+        { transport: http, settings: { loadBalancing: 'weighted' } },
+        /settings\.weights: loadBalancing "weighted" needs weights/,
+      ],
+      [{ transport: stdio, settings: { weights: [1] } }, /settings\.weights: weights apply only with/],
+      [
+        { transport: stdio, settings: { loadBalancing: 'weighted', weights: [0] } },
+        /at least one weight must be above 0/,
+      ],
+      [{ transport: http, settings: { loadBalancing: 'random' } }, /settings\.loadBalancing: must be one of/],
+      [
+        { transport: http, settings: { extraUrls: ['https://u:p@b.test/mcp'] } },
+        /settings\.extraUrls\.0: must not carry credentials/,
+      ],
+      [{ transport: http, settings: { extraUrls: ['https://a.test/mcp'] } }, /must be distinct/],
+      [{ transport: http, settings: { extraUrls: ['ftp://b.test/x'] } }, /http/],
+    ])('rejects %j', (over, message) => {
+      const issues = issuesOf({ ...base, ...over });
+      expect(issues.join('\n')).toMatch(message);
+    });
+
+    it('checks an update carrying both halves in the schema', () => {
+      const r = UpdateServerInput.safeParse({ transport: http, settings: { replicas: 3 } });
+      expect(r.error?.issues[0]?.path).toEqual(['settings', 'replicas']);
+      expect(UpdateServerInput.safeParse({ settings: { replicas: 3 } }).success).toBe(true);
+    });
   });
 
   it('an update must change something', () => {

@@ -2,13 +2,15 @@ import type { Decider } from '../../kernel/decider.ts';
 import type {
   DisableServer,
   EnableServer,
+  RefreshServer,
   RegisterServer,
   RemoveServer,
   ServerCommand,
   UpdateServer,
 } from './commands.ts';
-import { serverAlreadyExists, serverNotFound, serverRemoved } from './errors.ts';
+import { invalidInput, serverAlreadyExists, serverDisabled, serverNotFound, serverRemoved } from './errors.ts';
 import type { ServerEvent, ServerSettings, ServerUpdated, StoredTransport } from './events.ts';
+import { settingsIssues } from './settings.ts';
 
 export interface ServerConfig {
   serverId: string;
@@ -42,6 +44,8 @@ export function decide(command: ServerCommand, state: ServerState): ServerEvent[
       return enable(command, requireActive(state, command.data.serverId));
     case 'DisableServer':
       return disable(command, requireActive(state, command.data.serverId));
+    case 'RefreshServer':
+      return refresh(command, requireActive(state, command.data.serverId));
     case 'RemoveServer':
       return remove(command, state);
     default: {
@@ -83,6 +87,8 @@ export function evolve(state: ServerState, event: ServerEvent): ServerState {
       return state.status === 'active' ? { ...state, enabled: true } : state;
     case 'ServerDisabled':
       return state.status === 'active' ? { ...state, enabled: false } : state;
+    case 'ServerRefreshRequested':
+      return state;
     case 'ServerRemoved':
       return { status: 'removed', serverId: event.data.serverId, name: event.data.name };
     default: {
@@ -117,6 +123,7 @@ function requireActive(state: ServerState, serverId: string): Extract<ServerStat
 function register(command: RegisterServer, state: ServerState): ServerEvent[] {
   if (state.status !== 'absent') throw serverAlreadyExists(command.data.serverId);
   const d = command.data;
+  requireFittingSettings(d.transport, d.settings);
   return [
     {
       type: 'ServerRegistered',
@@ -146,6 +153,10 @@ function update(command: UpdateServer, state: Extract<ServerState, { status: 'ac
   if (d.tags !== undefined && !sameJson(d.tags, state.tags)) changes.tags = d.tags;
   if (d.settings !== undefined && !sameJson(d.settings, state.settings)) changes.settings = d.settings;
   if (Object.keys(changes).length === 0) return [];
+  // Settings replace as a whole, so the new pair (transport, settings) must fit, whichever half changed.
+  if (changes.transport || changes.settings) {
+    requireFittingSettings(changes.transport ?? state.transport, changes.settings ?? state.settings);
+  }
   return [
     {
       type: 'ServerUpdated',
@@ -173,6 +184,30 @@ function disable(command: DisableServer, state: Extract<ServerState, { status: '
       },
     },
   ];
+}
+
+/**
+ * Every refresh is recorded (it is a request, not a state): the discovery saga acts on each one.
+ * A disabled server has no connection to discover through, so it is refused rather than queued.
+ */
+function refresh(command: RefreshServer, state: Extract<ServerState, { status: 'active' }>): ServerEvent[] {
+  if (!state.enabled) throw serverDisabled(state.serverId, 'refresh');
+  return [
+    {
+      type: 'ServerRefreshRequested',
+      data: { serverId: state.serverId, requestedAt: command.issuedAt.toISOString() },
+    },
+  ];
+}
+
+function requireFittingSettings(transport: StoredTransport, settings: ServerSettings): void {
+  const url = transport.type === 'stdio' ? undefined : transport.url;
+  const issues = settingsIssues({ type: transport.type, url }, settings).map((i) => ({
+    path: `settings.${i.path}`,
+    message: i.message,
+  }));
+  if (issues.length === 0) return;
+  throw invalidInput(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }
 
 /** Removing a removed server is a no-op: the user's intent already holds. */

@@ -8,6 +8,7 @@ export const ServerErrorCode = {
   NameTaken: 'SERVER.NAME_TAKEN',
   InvalidSecret: 'SERVER.INVALID_SECRET',
   InvalidInput: 'SERVER.INVALID_INPUT',
+  Disabled: 'SERVER.DISABLED',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -48,4 +49,14 @@ export function invalidSecret(path: string, reason: string): AppError {
 /** Input that does not match its schema; `issues` name each field (kind validation). */
 export function invalidInput(message: string, issues: Array<{ path: string; message: string }>): AppError {
   return new AppError('validation', ServerErrorCode.InvalidInput, message, { issues });
+}
+
+/** The command needs an enabled server (kind conflict: enabling it first makes it possible). */
+export function serverDisabled(serverId: string, action: string): AppError {
+  return new AppError(
+    'conflict',
+    ServerErrorCode.Disabled,
+    `server ${serverId} is disabled; enable it before you ${action} it`,
+    { serverId },
+  );
 }

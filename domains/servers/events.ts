@@ -30,11 +30,29 @@ export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 // RFC 9110 token characters.
 export const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
+export const LOAD_BALANCING = ['round-robin', 'least-connections', 'weighted'] as const;
+export type LoadBalancing = (typeof LOAD_BALANCING)[number];
+
+/**
+ * Timeouts, health interval and instances of a server. Every field is optional, so events written
+ * before a field existed stay valid without an upcaster. How the instance fields fit the transport
+ * (replicas for stdio, extraUrls for HTTP/SSE, one weight per instance) is checked by
+ * settingsIssues (settings.ts) wherever settings meet a transport.
+ */
 export const serverSettingsSchema = z
   .object({
     connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     callTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
     healthIntervalMs: z.number().int().min(1_000).max(86_400_000).optional(),
+    /** stdio: the same command started this many times (1-16). */
+    replicas: z.number().int().min(1).max(16).optional(),
+    /** streamable-http / sse: more instance URLs besides transport.url. */
+    extraUrls: z.array(z.url()).max(15).optional(),
+    loadBalancing: z
+      .enum(LOAD_BALANCING, { error: 'must be one of "round-robin", "least-connections", "weighted"' })
+      .optional(),
+    /** With loadBalancing "weighted": one weight per instance, transport's own first. */
+    weights: z.array(z.number().int().min(0).max(1000)).min(1).max(16).optional(),
   })
   .strict();
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
@@ -91,6 +109,9 @@ export const serverDisabledSchema = z.object({
   disabledAt: isoDate,
 });
 
+/** Someone asked for the server's catalog to be discovered again (the discovery saga acts on it). */
+export const serverRefreshRequestedSchema = z.object({ serverId: z.uuid(), requestedAt: isoDate });
+
 export const serverRemovedSchema = z.object({
   serverId: z.uuid(),
   /** The name the server held, so a reader knows which name became free. */
@@ -117,9 +138,19 @@ export type ServerRegistered = { type: 'ServerRegistered'; data: z.infer<typeof 
 export type ServerUpdated = { type: 'ServerUpdated'; data: z.infer<typeof serverUpdatedSchema> };
 export type ServerEnabled = { type: 'ServerEnabled'; data: z.infer<typeof serverEnabledSchema> };
 export type ServerDisabled = { type: 'ServerDisabled'; data: z.infer<typeof serverDisabledSchema> };
+export type ServerRefreshRequested = {
+  type: 'ServerRefreshRequested';
+  data: z.infer<typeof serverRefreshRequestedSchema>;
+};
 export type ServerRemoved = { type: 'ServerRemoved'; data: z.infer<typeof serverRemovedSchema> };
 
-export type ServerEvent = ServerRegistered | ServerUpdated | ServerEnabled | ServerDisabled | ServerRemoved;
+export type ServerEvent =
+  | ServerRegistered
+  | ServerUpdated
+  | ServerEnabled
+  | ServerDisabled
+  | ServerRefreshRequested
+  | ServerRemoved;
 export type ServerEventType = ServerEvent['type'];
 
 export type ServerNameReserved = {
@@ -141,6 +172,7 @@ export const serverEventTypeNames: readonly ServerEventType[] = [
   'ServerUpdated',
   'ServerEnabled',
   'ServerDisabled',
+  'ServerRefreshRequested',
   'ServerRemoved',
 ];
 
@@ -150,6 +182,7 @@ export const serverEventTypes: readonly EventTypeDefinition[] = [
   { type: 'ServerUpdated', schemaVersion: 1, schema: serverUpdatedSchema },
   { type: 'ServerEnabled', schemaVersion: 1, schema: serverEnabledSchema },
   { type: 'ServerDisabled', schemaVersion: 1, schema: serverDisabledSchema },
+  { type: 'ServerRefreshRequested', schemaVersion: 1, schema: serverRefreshRequestedSchema },
   { type: 'ServerRemoved', schemaVersion: 1, schema: serverRemovedSchema },
   { type: 'ServerNameReserved', schemaVersion: 1, schema: serverNameReservedSchema },
   { type: 'ServerNameReleased', schemaVersion: 1, schema: serverNameReleasedSchema },

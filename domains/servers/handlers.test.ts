@@ -222,6 +222,42 @@ for (const kind of databaseKinds) {
       });
     });
 
+    it('refresh records a request for an enabled server, and refuses a disabled one', async () => {
+      const r = await servers.register(
+        { name: name('refreshable'), transport: { type: 'stdio', command: 'srv' }, settings: { replicas: 2 } },
+        meta(),
+      );
+      const refreshed = await servers.refresh(r.serverId, meta());
+      expect(refreshed).toMatchObject({ revision: 1n, duplicate: false });
+      const [last] = await t.store.readStream(serverStream(r.serverId), { direction: 'backwards', maxCount: 1 });
+      expect(last).toMatchObject({ type: 'ServerRefreshRequested', data: { serverId: r.serverId } });
+
+      await servers.disable(r.serverId, meta());
+      await expect(servers.refresh(r.serverId, meta())).rejects.toMatchObject({
+        code: 'SERVER.DISABLED',
+        kind: 'conflict',
+      });
+      expect(await t.store.readStream(serverStream(r.serverId))).toHaveLength(3);
+      await expect(servers.refresh(randomUUID(), meta())).rejects.toMatchObject({ code: 'SERVER.NOT_FOUND' });
+    });
+
+    it('an update of the settings alone is checked against the stored transport', async () => {
+      const r = await servers.register(
+        { name: name('weighted'), transport: { type: 'streamable-http', url: 'https://w.test/mcp' } },
+        meta(),
+      );
+      await expect(servers.update(r.serverId, { settings: { replicas: 2 } }, meta())).rejects.toMatchObject({
+        code: 'SERVER.INVALID_INPUT',
+        message: /settings\.replicas/,
+      });
+      const ok = await servers.update(
+        r.serverId,
+        { settings: { extraUrls: ['https://w2.test/mcp'], loadBalancing: 'weighted', weights: [2, 1] } },
+        meta(),
+      );
+      expect(ok.revision).toBe(1n);
+    });
+
     it('bad input is a validation error naming the field, and appends nothing', async () => {
       const head = await t.store.headPosition();
       await expect(

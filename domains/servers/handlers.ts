@@ -65,6 +65,11 @@ export interface ServerCommands {
   ): Promise<ServerCommandResult>;
   enable(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
   disable(serverId: string, meta: CommandMeta, options?: DisableServerInput): Promise<ServerCommandResult>;
+  /**
+   * Asks for the server's catalog to be discovered again (ServerRefreshRequested). Refused with
+   * SERVER.DISABLED (conflict) for a disabled server.
+   */
+  refresh(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
   remove(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
 }
 
@@ -387,6 +392,11 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
         },
         meta,
       );
+    },
+
+    async refresh(rawId, meta) {
+      const serverId = requireServerId(rawId);
+      return run(serverId, { type: 'RefreshServer', data: { serverId }, issuedAt: meta.issuedAt }, meta);
     },
 
     async remove(rawId, meta) {

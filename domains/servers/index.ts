@@ -4,10 +4,12 @@ export {
   DisableServerInput,
   EnableServer,
   KEEP_CURRENT_SECRET,
+  RefreshServer,
   RegisterServer,
   RegisterServerInput,
   RemoveServer,
   SecretInput,
+  ServerSettingsInput,
   TransportInput,
   UpdateServer,
   UpdateServerInput,
@@ -16,6 +18,7 @@ export type { ServerConfig, ServerState } from './decider.ts';
 export { decide, evolve, initialState, serverDecider } from './decider.ts';
 export { ServerErrorCode } from './errors.ts';
 export type {
+  LoadBalancing,
   ServerDisabled,
   ServerEnabled,
   ServerEvent,
@@ -23,6 +26,7 @@ export type {
   ServerNameEvent,
   ServerNameReleased,
   ServerNameReserved,
+  ServerRefreshRequested,
   ServerRegistered,
   ServerRemoved,
   ServerSettings,
@@ -31,6 +35,7 @@ export type {
   TransportType,
 } from './events.ts';
 export {
+  LOAD_BALANCING,
   registerServerEvents,
   SERVER_CATEGORY,
   SERVER_NAME_CATEGORY,
@@ -41,3 +46,5 @@ export {
 } from './events.ts';
 export type { ServerCommandDeps, ServerCommandResult, ServerCommands } from './handlers.ts';
 export { makeServerCommands, serverIdFor, serverNameStream, serverStream } from './handlers.ts';
+export type { SettingsIssue, TransportShape } from './settings.ts';
+export { instanceCount, MAX_INSTANCES, settingsIssues } from './settings.ts';

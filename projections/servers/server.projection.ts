@@ -55,6 +55,9 @@ export const serversProjection: Projection = {
           { enabled: false },
           (e as ServerDisabled).data.disabledAt,
         );
+      case 'ServerRefreshRequested':
+        // Nothing to show, but the row still reflects the stream's latest revision (If-Match).
+        return update(t, table, event, e.data.serverId, {}, undefined);
       case 'ServerRemoved': {
         const at = (e as ServerRemoved).data.removedAt;
         return update(t, table, event, e.data.serverId, { status: 'removed', removed_at: at }, at);
@@ -119,11 +122,17 @@ async function update(
   event: RecordedEvent,
   serverId: string,
   columns: Updates,
-  at: string,
+  /** When the server itself changed; undefined for events that change nothing shown (updated_at stays). */
+  at: string | undefined,
 ): Promise<void> {
   await trx
     .updateTable(table)
-    .set({ ...columns, revision: event.revision, position: event.position, updated_at: at })
+    .set({
+      ...columns,
+      revision: event.revision,
+      position: event.position,
+      ...(at !== undefined && { updated_at: at }),
+    })
     .where('id', '=', serverId)
     .where('revision', '<', event.revision.toString())
     .execute();

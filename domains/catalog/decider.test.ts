@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { spec } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import type { CatalogCommand } from './commands.ts';
+import { RecordDiscoveryInput } from './commands.ts';
+import { catalogDecider } from './decider.ts';
+import type { Catalog, CatalogEvent } from './events.ts';
+import { registerCatalogEvents } from './events.ts';
+import { canonicalJson, catalogHash } from './hash.ts';
+
+const serverId = '6f1c2a43-5d7e-4b8f-9a0b-1c2d3e4f5a6b';
+const at = new Date('2026-02-03T04:05:06.000Z');
+const iso = at.toISOString();
+
+const catalog: Catalog = {
+  serverInfo: { name: 'everything', version: '1.0.0' },
+  protocolVersion: '2025-06-18',
+  instructions: 'Try echo.',
+  capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} },
+  tools: [
+    { name: 'echo', description: 'Echoes', inputSchema: { type: 'object', properties: { m: { type: 'string' } } } },
+    { name: 'add', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true }, icons: [] },
+  ],
+  resources: [{ uri: 'test://static/1', name: 'one', mimeType: 'text/plain' }],
+  resourceTemplates: [{ uriTemplate: 'test://dynamic/{id}', name: 'dyn' }],
+  prompts: [{ name: 'simple', arguments: [{ name: 'x', required: false }] }],
+};
+const hash = catalogHash(catalog);
+const changed: Catalog = { ...catalog, tools: [...catalog.tools, { name: 'sum', inputSchema: { type: 'object' } }] };
+
+const discover = (c: Catalog, serverRevision = 0): CatalogCommand => ({
+  type: 'RecordDiscovery',
+  data: { serverId, serverRevision, catalog: c, hash: catalogHash(c), discoveredAt: at },
+});
+const fail = (serverRevision?: number): CatalogCommand => ({
+  type: 'RecordDiscoveryFailure',
+  data: {
+    serverId,
+    ...(serverRevision !== undefined && { serverRevision }),
+    reason: 'connect ECONNREFUSED',
+    attempt: 1,
+    willRetry: true,
+    failedAt: at,
+  },
+});
+const clear = (serverRevision: number): CatalogCommand => ({
+  type: 'ClearCatalog',
+  data: { serverId, serverRevision, clearedAt: at },
+});
+
+const discovered = (c: Catalog, serverRevision = 0): CatalogEvent => ({
+  type: 'CapabilitiesDiscovered',
+  data: { serverId, serverRevision, hash: catalogHash(c), catalog: c, discoveredAt: iso },
+});
+const failed = (serverRevision?: number): CatalogEvent => ({
+  type: 'DiscoveryFailed',
+  data: {
+    serverId,
+    ...(serverRevision !== undefined && { serverRevision }),
+    reason: 'connect ECONNREFUSED',
+    attempt: 1,
+    willRetry: true,
+    failedAt: iso,
+  },
+});
+const cleared = (serverRevision: number): CatalogEvent => ({
+  type: 'CatalogCleared',
+  data: { serverId, serverRevision, clearedAt: iso },
+});
+
+const given = spec(catalogDecider).given;
+
+describe('RecordDiscovery', () => {
+  it('records the first catalog of a server', () => {
+    given([]).when(discover(catalog)).thenEmits([discovered(catalog)]);
+  });
+  it('records nothing when the catalog is the same as the last one', () => {
+    given([discovered(catalog)]).when(discover(catalog, 3)).thenEmits([]);
+  });
+  it('records a catalog that changed', () => {
+    given([discovered(catalog)]).when(discover(changed, 1)).thenEmits([discovered(changed, 1)]);
+  });
+  it('records a change back to an earlier catalog (the comparison is with the last one only)', () => {
+    given([discovered(catalog), discovered(changed, 1)])
+      .when(discover(catalog, 2))
+      .thenEmits([discovered(catalog, 2)]);
+  });
+  it('after failures, the same catalog again records the recovery, once', () => {
+    const recovered: CatalogEvent = {
+      type: 'DiscoveryRecovered',
+      data: { serverId, serverRevision: 0, hash, recoveredAt: iso },
+    };
+    given([discovered(catalog), failed(), failed()]).when(discover(catalog)).thenEmits([recovered]);
+    given([discovered(catalog), failed(), recovered]).when(discover(catalog)).thenEmits([]);
+  });
+  it('a discovery against an older server revision than the recorded one is stale', () => {
+    given([discovered(changed, 4)]).when(discover(catalog, 3)).thenEmits([]);
+  });
+  it('after the catalog was cleared, late discoveries are stale; a newer revision is not', () => {
+    given([discovered(catalog), cleared(5)]).when(discover(changed, 5)).thenEmits([]);
+    given([discovered(catalog), cleared(5)]).when(discover(catalog, 6)).thenEmits([discovered(catalog, 6)]);
+  });
+});
+
+describe('RecordDiscoveryFailure', () => {
+  it('records every failed attempt', () => {
+    given([]).when(fail(0)).thenEmits([failed(0)]);
+    given([failed(0)]).when(fail(0)).thenEmits([failed(0)]);
+  });
+  it('ignores a failure for an older revision than the catalog reflects, or after clearing', () => {
+    given([discovered(catalog, 2)]).when(fail(1)).thenEmits([]);
+    given([cleared(2)]).when(fail(2)).thenEmits([]);
+    given([cleared(2)]).when(fail()).thenEmits([]);
+  });
+});
+
+describe('ClearCatalog', () => {
+  it('clears, even a catalog never discovered, and only once per revision', () => {
+    given([discovered(catalog)]).when(clear(3)).thenEmits([cleared(3)]);
+    given([]).when(clear(0)).thenEmits([cleared(0)]);
+    given([cleared(3)]).when(clear(3)).thenEmits([]);
+  });
+});
+
+describe('catalog hash', () => {
+  it('ignores key order and the order of listed items, but not their content', () => {
+    const reordered: Catalog = {
+      prompts: catalog.prompts,
+      resourceTemplates: catalog.resourceTemplates,
+      resources: catalog.resources,
+      tools: [...catalog.tools].reverse().map((t) => Object.fromEntries(Object.entries(t).reverse()) as typeof t),
+      capabilities: { prompts: {}, resources: {}, tools: { listChanged: true } },
+      instructions: 'Try echo.',
+      protocolVersion: '2025-06-18',
+      serverInfo: { version: '1.0.0', name: 'everything' },
+    };
+    expect(catalogHash(reordered)).toBe(hash);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    const described = { ...catalog, tools: [{ ...catalog.tools[0]!, description: 'Echoes back' }, catalog.tools[1]!] };
+    expect(catalogHash(described)).not.toBe(hash);
+  });
+  it('canonical JSON sorts keys at every depth and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"z":1}]},"b":1}',
+    );
+  });
+});
+
+describe('inputs and events', () => {
+  it('rejects a catalog that repeats a tool name, or lacks an input schema', () => {
+    const dup = RecordDiscoveryInput.safeParse({
+      serverId,
+      serverRevision: 0,
+      catalog: { ...catalog, tools: [catalog.tools[0], catalog.tools[0]] },
+    });
+    expect(dup.error?.issues[0]).toMatchObject({ path: ['catalog', 'tools', 1], message: 'duplicate tool name "echo"' });
+    const noSchema = RecordDiscoveryInput.safeParse({
+      serverId,
+      serverRevision: 0,
+      catalog: { ...catalog, tools: [{ name: 'x' }] },
+    });
+    expect(noSchema.error?.issues[0]?.path).toEqual(['catalog', 'tools', 0, 'inputSchema']);
+  });
+  it('keeps fields of items it does not know (passthrough)', () => {
+    const parsed = RecordDiscoveryInput.parse({ serverId, serverRevision: 2n, catalog });
+    expect(parsed.catalog.tools[1]).toHaveProperty('icons', []);
+    expect(parsed.serverRevision).toBe(2);
+  });
+  it('every event the decider produces passes its schema', () => {
+    const registry = registerCatalogEvents(new EventTypeRegistry());
+    const produced = [
+      ...given([]).when(discover(catalog)).events(),
+      ...given([discovered(catalog), failed()]).when(discover(catalog)).events(),
+      ...given([]).when(fail()).events(),
+      ...given([]).when(clear(1)).events(),
+    ];
+    expect(produced.map((e) => e.type)).toEqual([
+      'CapabilitiesDiscovered',
+      'DiscoveryRecovered',
+      'DiscoveryFailed',
+      'CatalogCleared',
+    ]);
+    for (const e of produced) expect(() => registry.validate(e.type, e.data)).not.toThrow();
+  });
+});

@@ -1,0 +1,120 @@
+import type { z } from 'zod';
+import type { EventStore } from '../../event-store/event-store.port.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { type CommandResult, handleCommand } from '../../kernel/command-handler.ts';
+import type { CommandMeta } from '../../kernel/decider.ts';
+import type { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { streamName } from '../../kernel/streams.ts';
+import {
+  type CatalogCommand,
+  ClearCatalogInput,
+  RecordDiscoveryFailureInput,
+  RecordDiscoveryInput,
+} from './commands.ts';
+import { catalogDecider } from './decider.ts';
+import { invalidCatalogInput } from './errors.ts';
+import { CATALOG_CATEGORY } from './events.ts';
+import { catalogHash } from './hash.ts';
+
+export interface CatalogCommandDeps {
+  store: EventStore;
+  registry: EventTypeRegistry;
+  /** Dates a discovery, failure or clearing whose input carries no time of its own. */
+  clock: Clock;
+}
+
+export interface CatalogCommandResult extends CommandResult {
+  serverId: string;
+}
+
+export interface CatalogCommands {
+  /**
+   * Records a discovery's catalog. Appends CapabilitiesDiscovered only when the catalog's hash
+   * differs from the last one recorded (DiscoveryRecovered when it is the same after failures);
+   * `events` is empty otherwise. `hash` is the catalog's, whether anything was appended or not.
+   */
+  recordDiscovery(input: RecordDiscoveryInput, meta: CommandMeta): Promise<CatalogCommandResult & { hash: string }>;
+  /** Records one failed attempt (DiscoveryFailed). */
+  recordFailure(input: RecordDiscoveryFailureInput, meta: CommandMeta): Promise<CatalogCommandResult>;
+  /** Empties the catalog of a removed server (CatalogCleared). */
+  clear(input: ClearCatalogInput, meta: CommandMeta): Promise<CatalogCommandResult>;
+}
+
+/** `catalog-<serverId>`: the discovered catalog of one server. */
+export function catalogStream(serverId: string): string {
+  return streamName(CATALOG_CATEGORY, serverId.toLowerCase());
+}
+
+/** The catalog application service: validates input, hashes the catalog, runs the decider. */
+export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
+  async function run(serverId: string, command: CatalogCommand, meta: CommandMeta) {
+    const r = await handleCommand(deps, catalogDecider, catalogStream(serverId), command, meta);
+    return { ...r, serverId };
+  }
+
+  return {
+    async recordDiscovery(input, meta) {
+      const p = parseInput(RecordDiscoveryInput, input);
+      const hash = catalogHash(p.catalog);
+      const result = await run(
+        p.serverId,
+        {
+          type: 'RecordDiscovery',
+          data: {
+            serverId: p.serverId,
+            serverRevision: p.serverRevision,
+            catalog: p.catalog,
+            hash,
+            discoveredAt: p.discoveredAt ?? deps.clock.now(),
+          },
+        },
+        meta,
+      );
+      return { ...result, hash };
+    },
+
+    async recordFailure(input, meta) {
+      const p = parseInput(RecordDiscoveryFailureInput, input);
+      return run(
+        p.serverId,
+        {
+          type: 'RecordDiscoveryFailure',
+          data: {
+            serverId: p.serverId,
+            ...(p.serverRevision !== undefined && { serverRevision: p.serverRevision }),
+            reason: p.reason,
+            attempt: p.attempt,
+            willRetry: p.willRetry,
+            failedAt: p.failedAt ?? deps.clock.now(),
+          },
+        },
+        meta,
+      );
+    },
+
+    async clear(input, meta) {
+      const p = parseInput(ClearCatalogInput, input);
+      return run(
+        p.serverId,
+        {
+          type: 'ClearCatalog',
+          data: {
+            serverId: p.serverId,
+            serverRevision: p.serverRevision,
+            ...(p.reason !== undefined && { reason: p.reason }),
+            clearedAt: p.clearedAt ?? deps.clock.now(),
+          },
+        },
+        meta,
+      );
+    },
+  };
+}
+
+function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  throw invalidCatalogInput(message, issues);
+}

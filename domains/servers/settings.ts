@@ -1,0 +1,83 @@
+import type { ServerSettings, TransportType } from './events.ts';
+
+/** Most instances one server may run: replicas of a stdio command, or URLs of an HTTP/SSE server. */
+export const MAX_INSTANCES = 16;
+
+/** A settings problem, with the path of the field at fault (relative to the settings object). */
+export interface SettingsIssue {
+  path: string;
+  message: string;
+}
+
+/** What the instance rules need to know of a transport. */
+export interface TransportShape {
+  type: TransportType;
+  url?: string | undefined;
+}
+
+/**
+ * How many instances a server runs: a stdio command started `replicas` times (default 1); an
+ * HTTP/SSE server reached at its `url` plus each of `extraUrls`. `weights` index instances in this
+ * order (the transport's own url first).
+ */
+export function instanceCount(transport: TransportShape, settings: ServerSettings): number {
+  return transport.type === 'stdio' ? (settings.replicas ?? 1) : 1 + (settings.extraUrls?.length ?? 0);
+}
+
+/**
+ * The rules tying resilience settings to a transport. Pure, so the input schemas (register, and an
+ * update carrying both), and the decider (an update of either half against the stored other half)
+ * apply the same rules. Empty when the settings fit the transport.
+ */
+export function settingsIssues(transport: TransportShape, settings: ServerSettings): SettingsIssue[] {
+  const issues: SettingsIssue[] = [];
+  const http = transport.type !== 'stdio';
+  if (http && settings.replicas !== undefined) {
+    issues.push({
+      path: 'replicas',
+      message: `replicas applies to stdio servers only; a ${transport.type} server lists more instances in extraUrls`,
+    });
+  }
+  if (!http && settings.extraUrls !== undefined && settings.extraUrls.length > 0) {
+    issues.push({
+      path: 'extraUrls',
+      message: 'extraUrls applies to streamable-http and sse servers only; a stdio server scales with replicas',
+    });
+  }
+  if (http && settings.extraUrls !== undefined) {
+    const all = [transport.url, ...settings.extraUrls].filter((u): u is string => u !== undefined);
+    if (new Set(all.map(normalizeUrl)).size !== all.length) {
+      issues.push({
+        path: 'extraUrls',
+        message: 'instance URLs must be distinct (and differ from transport.url)',
+      });
+    }
+    if (1 + settings.extraUrls.length > MAX_INSTANCES) {
+      issues.push({ path: 'extraUrls', message: `at most ${MAX_INSTANCES} instances in all` });
+    }
+  }
+  const count = instanceCount(transport, settings);
+  if (settings.weights !== undefined) {
+    if (settings.loadBalancing !== 'weighted') {
+      issues.push({ path: 'weights', message: 'weights apply only with loadBalancing "weighted"' });
+    } else if (settings.weights.length !== count) {
+      issues.push({
+        path: 'weights',
+        message: `needs ${count} weight${count === 1 ? '' : 's'}, one per instance, got ${settings.weights.length}`,
+      });
+    }
+    if (settings.weights.length > 0 && settings.weights.every((w) => w === 0)) {
+      issues.push({ path: 'weights', message: 'at least one weight must be above 0' });
+    }
+  } else if (settings.loadBalancing === 'weighted') {
+    issues.push({
+      path: 'weights',
+      message: `loadBalancing "weighted" needs weights, one per instance (${count})`,
+    });
+  }
+  return issues;
+}
+
+function normalizeUrl(u: string): string {
+  return URL.parse(u)?.href ?? u;
+}

@@ -1,0 +1,182 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actorOf } from '../request-context.ts';
+import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
+
+export interface McpHttpOptions {
+  /** Host names (without port) that may address the MCP endpoints; DNS-rebinding protection. */
+  allowedHosts: readonly string[];
+  /** Origins that may call from a browser; a request without Origin is not a browser's. */
+  allowedOrigins: readonly string[];
+  /** A session with no request for this long is closed (default 30 min). */
+  sessionIdleMs: number;
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: Server;
+  scope: McpScope;
+  lastSeen: number;
+}
+
+const requestContext = new AsyncLocalStorage<{ correlationId: string; traceparent: string | undefined }>();
+
+function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
+  return reply
+    .status(status)
+    .type('application/json')
+    .send({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/**
+ * Streamable HTTP MCP endpoints: `/mcp` (every enabled server, collision-safe names, plus the
+ * platform's tools) and `/servers/:name/mcp` (one server, names unchanged). Stateful sessions
+ * (POST initialize → `Mcp-Session-Id`, GET for the server stream, DELETE to end) and stateless
+ * requests (a POST without a session is served by a throw-away session).
+ */
+export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
+  const sessions = new Map<string, Session>();
+  const log = deps.logger.child({ module: 'mcp' });
+
+  async function closeSession(id: string, s: Session): Promise<void> {
+    sessions.delete(id);
+    await s.transport.close().catch(() => undefined);
+    await s.server.close().catch(() => undefined);
+  }
+
+  function hostAllowed(request: FastifyRequest): boolean {
+    const host = request.headers.host;
+    if (!host) return false;
+    const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+    return options.allowedHosts.includes('*') || options.allowedHosts.includes(hostname.toLowerCase());
+  }
+
+  function originAllowed(request: FastifyRequest): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    if (options.allowedOrigins.includes('*') || options.allowedOrigins.includes(origin)) return true;
+    try {
+      const u = new URL(origin);
+      return options.allowedHosts.includes(u.hostname) || options.allowedHosts.includes(`[${u.hostname}]`);
+    } catch {
+      return false;
+    }
+  }
+
+  async function scopeFor(
+    request: FastifyRequest,
+  ): Promise<{ scope: McpScope; capabilities?: Record<string, unknown> } | undefined> {
+    const name = (request.params as { name?: string }).name;
+    if (name === undefined) return { scope: { kind: 'aggregate' } };
+    const server = await deps.catalog.serverByName(name);
+    return server ? { scope: { kind: 'server', name }, capabilities: server.capabilities } : undefined;
+  }
+
+  function sameScope(a: McpScope, b: McpScope): boolean {
+    return a.kind === b.kind && (a.kind === 'aggregate' || (b.kind === 'server' && a.name === b.name));
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    if (!hostAllowed(request))
+      return jsonRpcError(reply, 403, -32000, 'Host not allowed (DNS rebinding protection)');
+    if (!originAllowed(request)) return jsonRpcError(reply, 403, -32000, 'Origin not allowed');
+    const target = await scopeFor(request);
+    if (!target) return jsonRpcError(reply, 404, -32001, 'no enabled server with that name');
+
+    const ctx = {
+      correlationId: String(request.id),
+      traceparent: request.headers.traceparent as string | undefined,
+    };
+    const sessionId = request.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const session = sessions.get(sessionId);
+      if (!session || !sameScope(session.scope, target.scope))
+        return jsonRpcError(reply, 404, -32001, 'Session not found');
+      session.lastSeen = Date.now();
+      reply.hijack();
+      await requestContext.run(ctx, () =>
+        session.transport.handleRequest(request.raw, reply.raw, request.body),
+      );
+      return;
+    }
+    if (request.method !== 'POST') {
+      return jsonRpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    }
+
+    const actor = actorOf(request);
+    const identity = {
+      actor,
+      correlationId: () => requestContext.getStore()?.correlationId ?? ctx.correlationId,
+      traceparent: () => requestContext.getStore()?.traceparent,
+    };
+    const server = createSessionServer(deps, target.scope, identity, target.capabilities);
+    const stateful = isInitializeRequest(request.body);
+    const transport = new StreamableHTTPServerTransport(
+      stateful
+        ? {
+            sessionIdGenerator: () => randomUUID(),
+            onsessioninitialized: (id) => {
+              sessions.set(id, { transport, server, scope: target.scope, lastSeen: Date.now() });
+              log.info({ sessionId: id, scope: target.scope, actor }, 'mcp session opened');
+            },
+            onsessionclosed: (id) => {
+              const s = sessions.get(id);
+              if (s) void closeSession(id, s);
+              log.info({ sessionId: id }, 'mcp session closed');
+            },
+          }
+        : { sessionIdGenerator: undefined, enableJsonResponse: true },
+    );
+    await server.connect(transport);
+    reply.hijack();
+    if (!stateful) {
+      reply.raw.on('close', () => {
+        void transport.close().catch(() => undefined);
+        void server.close().catch(() => undefined);
+      });
+    }
+    await requestContext.run(ctx, () => transport.handleRequest(request.raw, reply.raw, request.body));
+    return;
+  }
+
+  const plugin = async (app: FastifyInstance) => {
+    for (const url of ['/mcp', '/servers/:name/mcp']) {
+      app.route({ method: ['GET', 'POST', 'DELETE'], url, schema: { hide: true }, handler: handle });
+    }
+    const reaper = setInterval(
+      () => {
+        const cutoff = Date.now() - options.sessionIdleMs;
+        for (const [id, s] of sessions) if (s.lastSeen < cutoff) void closeSession(id, s);
+      },
+      Math.min(60_000, options.sessionIdleMs),
+    );
+    reaper.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(reaper);
+      await Promise.all([...sessions].map(([id, s]) => closeSession(id, s)));
+    });
+  };
+
+  return {
+    plugin,
+    /** Open sessions (for status and tests). */
+    sessionCount: () => sessions.size,
+    /** Tells every session whose lists may have changed (after discovery). */
+    async notifyListChanged(serverName?: string): Promise<void> {
+      for (const s of sessions.values()) {
+        if (s.scope.kind === 'server' && serverName !== undefined && s.scope.name !== serverName) continue;
+        await Promise.allSettled([
+          s.server.sendToolListChanged(),
+          s.server.sendResourceListChanged(),
+          s.server.sendPromptListChanged(),
+        ]);
+      }
+    },
+  };
+}
+
+export type McpEndpoints = ReturnType<typeof mcpRoutes>;

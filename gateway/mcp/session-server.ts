@@ -1,0 +1,242 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListRootsResultSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type ServerCapabilities,
+  SetLevelRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../../kernel/logger.ts';
+import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
+import { toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
+import type { ToolExecutor } from '../tool-execution.ts';
+import type { CatalogServer, CatalogSource } from './catalog-source.ts';
+import { type Naming, qualify, unqualify, unwrapUri, wrapUri } from './names.ts';
+import type { PlatformTools } from './platform-tools.ts';
+
+/** What one MCP session is about: every enabled server, or one server with its names unchanged. */
+export type McpScope = { kind: 'aggregate' } | { kind: 'server'; name: string };
+
+export interface McpSessionDeps {
+  catalog: CatalogSource;
+  upstreams: Upstreams;
+  executeTool: ToolExecutor;
+  platform: PlatformTools;
+  naming: Naming;
+  logger: Logger;
+  version: string;
+}
+
+export interface SessionIdentity {
+  actor: string;
+  /** Correlation id of the HTTP request carrying the current message. */
+  correlationId: () => string;
+  traceparent: () => string | undefined;
+}
+
+type Extra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1];
+
+/**
+ * Builds the MCP server behind one client session. It answers lists from the catalog projection
+ * (never by asking upstreams), and routes calls, reads and prompts to the owning upstream; tool
+ * calls go through ExecuteTool so each one lands in the audit log.
+ */
+export function createSessionServer(
+  deps: McpSessionDeps,
+  scope: McpScope,
+  identity: SessionIdentity,
+  upstreamCapabilities?: Record<string, unknown>,
+): Server {
+  const capabilities: ServerCapabilities =
+    scope.kind === 'aggregate'
+      ? {
+          tools: { listChanged: true },
+          resources: { listChanged: true },
+          prompts: { listChanged: true },
+          logging: {},
+        }
+      : mirrorCapabilities(upstreamCapabilities ?? {});
+  const server = new Server(
+    { name: scope.kind === 'aggregate' ? 'switchyard' : `switchyard/${scope.name}`, version: deps.version },
+    { capabilities },
+  );
+
+  async function servers(): Promise<CatalogServer[]> {
+    if (scope.kind === 'aggregate') return deps.catalog.enabledServers();
+    const s = await deps.catalog.serverByName(scope.name);
+    if (!s) throw new McpError(ErrorCode.InvalidRequest, `server ${scope.name} is not enabled (any more)`);
+    return [s];
+  }
+
+  /** The server a qualified (aggregate) or plain (single-server) name belongs to. */
+  async function route(qualified: string): Promise<{ server: CatalogServer; name: string } | undefined> {
+    if (scope.kind === 'server') {
+      const [server] = await servers();
+      return server ? { server, name: qualified } : undefined;
+    }
+    const parts = unqualify(deps.naming, qualified);
+    if (!parts) return undefined;
+    const server = await deps.catalog.serverByName(parts.server);
+    return server ? { server, name: parts.name } : undefined;
+  }
+
+  const relay = (extra: Extra): CallOptions => {
+    const client = server.getClientCapabilities() ?? {};
+    const progressToken = extra._meta?.progressToken;
+    return {
+      signal: extra.signal,
+      ...(progressToken !== undefined && {
+        onProgress: (p) =>
+          void extra
+            .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+            .catch(() => undefined),
+      }),
+      onLog: (params) =>
+        void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined),
+      ...(client.sampling && {
+        createMessage: (params, signal) =>
+          extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, {
+            signal,
+          }),
+      }),
+      ...(client.elicitation && {
+        elicit: (params, signal) =>
+          extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal }),
+      }),
+      ...(client.roots && {
+        listRoots: (signal) => extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema, { signal }),
+      }),
+    };
+  };
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const all = await servers();
+    if (scope.kind === 'server') return { tools: all[0]?.tools ?? [] };
+    const tools = all.flatMap((s) =>
+      s.tools.map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
+    );
+    return { tools: [...deps.platform.tools(), ...tools] };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name, arguments: args = {} } = request.params;
+    if (scope.kind === 'aggregate' && deps.platform.has(name)) {
+      return deps.platform.call(name, args, { actor: identity.actor });
+    }
+    const target = await route(name);
+    if (!target || !target.server.tools.some((t) => t.name === target.name)) {
+      throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
+    }
+    try {
+      const { result } = await deps.executeTool({
+        serverId: target.server.serverId,
+        serverName: target.server.name,
+        tool: target.name,
+        args,
+        actor: identity.actor,
+        via: 'mcp',
+        sessionId: extra.sessionId,
+        correlationId: identity.correlationId(),
+        traceparent: identity.traceparent(),
+        options: relay(extra),
+      });
+      return result;
+    } catch (e) {
+      if (e instanceof McpError) throw e;
+      return toToolErrorResult(e);
+    }
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+    const all = await servers();
+    if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
+    return { resources: all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))) };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
+    const all = await servers();
+    if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
+    return {
+      resourceTemplates: all.flatMap((s) =>
+        s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
+      ),
+    };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    let serverName: string;
+    let uri: string;
+    if (scope.kind === 'server') {
+      serverName = scope.name;
+      uri = request.params.uri;
+    } else {
+      const parts = unwrapUri(request.params.uri);
+      if (!parts) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+      serverName = parts.server;
+      uri = parts.uri;
+    }
+    const target = await deps.catalog.serverByName(serverName);
+    if (!target) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+    try {
+      const result = await deps.upstreams.readResource(target.serverId, uri, relay(extra));
+      if (scope.kind === 'server') return result;
+      return { ...result, contents: result.contents.map((c) => ({ ...c, uri: wrapUri(serverName, c.uri) })) };
+    } catch (e) {
+      throw toJsonRpcError(e);
+    }
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => {
+    const all = await servers();
+    if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
+    return {
+      prompts: all.flatMap((s) =>
+        s.prompts.map((p) => ({ ...p, name: qualify(deps.naming, s.name, p.name) })),
+      ),
+    };
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const target = await route(request.params.name);
+    if (!target || !target.server.prompts.some((p) => p.name === target.name)) {
+      throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
+    }
+    try {
+      return await deps.upstreams.getPrompt(
+        target.server.serverId,
+        target.name,
+        request.params.arguments ?? {},
+        relay(extra),
+      );
+    } catch (e) {
+      throw toJsonRpcError(e);
+    }
+  });
+
+  if (capabilities.logging) {
+    server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
+  }
+
+  server.onerror = (error) => deps.logger.debug({ err: error }, 'mcp session error');
+  return server;
+}
+
+/** The single-server endpoint offers what its upstream offers (as discovered). */
+function mirrorCapabilities(upstream: Record<string, unknown>): ServerCapabilities {
+  const out: ServerCapabilities = {};
+  if (upstream.tools) out.tools = { listChanged: true };
+  if (upstream.resources) out.resources = { listChanged: true };
+  if (upstream.prompts) out.prompts = { listChanged: true };
+  if (upstream.logging) out.logging = {};
+  return out;
+}

@@ -1,0 +1,94 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../kernel/errors.ts';
+import type { CatalogSource } from '../mcp/catalog-source.ts';
+import { actorOf } from '../request-context.ts';
+import type { ToolExecutor } from '../tool-execution.ts';
+
+export interface ToolRoutesDeps {
+  catalog: CatalogSource;
+  executeTool: ToolExecutor;
+}
+
+const params = z.object({
+  name: z.string().min(1).max(63).describe('Server name'),
+  tool: z.string().min(1).max(256).describe('Tool name as the server names it'),
+});
+
+/**
+ * MCP to REST: `POST /api/v1/servers/:name/tools/:tool` runs a tool with a JSON object of arguments
+ * and answers its MCP result. The call is an ExecuteTool like any other (audited); a tool that ran
+ * and reported an error answers 200 with `isError: true`; the gateway's own failures are problems
+ * (404 unknown, 502 upstream failed, 503 unavailable, 504 timeout).
+ */
+export function toolsRoutes(deps: ToolRoutesDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/servers/:name/tools/:tool',
+      {
+        schema: {
+          tags: ['tools'],
+          summary: 'Call a tool of a registered server',
+          description: 'Each discovered tool is also listed under its own path with its input schema.',
+          params,
+          body: z.record(z.string(), z.unknown()).default({}).describe('The tool arguments'),
+        },
+      },
+      async (request) => {
+        const { name, tool } = request.params;
+        const server = await deps.catalog.serverByName(name);
+        if (!server) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no enabled server named ${name}`);
+        if (!server.tools.some((t) => t.name === tool)) {
+          throw new AppError('not_found', 'TOOL.NOT_FOUND', `server ${name} has no tool ${tool}`);
+        }
+        const { callId, result } = await deps.executeTool({
+          serverId: server.serverId,
+          serverName: server.name,
+          tool,
+          args: request.body ?? {},
+          actor: actorOf(request),
+          via: 'rest',
+          correlationId: String(request.id),
+          traceparent: request.headers.traceparent as string | undefined,
+          options: { signal: abortOnClose(request.raw) },
+        });
+        return { callId, ...result };
+      },
+    );
+  };
+}
+
+/** Aborts when the client goes away, so the upstream call is cancelled too. */
+function abortOnClose(raw: import('node:http').IncomingMessage): AbortSignal {
+  const controller = new AbortController();
+  raw.on('close', () => {
+    if (!raw.complete) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** OpenAPI paths for every discovered tool, added to the document on each request. */
+export async function toolPaths(catalog: CatalogSource): Promise<Record<string, unknown>> {
+  const paths: Record<string, unknown> = {};
+  for (const server of await catalog.enabledServers()) {
+    for (const tool of server.tools) {
+      paths[`/api/v1/servers/${server.name}/tools/${encodeURIComponent(tool.name)}`] = {
+        post: {
+          tags: [`tools: ${server.name}`],
+          summary: tool.title ?? tool.name,
+          description: tool.description ?? '',
+          operationId: `${server.name}__${tool.name}`,
+          requestBody: { required: true, content: { 'application/json': { schema: tool.inputSchema } } },
+          responses: {
+            200: { description: 'The MCP tool result (`isError: true` when the tool reported a failure)' },
+            404: { description: 'Unknown server or tool' },
+            502: { description: 'The upstream failed' },
+            503: { description: 'No healthy upstream instance' },
+            504: { description: 'The upstream timed out' },
+          },
+        },
+      };
+    }
+  }
+  return paths;
+}

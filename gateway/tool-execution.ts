@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../kernel/clock.ts';
+import { AppError, isAppError } from '../kernel/errors.ts';
+import type { IdGenerator } from '../kernel/ids.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { CallOptions, Upstreams } from '../runners/upstream.port.ts';
+
+export interface ToolCallStart {
+  callId: string;
+  serverId: string;
+  serverName: string;
+  tool: string;
+  /** The caller's arguments; the recorder redacts secret-looking fields before they are stored. */
+  arguments: Record<string, unknown>;
+  actor: string;
+  via: 'mcp' | 'rest';
+  sessionId: string | undefined;
+  correlationId: string;
+  traceparent: string | undefined;
+  startedAt: Date;
+}
+
+export interface ToolCallFinish {
+  callId: string;
+  outcome: 'succeeded' | 'failed';
+  durationMs: number;
+  resultBytes: number;
+  resultHash: string | undefined;
+  /** The tool ran and reported an error (`isError: true`): succeeded as a call, failed as a tool. */
+  isError: boolean;
+  error: { kind: string; code: string; message: string } | undefined;
+  finishedAt: Date;
+}
+
+/** Where ExecuteTool's events go (the toolcalls domain, through the event store). */
+export interface ToolCallRecorder {
+  started(call: ToolCallStart): Promise<void>;
+  finished(call: ToolCallFinish): Promise<void>;
+}
+
+export interface ExecuteToolRequest {
+  serverId: string;
+  serverName: string;
+  tool: string;
+  args: Record<string, unknown>;
+  actor: string;
+  via: 'mcp' | 'rest';
+  sessionId?: string | undefined;
+  correlationId: string;
+  traceparent?: string | undefined;
+  options?: CallOptions;
+}
+
+export interface ExecuteToolDeps {
+  upstreams: Upstreams;
+  recorder: ToolCallRecorder;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+}
+
+/**
+ * ExecuteTool: every tool call, by MCP or REST, is recorded as ToolCallStarted then
+ * ToolCallSucceeded or ToolCallFailed. The start is appended while the upstream works (it costs no
+ * latency), and the outcome is appended before the result is handed back, so no result reaches a
+ * client without its record; if the log cannot be written the caller gets an error, not the result.
+ * A call cut off by a crash keeps only its start and is marked abandoned on recovery.
+ *
+ * Throws AppError for calls that did not produce a tool result (upstream down, timeout, unknown
+ * tool…); the MCP layer turns those into `isError` results, REST into problem documents.
+ */
+export function makeToolExecutor(deps: ExecuteToolDeps) {
+  const log = deps.logger.child({ module: 'tool-execution' });
+  return async function executeTool(
+    request: ExecuteToolRequest,
+  ): Promise<{ callId: string; result: CallToolResult }> {
+    const callId = deps.ids.uuid();
+    const startedAt = deps.clock.now();
+    const started = deps.recorder.started({
+      callId,
+      serverId: request.serverId,
+      serverName: request.serverName,
+      tool: request.tool,
+      arguments: request.args,
+      actor: request.actor,
+      via: request.via,
+      sessionId: request.sessionId,
+      correlationId: request.correlationId,
+      traceparent: request.traceparent,
+      startedAt,
+    });
+    // Keep a rejected start from surfacing as an unhandled rejection while the call runs.
+    started.catch(() => undefined);
+
+    let result: CallToolResult | undefined;
+    let failure: AppError | undefined;
+    try {
+      result = await deps.upstreams.callTool(request.serverId, request.tool, request.args, request.options);
+    } catch (e) {
+      failure = isAppError(e)
+        ? e
+        : new AppError('upstream', 'UPSTREAM.FAILED', `the upstream call failed: ${(e as Error).message}`);
+    }
+    const finishedAt = deps.clock.now();
+    const body = result === undefined ? undefined : JSON.stringify(result);
+    try {
+      await started;
+      await deps.recorder.finished({
+        callId,
+        outcome: failure ? 'failed' : 'succeeded',
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+        resultBytes: body === undefined ? 0 : Buffer.byteLength(body),
+        resultHash: body === undefined ? undefined : createHash('sha256').update(body).digest('hex'),
+        isError: result?.isError === true,
+        error: failure ? { kind: failure.kind, code: failure.code, message: failure.message } : undefined,
+        finishedAt,
+      });
+    } catch (e) {
+      log.error(
+        { err: e, callId, correlationId: request.correlationId },
+        'could not record the tool call; withholding its result',
+      );
+      throw new AppError(
+        'unavailable',
+        'AUDIT.UNAVAILABLE',
+        'the tool call could not be recorded in the audit log',
+        { callId },
+      );
+    }
+    if (failure) throw failure;
+    return { callId, result: result! };
+  };
+}
+
+export type ToolExecutor = ReturnType<typeof makeToolExecutor>;

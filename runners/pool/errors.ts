@@ -1,0 +1,143 @@
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AppError } from '../../kernel/errors.ts';
+
+/**
+ * How a failed attempt at an upstream request reads, for three decisions: which AppError the
+ * caller gets, whether the instance's circuit breaker counts it, and whether the one retry on
+ * another instance is safe.
+ */
+export type FailureClass =
+  /** The server answered with a JSON-RPC error: it is alive, the request was the problem. */
+  | 'answered'
+  /** The connection failed before the request reached the server (refused, session gone). */
+  | 'not-delivered'
+  /** The connection died while the request was out: the server may or may not have acted. */
+  | 'lost'
+  /** No answer within the timeout. */
+  | 'timeout'
+  /** The caller gave up. */
+  | 'cancelled'
+  /** The server answered something that is not a valid result. */
+  | 'bad-answer';
+
+/** Where a failure happened, for messages that name the server and the instance. */
+export interface FailureContext {
+  serverName: string;
+  instance: number;
+  /** e.g. `tools/call echo`. */
+  operation: string;
+  timeoutMs: number;
+  /** Why the connection ended, when it did (exit code and stderr, a protocol violation). */
+  closeReason?: string | undefined;
+}
+
+/** A failed attempt: the AppError to surface and how it classifies. */
+export class AttemptError extends Error {
+  constructor(
+    readonly error: AppError,
+    readonly failure: FailureClass,
+  ) {
+    super(error.message);
+    this.name = 'AttemptError';
+  }
+
+  /** Safe to send again elsewhere: the first attempt never reached a server. */
+  get retryable(): boolean {
+    return this.failure === 'not-delivered';
+  }
+
+  /** Says something about the instance's health (the breaker counts it). */
+  get instanceFault(): boolean {
+    return this.failure === 'lost' || this.failure === 'timeout' || this.failure === 'bad-answer';
+  }
+}
+
+/** The message of an McpError without the "MCP error -32602: " the SDK puts in front. */
+export function mcpMessage(e: McpError): string {
+  return e.message.replace(/^MCP error -?\d+: /, '');
+}
+
+export function classify(e: unknown, signal: AbortSignal | undefined): FailureClass {
+  if (signal?.aborted) return 'cancelled';
+  if (e instanceof AttemptError) return e.failure;
+  if (e instanceof McpError) {
+    if (e.code === ErrorCode.RequestTimeout) return 'timeout';
+    if (e.code === ErrorCode.ConnectionClosed) return 'lost';
+    return 'answered';
+  }
+  if (e instanceof StreamableHTTPError) {
+    // 404: the server forgot our session (restarted, expired); 5xx from a proxy in front of it, or
+    // a refused request: either way, the JSON-RPC request was not processed.
+    return 'not-delivered';
+  }
+  if (e instanceof Error && e.name === 'ZodError') return 'bad-answer';
+  if (e instanceof TypeError && /fetch failed/i.test(e.message)) return 'not-delivered';
+  if (e instanceof Error && e.message === 'Not connected') return 'not-delivered';
+  return 'lost';
+}
+
+/** Turns whatever an SDK request threw into an AppError with the kinds the Upstreams port lists. */
+export function toAttemptError(e: unknown, signal: AbortSignal | undefined, ctx: FailureContext): AttemptError {
+  if (e instanceof AttemptError) return e;
+  const failure = classify(e, signal);
+  const where = `server '${ctx.serverName}' (instance #${ctx.instance})`;
+  const details: Record<string, unknown> = { server: ctx.serverName, instance: ctx.instance };
+  const make = (kind: AppError['kind'], code: string, message: string, extra: Record<string, unknown> = {}) =>
+    new AttemptError(new AppError(kind, code, message, { ...details, ...extra }), failure);
+  if (e instanceof AppError) return new AttemptError(e, failure);
+  switch (failure) {
+    case 'cancelled':
+      return make('timeout', 'UPSTREAM.CANCELLED', `${ctx.operation} on ${where} was cancelled by the caller`);
+    case 'timeout':
+      return make(
+        'timeout',
+        'UPSTREAM.TIMEOUT',
+        `${where} did not answer ${ctx.operation} within ${ctx.timeoutMs} ms`,
+        { timeoutMs: ctx.timeoutMs },
+      );
+    case 'lost':
+      return make(
+        'upstream',
+        'UPSTREAM.CONNECTION_LOST',
+        `${where} went away during ${ctx.operation}: ${ctx.closeReason ?? errorMessage(e)}`,
+      );
+    case 'not-delivered':
+      return make(
+        'upstream',
+        'UPSTREAM.CONNECTION_FAILED',
+        `could not reach ${where} for ${ctx.operation}: ${httpMessage(e)}`,
+        e instanceof StreamableHTTPError && e.code !== undefined ? { httpStatus: e.code } : {},
+      );
+    case 'bad-answer':
+      return make(
+        'upstream',
+        'UPSTREAM.BAD_RESULT',
+        `${where} answered ${ctx.operation} with an invalid result: ${errorMessage(e).slice(0, 500)}`,
+      );
+    case 'answered': {
+      const mcp = e as McpError;
+      const extra = { mcpCode: mcp.code, ...(mcp.data !== undefined ? { mcpData: mcp.data } : {}) };
+      if (mcp.code === ErrorCode.InvalidParams) {
+        return make('validation', 'UPSTREAM.INVALID_PARAMS', mcpMessage(mcp), extra);
+      }
+      if (mcp.code === ErrorCode.MethodNotFound) {
+        return make('not_found', 'UPSTREAM.METHOD_NOT_FOUND', mcpMessage(mcp), extra);
+      }
+      return make('upstream', 'UPSTREAM.ERROR', `${where} failed ${ctx.operation}: ${mcpMessage(mcp)}`, extra);
+    }
+    default: {
+      const _: never = failure;
+      return _;
+    }
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function httpMessage(e: unknown): string {
+  if (e instanceof TypeError && e.cause instanceof Error) return `${e.message} (${e.cause.message})`;
+  return errorMessage(e);
+}

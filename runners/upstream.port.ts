@@ -1,0 +1,124 @@
+import type {
+  CallToolResult,
+  CreateMessageRequest,
+  CreateMessageResult,
+  ElicitRequest,
+  ElicitResult,
+  GetPromptResult,
+  ListRootsResult,
+  LoggingMessageNotification,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * What a runner needs to reach one registered server: its registration with every secret opened.
+ * Built by the runner host from the server's events; never stored or logged in this form.
+ */
+export interface UpstreamSpec {
+  serverId: string;
+  name: string;
+  /** Revision of the server stream this spec was built from; a higher one replaces the connections. */
+  revision: bigint;
+  transport:
+    | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string | undefined }
+    | { type: 'streamable-http'; url: string; headers: Record<string, string> }
+    | { type: 'sse'; url: string; headers: Record<string, string> };
+  /**
+   * Instances: for stdio, the same command started `replicas` times; for HTTP/SSE the `url` above
+   * plus `extraUrls`. Calls are spread by `loadBalancing`; `weights` index instances in order.
+   */
+  replicas: number;
+  extraUrls: string[];
+  loadBalancing: 'round-robin' | 'least-connections' | 'weighted';
+  weights: number[];
+  connectTimeoutMs: number;
+  callTimeoutMs: number;
+}
+
+/** Everything a server offers, every page listed. */
+export interface Catalog {
+  serverInfo: { name: string; version: string } | undefined;
+  protocolVersion: string | undefined;
+  instructions: string | undefined;
+  capabilities: Record<string, unknown>;
+  tools: Tool[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: Prompt[];
+}
+
+/**
+ * Requests an upstream sends back while serving a call; relayed to the client that caused the call.
+ * Absent handlers mean the client cannot serve them: the upstream gets a "method not found" error.
+ */
+export interface ClientSideHandlers {
+  onProgress?: (progress: { progress: number; total?: number | undefined; message?: string | undefined }) => void;
+  onLog?: (params: LoggingMessageNotification['params']) => void;
+  createMessage?: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<CreateMessageResult>;
+  elicit?: (params: ElicitRequest['params'], signal: AbortSignal) => Promise<ElicitResult>;
+  listRoots?: (signal: AbortSignal) => Promise<ListRootsResult>;
+}
+
+export interface CallOptions extends ClientSideHandlers {
+  signal?: AbortSignal;
+  /** Overrides the server's callTimeoutMs. */
+  timeoutMs?: number;
+}
+
+export type InstanceState = 'starting' | 'healthy' | 'unhealthy' | 'stopped' | 'error';
+
+export interface InstanceStatus {
+  index: number;
+  /** e.g. the pid of a stdio process, or the URL. */
+  target: string;
+  state: InstanceState;
+  inFlight: number;
+  restarts: number;
+  circuit: 'closed' | 'open' | 'half-open';
+  lastError?: string | undefined;
+}
+
+export interface UpstreamStatus {
+  serverId: string;
+  name: string;
+  revision: string;
+  instances: InstanceStatus[];
+}
+
+/** Why a list changed: the aggregator re-lists and re-discovers on these. */
+export interface ListChanged {
+  serverId: string;
+  kind: 'tools' | 'resources' | 'prompts';
+}
+
+/**
+ * The runner side of the gateway: owns the connections to upstream MCP servers. One local
+ * implementation (runners/pool) holds the processes and sessions; a remote one sends the same calls
+ * over NATS (`sy.exec.<serverId>`) to the runners that host the server.
+ *
+ * Errors are AppErrors: `upstream` (502: the server failed or answered garbage), `unavailable` (503:
+ * no healthy instance, circuit open, not hosted here), `timeout` (504), `not_found` (unknown server).
+ * A tool that ran and reported failure is a normal result with `isError: true`, not an exception.
+ */
+export interface Upstreams {
+  /** Starts (or reconfigures, when the revision is higher) the connections for a server. Idempotent. */
+  ensure(spec: UpstreamSpec): Promise<void>;
+  /** Stops a server's instances and reaps their process trees. Idempotent. */
+  stop(serverId: string): Promise<void>;
+  /** Lists every page of tools, resources, resource templates and prompts. */
+  discover(serverId: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Catalog>;
+  callTool(serverId: string, tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<CallToolResult>;
+  readResource(serverId: string, uri: string, options?: CallOptions): Promise<ReadResourceResult>;
+  getPrompt(serverId: string, prompt: string, args: Record<string, string>, options?: CallOptions): Promise<GetPromptResult>;
+  /** MCP ping to one healthy instance; resolves with the round trip in ms. */
+  ping(serverId: string, options?: { timeoutMs?: number }): Promise<number>;
+  status(serverId?: string): UpstreamStatus[];
+  /** Subscribes to list_changed notifications from any upstream; returns the unsubscribe. */
+  onListChanged(listener: (change: ListChanged) => void): () => void;
+  /** Stops everything and reaps every process. */
+  close(): Promise<void>;
+}
