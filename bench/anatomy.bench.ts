@@ -1,19 +1,35 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite, types } from '@electric-sql/pglite';
+import { sql } from 'kysely';
+import nats from 'nats';
 import pg from 'pg';
+import type { BusNames } from '../bus/bus.port.ts';
+import { createNatsBus } from '../bus/nats/nats.bus.ts';
+import { EVENT_HEADERS } from '../bus/nats/nats-publish.ts';
+import { subjectOf } from '../bus/subjects.ts';
+import { encodeEvent } from '../bus/wire.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
+import { createPostgresEventStore } from '../event-store/index.ts';
 import { systemClock } from '../kernel/clock.ts';
-import type { NewEvent } from '../kernel/envelope.ts';
+import type { NewEvent, RecordedEvent } from '../kernel/envelope.ts';
+import { silentLogger } from '../kernel/logger.ts';
+import { migrateEventStore } from '../migrations/migrate.ts';
+import { openPGlite } from '../runtime/sql.ts';
 import { BASELINE_DDL, INSERT_ONE } from './append.bench.ts';
 import type { BenchContext } from './context.ts';
-import { openPgStore, registry, secrets, smallEvent } from './fixtures.ts';
+import { openPgStore, registry, secrets, serverLife, smallEvent } from './fixtures.ts';
 import { closedLoop, latency, type Operation, throughput } from './load.ts';
 import type { BenchResult, Row } from './report.ts';
 
 /**
  * Diagnosis, not a headline figure (run it by name: `npm run bench -- anatomy`). Takes the bare
  * INSERT transaction and adds the Postgres store's ingredients one at a time, through raw pg with
- * the store's own SQL (event-store/postgres/append.ts), at 16 writers — so the cost of each step
- * is measured rather than guessed. Also counts the SQL statements one RegisterServer command sends.
+ * the store's own SQL (event-store/postgres/append.ts), at 1 and 16 writers — so the cost of each step
+ * is measured rather than guessed. Also counts the SQL statements one RegisterServer command sends,
+ * and takes the relay's publish to JetStream apart the same way.
  */
 
 const POSITION_STRIDE = '1048576';
@@ -153,33 +169,34 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
         },
       ],
     ];
-    const concurrency = 16;
     const sliceMs = ctx.scale(2_000, 750);
     const rounds = 2;
-    ctx.log(`anatomy: ${variants.length} variants × ${rounds} rounds at ${concurrency} writers`);
-    for (const [, op] of variants) await closedLoop(op, concurrency, 300);
-    const totals = variants.map(() => ({ ops: 0, elapsedMs: 0, latencies: [] as number[] }));
-    for (let r = 0; r < rounds; r++) {
-      for (const [k, [, op]] of variants.entries()) {
-        const res = await closedLoop(op, concurrency, sliceMs);
-        const t = totals[k]!;
-        t.ops += res.ops;
-        t.elapsedMs += res.elapsedMs;
-        t.latencies.push(...res.latencies);
+    for (const concurrency of [1, 16]) {
+      ctx.log(`anatomy: ${variants.length} variants × ${rounds} rounds at ${concurrency} writer(s)`);
+      for (const [, op] of variants) await closedLoop(op, concurrency, 300);
+      const totals = variants.map(() => ({ ops: 0, elapsedMs: 0, latencies: [] as number[] }));
+      for (let r = 0; r < rounds; r++) {
+        for (const [k, [, op]] of variants.entries()) {
+          const res = await closedLoop(op, concurrency, sliceMs);
+          const t = totals[k]!;
+          t.ops += res.ops;
+          t.elapsedMs += res.elapsedMs;
+          t.latencies.push(...res.latencies);
+        }
       }
-    }
-    const bare = throughput(totals[0]!);
-    for (const [k, [label]] of variants.entries()) {
-      const t = totals[k]!;
-      rows.push({
-        bench: 'anatomy',
-        metric: `${label}, ${concurrency} writers (p50 ${latency(t).p50.toFixed(1)} ms)`,
-        unit: 'tx/s',
-        value: throughput(t),
-        baseline: bare,
-        baselineLabel: 'bare INSERT tx',
-        better: 'higher',
-      });
+      const bare = throughput(totals[0]!);
+      for (const [k, [label]] of variants.entries()) {
+        const t = totals[k]!;
+        rows.push({
+          bench: 'anatomy',
+          metric: `${label}, ${concurrency} writer${concurrency > 1 ? 's' : ''} (p50 ${latency(t).p50.toFixed(2)} ms)`,
+          unit: 'tx/s',
+          value: throughput(t),
+          baseline: bare,
+          baselineLabel: 'bare INSERT tx',
+          better: 'higher',
+        });
+      }
     }
 
     // Statements per RegisterServer command, counted at the driver.
@@ -208,6 +225,8 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
     } finally {
       proto.query = original;
     }
+    rows.push(...(await pgliteAnatomy(ctx)));
+    rows.push(...(await publishAnatomy(ctx)));
     notes.push({
       bench: 'anatomy',
       text: `one RegisterServer command sends ${(statements / n).toFixed(1)} SQL statements (counted at pg.Client.query, 1 writer, ${(ms / n).toFixed(1)} ms per command); the bare INSERT transaction sends 3`,
@@ -216,5 +235,227 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
   } finally {
     await pool.end();
     await db.close();
+  }
+}
+
+/** Builds RecordedEvents shaped like the shared log's (server lives), without a store. */
+function syntheticEvents(count: number): RecordedEvent[] {
+  const out: RecordedEvent[] = [];
+  for (let n = 0; out.length < count; n++) {
+    const id = randomUUID();
+    for (const [k, e] of serverLife(id, n, 10).entries()) {
+      out.push({
+        ...e,
+        stream: `server-${id}`,
+        revision: BigInt(k),
+        position: BigInt(out.length + 1),
+        recordedAt: new Date(),
+      });
+    }
+  }
+  return out.slice(0, count);
+}
+
+/**
+ * The relay's publish, taken apart: bare js.publish of pre-encoded payloads (msgID only), then
+ * encoding in the loop, then the relay's seven Sy-* headers, then Nats-Expected-Last-Msg-Id (=
+ * what bus.publish sends), then bus.publish itself; `WINDOW` messages in flight, acks awaited
+ * together. Each variant publishes into a fresh stream configured like the bus's.
+ */
+async function publishAnatomy(ctx: BenchContext): Promise<Row[]> {
+  const count = ctx.scale(20_000, 5_000);
+  const window = 500;
+  const events = syntheticEvents(count);
+  const nc = await nats.connect({ servers: ctx.natsUrl, name: 'switchyard-bench-anatomy' });
+  const rows: Row[] = [];
+  try {
+    const jsm = await nc.jetstreamManager();
+    const js = nc.jetstream();
+    const headersOf = (e: RecordedEvent) => {
+      const h = nats.headers();
+      h.set(EVENT_HEADERS.eventId, e.id);
+      h.set(EVENT_HEADERS.eventType, e.type);
+      h.set(EVENT_HEADERS.stream, e.stream);
+      h.set(EVENT_HEADERS.revision, e.revision.toString());
+      h.set(EVENT_HEADERS.position, e.position.toString());
+      h.set(EVENT_HEADERS.correlationId, e.metadata.correlationId);
+      if (e.metadata.traceparent) h.set(EVENT_HEADERS.traceparent, e.metadata.traceparent);
+      return h;
+    };
+    type Publisher = (names: BusNames) => Promise<void>;
+    /** Set by each publisher: the time spent publishing, stream creation excluded. */
+    let elapsed = 0;
+    const raw =
+      (opts: { encode: boolean; headers: boolean; expect: boolean }): Publisher =>
+      async (names) => {
+        await jsm.streams.add({
+          name: names.eventsStream,
+          subjects: [`${names.subjectPrefix}.events.>`],
+          storage: nats.StorageType.File,
+          retention: nats.RetentionPolicy.Limits,
+          discard: nats.DiscardPolicy.Old,
+          duplicate_window: nats.nanos(120_000),
+        });
+        const encoded = opts.encode ? [] : events.map((e) => encodeEvent(e));
+        const t0 = performance.now();
+        for (let i = 0; i < events.length; i += window) {
+          await Promise.all(
+            events.slice(i, i + window).map((e, k) => {
+              const previous = events[i + k - 1];
+              return js.publish(subjectOf(names, e), opts.encode ? encodeEvent(e) : encoded[i + k], {
+                msgID: e.id,
+                ...(opts.headers && { headers: headersOf(e) }),
+                ...(opts.expect && {
+                  expect: previous
+                    ? { streamName: names.eventsStream, lastMsgID: previous.id }
+                    : { streamName: names.eventsStream },
+                }),
+              });
+            }),
+          );
+        }
+        elapsed = performance.now() - t0;
+      };
+    const variants: Array<[string, Publisher]> = [
+      ['bare js.publish, payload pre-encoded, msgID', raw({ encode: false, headers: false, expect: false })],
+      ['+ encodeEvent in the loop', raw({ encode: true, headers: false, expect: false })],
+      ['+ the 7 Sy-* headers', raw({ encode: true, headers: true, expect: false })],
+      ['+ expected last msg id (= bus.publish)', raw({ encode: true, headers: true, expect: true })],
+      [
+        'bus.publish itself',
+        async (names) => {
+          const bus = await createNatsBus({ connection: nc, names, logger: silentLogger() });
+          const t0 = performance.now();
+          for (let i = 0; i < events.length; i += window) await bus.publish(events.slice(i, i + window));
+          elapsed = performance.now() - t0;
+          await bus.close();
+        },
+      ],
+    ];
+    ctx.log(`anatomy: publishing ${count} events to JetStream, ${variants.length} variants`);
+    const totals = variants.map(() => 0);
+    for (let r = 0; r < 2; r++) {
+      for (const [k, [, publish]] of variants.entries()) {
+        await publish(ctx.busNames(`anat${r}${k}`));
+        totals[k]! += elapsed;
+      }
+    }
+    const bare = (2 * count * 1000) / totals[0]!;
+    for (const [k, [label]] of variants.entries()) {
+      rows.push({
+        bench: 'anatomy',
+        metric: `${label}, ${window} in flight`,
+        unit: 'events/s',
+        value: (2 * count * 1000) / totals[k]!,
+        baseline: bare,
+        baselineLabel: 'bare js.publish',
+        better: 'higher',
+      });
+    }
+    return rows;
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * The same decomposition on PGlite (embedded mode, data on disk), 1 writer: the store first, then
+ * bare PGlite (no Kysely, no mutex) on the same data directory with the store's SQL step by step.
+ */
+async function pgliteAnatomy(ctx: BenchContext): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-bench-anatomy-'));
+  const count = ctx.scale(1_000, 300);
+  try {
+    ctx.log('anatomy: PGlite, store.append then its SQL step by step');
+    const connection = await openPGlite({ dataDir: join(dir, 'db') });
+    await migrateEventStore(connection.db);
+    const store = createPostgresEventStore({ connection });
+    for (const ddl of BASELINE_DDL) await sql.raw(ddl).execute(connection.db);
+    const timeIt = async (fn: (i: number) => Promise<void>) => {
+      for (let i = 0; i < 50; i++) await fn(count + i);
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) await fn(i);
+      return (count * 1000) / (performance.now() - t0);
+    };
+    const storeRate = await timeIt((i) =>
+      store.append(`pglite-store-${i}`, [smallEvent(i)], 'no-stream').then(() => {}),
+    );
+    await store.close();
+    await connection.close();
+    const p = await PGlite.create(join(dir, 'db'), { parsers: { [types.INT8]: (v: string) => v } });
+    const inTx =
+      (variant: string, steps: (s: string, e: NewEvent) => Promise<unknown>) => async (i: number) => {
+        const s = `pglite-${variant}-${i}`;
+        await p.query('BEGIN');
+        await steps(s, smallEvent(i));
+        await p.query('COMMIT');
+      };
+    const row = (s: string, e: NewEvent) => [
+      e.id,
+      s,
+      0,
+      e.type,
+      JSON.stringify(e.data),
+      JSON.stringify(e.metadata),
+    ];
+    const variants: Array<[string, (i: number) => Promise<void>]> = [
+      ['bare PGlite INSERT tx (3 statements)', inTx('bare', (s, e) => p.query(INSERT_ONE, row(s, e)))],
+      [
+        '+ advisory stream lock (4)',
+        inTx('lock', async (s, e) => {
+          await p.query(LOCK, [s]);
+          await p.query(INSERT_ONE, row(s, e));
+        }),
+      ],
+      [
+        "+ the store's state read (5)",
+        inTx('state', async (s, e) => {
+          await p.query(LOCK, [s]);
+          await p.query(READ_STATE, [s, [e.id]]);
+          await p.query(INSERT_ONE, row(s, e));
+        }),
+      ],
+      [
+        "+ the store's write into sy_es, no NOTIFY (5)",
+        inTx('write', async (s, e) => {
+          await p.query(LOCK, [s]);
+          await p.query(READ_STATE, [s, [e.id]]);
+          await p.query(writeSql(false), writeParams(s, 0, e));
+        }),
+      ],
+      [
+        "+ pg_notify = the store's SQL, bare PGlite (5)",
+        inTx('notify', async (s, e) => {
+          await p.query(LOCK, [s]);
+          await p.query(READ_STATE, [s, [e.id]]);
+          await p.query(writeSql(true), writeParams(s, 0, e));
+        }),
+      ],
+    ];
+    const rates: number[] = [];
+    for (const [, fn] of variants) rates.push(await timeIt(fn));
+    await p.close();
+    const bare = rates[0]!;
+    const rows: Row[] = variants.map(([label], k) => ({
+      bench: 'anatomy',
+      metric: `PGlite: ${label}, 1 writer`,
+      unit: 'tx/s',
+      value: rates[k]!,
+      baseline: bare,
+      baselineLabel: 'bare PGlite INSERT tx',
+      better: 'higher',
+    }));
+    rows.push({
+      bench: 'anatomy',
+      metric: 'PGlite: store.append (Kysely + mutex, the real thing), 1 writer',
+      unit: 'tx/s',
+      value: storeRate,
+      baseline: bare,
+      baselineLabel: 'bare PGlite INSERT tx',
+      better: 'higher',
+    });
+    return rows;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

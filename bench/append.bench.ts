@@ -185,7 +185,7 @@ export async function appendBench(ctx: BenchContext): Promise<BenchResult> {
     const cmdLatency = latency(cmdPair.subject);
     notes.push({
       bench: 'append',
-      text: `RegisterServer: 2 events and 5 statements' worth of round trips per command; p50 ${cmdLatency.p50.toFixed(1)} ms, p99 ${cmdLatency.p99.toFixed(1)} ms at 16 writers`,
+      text: `RegisterServer = 2 appends (name reservation, then ServerRegistered) plus 3 stream reads; command latency p50 ${cmdLatency.p50.toFixed(1)} ms, p99 ${cmdLatency.p99.toFixed(1)} ms at 16 writers (SQL statements per command: npm run bench -- anatomy)`,
     });
 
     // Batched appends: 100 events per append vs one 100-row INSERT per transaction.

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { registerServerEvents } from '../domains/servers/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../event-store/index.ts';
@@ -109,38 +110,74 @@ export async function openPgStore(ctx: BenchContext, what: string, max = 24): Pr
 }
 
 export interface ServerLog extends PgStore {
-  /** Events in the log (all of them server events). */
+  /** Events in the log. */
   count: number;
+  /** Of which server events (the rest are tool-call events of another category). */
+  serverEvents: number;
   head: bigint;
+  /** Mean time of a filtered readAll page (200 server events) before and after ANALYZE. */
+  filteredPageMs: { beforeAnalyze: number; afterAnalyze: number; autoAnalyzedBefore: boolean };
 }
 
 let serverLogPromise: Promise<ServerLog> | undefined;
 
+async function filteredPageMs(store: EventStore): Promise<number> {
+  const filter = { categories: ['server'], types: ['ServerRegistered', 'ServerUpdated'] };
+  const t0 = performance.now();
+  let after = 0n;
+  for (let i = 0; i < 5; i++) {
+    const page = await store.readAll({ after, maxCount: 200, filter });
+    after = page.at(-1)?.position ?? after;
+  }
+  return (performance.now() - t0) / 5;
+}
+
 /**
- * One log of server events shared by the replay, relay and rebuild benchmarks of a run:
- * `servers` servers × `perServer` events, each server's events in one append.
+ * One log shared by the replay, relay and rebuild benchmarks of a run: half server events
+ * (servers × 10, each server's events in one append), half tool-call events of another category
+ * (10 per append), interleaved. Finally ANALYZEd, as a long-running database would be.
  */
 export function serverLog(ctx: BenchContext): Promise<ServerLog> {
   serverLogPromise ??= (async () => {
-    const perServer = 10;
-    const count = ctx.scale(100_000, 30_000);
-    const servers = count / perServer;
+    const perAppend = 10;
+    const count = ctx.scale(100_000, 20_000);
+    const appends = count / perAppend;
     const db = await openPgStore(ctx, 'log');
-    ctx.log(`filling the shared log: ${count} server events (${servers} servers × ${perServer})`);
+    ctx.log(`filling the shared log: ${count} events (half of them server events), ${perAppend} per append`);
     const t0 = performance.now();
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (next < servers) {
+        while (next < appends) {
           const n = next++;
-          const serverId = randomUUID();
-          await db.store.append(`server-${serverId}`, serverLife(serverId, n, perServer), 'no-stream');
+          const id = randomUUID();
+          if (n % 2 === 0) {
+            await db.store.append(`server-${id}`, serverLife(id, n, perAppend), 'no-stream');
+          } else {
+            const events = Array.from({ length: perAppend }, (_, k) => ({
+              ...smallEvent(k),
+              type: 'ToolCalled',
+            }));
+            await db.store.append(`toolcall-${id}`, events, 'no-stream');
+          }
         }
       }),
     );
     const head = await db.store.headPosition();
     ctx.log(`filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const log: ServerLog = { ...db, count, head };
+    const { rows } = await sql<{ analyzed: boolean }>`
+      SELECT last_autoanalyze IS NOT NULL AS analyzed FROM pg_stat_user_tables
+      WHERE schemaname = 'sy_es' AND relname = 'events'`.execute(db.sql.db);
+    const beforeAnalyze = await filteredPageMs(db.store);
+    await sql`ANALYZE sy_es.events`.execute(db.sql.db);
+    const afterAnalyze = await filteredPageMs(db.store);
+    const log: ServerLog = {
+      ...db,
+      count,
+      serverEvents: count / 2,
+      head,
+      filteredPageMs: { beforeAnalyze, afterAnalyze, autoAnalyzedBefore: rows[0]?.analyzed ?? false },
+    };
     return log;
   })();
   return serverLogPromise;

@@ -41,11 +41,18 @@ export async function pgliteBench(ctx: BenchContext): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'sy-bench-pglite-'));
   const rows: Row[] = [];
   try {
-    const connection = await openPGlite({ dataDir: join(dir, 'store') });
-    await migrateEventStore(connection.db);
+    ctx.log('pglite: creating two databases on disk');
+    const [connection, bare] = await Promise.all([
+      openPGlite({ dataDir: join(dir, 'store') }).then(async (c) => {
+        await migrateEventStore(c.db);
+        return c;
+      }),
+      PGlite.create(join(dir, 'bare'), pgliteOptions).then(async (p) => {
+        for (const ddl of BASELINE_DDL) await p.exec(ddl);
+        return p;
+      }),
+    ]);
     const store = createPostgresEventStore({ connection });
-    const bare = await PGlite.create(join(dir, 'bare'), pgliteOptions);
-    for (const ddl of BASELINE_DDL) await bare.exec(ddl);
 
     ctx.log('pglite: single-event appends, 1 writer');
     let revision = -1;
@@ -111,7 +118,7 @@ export async function pgliteBench(ctx: BenchContext): Promise<BenchResult> {
     );
     await bare.close();
 
-    const count = ctx.scale(50_000, 20_000);
+    const count = ctx.scale(50_000, 10_000);
     ctx.log(`pglite: filling ${count} events for the replay`);
     for (let n = 0; n < count; n += 500) {
       await store.append(

@@ -29,9 +29,10 @@ export async function replayStore(store: EventStore, page = REPLAY_PAGE): Promis
 
 /**
  * The baseline: a bare keyset-paged `SELECT *` over the same table through one pg client, rows
- * as pg hands them over (jsonb parsed, int8 as strings), nothing else.
+ * as pg hands them over (jsonb parsed, int8 as strings), nothing else; optionally only one
+ * category (`category = $3`, which the (category, position) index serves in order).
  */
-export async function replayBare(url: string, page = REPLAY_PAGE): Promise<ReadRun> {
+export async function replayBare(url: string, page = REPLAY_PAGE, category?: string): Promise<ReadRun> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -40,8 +41,10 @@ export async function replayBare(url: string, page = REPLAY_PAGE): Promise<ReadR
     let events = 0;
     for (;;) {
       const { rows } = await c.query<{ position: string }>(
-        'SELECT * FROM sy_es.events WHERE position > $1 ORDER BY position LIMIT $2',
-        [after, page],
+        category === undefined
+          ? 'SELECT * FROM sy_es.events WHERE position > $1 ORDER BY position LIMIT $2'
+          : 'SELECT * FROM sy_es.events WHERE category = $3 AND position > $1 ORDER BY position LIMIT $2',
+        category === undefined ? [after, page] : [after, page, category],
       );
       if (rows.length === 0) break;
       events += rows.length;

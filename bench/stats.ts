@@ -69,6 +69,10 @@ export class PhaseTimer {
     return this.totals.get(phase) ?? { ms: 0, calls: 0 };
   }
 
+  reset(): void {
+    this.totals.clear();
+  }
+
   entries(): Array<[string, { ms: number; calls: number }]> {
     return [...this.totals.entries()];
   }

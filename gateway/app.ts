@@ -15,6 +15,7 @@ import { eventsRoutes } from './routes/events.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { projectionsRoutes } from './routes/projections.routes.ts';
 import { serversRoutes } from './routes/servers.routes.ts';
+import { toolCallsRoutes } from './routes/tool-calls.routes.ts';
 import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
 
 const CORRELATION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -77,6 +78,7 @@ export async function buildApp(deps: GatewayDeps) {
         { name: 'events', description: 'The append-only event log, for auditors' },
         { name: 'projections', description: 'Read models: status and rebuild' },
         { name: 'tools', description: 'Call tools of registered servers over REST' },
+        { name: 'tool-calls', description: 'The audited log of every tool call' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -94,6 +96,7 @@ export async function buildApp(deps: GatewayDeps) {
   await app.register(serversRoutes(deps), { prefix: '/api/v1' });
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
+  await app.register(toolCallsRoutes(deps), { prefix: '/api/v1' });
   if (deps.mcp) {
     await app.register(toolsRoutes(deps.mcp), { prefix: '/api/v1' });
     await app.register(deps.mcp.endpoints.plugin);

@@ -108,10 +108,12 @@ describe.skipIf(!enabled)('bus-fed projection [postgres + NATS]', () => {
     for (let i = 0; i < 5; i++) await t.store.append('ledger-x', [newEvent()], 'any');
     await new Promise((r) => setTimeout(r, 300));
     expect(await rows()).toBe(40);
-    const fresh = (await t.store.readAll({ filter: { categories: ['ledger'] } })).filter(
-      (e) => e.stream === 'ledger-x',
-    );
-    expect(fresh).toHaveLength(5);
+    // Appends become readable once no older transaction on the server is still open: wait for it.
+    let fresh: Awaited<ReturnType<typeof t.store.readAll>> = [];
+    await until(async () => {
+      fresh = (await t.store.readAll({ filter: { categories: ['ledger'] } })).filter((e) => e.stream === 'ledger-x');
+      return fresh.length === 5;
+    });
     await bus.publish([fresh.at(-1)!]);
     await until(async () => (await rows()) === 45);
   });

@@ -62,9 +62,127 @@ export interface ServersTable {
   removed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type NullableInt8 = ColumnType<string | null, string | bigint | null | undefined, string | bigint | null>;
+type NullableJson<T> = ColumnType<T | null, string | null | undefined, string | null>;
+
+/** Owned by the `catalog` projection: one row per server that has had a discovery, failed or not. */
+export interface CatalogStateTable {
+  server_id: string;
+  /** sha256 of the current catalog; null before the first success and after clearing. */
+  hash: string | null;
+  /** Revision of the server stream the current catalog was discovered at. */
+  server_revision: NullableInt8;
+  server_info: NullableJson<{ name: string; version: string; [k: string]: unknown }>;
+  protocol_version: string | null;
+  instructions: string | null;
+  capabilities: ColumnType<Record<string, unknown>, string | undefined, string>;
+  discovered_at: NullableTimestamp;
+  /** Set by DiscoveryFailed, cleared by a later success. */
+  last_error: string | null;
+  failed_at: NullableTimestamp;
+  failed_attempt: number | null;
+  will_retry: boolean | null;
+  cleared_at: NullableTimestamp;
+  /** Revision of the catalog stream this row reflects. */
+  revision: Int8;
+  position: Int8;
+  updated_at: Timestamp;
+}
+
+/** Items of a catalog: the columns the gateway filters and shows, and the MCP object whole. */
+interface CatalogItemColumns {
+  server_id: string;
+  /** Place in the server's own list. */
+  ordinal: number;
+  title: string | null;
+  description: string | null;
+  definition: Json<Record<string, unknown>>;
+}
+
+export interface ServerToolsTable extends CatalogItemColumns {
+  name: string;
+  input_schema: Json<Record<string, unknown>>;
+  output_schema: NullableJson<Record<string, unknown>>;
+  annotations: NullableJson<Record<string, unknown>>;
+}
+
+export interface ServerResourcesTable extends CatalogItemColumns {
+  uri: string;
+  name: string;
+  mime_type: string | null;
+}
+
+export interface ServerResourceTemplatesTable extends CatalogItemColumns {
+  uri_template: string;
+  name: string;
+  mime_type: string | null;
+}
+
+export interface ServerPromptsTable extends CatalogItemColumns {
+  name: string;
+  arguments: Json<Array<Record<string, unknown>>>;
+}
+
+export type HealthStatusColumn = 'HEALTHY' | 'UNHEALTHY' | 'STARTING' | 'STOPPED' | 'ERROR';
+
+/** Owned by the `health` projection: the status from the last ServerHealthChanged. */
+export interface ServerHealthTable {
+  server_id: string;
+  status: HealthStatusColumn;
+  since: Timestamp;
+  latency_ms: number | null;
+  error: string | null;
+  revision: Int8;
+  position: Int8;
+}
+
+/** Not a projection's table: the last check of each server, written on every check. */
+export interface ServerHealthProbesTable {
+  server_id: string;
+  status: HealthStatusColumn;
+  latency_ms: number | null;
+  error: string | null;
+  checked_at: Timestamp;
+}
+
+export type ToolCallStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
+
+/** Owned by the `tool_calls` projection: one row per call. */
+export interface ToolCallsTable {
+  id: string;
+  server_id: string;
+  server_name: string;
+  tool: string;
+  actor: string;
+  via: 'mcp' | 'rest';
+  session_id: string | null;
+  status: ToolCallStatus;
+  is_error: ColumnType<boolean, boolean | undefined, boolean>;
+  /** As redacted before the call was recorded. */
+  arguments: Json<Record<string, unknown>>;
+  started_at: Timestamp;
+  finished_at: NullableTimestamp;
+  duration_ms: number | null;
+  result_bytes: NullableInt8;
+  result_hash: string | null;
+  error: NullableJson<{ kind: string; code: string; message: string }>;
+  abandon_reason: string | null;
+  revision: Int8;
+  position: Int8;
+}
+
 export interface ReadModelTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   servers: ServersTable;
+  catalog_state: CatalogStateTable;
+  server_tools: ServerToolsTable;
+  server_resources: ServerResourcesTable;
+  server_resource_templates: ServerResourceTemplatesTable;
+  server_prompts: ServerPromptsTable;
+  server_health: ServerHealthTable;
+  server_health_probes: ServerHealthProbesTable;
+  tool_calls: ToolCallsTable;
 }
 
 export type ReadModelDb = Kysely<ReadModelTables>;

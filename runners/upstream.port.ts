@@ -24,7 +24,13 @@ export interface UpstreamSpec {
   /** Revision of the server stream this spec was built from; a higher one replaces the connections. */
   revision: bigint;
   transport:
-    | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string | undefined }
+    | {
+        type: 'stdio';
+        command: string;
+        args: string[];
+        env: Record<string, string>;
+        cwd?: string | undefined;
+      }
     | { type: 'streamable-http'; url: string; headers: Record<string, string> }
     | { type: 'sse'; url: string; headers: Record<string, string> };
   /**
@@ -38,6 +44,15 @@ export interface UpstreamSpec {
   connectTimeoutMs: number;
   callTimeoutMs: number;
 }
+
+/** Requests the single-server endpoint forwards as they are. */
+export const PASSTHROUGH_METHODS = [
+  'completion/complete',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+] as const;
+export type PassthroughMethod = (typeof PASSTHROUGH_METHODS)[number];
 
 /** Everything a server offers, every page listed. */
 export interface Catalog {
@@ -56,9 +71,16 @@ export interface Catalog {
  * Absent handlers mean the client cannot serve them: the upstream gets a "method not found" error.
  */
 export interface ClientSideHandlers {
-  onProgress?: (progress: { progress: number; total?: number | undefined; message?: string | undefined }) => void;
+  onProgress?: (progress: {
+    progress: number;
+    total?: number | undefined;
+    message?: string | undefined;
+  }) => void;
   onLog?: (params: LoggingMessageNotification['params']) => void;
-  createMessage?: (params: CreateMessageRequest['params'], signal: AbortSignal) => Promise<CreateMessageResult>;
+  createMessage?: (
+    params: CreateMessageRequest['params'],
+    signal: AbortSignal,
+  ) => Promise<CreateMessageResult>;
   elicit?: (params: ElicitRequest['params'], signal: AbortSignal) => Promise<ElicitResult>;
   listRoots?: (signal: AbortSignal) => Promise<ListRootsResult>;
 }
@@ -103,6 +125,19 @@ export interface ListChanged {
  * Errors are AppErrors: `upstream` (502: the server failed or answered garbage), `unavailable` (503:
  * no healthy instance, circuit open, not hosted here), `timeout` (504), `not_found` (unknown server).
  * A tool that ran and reported failure is a normal result with `isError: true`, not an exception.
+ *
+ * Codes, by kind:
+ * - upstream: UPSTREAM.CONNECTION_LOST (the server died or broke the protocol during the request;
+ *   the message says how: exit code and last stderr line, or the garbage it wrote),
+ *   UPSTREAM.CONNECTION_FAILED (could not reach it), UPSTREAM.BAD_RESULT (an invalid answer),
+ *   UPSTREAM.ERROR (a JSON-RPC error answer; `details.mcpCode`/`mcpData` carry it as sent).
+ * - validation: UPSTREAM.INVALID_PARAMS (the server answered -32602; `details.mcpCode`).
+ * - not_found: UPSTREAM.UNKNOWN_SERVER (not running here), UPSTREAM.METHOD_NOT_FOUND (-32601),
+ *   UPSTREAM.RESOURCE_NOT_FOUND (-32002).
+ * - unavailable: UPSTREAM.NO_HEALTHY_INSTANCE (every instance down, starting, parked or with its
+ *   circuit open; the message lists them), UPSTREAM.NOT_HOSTED and UPSTREAM.RUNNER_LOST (remote).
+ * - timeout: UPSTREAM.TIMEOUT (no answer within the call timeout, reset by progress),
+ *   UPSTREAM.CANCELLED (the caller's signal aborted; the upstream got notifications/cancelled).
  */
 export interface Upstreams {
   /** Starts (or reconfigures, when the revision is higher) the connections for a server. Idempotent. */
@@ -111,9 +146,30 @@ export interface Upstreams {
   stop(serverId: string): Promise<void>;
   /** Lists every page of tools, resources, resource templates and prompts. */
   discover(serverId: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Catalog>;
-  callTool(serverId: string, tool: string, args: Record<string, unknown>, options?: CallOptions): Promise<CallToolResult>;
+  callTool(
+    serverId: string,
+    tool: string,
+    args: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<CallToolResult>;
   readResource(serverId: string, uri: string, options?: CallOptions): Promise<ReadResourceResult>;
-  getPrompt(serverId: string, prompt: string, args: Record<string, string>, options?: CallOptions): Promise<GetPromptResult>;
+  getPrompt(
+    serverId: string,
+    prompt: string,
+    args: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<GetPromptResult>;
+  /**
+   * Any other client-to-server request, passed through unchanged (completion/complete,
+   * logging/setLevel, resources/subscribe …) for the single-server endpoint. Treated as
+   * idempotent (retried on another instance if the connection fails).
+   */
+  request(
+    serverId: string,
+    method: PassthroughMethod,
+    params: Record<string, unknown> | undefined,
+    options?: CallOptions,
+  ): Promise<Record<string, unknown>>;
   /** MCP ping to one healthy instance; resolves with the round trip in ms. */
   ping(serverId: string, options?: { timeoutMs?: number }): Promise<number>;
   status(serverId?: string): UpstreamStatus[];

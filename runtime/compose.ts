@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
 import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
@@ -7,8 +8,11 @@ import { createNatsBus } from '../bus/nats/nats.bus.ts';
 import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.ts';
 import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
+import { registerCatalogEvents } from '../domains/catalog/index.ts';
+import { registerHealthEvents } from '../domains/health/index.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
+import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
@@ -26,13 +30,14 @@ import {
   migrateReadModels,
   type ProjectionRunner,
 } from '../projections/index.ts';
-import type { Config } from './config.ts';
+import type { Upstreams } from '../runners/upstream.port.ts';
+import { registerDiscoveryEvents } from '../sagas/discovery/events.ts';
+import { type Config, VERSION } from './config.ts';
+import { buildMcp, type RoleContext, remoteUpstreams, startRunnerRole, startSagas } from './mcp-role.ts';
 import { projectionsPort, serveProjectionCommands } from './projections-control.ts';
 import { localServerCommands } from './server-commands.local.ts';
 import { serverCommandsOverBus, serveServerCommands } from './server-commands.wire.ts';
 import { openPGlite, openPostgres, type SqlConnection } from './sql.ts';
-
-export const VERSION = '0.1.0';
 
 /** A running Switchyard process: whichever roles its configuration asked for. */
 export interface System {
@@ -45,6 +50,9 @@ export interface System {
   url: string | undefined;
   runner: ProjectionRunner;
   relay: Relay | undefined;
+  upstreams: Upstreams | undefined;
+  /** The aggregate MCP endpoint as a bare server (for stdio). */
+  mcpStdioServer(actor: string): Server;
   stop(): Promise<void>;
 }
 
@@ -99,7 +107,12 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       : createInProcessBus({ names: config.bus, logger: logger.child({ module: 'bus' }) });
     onClose('bus', () => bus.close());
 
-    const registry = registerServerEvents(new EventTypeRegistry());
+    const registry = new EventTypeRegistry();
+    registerServerEvents(registry);
+    registerCatalogEvents(registry);
+    registerHealthEvents(registry);
+    registerToolCallEvents(registry);
+    registerDiscoveryEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -127,14 +140,24 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       log.info({ queue: 'workers' }, 'worker serving server commands');
     }
 
+    const lock = config.databaseUrl
+      ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
+      : createInProcessLeaderLock();
+    const ctx: RoleContext = { config, logger, store, bus, db: sql.db, registry, secrets, onClose };
+
+    // Upstream MCP servers: hosted here (runner role), or reached over NATS.
+    let upstreams: Upstreams | undefined;
+    if (roles.has('runner')) upstreams = await startRunnerRole(ctx);
+    const needUpstreams = roles.has('gateway') || roles.has('worker');
+    if (!upstreams && needUpstreams) {
+      if (!config.natsUrl)
+        throw new Error('a gateway or worker without the runner role needs NATS_URL to reach runners');
+      upstreams = await remoteUpstreams(ctx);
+    }
+    if (roles.has('worker') && upstreams) startSagas(ctx, upstreams, lock);
+
     let relay: Relay | undefined;
     if (roles.has('relay')) {
-      const lock = config.databaseUrl
-        ? createPostgresLeaderLock({
-            url: config.databaseUrl,
-            logger: logger.child({ module: 'leader-lock' }),
-          })
-        : createInProcessLeaderLock();
       const r = createRelay({ store, bus, lock, logger: logger.child({ module: 'relay' }) });
       await r.start();
       relay = r;
@@ -148,6 +171,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       onClose('projection commands', () => served.close());
     }
 
+    const mcpParts = upstreams ? buildMcp(ctx, upstreams, runner) : undefined;
     let app: GatewayApp | undefined;
     let url: string | undefined;
     if (roles.has('gateway')) {
@@ -169,6 +193,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         }),
         metrics,
         version: VERSION,
+        ...(mcpParts && { mcp: mcpParts.mcp }),
       });
       app = a;
       url = await a.listen({ host: config.host, port: config.port });
@@ -177,7 +202,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     }
 
     log.info({ mode: config.mode, roles: [...roles] }, 'switchyard started');
-    return { config, store, bus, sql, app, url, runner, relay, stop };
+    const mcpStdioServer = (actor: string) => {
+      if (!mcpParts) throw new Error('this process has no upstream access (runner role or NATS) for MCP');
+      return mcpParts.stdioServer(actor);
+    };
+    return { config, store, bus, sql, app, url, runner, relay, upstreams, mcpStdioServer, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
-export const ROLES = ['gateway', 'worker', 'relay', 'projector'] as const;
+export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
 
 const rolesSchema = z
@@ -64,6 +64,26 @@ export const configSchema = z.object({
     .default('SY_DLQ'),
   /** How long a write waits for its own projection when the client asks to read its own write. */
   SWITCHYARD_CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  /** Separator of `<server><sep><tool>` names on the aggregate MCP endpoint. */
+  SWITCHYARD_TOOL_SEPARATOR: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,4}$/, 'must be 1-4 of letters, digits, "_", ".", ":" or "-"')
+    .default('__'),
+  /** Host names (comma-separated) that may address the MCP endpoints; `*` for any (behind a proxy). */
+  SWITCHYARD_ALLOWED_HOSTS: z.string().optional(),
+  /** Browser origins (comma-separated) that may call the MCP endpoints. */
+  SWITCHYARD_ALLOWED_ORIGINS: z.string().default(''),
+  SWITCHYARD_MCP_SESSION_IDLE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30 * 60_000),
+  /** A tool call without an outcome this long after its start is marked abandoned. */
+  SWITCHYARD_MAX_CALL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(60 * 60_000 + 60_000),
   /** Read models (and the Postgres event store unless EVENTSTORE_URL is set). Unset: embedded PGlite. */
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /** NATS with JetStream. Unset: the in-process bus. */
@@ -87,7 +107,21 @@ export interface Config {
   eventStoreUrl: string | undefined;
   /** Embedded when nothing external is configured: one process, PGlite, in-process bus. */
   mode: 'embedded' | 'distributed';
+  toolSeparator: string;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  mcpSessionIdleMs: number;
+  maxCallMs: number;
+  version: string;
 }
+
+export const VERSION = '0.1.0';
+
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
 
 export class ConfigError extends Error {}
 
@@ -129,5 +163,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     natsUrl: c.NATS_URL,
     eventStoreUrl: c.EVENTSTORE_URL,
     mode,
+    toolSeparator: c.SWITCHYARD_TOOL_SEPARATOR,
+    allowedHosts: [
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+      ...(c.SWITCHYARD_HOST !== '0.0.0.0' && c.SWITCHYARD_HOST !== '::'
+        ? [c.SWITCHYARD_HOST.toLowerCase()]
+        : []),
+      ...list(c.SWITCHYARD_ALLOWED_HOSTS),
+    ],
+    allowedOrigins: list(c.SWITCHYARD_ALLOWED_ORIGINS),
+    mcpSessionIdleMs: c.SWITCHYARD_MCP_SESSION_IDLE_MS,
+    maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
+    version: VERSION,
   };
 }

@@ -42,7 +42,8 @@ export type RecordDiscoveryFailureInput = z.input<typeof RecordDiscoveryFailureI
 export const ClearCatalogInput = z
   .object({
     serverId: z.uuid(),
-    serverRevision: revisionInput,
+    /** Omit on removal: the clearing is then final. */
+    serverRevision: revisionInput.optional(),
     reason: z.string().max(500).optional(),
     clearedAt: timeInput.optional(),
   })
@@ -83,7 +84,7 @@ export const ClearCatalog = z.object({
   type: z.literal('ClearCatalog'),
   data: z.object({
     serverId: z.uuid(),
-    serverRevision: z.number().int().min(0),
+    serverRevision: z.number().int().min(0).optional(),
     reason: z.string().optional(),
     clearedAt: z.date(),
   }),

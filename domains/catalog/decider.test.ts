@@ -18,7 +18,11 @@ const catalog: Catalog = {
   instructions: 'Try echo.',
   capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} },
   tools: [
-    { name: 'echo', description: 'Echoes', inputSchema: { type: 'object', properties: { m: { type: 'string' } } } },
+    {
+      name: 'echo',
+      description: 'Echoes',
+      inputSchema: { type: 'object', properties: { m: { type: 'string' } } },
+    },
     { name: 'add', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true }, icons: [] },
   ],
   resources: [{ uri: 'test://static/1', name: 'one', mimeType: 'text/plain' }],
@@ -26,7 +30,10 @@ const catalog: Catalog = {
   prompts: [{ name: 'simple', arguments: [{ name: 'x', required: false }] }],
 };
 const hash = catalogHash(catalog);
-const changed: Catalog = { ...catalog, tools: [...catalog.tools, { name: 'sum', inputSchema: { type: 'object' } }] };
+const changed: Catalog = {
+  ...catalog,
+  tools: [...catalog.tools, { name: 'sum', inputSchema: { type: 'object' } }],
+};
 
 const discover = (c: Catalog, serverRevision = 0): CatalogCommand => ({
   type: 'RecordDiscovery',
@@ -43,9 +50,9 @@ const fail = (serverRevision?: number): CatalogCommand => ({
     failedAt: at,
   },
 });
-const clear = (serverRevision: number): CatalogCommand => ({
+const clear = (serverRevision?: number): CatalogCommand => ({
   type: 'ClearCatalog',
-  data: { serverId, serverRevision, clearedAt: at },
+  data: { serverId, ...(serverRevision !== undefined && { serverRevision }), clearedAt: at },
 });
 
 const discovered = (c: Catalog, serverRevision = 0): CatalogEvent => ({
@@ -63,22 +70,28 @@ const failed = (serverRevision?: number): CatalogEvent => ({
     failedAt: iso,
   },
 });
-const cleared = (serverRevision: number): CatalogEvent => ({
+const cleared = (serverRevision?: number): CatalogEvent => ({
   type: 'CatalogCleared',
-  data: { serverId, serverRevision, clearedAt: iso },
+  data: { serverId, ...(serverRevision !== undefined && { serverRevision }), clearedAt: iso },
 });
 
 const given = spec(catalogDecider).given;
 
 describe('RecordDiscovery', () => {
   it('records the first catalog of a server', () => {
-    given([]).when(discover(catalog)).thenEmits([discovered(catalog)]);
+    given([])
+      .when(discover(catalog))
+      .thenEmits([discovered(catalog)]);
   });
   it('records nothing when the catalog is the same as the last one', () => {
-    given([discovered(catalog)]).when(discover(catalog, 3)).thenEmits([]);
+    given([discovered(catalog)])
+      .when(discover(catalog, 3))
+      .thenEmits([]);
   });
   it('records a catalog that changed', () => {
-    given([discovered(catalog)]).when(discover(changed, 1)).thenEmits([discovered(changed, 1)]);
+    given([discovered(catalog)])
+      .when(discover(changed, 1))
+      .thenEmits([discovered(changed, 1)]);
   });
   it('records a change back to an earlier catalog (the comparison is with the last one only)', () => {
     given([discovered(catalog), discovered(changed, 1)])
@@ -90,35 +103,73 @@ describe('RecordDiscovery', () => {
       type: 'DiscoveryRecovered',
       data: { serverId, serverRevision: 0, hash, recoveredAt: iso },
     };
-    given([discovered(catalog), failed(), failed()]).when(discover(catalog)).thenEmits([recovered]);
-    given([discovered(catalog), failed(), recovered]).when(discover(catalog)).thenEmits([]);
+    given([discovered(catalog), failed(), failed()])
+      .when(discover(catalog))
+      .thenEmits([recovered]);
+    given([discovered(catalog), failed(), recovered])
+      .when(discover(catalog))
+      .thenEmits([]);
   });
   it('a discovery against an older server revision than the recorded one is stale', () => {
-    given([discovered(changed, 4)]).when(discover(catalog, 3)).thenEmits([]);
+    given([discovered(changed, 4)])
+      .when(discover(catalog, 3))
+      .thenEmits([]);
   });
   it('after the catalog was cleared, late discoveries are stale; a newer revision is not', () => {
-    given([discovered(catalog), cleared(5)]).when(discover(changed, 5)).thenEmits([]);
-    given([discovered(catalog), cleared(5)]).when(discover(catalog, 6)).thenEmits([discovered(catalog, 6)]);
+    given([discovered(catalog), cleared(5)])
+      .when(discover(changed, 5))
+      .thenEmits([]);
+    given([discovered(catalog), cleared(5)])
+      .when(discover(catalog, 6))
+      .thenEmits([discovered(catalog, 6)]);
   });
 });
 
 describe('RecordDiscoveryFailure', () => {
   it('records every failed attempt', () => {
-    given([]).when(fail(0)).thenEmits([failed(0)]);
-    given([failed(0)]).when(fail(0)).thenEmits([failed(0)]);
+    given([])
+      .when(fail(0))
+      .thenEmits([failed(0)]);
+    given([failed(0)])
+      .when(fail(0))
+      .thenEmits([failed(0)]);
   });
   it('ignores a failure for an older revision than the catalog reflects, or after clearing', () => {
-    given([discovered(catalog, 2)]).when(fail(1)).thenEmits([]);
-    given([cleared(2)]).when(fail(2)).thenEmits([]);
-    given([cleared(2)]).when(fail()).thenEmits([]);
+    given([discovered(catalog, 2)])
+      .when(fail(1))
+      .thenEmits([]);
+    given([cleared(2)])
+      .when(fail(2))
+      .thenEmits([]);
+    given([cleared(2)])
+      .when(fail())
+      .thenEmits([]);
   });
 });
 
 describe('ClearCatalog', () => {
   it('clears, even a catalog never discovered, and only once per revision', () => {
-    given([discovered(catalog)]).when(clear(3)).thenEmits([cleared(3)]);
-    given([]).when(clear(0)).thenEmits([cleared(0)]);
-    given([cleared(3)]).when(clear(3)).thenEmits([]);
+    given([discovered(catalog)])
+      .when(clear(3))
+      .thenEmits([cleared(3)]);
+    given([])
+      .when(clear(0))
+      .thenEmits([cleared(0)]);
+    given([cleared(3)])
+      .when(clear(3))
+      .thenEmits([]);
+  });
+  it('a clearing without a revision (a removal) is final: nothing is discovered after it', () => {
+    given([discovered(catalog, 2)])
+      .when(clear())
+      .thenEmits([cleared()]);
+    given([cleared(2)])
+      .when(clear())
+      .thenEmits([cleared()]);
+    given([cleared()]).when(clear()).thenEmits([]);
+    given([cleared()]).when(clear(9)).thenEmits([]);
+    given([cleared()]).when(discover(changed, 1_000)).thenEmits([]);
+    given([cleared()]).when(fail(1_000)).thenEmits([]);
   });
 });
 
@@ -128,7 +179,9 @@ describe('catalog hash', () => {
       prompts: catalog.prompts,
       resourceTemplates: catalog.resourceTemplates,
       resources: catalog.resources,
-      tools: [...catalog.tools].reverse().map((t) => Object.fromEntries(Object.entries(t).reverse()) as typeof t),
+      tools: [...catalog.tools]
+        .reverse()
+        .map((t) => Object.fromEntries(Object.entries(t).reverse()) as typeof t),
       capabilities: { prompts: {}, resources: {}, tools: { listChanged: true } },
       instructions: 'Try echo.',
       protocolVersion: '2025-06-18',
@@ -136,7 +189,10 @@ describe('catalog hash', () => {
     };
     expect(catalogHash(reordered)).toBe(hash);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    const described = { ...catalog, tools: [{ ...catalog.tools[0]!, description: 'Echoes back' }, catalog.tools[1]!] };
+    const described = {
+      ...catalog,
+      tools: [{ ...catalog.tools[0]!, description: 'Echoes back' }, catalog.tools[1]!],
+    };
     expect(catalogHash(described)).not.toBe(hash);
   });
   it('canonical JSON sorts keys at every depth and drops undefined members', () => {
@@ -153,7 +209,10 @@ describe('inputs and events', () => {
       serverRevision: 0,
       catalog: { ...catalog, tools: [catalog.tools[0], catalog.tools[0]] },
     });
-    expect(dup.error?.issues[0]).toMatchObject({ path: ['catalog', 'tools', 1], message: 'duplicate tool name "echo"' });
+    expect(dup.error?.issues[0]).toMatchObject({
+      path: ['catalog', 'tools', 1],
+      message: 'duplicate tool name "echo"',
+    });
     const noSchema = RecordDiscoveryInput.safeParse({
       serverId,
       serverRevision: 0,
@@ -170,7 +229,9 @@ describe('inputs and events', () => {
     const registry = registerCatalogEvents(new EventTypeRegistry());
     const produced = [
       ...given([]).when(discover(catalog)).events(),
-      ...given([discovered(catalog), failed()]).when(discover(catalog)).events(),
+      ...given([discovered(catalog), failed()])
+        .when(discover(catalog))
+        .events(),
       ...given([]).when(fail()).events(),
       ...given([]).when(clear(1)).events(),
     ];

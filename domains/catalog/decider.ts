@@ -10,8 +10,8 @@ import type { CatalogEvent } from './events.ts';
 export type CatalogState =
   | { status: 'undiscovered'; failing: boolean }
   | { status: 'discovered'; hash: string; serverRevision: number; failing: boolean }
-  // Cleared because the server went away: discoveries at or below `serverRevision` are stale.
-  | { status: 'cleared'; serverRevision: number };
+  // Cleared: discoveries at or below `serverRevision` are stale; all of them when it is null (final).
+  | { status: 'cleared'; serverRevision: number | null };
 
 export const initialState: CatalogState = { status: 'undiscovered', failing: false };
 
@@ -51,7 +51,7 @@ export function evolve(state: CatalogState, event: CatalogEvent): CatalogState {
     case 'DiscoveryFailed':
       return state.status === 'cleared' ? state : { ...state, failing: true };
     case 'CatalogCleared':
-      return { status: 'cleared', serverRevision: event.data.serverRevision };
+      return { status: 'cleared', serverRevision: event.data.serverRevision ?? null };
     default: {
       const _: never = event;
       return state;
@@ -73,7 +73,11 @@ function stale(state: CatalogState, serverRevision: number | undefined): boolean
     case 'discovered':
       return serverRevision !== undefined && serverRevision < state.serverRevision;
     case 'cleared':
-      return serverRevision === undefined || serverRevision <= state.serverRevision;
+      return (
+        state.serverRevision === null ||
+        serverRevision === undefined ||
+        serverRevision <= state.serverRevision
+      );
     default: {
       const _: never = state;
       return _;
@@ -131,19 +135,29 @@ function recordFailure(command: RecordDiscoveryFailure, state: CatalogState): Ca
   ];
 }
 
+/** A final clearing (no revision) is newer than any bounded one. */
+function newer(revision: number | undefined, than: number): boolean {
+  return revision === undefined || revision > than;
+}
+
 /**
  * Clearing is recorded even for a catalog never discovered: it is what makes a discovery still in
  * flight for the removed server stale when it lands.
  */
 function clear(command: ClearCatalog, state: CatalogState): CatalogEvent[] {
   const d = command.data;
-  if (state.status === 'cleared' && d.serverRevision <= state.serverRevision) return [];
+  if (
+    state.status === 'cleared' &&
+    (state.serverRevision === null || !newer(d.serverRevision, state.serverRevision))
+  ) {
+    return [];
+  }
   return [
     {
       type: 'CatalogCleared',
       data: {
         serverId: d.serverId,
-        serverRevision: d.serverRevision,
+        ...(d.serverRevision !== undefined && { serverRevision: d.serverRevision }),
         ...(d.reason !== undefined && { reason: d.reason }),
         clearedAt: d.clearedAt.toISOString(),
       },

@@ -69,7 +69,8 @@ export const catalogSchema = z
       const seen = new Set<string>();
       for (const [i, item] of list.entries()) {
         const k = key(item);
-        if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [path, i], message: `duplicate ${what} "${k}"` });
+        if (seen.has(k))
+          ctx.addIssue({ code: 'custom', path: [path, i], message: `duplicate ${what} "${k}"` });
         seen.add(k);
       }
     };
@@ -116,11 +117,14 @@ export const discoveryRecoveredSchema = z.object({
   recoveredAt: isoDate,
 });
 
-/** The server was removed: it offers nothing any more. */
+/** The server was removed (or otherwise stopped offering anything): its catalog is empty. */
 export const catalogClearedSchema = z.object({
   serverId: z.uuid(),
-  /** Discoveries against this revision of the server or an older one are stale from now on. */
-  serverRevision,
+  /**
+   * Discoveries against this revision of the server or an older one are stale from now on. Absent:
+   * the clearing is final (a removed server never comes back), every later discovery is stale.
+   */
+  serverRevision: serverRevision.optional(),
   reason: z.string().optional(),
   clearedAt: isoDate,
 });
@@ -130,7 +134,10 @@ export type CapabilitiesDiscovered = {
   data: z.infer<typeof capabilitiesDiscoveredSchema>;
 };
 export type DiscoveryFailed = { type: 'DiscoveryFailed'; data: z.infer<typeof discoveryFailedSchema> };
-export type DiscoveryRecovered = { type: 'DiscoveryRecovered'; data: z.infer<typeof discoveryRecoveredSchema> };
+export type DiscoveryRecovered = {
+  type: 'DiscoveryRecovered';
+  data: z.infer<typeof discoveryRecoveredSchema>;
+};
 export type CatalogCleared = { type: 'CatalogCleared'; data: z.infer<typeof catalogClearedSchema> };
 
 export type CatalogEvent = CapabilitiesDiscovered | DiscoveryFailed | DiscoveryRecovered | CatalogCleared;

@@ -31,9 +31,14 @@ export interface CatalogCommands {
   /**
    * Records a discovery's catalog. Appends CapabilitiesDiscovered only when the catalog's hash
    * differs from the last one recorded (DiscoveryRecovered when it is the same after failures);
-   * `events` is empty otherwise. `hash` is the catalog's, whether anything was appended or not.
+   * `events` is empty otherwise. `hash` is the catalog's, whether anything was appended or not;
+   * `changed` says whether a CapabilitiesDiscovered was appended (by this call or, for a retried
+   * command id, by its first run).
    */
-  recordDiscovery(input: RecordDiscoveryInput, meta: CommandMeta): Promise<CatalogCommandResult & { hash: string }>;
+  recordDiscovery(
+    input: RecordDiscoveryInput,
+    meta: CommandMeta,
+  ): Promise<CatalogCommandResult & { hash: string; changed: boolean }>;
   /** Records one failed attempt (DiscoveryFailed). */
   recordFailure(input: RecordDiscoveryFailureInput, meta: CommandMeta): Promise<CatalogCommandResult>;
   /** Empties the catalog of a removed server (CatalogCleared). */
@@ -70,7 +75,7 @@ export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
         },
         meta,
       );
-      return { ...result, hash };
+      return { ...result, hash, changed: result.events.some((e) => e.type === 'CapabilitiesDiscovered') };
     },
 
     async recordFailure(input, meta) {
@@ -100,7 +105,7 @@ export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
           type: 'ClearCatalog',
           data: {
             serverId: p.serverId,
-            serverRevision: p.serverRevision,
+            ...(p.serverRevision !== undefined && { serverRevision: p.serverRevision }),
             ...(p.reason !== undefined && { reason: p.reason }),
             clearedAt: p.clearedAt ?? deps.clock.now(),
           },

@@ -160,7 +160,9 @@ describe('RemoveServer', () => {
 describe('RefreshServer', () => {
   it('records a refresh request for an enabled server, every time it is asked', () => {
     const requested = { type: 'ServerRefreshRequested', data: { serverId: id, requestedAt: iso } };
-    given([registered]).when(refresh).thenEmits([requested as ServerEvent]);
+    given([registered])
+      .when(refresh)
+      .thenEmits([requested as ServerEvent]);
     given([registered, requested as ServerEvent])
       .when(refresh)
       .thenEmits([requested as ServerEvent]);
@@ -178,7 +180,9 @@ describe('RefreshServer', () => {
       type: 'ServerRefreshRequested',
       data: { serverId: id, requestedAt: iso },
     };
-    given([registered, requested]).when(update({ name: 'github', tags: ['scm'] })).thenEmits([]);
+    given([registered, requested])
+      .when(update({ name: 'github', tags: ['scm'] }))
+      .thenEmits([]);
   });
 });
 

@@ -8,7 +8,13 @@ import type {
   ServerCommand,
   UpdateServer,
 } from './commands.ts';
-import { invalidInput, serverAlreadyExists, serverDisabled, serverNotFound, serverRemoved } from './errors.ts';
+import {
+  invalidInput,
+  serverAlreadyExists,
+  serverDisabled,
+  serverNotFound,
+  serverRemoved,
+} from './errors.ts';
 import type { ServerEvent, ServerSettings, ServerUpdated, StoredTransport } from './events.ts';
 import { settingsIssues } from './settings.ts';
 

@@ -224,12 +224,19 @@ for (const kind of databaseKinds) {
 
     it('refresh records a request for an enabled server, and refuses a disabled one', async () => {
       const r = await servers.register(
-        { name: name('refreshable'), transport: { type: 'stdio', command: 'srv' }, settings: { replicas: 2 } },
+        {
+          name: name('refreshable'),
+          transport: { type: 'stdio', command: 'srv' },
+          settings: { replicas: 2 },
+        },
         meta(),
       );
       const refreshed = await servers.refresh(r.serverId, meta());
       expect(refreshed).toMatchObject({ revision: 1n, duplicate: false });
-      const [last] = await t.store.readStream(serverStream(r.serverId), { direction: 'backwards', maxCount: 1 });
+      const [last] = await t.store.readStream(serverStream(r.serverId), {
+        direction: 'backwards',
+        maxCount: 1,
+      });
       expect(last).toMatchObject({ type: 'ServerRefreshRequested', data: { serverId: r.serverId } });
 
       await servers.disable(r.serverId, meta());
@@ -256,6 +263,8 @@ for (const kind of databaseKinds) {
         meta(),
       );
       expect(ok.revision).toBe(1n);
+      // The next test compares the log's head before and after: let this append become visible first.
+      while ((await t.store.headPosition()) < ok.position!) await new Promise((r) => setTimeout(r, 10));
     });
 
     it('bad input is a validation error naming the field, and appends nothing', async () => {

@@ -41,7 +41,8 @@ export function settingsIssues(transport: TransportShape, settings: ServerSettin
   if (!http && settings.extraUrls !== undefined && settings.extraUrls.length > 0) {
     issues.push({
       path: 'extraUrls',
-      message: 'extraUrls applies to streamable-http and sse servers only; a stdio server scales with replicas',
+      message:
+        'extraUrls applies to streamable-http and sse servers only; a stdio server scales with replicas',
     });
   }
   if (http && settings.extraUrls !== undefined) {

@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
+  CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
   ErrorCode,
@@ -15,9 +16,11 @@ import {
   ReadResourceRequestSchema,
   type ServerCapabilities,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../../kernel/logger.ts';
-import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
+import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
 import { toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
 import type { ToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
@@ -223,8 +226,41 @@ export function createSessionServer(
     }
   });
 
-  if (capabilities.logging) {
+  if (scope.kind === 'aggregate') {
     server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
+  } else {
+    // The single-server endpoint forwards the rest of what its upstream offers, unchanged.
+    const passthrough = async (
+      method: PassthroughMethod,
+      params: Record<string, unknown> | undefined,
+      extra: Extra,
+    ) => {
+      const [target] = await servers();
+      if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
+      try {
+        return await deps.upstreams.request(target.serverId, method, params, relay(extra));
+      } catch (e) {
+        throw toJsonRpcError(e);
+      }
+    };
+    if (capabilities.logging) {
+      server.setRequestHandler(SetLevelRequestSchema, (r, extra) =>
+        passthrough('logging/setLevel', r.params, extra),
+      );
+    }
+    if (capabilities.completions) {
+      server.setRequestHandler(CompleteRequestSchema, (r, extra) =>
+        passthrough('completion/complete', r.params, extra),
+      );
+    }
+    if (capabilities.resources?.subscribe) {
+      server.setRequestHandler(SubscribeRequestSchema, (r, extra) =>
+        passthrough('resources/subscribe', r.params, extra),
+      );
+      server.setRequestHandler(UnsubscribeRequestSchema, (r, extra) =>
+        passthrough('resources/unsubscribe', r.params, extra),
+      );
+    }
   }
 
   server.onerror = (error) => deps.logger.debug({ err: error }, 'mcp session error');
@@ -235,8 +271,12 @@ export function createSessionServer(
 function mirrorCapabilities(upstream: Record<string, unknown>): ServerCapabilities {
   const out: ServerCapabilities = {};
   if (upstream.tools) out.tools = { listChanged: true };
-  if (upstream.resources) out.resources = { listChanged: true };
+  if (upstream.resources) {
+    const subscribe = (upstream.resources as { subscribe?: boolean }).subscribe === true;
+    out.resources = { listChanged: true, ...(subscribe && { subscribe: true }) };
+  }
   if (upstream.prompts) out.prompts = { listChanged: true };
   if (upstream.logging) out.logging = {};
+  if (upstream.completions) out.completions = {};
   return out;
 }

@@ -2,11 +2,19 @@ import type { Kysely, Migration } from 'kysely';
 import { runMigrations } from '../migrate.ts';
 import * as m001 from './2026-11-21-001-projection-checkpoints.ts';
 import * as m002 from './2026-11-21-002-servers.ts';
+import * as m003 from './2026-11-21-003-catalog.ts';
+import * as m004 from './2026-11-21-004-health.ts';
+import * as m005 from './2026-11-21-005-tool-calls.ts';
+import * as m100 from './2026-11-21-100-saga-checkpoints.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-21-001-projection-checkpoints': m001,
   '2026-11-21-002-servers': m002,
+  '2026-11-21-003-catalog': m003,
+  '2026-11-21-004-health': m004,
+  '2026-11-21-005-tool-calls': m005,
+  '2026-11-21-100-saga-checkpoints': m100,
 };
 
 /**

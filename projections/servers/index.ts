@@ -1,3 +1,3 @@
 export { redactTransport, serversProjection } from './server.projection.ts';
-export type { ListServersOptions, ServerPage, ServerView } from './servers.queries.ts';
-export { getServer, getServerByName, listServers } from './servers.queries.ts';
+export type { ListServersOptions, ServerDetailView, ServerPage, ServerView } from './servers.queries.ts';
+export { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';

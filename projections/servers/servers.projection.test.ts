@@ -99,6 +99,17 @@ for (const kind of databaseKinds) {
         createdAt: '2026-04-01T09:00:01.000Z',
         updatedAt: '2026-04-01T09:00:01.000Z',
         removedAt: null,
+        health: { status: null, since: null, lastCheckAt: null, latencyMs: null, lastError: null },
+        stats: {
+          calls: 0,
+          errors: 0,
+          errorRate: null,
+          running: 0,
+          p50Ms: null,
+          p95Ms: null,
+          lastUsedAt: null,
+          tools: [],
+        },
       });
       const rows = await t.db.selectFrom('servers').selectAll().execute();
       const dump = JSON.stringify(rows);
@@ -170,6 +181,29 @@ for (const kind of databaseKinds) {
       expect((await listServers(t.db, { includeRemoved: true })).items.map((s) => s.name)).toContain(
         'slack-eu',
       );
+    });
+
+    it('a refresh request moves the revision (for If-Match) but not updatedAt; settings are shown', async () => {
+      const r = await projected(
+        servers.register(
+          {
+            name: 'replicated',
+            transport: { type: 'stdio', command: 'srv' },
+            settings: { replicas: 2, loadBalancing: 'weighted', weights: [3, 1] },
+          },
+          meta(),
+        ),
+      );
+      const before = await getServer(t.db, r.serverId);
+      const refreshed = await projected(servers.refresh(r.serverId, meta()));
+      const after = await getServer(t.db, r.serverId);
+      expect(after).toMatchObject({
+        revision: '1',
+        position: refreshed.position!.toString(),
+        updatedAt: before!.updatedAt,
+        settings: { replicas: 2, loadBalancing: 'weighted', weights: [3, 1] },
+      });
+      await projected(servers.remove(r.serverId, meta()));
     });
 
     it('filters by tag and pages with a cursor', async () => {

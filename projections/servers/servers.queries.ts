@@ -1,6 +1,8 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { AppError } from '../../kernel/errors.ts';
 import type { ReadModelTables, RedactedTransport, ServerSettingsView, ServersTable } from '../db.ts';
+import { healthOfServers, type ServerHealthView, UNCHECKED } from '../health/health.queries.ts';
+import { type ServerStats, serverStats } from '../tool-stats/tool-stats.queries.ts';
 
 /** A server as the API shows it: camelCase, int8 as decimal strings, times as ISO strings. */
 export interface ServerView {
@@ -21,6 +23,13 @@ export interface ServerView {
   createdAt: string;
   updatedAt: string;
   removedAt: string | null;
+  /** Status and since when (audited transitions), last check time, latency and error. */
+  health: ServerHealthView;
+}
+
+/** One server in full: the list's view plus its tool-call statistics. */
+export interface ServerDetailView extends ServerView {
+  stats: ServerStats;
 }
 
 export interface ListServersOptions {
@@ -68,27 +77,31 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
     .execute();
   const page = rows.slice(0, limit);
   const last = page.at(-1);
+  const health = await healthOfServers(
+    db,
+    page.map((r) => r.id),
+  );
   return {
-    items: page.map(toView),
+    items: page.map((r) => toView(r, health.get(r.id))),
     nextCursor: rows.length > limit && last ? encodeCursor(last.name, last.id) : null,
   };
 }
 
-/** One server by id; a removed one only with `includeRemoved`. */
+/** One server by id, with its health and stats; a removed one only with `includeRemoved`. */
 export async function getServer(
   db: Db,
   id: string,
   options: { includeRemoved?: boolean } = {},
-): Promise<ServerView | undefined> {
+): Promise<ServerDetailView | undefined> {
   if (!UUID_RE.test(id)) return undefined;
   let q = servers(db).where('id', '=', id.toLowerCase());
   if (!options.includeRemoved) q = q.where('status', '=', 'active');
   const row = await q.executeTakeFirst();
-  return row && toView(row);
+  return row && detailView(db, row);
 }
 
-/** The active server holding `name` (names are unique among active servers). */
-export async function getServerByName(db: Db, name: string): Promise<ServerView | undefined> {
+/** The active server holding `name` (names are unique among active servers), with health and stats. */
+export async function getServerByName(db: Db, name: string): Promise<ServerDetailView | undefined> {
   const row = await servers(db)
     .where('name', '=', name)
     .where('status', '=', 'active')
@@ -96,13 +109,32 @@ export async function getServerByName(db: Db, name: string): Promise<ServerView 
     .orderBy('created_at')
     .orderBy('id')
     .executeTakeFirst();
-  return row && toView(row);
+  return row && detailView(db, row);
+}
+
+/** The id of the active server holding `name`, without composing its view (for filters). */
+export async function findServerIdByName(db: Db, name: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('servers')
+    .select('id')
+    .where('name', '=', name)
+    .where('status', '=', 'active')
+    .orderBy('created_at')
+    .orderBy('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Composes the server row with the health and tool_calls read models (each its own query module). */
+async function detailView(db: Db, row: Selectable<ServersTable>): Promise<ServerDetailView> {
+  const [health, stats] = await Promise.all([healthOfServers(db, [row.id]), serverStats(db, row.id)]);
+  return { ...toView(row, health.get(row.id)), stats };
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Maps a `servers` row to its API shape. */
-export function toView(row: Selectable<ServersTable>): ServerView {
+/** Maps a `servers` row (and its health, if it was ever checked) to its API shape. */
+export function toView(row: Selectable<ServersTable>, health: ServerHealthView = UNCHECKED): ServerView {
   return {
     id: row.id,
     name: row.name,
@@ -118,6 +150,7 @@ export function toView(row: Selectable<ServersTable>): ServerView {
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
     removedAt: row.removed_at === null ? null : new Date(row.removed_at).toISOString(),
+    health,
   };
 }
 

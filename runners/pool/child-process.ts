@@ -129,9 +129,10 @@ function spawnFailed(command: string, e: unknown): AppError {
   });
 }
 
-/** Calls `onLine` per line; a line longer than `max` is cut there, so memory stays bounded. */
+/** Calls `onLine` per line; a line longer than `max` is cut there (the rest of it dropped). */
 function splitLines(stream: Readable, max: number, onLine: (line: string) => void): void {
   let pending = '';
+  let skipping = false;
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
     pending += chunk;
@@ -139,19 +140,22 @@ function splitLines(stream: Readable, max: number, onLine: (line: string) => voi
     while (nl >= 0) {
       const line = pending.slice(0, nl).replace(/\r$/, '');
       pending = pending.slice(nl + 1);
-      if (line.length > 0) onLine(cut(line, max));
+      if (!skipping && line.length > 0) onLine(cut(line, max));
+      skipping = false;
       nl = pending.indexOf('\n');
     }
     if (pending.length > max) {
-      onLine(cut(pending, max));
+      // Memory stays bounded whatever a server writes without a newline.
+      if (!skipping) onLine(cut(pending, max));
+      skipping = true;
       pending = '';
     }
   });
   stream.on('end', () => {
-    if (pending.length > 0) onLine(cut(pending, max));
+    if (!skipping && pending.length > 0) onLine(cut(pending, max));
   });
 }
 
 function cut(line: string, max: number): string {
-  return line.length > max ? `${line.slice(0, max)}… [${line.length - max} more characters]` : line;
+  return line.length > max ? `${line.slice(0, max)}… [cut]` : line;
 }

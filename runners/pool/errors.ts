@@ -53,14 +53,20 @@ export class AttemptError extends Error {
   }
 }
 
+/** MCP's "resource not found" (not in the SDK's ErrorCode enum). */
+const RESOURCE_NOT_FOUND = -32002;
+
 /** The message of an McpError without the "MCP error -32602: " the SDK puts in front. */
 export function mcpMessage(e: McpError): string {
-  return e.message.replace(/^MCP error -?\d+: /, '');
+  // A server built on the SDK already prefixes its messages; the client prefixes them again.
+  return e.message.replace(/^(MCP error -?\d+: )+/, '');
 }
 
 export function classify(e: unknown, signal: AbortSignal | undefined): FailureClass {
   if (signal?.aborted) return 'cancelled';
   if (e instanceof AttemptError) return e.failure;
+  // Our own checks of an answer (pagination, shapes) throw AppErrors.
+  if (e instanceof AppError) return 'bad-answer';
   if (e instanceof McpError) {
     if (e.code === ErrorCode.RequestTimeout) return 'timeout';
     if (e.code === ErrorCode.ConnectionClosed) return 'lost';
@@ -71,14 +77,21 @@ export function classify(e: unknown, signal: AbortSignal | undefined): FailureCl
     // a refused request: either way, the JSON-RPC request was not processed.
     return 'not-delivered';
   }
-  if (e instanceof Error && e.name === 'ZodError') return 'bad-answer';
+  // The SDK rejects a result that fails its schema with the (zod) validation error itself.
+  if (e instanceof Error && (e.name === 'ZodError' || Array.isArray((e as { issues?: unknown }).issues))) {
+    return 'bad-answer';
+  }
   if (e instanceof TypeError && /fetch failed/i.test(e.message)) return 'not-delivered';
   if (e instanceof Error && e.message === 'Not connected') return 'not-delivered';
   return 'lost';
 }
 
 /** Turns whatever an SDK request threw into an AppError with the kinds the Upstreams port lists. */
-export function toAttemptError(e: unknown, signal: AbortSignal | undefined, ctx: FailureContext): AttemptError {
+export function toAttemptError(
+  e: unknown,
+  signal: AbortSignal | undefined,
+  ctx: FailureContext,
+): AttemptError {
   if (e instanceof AttemptError) return e;
   const failure = classify(e, signal);
   const where = `server '${ctx.serverName}' (instance #${ctx.instance})`;
@@ -88,7 +101,11 @@ export function toAttemptError(e: unknown, signal: AbortSignal | undefined, ctx:
   if (e instanceof AppError) return new AttemptError(e, failure);
   switch (failure) {
     case 'cancelled':
-      return make('timeout', 'UPSTREAM.CANCELLED', `${ctx.operation} on ${where} was cancelled by the caller`);
+      return make(
+        'timeout',
+        'UPSTREAM.CANCELLED',
+        `${ctx.operation} on ${where} was cancelled by the caller`,
+      );
     case 'timeout':
       return make(
         'timeout',
@@ -124,7 +141,15 @@ export function toAttemptError(e: unknown, signal: AbortSignal | undefined, ctx:
       if (mcp.code === ErrorCode.MethodNotFound) {
         return make('not_found', 'UPSTREAM.METHOD_NOT_FOUND', mcpMessage(mcp), extra);
       }
-      return make('upstream', 'UPSTREAM.ERROR', `${where} failed ${ctx.operation}: ${mcpMessage(mcp)}`, extra);
+      if (mcp.code === RESOURCE_NOT_FOUND) {
+        return make('not_found', 'UPSTREAM.RESOURCE_NOT_FOUND', mcpMessage(mcp), extra);
+      }
+      return make(
+        'upstream',
+        'UPSTREAM.ERROR',
+        `${where} failed ${ctx.operation}: ${mcpMessage(mcp)}`,
+        extra,
+      );
     }
     default: {
       const _: never = failure;

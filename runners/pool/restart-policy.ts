@@ -21,7 +21,7 @@ export class RestartPolicy {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxCrashes: number;
-  private readonly windowMs: number;
+  readonly windowMs: number;
 
   constructor(
     private readonly clock: Clock,

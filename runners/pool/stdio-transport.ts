@@ -19,7 +19,11 @@ export class ChildStdioTransport implements Transport {
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage) => void) | undefined;
   private pending: Buffer = Buffer.alloc(0);
+  /** Messages are handed on one after another through this chain (see deliver()). */
+  private delivery: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Set after a protocol violation: nothing more from this process is trusted. */
+  private broken = false;
 
   constructor(
     private readonly proc: ServerProcess,
@@ -36,6 +40,7 @@ export class ChildStdioTransport implements Transport {
           () => {},
         );
       }
+      await this.delivery;
       this.finish();
     });
   }
@@ -58,8 +63,25 @@ export class ChildStdioTransport implements Transport {
     this.onclose?.();
   }
 
+  /**
+   * The SDK handles a notification one microtask later than a response. When a server's last
+   * progress notification and its result arrive in one chunk, the result would be handled first
+   * and the progress dropped ("unknown token"). So after each notification we yield once, letting
+   * its handler run before the next message is handed on.
+   */
+  private deliver(messages: JSONRPCMessage[]): void {
+    this.delivery = this.delivery.then(async () => {
+      for (const message of messages) {
+        if (this.closed) return;
+        this.onmessage?.(message);
+        if (!('id' in message)) await null;
+      }
+    });
+  }
+
   private receive(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.broken) return;
+    const messages: JSONRPCMessage[] = [];
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     for (;;) {
       const nl = this.pending.indexOf(10);
@@ -71,12 +93,16 @@ export class ChildStdioTransport implements Transport {
       try {
         message = deserializeMessage(line);
       } catch (e) {
+        this.broken = true;
+        this.deliver(messages);
         this.options.onProtocolError(line, e as Error);
         return;
       }
-      this.onmessage?.(message);
+      messages.push(message);
     }
+    this.deliver(messages);
     if (this.pending.length > MAX_LINE_BYTES) {
+      this.broken = true;
       this.options.onProtocolError(
         this.pending.toString('utf8', 0, 200),
         new Error(`a stdout line grew beyond ${MAX_LINE_BYTES} bytes without a newline`),

@@ -242,17 +242,21 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
       }
       for (const serverId of seen) await schedule(serverId);
       unsubscribe = deps.upstreams.onListChanged(({ serverId }) => {
-        void send(
-          serverId,
-          {
-            type: 'RequestDiscovery',
+        void (async () => {
+          const revision = await deps.store.streamRevision(streamName('server', serverId));
+          if (revision === undefined) return;
+          await send(
             serverId,
-            reason: 'list_changed',
-            serverRevision: -1n,
-            at: deps.clock.now(),
-          },
-          randomIds.uuid(),
-        ).catch((e: unknown) =>
+            {
+              type: 'RequestDiscovery',
+              serverId,
+              reason: 'list_changed',
+              serverRevision: revision,
+              at: deps.clock.now(),
+            },
+            randomIds.uuid(),
+          );
+        })().catch((e: unknown) =>
           log.warn({ err: e, serverId }, 'could not request discovery after list_changed'),
         );
       });

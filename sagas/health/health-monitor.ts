@@ -60,7 +60,10 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       status = 'HEALTHY';
     } catch (e) {
       error = errorMessage(e);
-      if (instances.length > 0 && instances.every((i) => i.state === 'error')) status = 'ERROR';
+      const code = (e as { code?: string }).code;
+      // Not hosted (yet): just registered or enabled, its runner is still starting it.
+      if (code === 'UPSTREAM.UNKNOWN_SERVER' || code === 'UPSTREAM.NOT_HOSTED') status = 'STARTING';
+      else if (instances.length > 0 && instances.every((i) => i.state === 'error')) status = 'ERROR';
       else if (instances.some((i) => i.state === 'starting')) status = 'STARTING';
       else status = 'UNHEALTHY';
     }

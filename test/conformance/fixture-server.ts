@@ -37,6 +37,7 @@ import {
   CompleteRequestSchema,
   type CompleteResult,
   CreateMessageResultSchema,
+  type ElicitRequestFormParams,
   ElicitResultSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -465,17 +466,11 @@ const TOOLS: FixtureTool[] = [
   },
 ];
 
-type RequestedSchema = Extract<ServerRequest, { method: 'elicitation/create' }>['params'] extends infer P
-  ? P extends { requestedSchema: infer S }
-    ? S
-    : never
-  : never;
-
 async function elicit(
   extra: Extra,
   session: Session,
   message: string,
-  requestedSchema: RequestedSchema,
+  requestedSchema: ElicitRequestFormParams['requestedSchema'],
 ): Promise<CallToolResult> {
   if (!session.server.getClientCapabilities()?.elicitation) return noCapability('elicitation');
   const result = await extra.sendRequest(

@@ -12,7 +12,7 @@ net.Socket.prototype.connect = function guardedConnect(...args) {
   const first = Array.isArray(args[0]) ? args[0][0] : args[0];
   let host;
   if (first !== null && typeof first === 'object') {
-    if (first.path === undefined) host = first.host ?? 'localhost';
+    if (first.path == null) host = first.host ?? 'localhost';
   } else if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
     host = typeof args[1] === 'string' ? args[1] : 'localhost';
   }

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { spec } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import type { ToolCallCommand } from './commands.ts';
+import { CompleteToolCallInput, StartToolCallInput } from './commands.ts';
+import { toolCallDecider } from './decider.ts';
+import type { ToolCallEvent } from './events.ts';
+import { registerToolCallEvents } from './events.ts';
+import { DEFAULT_REDACTION_PATTERNS, redactArguments, TOO_DEEP } from './redaction.ts';
+
+const callId = '0b8e7f61-3c2d-4a5b-9e8f-7a6b5c4d3e2f';
+const serverId = '6f1c2a43-5d7e-4b8f-9a0b-1c2d3e4f5a6b';
+const t0 = new Date('2026-03-01T12:00:00.000Z');
+const t1 = new Date('2026-03-01T12:00:00.250Z');
+const hash = 'a'.repeat(64);
+
+const start: ToolCallCommand = {
+  type: 'StartToolCall',
+  data: {
+    callId,
+    serverId,
+    serverName: 'everything',
+    tool: 'echo',
+    arguments: { message: 'hi', token: '[redacted]' },
+    actor: 'alice',
+    via: 'mcp',
+    sessionId: 'sess-1',
+    startedAt: t0,
+  },
+};
+const succeed = (isError = false): ToolCallCommand => ({
+  type: 'CompleteToolCall',
+  data: {
+    callId,
+    outcome: 'succeeded',
+    durationMs: 250,
+    resultBytes: 42,
+    resultHash: hash,
+    isError,
+    finishedAt: t1,
+  },
+});
+const fail: ToolCallCommand = {
+  type: 'CompleteToolCall',
+  data: {
+    callId,
+    outcome: 'failed',
+    durationMs: 250,
+    error: { kind: 'timeout', code: 'UPSTREAM.TIMEOUT', message: 'no answer in 250 ms' },
+    finishedAt: t1,
+  },
+};
+const abandon: ToolCallCommand = {
+  type: 'AbandonToolCall',
+  data: { callId, reason: 'gateway restarted', at: t1 },
+};
+
+const started: ToolCallEvent = {
+  type: 'ToolCallStarted',
+  data: {
+    callId,
+    serverId,
+    serverName: 'everything',
+    tool: 'echo',
+    arguments: { message: 'hi', token: '[redacted]' },
+    actor: 'alice',
+    via: 'mcp',
+    sessionId: 'sess-1',
+    startedAt: t0.toISOString(),
+  },
+};
+const succeeded = (isError = false): ToolCallEvent => ({
+  type: 'ToolCallSucceeded',
+  data: {
+    callId,
+    serverId,
+    tool: 'echo',
+    durationMs: 250,
+    resultBytes: 42,
+    resultHash: hash,
+    isError,
+    finishedAt: t1.toISOString(),
+  },
+});
+const failed: ToolCallEvent = {
+  type: 'ToolCallFailed',
+  data: {
+    callId,
+    serverId,
+    tool: 'echo',
+    durationMs: 250,
+    error: { kind: 'timeout', code: 'UPSTREAM.TIMEOUT', message: 'no answer in 250 ms' },
+    finishedAt: t1.toISOString(),
+  },
+};
+const abandoned: ToolCallEvent = {
+  type: 'ToolCallAbandoned',
+  data: { callId, serverId, tool: 'echo', reason: 'gateway restarted', abandonedAt: t1.toISOString() },
+};
+
+const given = spec(toolCallDecider).given;
+
+describe('StartToolCall', () => {
+  it('starts a call', () => {
+    given([]).when(start).thenEmits([started]);
+  });
+  it('a call id starts one call only', () => {
+    given([started]).when(start).thenThrows('TOOLCALL.ALREADY_STARTED');
+    given([started, succeeded()]).when(start).thenThrows('TOOLCALL.ALREADY_STARTED');
+  });
+});
+
+describe('CompleteToolCall', () => {
+  it('records a success, and a tool-reported error as a success with isError', () => {
+    given([started]).when(succeed()).thenEmits([succeeded()]);
+    given([started])
+      .when(succeed(true))
+      .thenEmits([succeeded(true)]);
+  });
+  it('records a failure with its error', () => {
+    given([started]).when(fail).thenEmits([failed]);
+  });
+  it('refuses a call never started, and a second outcome', () => {
+    given([]).when(succeed()).thenThrows('TOOLCALL.NOT_STARTED');
+    given([started, succeeded()]).when(fail).thenThrows('TOOLCALL.ALREADY_FINISHED');
+    given([started, failed]).when(succeed()).thenThrows('TOOLCALL.ALREADY_FINISHED');
+  });
+  it('records an outcome that arrives after the call was abandoned: the result reached someone', () => {
+    given([started, abandoned]).when(succeed()).thenEmits([succeeded()]);
+    given([started, abandoned, succeeded()]).when(fail).thenThrows('TOOLCALL.ALREADY_FINISHED');
+  });
+});
+
+describe('AbandonToolCall', () => {
+  it('abandons a running call', () => {
+    given([started]).when(abandon).thenEmits([abandoned]);
+  });
+  it('abandoning a finished or abandoned call appends nothing', () => {
+    given([started, succeeded()]).when(abandon).thenEmits([]);
+    given([started, failed]).when(abandon).thenEmits([]);
+    given([started, abandoned]).when(abandon).thenEmits([]);
+  });
+  it('refuses a call never started', () => {
+    given([]).when(abandon).thenThrows('TOOLCALL.NOT_STARTED');
+  });
+});
+
+describe('redactArguments', () => {
+  it('redacts secret-looking keys at any depth, inside arrays too, whatever the value', () => {
+    const args = {
+      query: 'select 1',
+      password: 'hunter2',
+      Authorization: 'Bearer x',
+      nested: { apiKey: 'k', 'api-key': 'k', api_key: 'k', config: { clientSecret: { value: 's' } } },
+      list: [{ accessToken: 't', keep: 1 }, 'plain', ['PRIVATE_KEY']],
+      credentials: ['a', 'b'],
+      private_key: null,
+    };
+    expect(redactArguments(args)).toEqual({
+      query: 'select 1',
+      password: '[redacted]',
+      Authorization: '[redacted]',
+      nested: {
+        apiKey: '[redacted]',
+        'api-key': '[redacted]',
+        api_key: '[redacted]',
+        config: { clientSecret: '[redacted]' },
+      },
+      list: [{ accessToken: '[redacted]', keep: 1 }, 'plain', ['PRIVATE_KEY']],
+      credentials: '[redacted]',
+      private_key: '[redacted]',
+    });
+    // The input is not modified.
+    expect(args.password).toBe('hunter2');
+  });
+  it('takes other patterns, as regular expressions or strings, and no patterns redacts nothing', () => {
+    expect(redactArguments({ ssn: '1', token: 't' }, [/^ssn$/])).toEqual({ ssn: '[redacted]', token: 't' });
+    expect(redactArguments({ Card_Number: '4111' }, ['card_?number'])).toEqual({ Card_Number: '[redacted]' });
+    expect(redactArguments({ a: { password: 'p' } }, [])).toEqual({ a: { password: 'p' } });
+    // A global regex keeps no state between keys.
+    expect(redactArguments({ x1: 1, x2: 2 }, [/x/g])).toEqual({ x1: '[redacted]', x2: '[redacted]' });
+  });
+  it('stops walking a hostile nesting instead of blowing the stack', () => {
+    let deep: unknown = { password: 'p' };
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const out = JSON.stringify(redactArguments({ deep }));
+    expect(out).toContain(TOO_DEEP);
+    expect(out).not.toContain('"p"');
+  });
+  it('the default pattern is the documented one', () => {
+    expect(DEFAULT_REDACTION_PATTERNS.map(String)).toEqual([
+      '/pass(word)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key/i',
+    ]);
+  });
+});
+
+describe('inputs and events', () => {
+  it('a failure needs its error, a success its result hash', () => {
+    const noError = CompleteToolCallInput.safeParse({ callId, outcome: 'failed', durationMs: 1 });
+    expect(noError.error?.issues[0]?.path).toEqual(['error']);
+    const noHash = CompleteToolCallInput.safeParse({
+      callId,
+      outcome: 'succeeded',
+      durationMs: 1,
+      resultBytes: 1,
+    });
+    expect(noHash.error?.issues[0]?.path).toEqual(['resultHash']);
+    const badOutcome = CompleteToolCallInput.safeParse({ callId, outcome: 'maybe', durationMs: 1 });
+    expect(badOutcome.error?.issues[0]?.message).toMatch(/succeeded.*failed/);
+  });
+  it('arguments must be an object, and default to none', () => {
+    const base = { callId, serverId, serverName: 's', tool: 't', actor: 'a', via: 'rest' };
+    expect(StartToolCallInput.parse(base).arguments).toEqual({});
+    expect(StartToolCallInput.safeParse({ ...base, arguments: [1] }).success).toBe(false);
+    expect(StartToolCallInput.safeParse({ ...base, via: 'carrier-pigeon' }).success).toBe(false);
+  });
+  it('every event the decider produces passes its schema', () => {
+    const registry = registerToolCallEvents(new EventTypeRegistry());
+    const produced = [
+      ...given([]).when(start).events(),
+      ...given([started]).when(succeed(true)).events(),
+      ...given([started]).when(fail).events(),
+      ...given([started]).when(abandon).events(),
+    ];
+    expect(produced).toHaveLength(4);
+    for (const e of produced) expect(() => registry.validate(e.type, e.data)).not.toThrow();
+  });
+});

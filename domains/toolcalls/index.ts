@@ -1,0 +1,37 @@
+export type { ToolCallCommand } from './commands.ts';
+export {
+  AbandonToolCall,
+  AbandonToolCallInput,
+  CompleteToolCall,
+  CompleteToolCallInput,
+  StartToolCall,
+  StartToolCallInput,
+} from './commands.ts';
+export type { ToolCallState } from './decider.ts';
+export { decide, evolve, initialState, toolCallDecider } from './decider.ts';
+export { ToolCallErrorCode } from './errors.ts';
+export type {
+  ToolCallAbandoned,
+  ToolCallError,
+  ToolCallEvent,
+  ToolCallEventType,
+  ToolCallFailed,
+  ToolCallStarted,
+  ToolCallSucceeded,
+  ToolCallVia,
+} from './events.ts';
+export {
+  registerToolCallEvents,
+  TOOL_CALL_VIAS,
+  TOOLCALL_CATEGORY,
+  toolCallEventTypeNames,
+  toolCallEventTypes,
+} from './events.ts';
+export type {
+  ToolCallCommandDeps,
+  ToolCallCommandResult,
+  ToolCallCommands,
+  UnfinishedCall,
+} from './handlers.ts';
+export { findUnfinishedCalls, makeToolCallCommands, toolCallStream } from './handlers.ts';
+export { DEFAULT_REDACTION_PATTERNS, redactArguments, TOO_DEEP } from './redaction.ts';

@@ -1,0 +1,3 @@
+export { toolCallsProjection } from './tool-calls.projection.ts';
+export type { ListToolCallsOptions, ToolCallPage, ToolCallView } from './tool-calls.queries.ts';
+export { getToolCall, listToolCalls, toToolCallView } from './tool-calls.queries.ts';

@@ -1,0 +1,101 @@
+import { type Kysely, sql } from 'kysely';
+import type { ReadModelTables } from '../db.ts';
+
+/**
+ * Per-server and per-tool statistics, computed on read from the `tool_calls` log rather than kept
+ * in a projection table of their own. Why: percentiles do not add up — a p95 cannot be maintained
+ * incrementally from running totals without a sketch (t-digest, HDR histogram) that only
+ * approximates it — while `percentile_cont` over the log's rows is exact, needs no second copy of
+ * the data to keep equal to a rebuild, and runs the same on PostgreSQL and PGlite. The cost is a
+ * scan of one server's calls per request (index tool_calls_server_started); should that ever
+ * matter, `since` bounds it to a window, and a rollup table would be the next step.
+ *
+ * Definitions: `calls` counts finished calls (succeeded, failed, abandoned); running ones are
+ * counted apart. `errors` are failed and abandoned calls plus successes whose tool reported an
+ * error (isError). Percentiles are over calls with a duration (succeeded and failed), continuous
+ * (interpolated), in ms to three decimals. `lastUsedAt` is the start of the latest call, running or not.
+ */
+export interface ToolStats {
+  calls: number;
+  errors: number;
+  /** errors / calls; null with no finished call. */
+  errorRate: number | null;
+  running: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  lastUsedAt: string | null;
+}
+
+export interface ServerStats extends ToolStats {
+  /** One entry per tool ever called on the server, by name. */
+  tools: Array<ToolStats & { tool: string }>;
+}
+
+export const NO_STATS: ServerStats = {
+  calls: 0,
+  errors: 0,
+  errorRate: null,
+  running: 0,
+  p50Ms: null,
+  p95Ms: null,
+  lastUsedAt: null,
+  tools: [],
+};
+
+interface StatsRow {
+  tool: string | null;
+  whole: boolean;
+  calls: string | number;
+  errors: string | number;
+  running: string | number;
+  p50: string | number | null;
+  p95: string | number | null;
+  last_used_at: Date | string | null;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Stats of one server, whole and per tool, in one query (GROUPING SETS). */
+export async function serverStats(
+  db: Kysely<ReadModelTables>,
+  serverId: string,
+  options: { since?: Date | undefined } = {},
+): Promise<ServerStats> {
+  if (!UUID_RE.test(serverId)) return NO_STATS;
+  const since = options.since ? sql`AND started_at >= ${options.since}` : sql``;
+  const { rows } = await sql<StatsRow>`
+    SELECT tool,
+           grouping(tool) = 1 AS whole,
+           count(*) FILTER (WHERE status <> 'running') AS calls,
+           count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
+           count(*) FILTER (WHERE status = 'running') AS running,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+           max(started_at) AS last_used_at
+      FROM tool_calls
+     WHERE server_id = ${serverId.toLowerCase()} ${since}
+     GROUP BY GROUPING SETS ((tool), ())
+     ORDER BY whole DESC, tool`.execute(db);
+  const [total, ...perTool] = rows;
+  if (!total?.whole) return NO_STATS;
+  return { ...toStats(total), tools: perTool.map((r) => ({ tool: r.tool ?? '', ...toStats(r) })) };
+}
+
+function toStats(r: StatsRow): ToolStats {
+  const calls = Number(r.calls);
+  const errors = Number(r.errors);
+  return {
+    calls,
+    errors,
+    errorRate: calls === 0 ? null : errors / calls,
+    running: Number(r.running),
+    p50Ms: ms(r.p50),
+    p95Ms: ms(r.p95),
+    lastUsedAt: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),
+  };
+}
+
+/** Interpolated percentiles of whole milliseconds, to the microsecond (88, not 87.99999999999999). */
+function ms(v: string | number | null): number | null {
+  return v === null ? null : Math.round(Number(v) * 1000) / 1000;
+}

@@ -1,0 +1,286 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  type ClientCapabilities,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { ListChanged } from '../upstream.port.ts';
+import type { CallRouter } from './call-router.ts';
+import { spawnServer } from './child-process.ts';
+import { ChildStdioTransport } from './stdio-transport.ts';
+
+/** Where one instance lives: a command to start, or a URL to reach. */
+export type InstanceTarget =
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; cwd?: string | undefined }
+  | { type: 'streamable-http'; url: string; headers: Record<string, string> }
+  | { type: 'sse'; url: string; headers: Record<string, string> };
+
+/** An initialized MCP session with one instance. */
+export interface Connection {
+  readonly client: Client;
+  /** The pid of a stdio process, or the URL. */
+  readonly target: string;
+  readonly protocolVersion: string | undefined;
+  /** Resolves once, when the session is gone (process exited, transport closed). */
+  readonly closed: Promise<void>;
+  /** Why it ended: exit code and last stderr line, or the protocol violation. */
+  closeReason(): string | undefined;
+  /** Ends it on purpose (requests in flight fail with `reason`): DELETE the HTTP session, or reap the process tree. */
+  close(reason?: string): Promise<void>;
+  /** Drops a session that no longer works, without the courtesy of a DELETE. */
+  abandon(reason: string): void;
+}
+
+export interface ConnectOptions {
+  target: InstanceTarget;
+  router: CallRouter;
+  capabilities: ClientCapabilities;
+  clientInfo: { name: string; version: string };
+  connectTimeoutMs: number;
+  killGraceMs: number;
+  logger: Logger;
+  onListChanged: (kind: ListChanged['kind']) => void;
+}
+
+/** Capabilities the gateway can relay to its own clients. */
+export const RELAY_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: {},
+};
+
+function methodNotFound(what: string): McpError {
+  return new McpError(
+    ErrorCode.MethodNotFound,
+    `${what} is not available: no client call in flight can serve it`,
+  );
+}
+
+/** A client whose server-initiated requests and notifications go to the call that caused them. */
+function routedClient(options: ConnectOptions): Client {
+  const { router, logger } = options;
+  const client = new Client(options.clientInfo, { capabilities: options.capabilities });
+  // The SDK refuses a handler for a capability the client does not declare.
+  const caps = options.capabilities;
+  if (caps.sampling) {
+    client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
+      const call = router.route((h) => h.createMessage !== undefined);
+      if (!call?.handlers.createMessage) throw methodNotFound('sampling');
+      return call.handlers.createMessage(request.params, AbortSignal.any([extra.signal, call.signal]));
+    });
+  }
+  if (caps.elicitation) {
+    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+      const call = router.route((h) => h.elicit !== undefined);
+      if (!call?.handlers.elicit) throw methodNotFound('elicitation');
+      return call.handlers.elicit(request.params, AbortSignal.any([extra.signal, call.signal]));
+    });
+  }
+  if (caps.roots) {
+    client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
+      const call = router.route((h) => h.listRoots !== undefined);
+      if (!call?.handlers.listRoots) throw methodNotFound('roots');
+      return call.handlers.listRoots(AbortSignal.any([extra.signal, call.signal]));
+    });
+  }
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    const call = router.route((h) => h.onLog !== undefined);
+    if (call?.handlers.onLog) call.handlers.onLog(notification.params);
+    else logger.debug({ level: notification.params.level, data: notification.params.data }, 'server log');
+  });
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onListChanged('tools'));
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>
+    options.onListChanged('resources'),
+  );
+  client.setNotificationHandler(PromptListChangedNotificationSchema, () => options.onListChanged('prompts'));
+  client.onerror = (e) => logger.debug({ err: e.message }, 'client error');
+  return client;
+}
+
+/** The negotiated protocol version is only handed to the transport; catch it on the way. */
+function captureProtocolVersion(transport: Transport): () => string | undefined {
+  let version: string | undefined;
+  const original = transport.setProtocolVersion?.bind(transport);
+  transport.setProtocolVersion = (v) => {
+    version = v;
+    original?.(v);
+  };
+  return () => version;
+}
+
+/**
+ * Opens one instance: spawns the process or reaches the URL, then runs the MCP initialize
+ * handshake within `connectTimeoutMs`. Throws an AppError ('upstream') that says why it failed,
+ * with the process's last stderr line when there is one.
+ */
+export async function openConnection(options: ConnectOptions): Promise<Connection> {
+  return options.target.type === 'stdio'
+    ? openStdio(options, options.target)
+    : openHttp(options, options.target);
+}
+
+async function openStdio(
+  options: ConnectOptions,
+  target: Extract<InstanceTarget, { type: 'stdio' }>,
+): Promise<Connection> {
+  const proc = await spawnServer({
+    command: target.command,
+    args: target.args,
+    env: target.env,
+    cwd: target.cwd,
+    logger: options.logger,
+  });
+  const log = options.logger.child({ pid: proc.pid });
+  let violation: string | undefined;
+  let exit: string | undefined;
+  const transport = new ChildStdioTransport(proc, {
+    killGraceMs: options.killGraceMs,
+    onProtocolError: (line) => {
+      violation = `it wrote something that is not JSON-RPC to stdout: ${JSON.stringify(line.slice(0, 200))}`;
+      log.warn({ line: line.slice(0, 200) }, 'protocol violation on stdout; ending the process');
+      void proc.kill(options.killGraceMs);
+    },
+  });
+  const closed = proc.exited.then(({ code, signal }) => {
+    const stderr = proc.recentStderr().at(-1);
+    exit = `the process exited ${signal ? `on ${signal}` : `with code ${code}`}${
+      stderr ? ` (last stderr: ${stderr.slice(0, 300)})` : ''
+    }`;
+  });
+  const client = routedClient({ ...options, logger: log });
+  const protocolVersion = captureProtocolVersion(transport);
+  try {
+    await client.connect(transport, { timeout: options.connectTimeoutMs });
+  } catch (e) {
+    await proc.kill(options.killGraceMs);
+    await closed;
+    const why = violation ?? exit ?? (e instanceof Error ? e.message : String(e));
+    throw new AppError('upstream', 'UPSTREAM.CONNECT_FAILED', `could not initialize: ${why}`, {
+      pid: proc.pid,
+    });
+  }
+  return {
+    client,
+    target: `pid ${proc.pid}`,
+    protocolVersion: protocolVersion(),
+    closed,
+    closeReason: () => violation ?? exit,
+    close: async (why = 'the server was stopped') => {
+      violation ??= why;
+      await client.close().catch(() => {});
+      await proc.kill(options.killGraceMs);
+    },
+    abandon: (reason) => {
+      violation ??= reason;
+      void proc.kill(options.killGraceMs);
+    },
+  };
+}
+
+async function openHttp(
+  options: ConnectOptions,
+  target: Extract<InstanceTarget, { type: 'streamable-http' | 'sse' }>,
+): Promise<Connection> {
+  const url = new URL(target.url);
+  const requestInit = { headers: target.headers };
+  const streamable = target.type === 'streamable-http';
+  const transport = streamable
+    ? new StreamableHTTPClientTransport(url, {
+        requestInit,
+        // The session belongs to this process; if its GET stream drops, a few quick retries, then
+        // the next failing request tells us the session is gone.
+        reconnectionOptions: {
+          initialReconnectionDelay: 500,
+          maxReconnectionDelay: 5_000,
+          reconnectionDelayGrowFactor: 2,
+          maxRetries: 3,
+        },
+      })
+    : new SSEClientTransport(url, { requestInit });
+  const log = options.logger.child({ url: redactUrl(url) });
+  const client = routedClient({ ...options, logger: log });
+  let reason: string | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
+  client.onclose = () => resolveClosed();
+  if (!streamable) {
+    // The SSE stream is the session: once it errors, the endpoint we post to is no longer ours.
+    client.onerror = (e) => {
+      log.debug({ err: e.message }, 'client error');
+      if (e.name === 'SseError' || e.constructor.name === 'SseError') {
+        reason ??= `the SSE stream failed: ${e.message}`;
+        void client.close();
+      }
+    };
+  }
+  const protocolVersion = captureProtocolVersion(transport);
+  try {
+    await client.connect(transport, { timeout: options.connectTimeoutMs });
+  } catch (e) {
+    await client.close().catch(() => {});
+    const why = e instanceof Error ? describeFetchError(e) : String(e);
+    throw new AppError(
+      'upstream',
+      'UPSTREAM.CONNECT_FAILED',
+      `could not initialize ${redactUrl(url)}: ${why}`,
+    );
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    client,
+    target: redactUrl(url),
+    protocolVersion: protocolVersion(),
+    closed,
+    closeReason: () => reason ?? 'the session was closed',
+    close: (why = 'the server was stopped') => {
+      reason ??= why;
+      closing ??= (async () => {
+        if (transport instanceof StreamableHTTPClientTransport) {
+          // DELETE, so the server frees the session now rather than when it times out.
+          await withTimeout(transport.terminateSession(), 5_000).catch((e: unknown) =>
+            log.debug({ err: (e as Error).message }, 'could not terminate the session'),
+          );
+        }
+        await client.close().catch(() => {});
+      })();
+      return closing;
+    },
+    abandon: (why) => {
+      reason ??= why;
+      void client.close().catch(() => {});
+    },
+  };
+}
+
+/** The URL without credentials or query (which may carry tokens), for logs and status. */
+export function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+function describeFetchError(e: Error): string {
+  return e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,304 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { ClientSideHandlers, InstanceState, InstanceStatus, ListChanged } from '../upstream.port.ts';
+import { CallRouter } from './call-router.ts';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { type Connection, type InstanceTarget, openConnection } from './connection.ts';
+import { AttemptError, toAttemptError } from './errors.ts';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
+
+export interface InstanceOptions {
+  serverId: string;
+  serverName: string;
+  index: number;
+  target: InstanceTarget;
+  weight: number;
+  connectTimeoutMs: number;
+  clock: Clock;
+  logger: Logger;
+  restart: RestartPolicyOptions;
+  circuitBreaker: CircuitBreakerOptions;
+  killGraceMs: number;
+  capabilities: ClientCapabilities;
+  clientInfo: { name: string; version: string };
+  onListChanged: (kind: ListChanged['kind']) => void;
+  /** Called on every state change, so callers waiting for an instance can look again. */
+  onChange: () => void;
+}
+
+/** What an operation gets: the session, request options to pass on, and the connection's facts. */
+export interface AttemptContext {
+  client: Client;
+  connection: Connection;
+  request: RequestOptions;
+}
+
+export interface AttemptOptions extends ClientSideHandlers {
+  /** e.g. `tools/call echo`, for messages. */
+  operation: string;
+  signal?: AbortSignal | undefined;
+  timeoutMs: number;
+}
+
+type Phase = 'starting' | 'connected' | 'backoff' | 'error' | 'stopped';
+
+/**
+ * One instance of a server — a stdio process or an HTTP/SSE session — and its supervisor. The
+ * session is opened once and shared by every call. When it dies unexpectedly it is reopened after
+ * an exponential backoff; a stdio server that keeps dying (RestartPolicy) is parked in 'error'
+ * until `revive()`. HTTP upstreams are never parked: a remote server being down for a while is
+ * expected, so they keep retrying, at most every `maxDelayMs`.
+ */
+export class UpstreamInstance {
+  readonly index: number;
+  readonly weight: number;
+  readonly breaker: CircuitBreaker;
+  private readonly router = new CallRouter();
+  private readonly policy: RestartPolicy;
+  private readonly log: Logger;
+  private phase: Phase = 'starting';
+  private connection: Connection | undefined;
+  private connecting: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private restarts = 0;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: InstanceOptions) {
+    this.index = options.index;
+    this.weight = options.weight;
+    this.breaker = new CircuitBreaker(options.clock, options.circuitBreaker);
+    const stdio = options.target.type === 'stdio';
+    this.policy = new RestartPolicy(options.clock, {
+      ...options.restart,
+      ...(stdio ? {} : { maxCrashes: Number.POSITIVE_INFINITY }),
+    });
+    this.log = options.logger.child({ instance: options.index });
+  }
+
+  /** Opens the session; resolves after the first attempt, whatever its outcome (see status()). */
+  start(): Promise<void> {
+    return this.connect();
+  }
+
+  /** Out of 'error' (or a backoff): forget past crashes and reconnect now. */
+  async revive(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.policy.reset();
+    this.breaker.reset();
+    if (this.phase === 'connected' || this.phase === 'starting') return;
+    clearTimeout(this.timer);
+    await this.connect();
+  }
+
+  /** Closes the session and reaps the process tree; no restart follows. */
+  async stop(): Promise<void> {
+    this.phase = 'stopped';
+    clearTimeout(this.timer);
+    const connection = this.connection;
+    this.connection = undefined;
+    this.options.onChange();
+    await this.connecting;
+    await connection?.close();
+  }
+
+  /** Waits for the calls in flight (at most `maxMs`), then stops. For replacing a configuration. */
+  async drainAndStop(maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (this.router.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.stop();
+  }
+
+  get inFlight(): number {
+    return this.router.size;
+  }
+
+  get state(): InstanceState {
+    switch (this.phase) {
+      case 'connected':
+        return this.breaker.state === 'closed' ? 'healthy' : 'unhealthy';
+      case 'starting':
+        return 'starting';
+      case 'backoff':
+        // A stdio server between crash and restart is on its way back; an unreachable URL is down.
+        return this.options.target.type === 'stdio' ? 'starting' : 'unhealthy';
+      case 'error':
+        return 'error';
+      case 'stopped':
+        return 'stopped';
+      default: {
+        const _: never = this.phase;
+        return _;
+      }
+    }
+  }
+
+  /** Could take a call right now. */
+  get available(): boolean {
+    return this.phase === 'connected' && this.breaker.canPass();
+  }
+
+  /** Is, or will soon be, back: worth waiting for when nothing is available. */
+  get recovering(): boolean {
+    return this.phase === 'starting' || this.phase === 'backoff';
+  }
+
+  status(): InstanceStatus {
+    return {
+      index: this.index,
+      target: this.connection?.target ?? describeTarget(this.options.target),
+      state: this.state,
+      inFlight: this.router.size,
+      restarts: this.restarts,
+      circuit: this.breaker.state,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Runs one request on this instance's session. Throws AttemptError: the AppError for the caller
+   * plus whether the attempt may be retried elsewhere.
+   */
+  async attempt<T>(options: AttemptOptions, run: (context: AttemptContext) => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    if (this.phase !== 'connected' || !connection) {
+      throw new AttemptError(
+        new AppError(
+          'unavailable',
+          'UPSTREAM.INSTANCE_NOT_READY',
+          `instance #${this.index} is ${this.state}`,
+        ),
+        'not-delivered',
+      );
+    }
+    if (!this.breaker.tryPass()) {
+      throw new AttemptError(
+        new AppError('unavailable', 'UPSTREAM.CIRCUIT_OPEN', `instance #${this.index}: circuit open`),
+        'not-delivered',
+      );
+    }
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const call = this.router.enter(options, signal);
+    try {
+      const result = await run({
+        client: connection.client,
+        connection,
+        request: {
+          signal: options.signal,
+          timeout: options.timeoutMs,
+          // A call that reports progress is alive: its timeout starts over with each report.
+          resetTimeoutOnProgress: true,
+          // Always asked for, so that the upstream sends progress and the timeout can reset.
+          onprogress: (p) =>
+            options.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
+        },
+      });
+      this.breaker.success();
+      return result;
+    } catch (e) {
+      const failure = toAttemptError(e, options.signal, {
+        serverName: this.options.serverName,
+        instance: this.index,
+        operation: options.operation,
+        timeoutMs: options.timeoutMs,
+        closeReason: connection.closeReason(),
+      });
+      if (failure.instanceFault) this.breaker.failure();
+      else this.breaker.release();
+      // An HTTP session that failed to carry a request is suspect: open a fresh one. (A stdio
+      // session's failures show up as the process exiting, handled by watch().)
+      if (failure.failure === 'not-delivered' && this.options.target.type !== 'stdio') {
+        connection.abandon(failure.error.message);
+      }
+      this.lastError = failure.error.message;
+      throw failure;
+    } finally {
+      controller.abort();
+      call.leave();
+      this.options.onChange();
+    }
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.phase = 'starting';
+    this.options.onChange();
+    const attempt = (async () => {
+      try {
+        const connection = await openConnection({
+          target: this.options.target,
+          router: this.router,
+          capabilities: this.options.capabilities,
+          clientInfo: this.options.clientInfo,
+          connectTimeoutMs: this.options.connectTimeoutMs,
+          killGraceMs: this.options.killGraceMs,
+          logger: this.log,
+          onListChanged: this.options.onListChanged,
+        });
+        if (this.phase === 'stopped') {
+          await connection.close();
+          return;
+        }
+        this.connection = connection;
+        this.phase = 'connected';
+        // Failures counted against the previous session say nothing about this one.
+        this.breaker.reset();
+        this.log.info({ target: connection.target, restarts: this.restarts }, 'upstream instance connected');
+        void connection.closed.then(() => this.lost(connection));
+      } catch (e) {
+        this.lastError = e instanceof Error ? e.message : String(e);
+        this.log.warn({ err: this.lastError }, 'upstream instance failed to start');
+        this.crashed();
+      } finally {
+        this.connecting = undefined;
+        this.options.onChange();
+      }
+    })();
+    this.connecting = attempt;
+    return attempt;
+  }
+
+  /** The session ended; unless we ended it, that is a crash. */
+  private lost(connection: Connection): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.lastError = connection.closeReason() ?? 'the session ended';
+    this.log.warn({ reason: this.lastError }, 'upstream instance went away');
+    this.crashed();
+    this.options.onChange();
+  }
+
+  private crashed(): void {
+    if (this.phase === 'stopped') return;
+    const next = this.policy.crashed();
+    if (next.giveUp) {
+      this.phase = 'error';
+      const window = Math.round(this.policy.windowMs / 1000);
+      this.lastError = `crash loop: ${this.policy.recentCrashes} failures within ${window} s, not restarted until reconfigured or restarted; last: ${this.lastError ?? 'unknown'}`;
+      this.log.error({ err: this.lastError }, 'upstream instance is crash-looping');
+      return;
+    }
+    this.phase = 'backoff';
+    this.timer = setTimeout(() => {
+      if (this.phase !== 'backoff') return;
+      this.restarts++;
+      void this.connect();
+    }, next.delayMs);
+    // A pending restart must not keep a finished process alive.
+    this.timer.unref();
+  }
+}
+
+function describeTarget(target: InstanceTarget): string {
+  if (target.type === 'stdio') return target.command;
+  try {
+    const url = new URL(target.url);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return target.type;
+  }
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import type { WireError } from '../../bus/wire.ts';
+import { PASSTHROUGH_METHODS } from '../upstream.port.ts';
+
+/**
+ * Tool execution over the bus, between gateways (RemoteUpstreams) and the runners hosting a server
+ * (serveUpstreams). Subjects, under the deployment's prefix:
+ *
+ * | subject                         | from → to        | kind          | what |
+ * |---------------------------------|------------------|---------------|------|
+ * | `exec.<serverId>`               | gateway → runner | request/reply, queue `runners-<serverId>` | a call, discovery or ping |
+ * | `exec.call.<callId>.result`     | runner → gateway | publish       | the outcome of an accepted call |
+ * | `exec.call.<callId>.progress`   | runner → gateway | publish       | progress of the call |
+ * | `exec.call.<callId>.log`        | runner → gateway | publish       | a log message of the call |
+ * | `exec.call.<callId>.alive`      | runner → gateway | publish       | heartbeat while the call runs |
+ * | `exec.call.<callId>.client`     | runner → gateway | request/reply | sampling, elicitation, roots for the caller |
+ * | `exec.call.<callId>.cancel`     | gateway → runner | publish       | the caller gave up |
+ * | `exec.status.<runnerId>`        | runner → all     | publish       | instances of the servers it hosts |
+ * | `exec.changed.<serverId>`       | runner → all     | publish       | an upstream's list_changed |
+ *
+ * A call is two-phase: the request on `exec.<serverId>` is answered at once with "accepted" (so a
+ * gateway learns quickly that no runner hosts the server, or that the one it reached cannot take
+ * the call), and the result follows on the per-call subject. The gateway subscribes to
+ * `exec.call.<callId>.>` before sending, so nothing is missed; heartbeats tell it the runner is
+ * still there during a long call, since core NATS says nothing when a subscriber dies.
+ */
+
+export const execSubject = (serverId: string) => `exec.${serverId}`;
+export const execQueue = (serverId: string) => `runners-${serverId}`;
+export const callSubject = (callId: string, kind: CallChannel) => `exec.call.${callId}.${kind}`;
+export const callSubjects = (callId: string) => `exec.call.${callId}.>`;
+export const statusSubject = (runnerId: string) => `exec.status.${runnerId}`;
+export const ALL_STATUS = 'exec.status.*';
+export const changedSubject = (serverId: string) => `exec.changed.${serverId}`;
+export const ALL_CHANGED = 'exec.changed.*';
+
+export type CallChannel = 'result' | 'progress' | 'log' | 'alive' | 'client' | 'cancel';
+
+/** What the caller can serve, so the runner only relays what has somewhere to go. */
+const relaySchema = z.object({
+  progress: z.boolean(),
+  log: z.boolean(),
+  createMessage: z.boolean(),
+  elicit: z.boolean(),
+  listRoots: z.boolean(),
+});
+export type Relay = z.infer<typeof relaySchema>;
+
+const callTarget = z.discriminatedUnion('method', [
+  z.object({
+    method: z.literal('tools/call'),
+    name: z.string().min(1),
+    arguments: z.record(z.string(), z.unknown()),
+  }),
+  z.object({ method: z.literal('resources/read'), uri: z.string().min(1) }),
+  z.object({
+    method: z.literal('passthrough'),
+    rpcMethod: z.enum(PASSTHROUGH_METHODS),
+    params: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({
+    method: z.literal('prompts/get'),
+    name: z.string().min(1),
+    arguments: z.record(z.string(), z.string()),
+  }),
+]);
+export type CallTarget = z.infer<typeof callTarget>;
+
+const timeoutMs = z.number().int().positive().max(86_400_000).optional();
+
+export const execRequestSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('call'),
+    callId: z.uuid(),
+    target: callTarget,
+    timeoutMs,
+    relay: relaySchema,
+  }),
+  z.object({ op: z.literal('discover'), timeoutMs }),
+  z.object({ op: z.literal('ping'), timeoutMs }),
+]);
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+export const acceptedSchema = z.object({ accepted: z.literal(true), runnerId: z.string() });
+
+/** The outcome of a call, published on `exec.call.<callId>.result`. */
+export const callOutcomeSchema = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({
+      kind: z.string(),
+      code: z.string(),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
+]);
+export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
+
+export const progressSchema = z.object({
+  progress: z.number(),
+  total: z.number().optional(),
+  message: z.string().optional(),
+});
+
+/** A server-initiated request relayed to the caller. */
+export const clientRequestSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('sampling/createMessage'), params: z.unknown() }),
+  z.object({ method: z.literal('elicitation/create'), params: z.unknown() }),
+  z.object({ method: z.literal('roots/list') }),
+]);
+export type ClientRequest = z.infer<typeof clientRequestSchema>;
+
+const instanceStatusSchema = z.object({
+  index: z.number().int(),
+  target: z.string(),
+  state: z.enum(['starting', 'healthy', 'unhealthy', 'stopped', 'error']),
+  inFlight: z.number().int(),
+  restarts: z.number().int(),
+  circuit: z.enum(['closed', 'open', 'half-open']),
+  lastError: z.string().optional(),
+});
+
+export const runnerStatusSchema = z.object({
+  runnerId: z.string(),
+  /** Empty when the runner is leaving. */
+  servers: z.array(
+    z.object({
+      serverId: z.string(),
+      name: z.string(),
+      revision: z.string(),
+      instances: z.array(instanceStatusSchema),
+    }),
+  ),
+});
+export type RunnerStatus = z.infer<typeof runnerStatusSchema>;
+
+export const changedSchema = z.object({
+  serverId: z.string(),
+  kind: z.enum(['tools', 'resources', 'prompts']),
+});

@@ -1,0 +1,285 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ListRootsResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Bus, Closeable, SubjectMessage } from '../../bus/bus.port.ts';
+import { errorToWire } from '../../bus/wire.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import type { CallOptions, Upstreams } from '../upstream.port.ts';
+import {
+  type CallChannel,
+  type CallOutcome,
+  callSubject,
+  changedSubject,
+  type ExecRequest,
+  execQueue,
+  execRequestSchema,
+  execSubject,
+  type RunnerStatus,
+  statusSubject,
+} from './exec-protocol.ts';
+
+export interface ServeUpstreamsOptions {
+  bus: Bus;
+  upstreams: Upstreams;
+  logger: Logger;
+  /** Servers to take calls for from the start; more with serve(). */
+  serverIds?: readonly string[];
+  /** Names this runner in status messages (letters, digits, '_' and '-'). Default: a random id. */
+  runnerId?: string;
+  /** Heartbeat of a running call (default 2 s); a gateway gives up after three missed. */
+  heartbeatMs?: number;
+  /** How often the status of the hosted servers is published (default 5 s). */
+  statusIntervalMs?: number;
+  /** Longest wait for the caller to answer sampling or elicitation (default 10 minutes). */
+  clientRequestTimeoutMs?: number;
+  /** On close, how long calls in flight may take to finish (default 30 s). */
+  drainMs?: number;
+}
+
+/** The runner side of remote execution. */
+export interface UpstreamsServer {
+  readonly runnerId: string;
+  /** Starts taking calls for a server (as one member of its queue group). Idempotent. */
+  serve(serverId: string): Promise<void>;
+  /** Stops taking new calls for a server; calls already accepted run to their end. */
+  unserve(serverId: string): Promise<void>;
+  /** Server ids this runner takes calls for. */
+  served(): string[];
+  /** Calls accepted and not finished yet. */
+  inFlight(): number;
+  /** Stops taking calls, lets those in flight finish (up to drainMs), says goodbye in status. */
+  close(): Promise<void>;
+}
+
+/**
+ * Takes calls for the servers this runner hosts from `<prefix>.exec.<serverId>` (queue group
+ * `runners-<serverId>`: each call goes to one runner) and runs them on the local `upstreams`.
+ * Progress, logs and heartbeats go back on the call's own subjects; sampling, elicitation and roots
+ * requests of the upstream are relayed to the calling gateway and their answers brought back.
+ */
+export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<UpstreamsServer> {
+  const { bus, upstreams } = options;
+  const runnerId = options.runnerId ?? `runner-${randomUUID().slice(0, 8)}`;
+  const log = options.logger.child({ module: 'runners.exec', runnerId });
+  const heartbeatMs = options.heartbeatMs ?? 2_000;
+  const clientTimeoutMs = options.clientRequestTimeoutMs ?? 600_000;
+  const subscriptions = new Map<string, Promise<Closeable>>();
+  const running = new Set<Promise<void>>();
+  let closed = false;
+
+  const publish = (callId: string, channel: CallChannel, payload: unknown) =>
+    bus.publishSubject(callSubject(callId, channel), payload).catch((e: unknown) => {
+      log.warn({ callId, channel, err: (e as Error).message }, 'could not publish to the caller');
+    });
+
+  async function publishStatus(leaving = false): Promise<void> {
+    const served = new Set(subscriptions.keys());
+    const status: RunnerStatus = {
+      runnerId,
+      servers: leaving ? [] : upstreams.status().filter((s) => served.has(s.serverId)),
+    };
+    await bus.publishSubject(statusSubject(runnerId), status).catch(() => {});
+  }
+
+  const stopListChanged = upstreams.onListChanged((change) => {
+    if (subscriptions.has(change.serverId)) void bus.publishSubject(changedSubject(change.serverId), change);
+  });
+  const statusTimer = setInterval(() => void publishStatus(), options.statusIntervalMs ?? 5_000);
+  statusTimer.unref();
+
+  /** Relays a server-initiated request to the gateway of the call and checks its answer. */
+  async function askCaller<T>(
+    callId: string,
+    request: { method: string; params?: unknown },
+    parse: (v: unknown) => T,
+    signal: AbortSignal,
+  ): Promise<T> {
+    const reply = await bus.requestSubject(callSubject(callId, 'client'), request, {
+      timeoutMs: clientTimeoutMs,
+      signal,
+    });
+    return parse(reply);
+  }
+
+  function callOptions(request: Extract<ExecRequest, { op: 'call' }>, signal: AbortSignal): CallOptions {
+    const { callId, relay } = request;
+    return {
+      signal,
+      ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+      ...(relay.progress ? { onProgress: (p) => void publish(callId, 'progress', p) } : {}),
+      ...(relay.log ? { onLog: (p) => void publish(callId, 'log', p) } : {}),
+      ...(relay.createMessage
+        ? {
+            createMessage: (params, s) =>
+              askCaller(
+                callId,
+                { method: 'sampling/createMessage', params },
+                (v) => CreateMessageResultSchema.parse(v),
+                s,
+              ),
+          }
+        : {}),
+      ...(relay.elicit
+        ? {
+            elicit: (params, s) =>
+              askCaller(
+                callId,
+                { method: 'elicitation/create', params },
+                (v) => ElicitResultSchema.parse(v),
+                s,
+              ),
+          }
+        : {}),
+      ...(relay.listRoots
+        ? {
+            listRoots: (s) =>
+              askCaller(callId, { method: 'roots/list' }, (v) => ListRootsResultSchema.parse(v), s),
+          }
+        : {}),
+    };
+  }
+
+  /** Runs an accepted call to its end and publishes the outcome. */
+  async function runCall(
+    serverId: string,
+    request: Extract<ExecRequest, { op: 'call' }>,
+    controller: AbortController,
+    cancel: Closeable,
+  ): Promise<void> {
+    const heartbeat = setInterval(() => void publish(request.callId, 'alive', {}), heartbeatMs);
+    let outcome: CallOutcome;
+    try {
+      const opts = callOptions(request, controller.signal);
+      const t = request.target;
+      const result =
+        t.method === 'tools/call'
+          ? await upstreams.callTool(serverId, t.name, t.arguments, opts)
+          : t.method === 'resources/read'
+            ? await upstreams.readResource(serverId, t.uri, opts)
+            : t.method === 'passthrough'
+              ? await upstreams.request(serverId, t.rpcMethod, t.params, opts)
+              : await upstreams.getPrompt(serverId, t.name, t.arguments, opts);
+      outcome = { ok: true, result };
+    } catch (e) {
+      outcome = { ok: false, error: errorToWire(e) };
+    } finally {
+      clearInterval(heartbeat);
+      await cancel.close();
+    }
+    await publish(request.callId, 'result', outcome);
+  }
+
+  async function handle(serverId: string, message: SubjectMessage): Promise<unknown> {
+    const parsed = execRequestSchema.safeParse(message.payload);
+    if (!parsed.success) {
+      throw new AppError('validation', 'EXEC.BAD_REQUEST', `malformed exec request: ${parsed.error.message}`);
+    }
+    const request = parsed.data;
+    switch (request.op) {
+      case 'discover':
+        return upstreams.discover(
+          serverId,
+          request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
+        );
+      case 'ping':
+        return upstreams.ping(
+          serverId,
+          request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
+        );
+      case 'call': {
+        if (closed)
+          throw new AppError('unavailable', 'EXEC.RUNNER_CLOSING', `runner ${runnerId} is shutting down`);
+        // Refuse rather than accept a call we can only fail: the gateway then tries another runner.
+        const status = upstreams.status(serverId)[0];
+        if (!status) {
+          throw new AppError(
+            'unavailable',
+            'EXEC.NOT_HOSTED',
+            `runner ${runnerId} does not host ${serverId}`,
+          );
+        }
+        // A half-open circuit may take its trial call: refusing it would keep it open forever.
+        const canTry = (i: (typeof status.instances)[number]) =>
+          i.state === 'healthy' || i.state === 'starting' || i.circuit === 'half-open';
+        if (!status.instances.some(canTry)) {
+          throw new AppError(
+            'unavailable',
+            'UPSTREAM.NO_HEALTHY_INSTANCE',
+            `server '${status.name}' has no healthy instance on runner ${runnerId}`,
+            { runnerId },
+          );
+        }
+        // Listening for a cancel before saying "accepted": the caller may cancel right after.
+        const controller = new AbortController();
+        const cancel = await bus.subscribeSubject({
+          subject: callSubject(request.callId, 'cancel'),
+          handler: () => controller.abort(),
+        });
+        const p = runCall(serverId, request, controller, cancel).catch((e: unknown) =>
+          log.error({ err: (e as Error).message, callId: request.callId }, 'call failed to run'),
+        );
+        running.add(p);
+        void p.finally(() => running.delete(p));
+        return { accepted: true, runnerId };
+      }
+      default: {
+        const _: never = request;
+        return _;
+      }
+    }
+  }
+
+  const server: UpstreamsServer = {
+    runnerId,
+    async serve(serverId) {
+      if (closed)
+        throw new AppError('unavailable', 'EXEC.RUNNER_CLOSING', `runner ${runnerId} is shutting down`);
+      if (subscriptions.has(serverId)) {
+        await subscriptions.get(serverId);
+        return;
+      }
+      const sub = bus.serveSubject({
+        subject: execSubject(serverId),
+        queue: execQueue(serverId),
+        handler: (message) => handle(serverId, message),
+      });
+      subscriptions.set(serverId, sub);
+      try {
+        await sub;
+      } catch (e) {
+        subscriptions.delete(serverId);
+        throw e;
+      }
+      log.info({ serverId }, 'taking calls');
+      void publishStatus();
+    },
+    async unserve(serverId) {
+      const sub = subscriptions.get(serverId);
+      if (!sub) return;
+      subscriptions.delete(serverId);
+      await (await sub).close();
+      log.info({ serverId }, 'no longer taking calls');
+      void publishStatus();
+    },
+    served: () => [...subscriptions.keys()],
+    inFlight: () => running.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(statusTimer);
+      stopListChanged();
+      const subs = [...subscriptions.values()];
+      subscriptions.clear();
+      await Promise.allSettled(subs.map(async (s) => (await s).close()));
+      const drain = Promise.allSettled([...running]);
+      await Promise.race([drain, new Promise((r) => setTimeout(r, options.drainMs ?? 30_000))]);
+      await publishStatus(true);
+    },
+  };
+  for (const id of options.serverIds ?? []) await server.serve(id);
+  return server;
+}

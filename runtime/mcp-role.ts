@@ -1,0 +1,211 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Kysely } from 'kysely';
+import type { Bus } from '../bus/bus.port.ts';
+import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
+import { makeCatalogCommands } from '../domains/catalog/index.ts';
+import { makeHealthCommands } from '../domains/health/index.ts';
+import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import type { GatewayDeps } from '../gateway/deps.ts';
+import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
+import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
+import { createSessionServer } from '../gateway/mcp/session-server.ts';
+import { makeToolExecutor } from '../gateway/tool-execution.ts';
+import { systemClock } from '../kernel/clock.ts';
+import type { EventTypeRegistry } from '../kernel/event-types.ts';
+import { randomIds } from '../kernel/ids.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { SecretBox } from '../kernel/secrets.ts';
+import type { ReadModelTables } from '../projections/db.ts';
+import { listServers, type ProjectionRunner } from '../projections/index.ts';
+import { createRunnerHost } from '../runners/host.ts';
+import { createUpstreamPool } from '../runners/pool/pool.ts';
+import { createRemoteUpstreams } from '../runners/remote/remote-upstreams.ts';
+import { serveUpstreams } from '../runners/remote/serve-upstreams.ts';
+import type { Upstreams } from '../runners/upstream.port.ts';
+import { sagaCheckpoint } from '../sagas/checkpoints.ts';
+import { createDiscoveryProcess } from '../sagas/discovery/discovery.process.ts';
+import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
+import type { Config } from './config.ts';
+import { runWhileLeader } from './leadership.ts';
+import { catalogRecorder, catalogSource, healthRecorder, toolCallRecorder } from './mcp-wiring.ts';
+
+export interface RoleContext {
+  config: Config;
+  logger: Logger;
+  store: EventStore;
+  bus: Bus;
+  db: Kysely<ReadModelTables>;
+  registry: EventTypeRegistry;
+  secrets: SecretBox;
+  onClose: (name: string, close: () => Promise<unknown>) => void;
+}
+
+/**
+ * The runner role: hosts the enabled servers' upstream connections (stdio processes, HTTP
+ * sessions), kept in sync with the registry; in distributed mode also takes their calls from
+ * `<prefix>.exec.<serverId>`.
+ */
+export async function startRunnerRole(ctx: RoleContext): Promise<Upstreams> {
+  const logger = ctx.logger.child({ module: 'runner' });
+  const pool = createUpstreamPool({ logger });
+  ctx.onClose('upstream pool', () => pool.close());
+  const exec = ctx.config.natsUrl
+    ? await serveUpstreams({ bus: ctx.bus, upstreams: pool, logger })
+    : undefined;
+  if (exec) ctx.onClose('exec server', () => exec.close());
+  const host = createRunnerHost({
+    store: ctx.store,
+    registry: ctx.registry,
+    secrets: ctx.secrets,
+    upstreams: pool,
+    logger,
+    ...(exec && { exec }),
+  });
+  await host.start();
+  ctx.onClose('runner host', () => host.stop());
+  return pool;
+}
+
+/** Upstreams for a process without the runner role: every call over NATS to the runners. */
+export async function remoteUpstreams(ctx: RoleContext): Promise<Upstreams> {
+  const remote = await createRemoteUpstreams({ bus: ctx.bus, logger: ctx.logger.child({ module: 'exec' }) });
+  ctx.onClose('remote upstreams', () => remote.close());
+  return remote;
+}
+
+/**
+ * Process managers, one active in the deployment (leader lock): the discovery saga, the health
+ * monitor, and the sweep that marks tool calls cut off by a crash as abandoned.
+ */
+export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderLock): void {
+  const logger = ctx.logger.child({ module: 'sagas' });
+  const deps = { store: ctx.store, registry: ctx.registry, clock: systemClock };
+  const catalog = makeCatalogCommands(deps);
+  const health = makeHealthCommands(deps);
+  const toolCalls = makeToolCallCommands(deps);
+  const stop = runWhileLeader(
+    lock,
+    'switchyard-sagas',
+    async () => {
+      const discovery = createDiscoveryProcess({
+        ...deps,
+        logger,
+        upstreams,
+        catalog: catalogRecorder(catalog),
+        checkpoint: sagaCheckpoint(ctx.db, 'discovery'),
+      });
+      await discovery.start();
+      const monitor = createHealthMonitor({
+        upstreams,
+        recorder: healthRecorder(health, ctx.db),
+        enabledServers: async () =>
+          (await listServers(ctx.db, { enabled: true, limit: 500 })).items.map((s) => ({
+            serverId: s.id,
+            name: s.name,
+            healthIntervalMs: s.settings.healthIntervalMs,
+          })),
+        clock: systemClock,
+        logger,
+      });
+      monitor.start();
+      // A call whose process died keeps only its start: past the longest call we allow, it is
+      // marked abandoned (at once for everything older than this process in embedded mode).
+      const sweep = async (startedBefore: Date, reason: string) => {
+        const abandoned = await toolCalls.abandonUnfinished(
+          { startedBefore, reason },
+          {
+            commandId: randomIds.uuid(),
+            actor: 'system:recovery',
+            correlationId: randomIds.uuid(),
+            issuedAt: new Date(),
+          },
+        );
+        if (abandoned.length > 0)
+          logger.warn({ calls: abandoned.length, reason }, 'tool calls marked abandoned');
+      };
+      if (ctx.config.mode === 'embedded') await sweep(new Date(), 'the gateway restarted while the call ran');
+      const timer = setInterval(() => {
+        void sweep(
+          new Date(Date.now() - ctx.config.maxCallMs),
+          'no outcome within the longest allowed call',
+        ).catch((e: unknown) => logger.warn({ err: e }, 'abandon sweep failed'));
+      }, 60_000);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await monitor.stop();
+        await discovery.stop();
+      };
+    },
+    logger,
+  );
+  ctx.onClose('sagas', stop);
+}
+
+/** The MCP side of the gateway: endpoints, REST tool calls, and the stdio server factory. */
+export function buildMcp(ctx: RoleContext, upstreams: Upstreams, runner: ProjectionRunner) {
+  const logger = ctx.logger.child({ module: 'mcp' });
+  const catalog = catalogSource(ctx.db);
+  const toolCalls = makeToolCallCommands({ store: ctx.store, registry: ctx.registry, clock: systemClock });
+  const executeTool = makeToolExecutor({
+    upstreams,
+    recorder: toolCallRecorder(toolCalls),
+    clock: systemClock,
+    ids: randomIds,
+    logger,
+  });
+  const sessionDeps = {
+    catalog,
+    upstreams,
+    executeTool,
+    platform: createPlatformTools({
+      prefix: `switchyard${ctx.config.toolSeparator}`,
+      listServers: async () => (await listServers(ctx.db, { limit: 500 })).items,
+    }),
+    naming: { separator: ctx.config.toolSeparator },
+    logger,
+    version: ctx.config.version,
+  };
+  const endpoints = mcpRoutes(sessionDeps, {
+    allowedHosts: ctx.config.allowedHosts,
+    allowedOrigins: ctx.config.allowedOrigins,
+    sessionIdleMs: ctx.config.mcpSessionIdleMs,
+  });
+
+  // Lists change when a catalog is (re)discovered or a server comes or goes: tell the sessions once
+  // the catalog projection shows it.
+  const changes = new AbortController();
+  ctx.onClose('mcp list_changed feed', async () => changes.abort());
+  void (async () => {
+    let after = await ctx.store.headPosition();
+    for await (const event of ctx.store.subscribeToAll({
+      after,
+      filter: { categories: ['catalog', 'server'] },
+      signal: changes.signal,
+    })) {
+      after = event.position;
+      await runner.waitForPosition('catalog', event.position, 10_000);
+      await endpoints.notifyListChanged();
+    }
+  })().catch((e: unknown) => {
+    if (!changes.signal.aborted) logger.warn({ err: e }, 'list_changed feed stopped');
+  });
+
+  const mcp: NonNullable<GatewayDeps['mcp']> = { endpoints, catalog, executeTool };
+  return {
+    mcp,
+    /** The aggregate endpoint as a bare MCP server, for `switchyard mcp` over stdio. */
+    stdioServer(actor: string): Server {
+      return createSessionServer(
+        sessionDeps,
+        { kind: 'aggregate' },
+        {
+          actor,
+          correlationId: () => randomIds.uuid(),
+          traceparent: () => undefined,
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Kysely } from 'kysely';
+import type { CatalogCommands } from '../domains/catalog/index.ts';
+import type { HealthCommands } from '../domains/health/index.ts';
+import { redactArguments, type ToolCallCommands } from '../domains/toolcalls/index.ts';
+import type { CatalogServer, CatalogSource } from '../gateway/mcp/catalog-source.ts';
+import type { ToolCallRecorder } from '../gateway/tool-execution.ts';
+import type { CommandMeta } from '../kernel/decider.ts';
+import { randomIds } from '../kernel/ids.ts';
+import type { ReadModelTables } from '../projections/db.ts';
+import { type CatalogView, listCatalog, recordHealthProbe } from '../projections/index.ts';
+import type { CatalogRecorder } from '../sagas/discovery/discovery.process.ts';
+import type { HealthRecorder } from '../sagas/health/health-monitor.ts';
+
+/** Glue between the gateway's and sagas' small ports and the domains and read models. */
+
+function toCatalogServer(v: CatalogView): CatalogServer {
+  return {
+    serverId: v.serverId,
+    name: v.serverName,
+    capabilities: v.capabilities,
+    instructions: v.instructions ?? undefined,
+    tools: v.tools as Tool[],
+    resources: v.resources as Resource[],
+    resourceTemplates: v.resourceTemplates as ResourceTemplate[],
+    prompts: v.prompts as Prompt[],
+  };
+}
+
+/** The catalog projection as the MCP endpoints read it: enabled servers with a discovered catalog. */
+export function catalogSource(db: Kysely<ReadModelTables>): CatalogSource {
+  const enabled = async () =>
+    (await listCatalog(db, { enabled: true })).filter((v) => v.hash !== null).map(toCatalogServer);
+  return {
+    enabledServers: enabled,
+    async serverByName(name) {
+      return (await enabled()).find((s) => s.name === name);
+    },
+  };
+}
+
+const systemMeta = (actor: string, correlationId: string, traceparent?: string): CommandMeta => ({
+  commandId: randomIds.uuid(),
+  actor,
+  correlationId,
+  traceparent,
+  issuedAt: new Date(),
+});
+
+/** ExecuteTool's records, as toolcalls commands; arguments are redacted before they are stored. */
+export function toolCallRecorder(
+  commands: ToolCallCommands,
+  redactPatterns?: readonly (RegExp | string)[],
+): ToolCallRecorder {
+  const context = new Map<
+    string,
+    { actor: string; correlationId: string; traceparent: string | undefined }
+  >();
+  return {
+    async started(call) {
+      context.set(call.callId, {
+        actor: call.actor,
+        correlationId: call.correlationId,
+        traceparent: call.traceparent,
+      });
+      await commands.start(
+        {
+          callId: call.callId,
+          serverId: call.serverId,
+          serverName: call.serverName,
+          tool: call.tool,
+          arguments: redactArguments(call.arguments, redactPatterns),
+          actor: call.actor,
+          via: call.via,
+          ...(call.sessionId !== undefined && { sessionId: call.sessionId }),
+          startedAt: call.startedAt,
+        },
+        systemMeta(call.actor, call.correlationId, call.traceparent),
+      );
+    },
+    async finished(call) {
+      const ctx = context.get(call.callId);
+      context.delete(call.callId);
+      const meta = systemMeta(
+        ctx?.actor ?? 'system:gateway',
+        ctx?.correlationId ?? call.callId,
+        ctx?.traceparent,
+      );
+      if (call.outcome === 'succeeded') {
+        await commands.complete(
+          {
+            callId: call.callId,
+            outcome: 'succeeded',
+            durationMs: call.durationMs,
+            resultBytes: call.resultBytes,
+            resultHash: call.resultHash!,
+            isError: call.isError,
+            finishedAt: call.finishedAt,
+          },
+          meta,
+        );
+      } else {
+        await commands.complete(
+          {
+            callId: call.callId,
+            outcome: 'failed',
+            durationMs: call.durationMs,
+            error: call.error ?? { kind: 'internal', code: 'UNKNOWN', message: 'unknown failure' },
+            finishedAt: call.finishedAt,
+          },
+          meta,
+        );
+      }
+    },
+  };
+}
+
+/** The discovery saga's outcomes, as catalog commands. */
+export function catalogRecorder(commands: CatalogCommands): CatalogRecorder {
+  const meta = () => systemMeta('system:discovery', randomIds.uuid());
+  return {
+    async record(serverId, serverRevision, catalog) {
+      const r = await commands.recordDiscovery({ serverId, serverRevision, catalog }, meta());
+      return { hash: r.hash, changed: r.changed };
+    },
+    async recordFailure(serverId, reason, attempt, willRetry) {
+      await commands.recordFailure({ serverId, reason, attempt, willRetry }, meta());
+    },
+    async clear(serverId) {
+      await commands.clear({ serverId, reason: 'server removed' }, meta());
+    },
+  };
+}
+
+/** Health checks: transitions as events, every probe into the live status table. */
+export function healthRecorder(commands: HealthCommands, db: Kysely<ReadModelTables>): HealthRecorder {
+  return {
+    async record(check) {
+      await recordHealthProbe(db, check);
+      await commands.record(
+        {
+          serverId: check.serverId,
+          status: check.status,
+          ...(check.latencyMs !== undefined && { latencyMs: check.latencyMs }),
+          ...(check.error !== undefined && { error: check.error }),
+          checkedAt: check.checkedAt,
+        },
+        systemMeta('system:health', randomIds.uuid()),
+      );
+    },
+  };
+}
