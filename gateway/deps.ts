@@ -23,6 +23,8 @@ export interface ServerCommandsPort {
   enable(id: string, meta: CommandMeta): Promise<WriteResult>;
   disable(id: string, meta: CommandMeta): Promise<WriteResult>;
   remove(id: string, meta: CommandMeta): Promise<WriteResult>;
+  /** Asks for the server's capabilities to be discovered again. */
+  refresh(id: string, meta: CommandMeta): Promise<WriteResult>;
 }
 
 export interface ProjectionStatusView {

@@ -15,6 +15,7 @@ export function localServerCommands(commands: ServerCommands): ServerCommandsPor
     enable: (id, meta) => run(() => commands.enable(id, meta)),
     disable: (id, meta) => run(() => commands.disable(id, meta, parse(DisableServerInput, {}))),
     remove: (id, meta) => run(() => commands.remove(id, meta)),
+    refresh: (id, meta) => run(() => commands.refresh(id, meta)),
   };
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from '../kernel/logger.ts';
  * of the `workers` queue group runs it against the event store and answers with the write result.
  */
 const CATEGORY = 'server';
-const OPS = ['register', 'update', 'enable', 'disable', 'remove'] as const;
+const OPS = ['register', 'update', 'enable', 'disable', 'remove', 'refresh'] as const;
 type Op = (typeof OPS)[number];
 
 const metaSchema = z.object({
@@ -100,6 +100,9 @@ export function serveServerCommands(
         case 'remove':
           result = await commands.remove(need(), meta);
           break;
+        case 'refresh':
+          result = await commands.refresh(need(), meta);
+          break;
         default: {
           const _exhaustive: never = op;
           throw new Error(`unreachable ${String(_exhaustive)}`);
@@ -145,5 +148,6 @@ export function serverCommandsOverBus(bus: Bus, timeoutMs = 10_000): ServerComma
     enable: (id, meta) => send('enable', meta, id),
     disable: (id, meta) => send('disable', meta, id),
     remove: (id, meta) => send('remove', meta, id),
+    refresh: (id, meta) => send('refresh', meta, id),
   };
 }

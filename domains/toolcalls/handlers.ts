@@ -55,7 +55,12 @@ export interface ToolCallCommands {
    * the same recovery twice appends nothing twice. Returns the calls this run abandoned.
    */
   abandonUnfinished(
-    options: { startedBefore: Date; reason: string },
+    options: {
+      startedBefore: Date;
+      reason: string;
+      /** Read the log after this position only (see findUnfinishedCalls); default: from the start. */
+      after?: bigint;
+    },
     meta: CommandMeta,
   ): Promise<UnfinishedCall[]>;
 }
@@ -116,6 +121,7 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
       const unfinished = await findUnfinishedCalls(deps.store, {
         startedBefore: options.startedBefore,
         registry: deps.registry,
+        ...(options.after !== undefined && { after: options.after }),
       });
       const abandoned: UnfinishedCall[] = [];
       for (const call of unfinished) {
@@ -137,6 +143,10 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
  * cut off. Reads the `toolcall` category of the global log from `after` (default: the beginning),
  * holding only calls still open in memory. Run on recovery, after the process that owned the calls
  * is known to be gone — a call still running elsewhere would be reported too.
+ *
+ * Cost: a scan of every tool-call event after `after`. A periodic sweep should pass as `after` a
+ * position below which no call is open any more: just below the lowest `position` of the calls the
+ * previous sweep left open, or the store's head read before that sweep when it left none.
  */
 export async function findUnfinishedCalls(
   store: EventStore,

@@ -138,16 +138,19 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
     );
 
-    for (const action of ['enable', 'disable'] as const) {
+    for (const action of ['enable', 'disable', 'refresh'] as const) {
       app.post(
         `/servers/:id/${action}`,
         {
           schema: {
             tags: ['servers'],
-            summary: `${action[0]!.toUpperCase()}${action.slice(1)} a server`,
+            summary:
+              action === 'refresh'
+                ? 'Discover the server’s tools, resources and prompts again'
+                : `${action[0]!.toUpperCase()}${action.slice(1)} a server`,
             params: idParams,
             querystring: z.object({ wait: z.enum(['true', 'false']).optional() }),
-            response: problemResponses([404]),
+            response: problemResponses([404, 409]),
           },
         },
         async (request, reply) => {

@@ -207,6 +207,22 @@ describe('MCP gateway with real servers from npm', () => {
     expect(ok.isError).toBeFalsy();
   });
 
+  it('rediscovers on refresh, recording the saga’s steps and the catalog in the log', { timeout: 60_000 }, async () => {
+    const r = await post(`/api/v1/servers/${ids.everything}/refresh`, {});
+    expect(r.status).toBe(202);
+    const steps = await until(async () => {
+      const res = await fetch(`${base}/api/v1/events?stream=discovery-${ids.everything}&limit=100`);
+      const body = (await res.json()) as { events: Array<{ type: string; data: { reason?: string } }> };
+      const refresh = body.events.findIndex((e) => e.type === 'DiscoveryRequested' && e.data.reason === 'refresh');
+      return refresh >= 0 && body.events.slice(refresh).some((e) => e.type === 'DiscoveryCompleted') ? body.events : undefined;
+    });
+    expect(steps[0]).toMatchObject({ type: 'DiscoveryRequested', data: { reason: 'registered' } });
+    const catalog = await fetch(`${base}/api/v1/events?stream=catalog-${ids.everything}`);
+    const events = ((await catalog.json()) as { events: Array<{ type: string }> }).events;
+    // The same catalog again is not a change: one CapabilitiesDiscovered for both discoveries.
+    expect(events.filter((e) => e.type === 'CapabilitiesDiscovered')).toHaveLength(1);
+  });
+
   it('drops a removed server from the lists and stops its process', { timeout: 60_000 }, async () => {
     const res = await fetch(`${base}/api/v1/servers/${ids.memory}?wait=true`, { method: 'DELETE' });
     expect(res.status).toBe(202);
