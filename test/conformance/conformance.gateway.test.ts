@@ -1,0 +1,80 @@
+/**
+ * The conformance suite through the gateway: the fixture registered behind Switchyard, once as a
+ * stdio upstream and once as a Streamable HTTP upstream, and `--suite all` run against
+ * `/servers/<name>/mcp`. Every scenario that passes against the fixture directly must pass here.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../kernel/logger.ts';
+import { parseConfig } from '../../runtime/config.ts';
+import { type System, startSystem } from '../../runtime/compose.ts';
+import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
+import { type Baseline, describeRun, readBaseline, runConformanceDetailed } from './run-conformance.ts';
+
+const fixturePath = fileURLToPath(new URL('./fixture-server.ts', import.meta.url));
+const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
+
+describe('conformance suite through /servers/<name>/mcp', () => {
+  let system: System;
+  let fixture: HttpFixture;
+  let baseline: Baseline;
+
+  const register = async (body: unknown) => {
+    const res = await fetch(`${system.url}/api/v1/servers?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(202);
+  };
+
+  /** Discovery is asynchronous: wait until the gateway serves the fixture's tools. */
+  const discovered = async (name: string) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await fetch(`${system.url}/api/v1/servers/${name}/tools/test_simple_text`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      if (res.status === 200) return;
+      if (Date.now() > deadline) throw new Error(`${name} was not discovered: ${res.status} ${await res.text()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  beforeAll(async () => {
+    baseline = await readBaseline();
+    fixture = await startHttpFixture();
+    system = await startSystem(
+      parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_LOG_LEVEL: 'error' }),
+      silentLogger(),
+    );
+    await register({
+      name: 'fixture-stdio',
+      transport: { type: 'stdio', command: process.execPath, args: ['--import', tsxLoader, fixturePath, '--stdio'] },
+    });
+    await register({ name: 'fixture-http', transport: { type: 'streamable-http', url: fixture.url } });
+    await discovered('fixture-stdio');
+    await discovered('fixture-http');
+  }, 120_000);
+
+  afterAll(async () => {
+    await system?.stop();
+    await fixture?.close();
+  });
+
+  for (const upstream of ['stdio', 'http'] as const) {
+    it(`every scenario passing directly passes with a ${upstream} upstream`, { timeout: 150_000 }, async () => {
+      const run = await runConformanceDetailed({ url: `${system.url}/servers/fixture-${upstream}/mcp` });
+      const mustPass = Object.entries(baseline.scenarios)
+        .filter(([, r]) => r === 'pass')
+        .map(([s]) => s);
+      expect(Object.keys(run.results).sort()).toEqual(Object.keys(baseline.scenarios).sort());
+      const failing = mustPass.filter((s) => run.results[s] !== 'pass');
+      // Printed for docs/conformance.md's gateway columns.
+      console.info(`conformance through a ${upstream} upstream: ${JSON.stringify(run.results)}`);
+      expect(failing, `scenarios passing directly but not through the gateway:\n${describeRun(run)}`).toEqual([]);
+    });
+  }
+});
