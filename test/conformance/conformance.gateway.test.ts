@@ -6,8 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
-import { parseConfig } from '../../runtime/config.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
+import { parseConfig } from '../../runtime/config.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
 import { type Baseline, describeRun, readBaseline, runConformanceDetailed } from './run-conformance.ts';
 
@@ -38,7 +38,8 @@ describe('conformance suite through /servers/<name>/mcp', () => {
         body: '{}',
       });
       if (res.status === 200) return;
-      if (Date.now() > deadline) throw new Error(`${name} was not discovered: ${res.status} ${await res.text()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${name} was not discovered: ${res.status} ${await res.text()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   };
@@ -52,7 +53,11 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     );
     await register({
       name: 'fixture-stdio',
-      transport: { type: 'stdio', command: process.execPath, args: ['--import', tsxLoader, fixturePath, '--stdio'] },
+      transport: {
+        type: 'stdio',
+        command: process.execPath,
+        args: ['--import', tsxLoader, fixturePath, '--stdio'],
+      },
     });
     await register({ name: 'fixture-http', transport: { type: 'streamable-http', url: fixture.url } });
     await discovered('fixture-stdio');
@@ -65,7 +70,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   });
 
   for (const upstream of ['stdio', 'http'] as const) {
-    it(`every scenario passing directly passes with a ${upstream} upstream`, { timeout: 150_000 }, async () => {
+    it(`every scenario passing directly passes with a ${upstream} upstream`, {
+      timeout: 150_000,
+    }, async () => {
       const run = await runConformanceDetailed({ url: `${system.url}/servers/fixture-${upstream}/mcp` });
       const mustPass = Object.entries(baseline.scenarios)
         .filter(([, r]) => r === 'pass')
@@ -74,7 +81,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       const failing = mustPass.filter((s) => run.results[s] !== 'pass');
       // Printed for docs/conformance.md's gateway columns.
       console.info(`conformance through a ${upstream} upstream: ${JSON.stringify(run.results)}`);
-      expect(failing, `scenarios passing directly but not through the gateway:\n${describeRun(run)}`).toEqual([]);
+      expect(failing, `scenarios passing directly but not through the gateway:\n${describeRun(run)}`).toEqual(
+        [],
+      );
     });
   }
 });

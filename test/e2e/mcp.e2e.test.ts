@@ -207,14 +207,20 @@ describe('MCP gateway with real servers from npm', () => {
     expect(ok.isError).toBeFalsy();
   });
 
-  it('rediscovers on refresh, recording the saga’s steps and the catalog in the log', { timeout: 60_000 }, async () => {
+  it('rediscovers on refresh, recording the saga’s steps and the catalog in the log', {
+    timeout: 60_000,
+  }, async () => {
     const r = await post(`/api/v1/servers/${ids.everything}/refresh`, {});
     expect(r.status).toBe(202);
     const steps = await until(async () => {
       const res = await fetch(`${base}/api/v1/events?stream=discovery-${ids.everything}&limit=100`);
       const body = (await res.json()) as { events: Array<{ type: string; data: { reason?: string } }> };
-      const refresh = body.events.findIndex((e) => e.type === 'DiscoveryRequested' && e.data.reason === 'refresh');
-      return refresh >= 0 && body.events.slice(refresh).some((e) => e.type === 'DiscoveryCompleted') ? body.events : undefined;
+      const refresh = body.events.findIndex(
+        (e) => e.type === 'DiscoveryRequested' && e.data.reason === 'refresh',
+      );
+      return refresh >= 0 && body.events.slice(refresh).some((e) => e.type === 'DiscoveryCompleted')
+        ? body.events
+        : undefined;
     });
     expect(steps[0]).toMatchObject({ type: 'DiscoveryRequested', data: { reason: 'registered' } });
     const catalog = await fetch(`${base}/api/v1/events?stream=catalog-${ids.everything}`);
