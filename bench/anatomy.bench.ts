@@ -174,14 +174,17 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
     for (const concurrency of [1, 16]) {
       ctx.log(`anatomy: ${variants.length} variants × ${rounds} rounds at ${concurrency} writer(s)`);
       for (const [, op] of variants) await closedLoop(op, concurrency, 300);
-      const totals = variants.map(() => ({ ops: 0, elapsedMs: 0, latencies: [] as number[] }));
+      const totals = variants.map(() => ({ ops: 0, elapsedMs: 0, latencies: [] as number[], cpuUs: 0 }));
       for (let r = 0; r < rounds; r++) {
         for (const [k, [, op]] of variants.entries()) {
+          const cpu = process.cpuUsage();
           const res = await closedLoop(op, concurrency, sliceMs);
+          const used = process.cpuUsage(cpu);
           const t = totals[k]!;
           t.ops += res.ops;
           t.elapsedMs += res.elapsedMs;
           t.latencies.push(...res.latencies);
+          t.cpuUs += used.user + used.system;
         }
       }
       const bare = throughput(totals[0]!);
@@ -189,7 +192,7 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
         const t = totals[k]!;
         rows.push({
           bench: 'anatomy',
-          metric: `${label}, ${concurrency} writer${concurrency > 1 ? 's' : ''} (p50 ${latency(t).p50.toFixed(2)} ms)`,
+          metric: `${label}, ${concurrency} writer${concurrency > 1 ? 's' : ''} (p50 ${latency(t).p50.toFixed(2)} ms, node CPU ${Math.round(t.cpuUs / t.ops)} µs/tx)`,
           unit: 'tx/s',
           value: throughput(t),
           baseline: bare,

@@ -339,7 +339,8 @@ export async function lagBench(ctx: BenchContext): Promise<BenchResult> {
     const notes: Note[] = [];
     for (const [rate, durationMs, aim] of [
       [500, ctx.scale(20_000, 6_000), true],
-      [100, ctx.scale(10_000, 4_000), false],
+      [250, ctx.scale(10_000, 3_000), false],
+      [100, ctx.scale(10_000, 3_000), false],
     ] as const) {
       ctx.log(`lag: ${rate} UpdateServer commands/s for ${durationMs / 1000} s, projection runner live`);
       const r = await runAtRate(setup, rate, durationMs, aim);

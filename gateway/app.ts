@@ -7,7 +7,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { Histogram } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import { randomIds } from '../kernel/ids.ts';
 import type { GatewayDeps } from './deps.ts';
 import { handleHttpError, notFoundHandler } from './error-mapping.ts';
@@ -46,6 +46,17 @@ export async function buildApp(deps: GatewayDeps) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [deps.metrics],
   });
+  if (deps.mcp) {
+    const endpoints = deps.mcp.endpoints;
+    new Gauge({
+      name: 'switchyard_mcp_sessions',
+      help: 'Open MCP sessions on this gateway',
+      registers: [deps.metrics],
+      collect() {
+        this.set(endpoints.sessionCount());
+      },
+    });
+  }
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));
   });

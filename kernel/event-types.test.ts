@@ -16,7 +16,9 @@ describe('EventTypeRegistry', () => {
   });
 
   it('reads the current version unchanged and validates it', () => {
-    expect(registry.upcast('EndpointAdded', 2, { urls: ['http://b/mcp'] })).toEqual({ urls: ['http://b/mcp'] });
+    expect(registry.upcast('EndpointAdded', 2, { urls: ['http://b/mcp'] })).toEqual({
+      urls: ['http://b/mcp'],
+    });
     expect(() => registry.upcast('EndpointAdded', 2, { urls: [] })).toThrow();
   });
 

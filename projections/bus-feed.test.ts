@@ -111,7 +111,9 @@ describe.skipIf(!enabled)('bus-fed projection [postgres + NATS]', () => {
     // Appends become readable once no older transaction on the server is still open: wait for it.
     let fresh: Awaited<ReturnType<typeof t.store.readAll>> = [];
     await until(async () => {
-      fresh = (await t.store.readAll({ filter: { categories: ['ledger'] } })).filter((e) => e.stream === 'ledger-x');
+      fresh = (await t.store.readAll({ filter: { categories: ['ledger'] } })).filter(
+        (e) => e.stream === 'ledger-x',
+      );
       return fresh.length === 5;
     });
     await bus.publish([fresh.at(-1)!]);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { SqlConnection } from '../../runtime/sql.ts';
 import type { EventStore } from '../event-store.port.ts';
@@ -34,6 +35,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   const db = options.connection.db as Kysely<EventStoreTables>;
   const feed = new AppendFeed(options.connection);
   const closing = new AbortController();
+  // Every live subscription listens on it; a process has a dozen (projections, sagas, runners).
+  setMaxListeners(0, closing.signal);
   const readAll: EventStore['readAll'] = (readOptions) => readAllEvents(db, readOptions);
 
   return {

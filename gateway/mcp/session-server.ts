@@ -137,7 +137,7 @@ export function createSessionServer(
       return deps.platform.call(name, args, { actor: identity.actor });
     }
     const target = await route(name);
-    if (!target || !target.server.tools.some((t) => t.name === target.name)) {
+    if (!target?.server.tools.some((t) => t.name === target.name)) {
       throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
     }
     try {
@@ -211,7 +211,7 @@ export function createSessionServer(
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const target = await route(request.params.name);
-    if (!target || !target.server.prompts.some((p) => p.name === target.name)) {
+    if (!target?.server.prompts.some((p) => p.name === target.name)) {
       throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
     }
     try {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
@@ -182,6 +183,8 @@ export class UpstreamInstance {
     }
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    // Discovery sends one request per page on this signal, all at once for a large catalog.
+    setMaxListeners(0, signal);
     const call = this.router.enter(options, signal);
     try {
       const result = await run({

@@ -1,10 +1,10 @@
 import {
-  type ClientRequest,
-  ResultSchema,
   CallToolResultSchema,
   type ClientCapabilities,
+  type ClientRequest,
   GetPromptResultSchema,
   ReadResourceResultSchema,
+  ResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { type Clock, systemClock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';

@@ -31,6 +31,8 @@ export interface HealthMonitorDeps {
   logger: Logger;
   defaultIntervalMs?: number;
   pingTimeoutMs?: number;
+  /** How soon a server that was not healthy is checked again (default 2 s, at most its interval). */
+  unhealthyRecheckMs?: number;
   /** How often the monitor looks for due checks and server changes (default 1 s). */
   tickMs?: number;
 }
@@ -43,13 +45,14 @@ export interface HealthMonitorDeps {
 export function createHealthMonitor(deps: HealthMonitorDeps) {
   const defaultIntervalMs = deps.defaultIntervalMs ?? 30_000;
   const pingTimeoutMs = deps.pingTimeoutMs ?? 5_000;
+  const retryMs = deps.unhealthyRecheckMs ?? 2_000;
   const log = deps.logger.child({ module: 'health' });
   const due = new Map<string, number>();
   const inFlight = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
 
-  async function check(server: MonitoredServer): Promise<void> {
+  async function check(server: MonitoredServer): Promise<HealthStatus> {
     const checkedAt = deps.clock.now();
     let status: HealthStatus;
     let latencyMs: number | undefined;
@@ -68,6 +71,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       else status = 'UNHEALTHY';
     }
     await deps.recorder.record({ serverId: server.serverId, status, latencyMs, error, checkedAt });
+    return status;
   }
 
   async function tick(): Promise<void> {
@@ -90,9 +94,16 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
     for (const server of servers) {
       const next = due.get(server.serverId) ?? now;
       if (next > now || inFlight.has(server.serverId)) continue;
-      due.set(server.serverId, now + (server.healthIntervalMs ?? defaultIntervalMs));
+      const interval = server.healthIntervalMs ?? defaultIntervalMs;
+      due.set(server.serverId, now + interval);
       inFlight.add(server.serverId);
       void check(server)
+        .then((status) => {
+          // A server that is not healthy (yet) is looked at again soon, not a whole interval later.
+          if (status !== 'HEALTHY' && due.has(server.serverId)) {
+            due.set(server.serverId, deps.clock.now().getTime() + Math.min(interval, retryMs));
+          }
+        })
         .catch((e: unknown) => log.warn({ err: e, serverId: server.serverId }, 'health check not recorded'))
         .finally(() => inFlight.delete(server.serverId));
     }

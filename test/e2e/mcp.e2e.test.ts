@@ -229,6 +229,42 @@ describe('MCP gateway with real servers from npm', () => {
     expect(events.filter((e) => e.type === 'CapabilitiesDiscovered')).toHaveLength(1);
   });
 
+  it('reports health, last check and latency, with transitions in the log', { timeout: 60_000 }, async () => {
+    const server = await until(async () => {
+      const s = (await (await fetch(`${base}/api/v1/servers/everything`)).json()) as {
+        health: { status: string; latencyMs: number | null; lastCheckAt: string | null };
+        stats: { calls: number };
+      };
+      return s.health.status === 'HEALTHY' ? s : undefined;
+    });
+    expect(server.health.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(server.health.lastCheckAt).not.toBeNull();
+    expect(server.stats.calls).toBeGreaterThan(0);
+    const res = await fetch(`${base}/api/v1/events?stream=health-${ids.everything}`);
+    const events = ((await res.json()) as { events: Array<{ type: string; data: { to: string } }> }).events;
+    expect(events.at(-1)).toMatchObject({ type: 'ServerHealthChanged', data: { to: 'HEALTHY' } });
+  });
+
+  it('many client sessions share one upstream process and leave no session behind', { timeout: 90_000 }, async () => {
+    const sessions = async () => {
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      return Number(/^switchyard_mcp_sessions (\d+)/m.exec(metrics)?.[1]);
+    };
+    const before = await sessions();
+    const targets = () => system.upstreams!.status(ids.everything!)[0]!.instances.map((i) => i.target);
+    const processes = targets();
+    for (let i = 0; i < 20; i++) {
+      const client = new Client({ name: `burst-${i}`, version: '1.0.0' });
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
+      await client.connect(transport);
+      await client.callTool({ name: 'everything__echo', arguments: { message: `burst ${i}` } });
+      await transport.terminateSession();
+      await client.close();
+    }
+    expect(await sessions()).toBe(before);
+    expect(targets()).toEqual(processes);
+  });
+
   it('drops a removed server from the lists and stops its process', { timeout: 60_000 }, async () => {
     const res = await fetch(`${base}/api/v1/servers/${ids.memory}?wait=true`, { method: 'DELETE' });
     expect(res.status).toBe(202);
