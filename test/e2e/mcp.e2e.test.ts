@@ -9,23 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
-import { freePort } from './program.ts';
+import { freePort, until } from './program.ts';
 
 const pkg = (p: string) =>
   fileURLToPath(new URL(`../../node_modules/@modelcontextprotocol/${p}`, import.meta.url));
 const EVERYTHING = pkg('server-everything/dist/index.js');
 const MEMORY = pkg('server-memory/dist/index.js');
 const FILESYSTEM = pkg('server-filesystem/dist/index.js');
-
-async function until<T>(f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * Real MCP servers from npm, registered over REST and used through the gateway with the SDK
@@ -245,7 +235,9 @@ describe('MCP gateway with real servers from npm', () => {
     expect(events.at(-1)).toMatchObject({ type: 'ServerHealthChanged', data: { to: 'HEALTHY' } });
   });
 
-  it('many client sessions share one upstream process and leave no session behind', { timeout: 90_000 }, async () => {
+  it('many client sessions share one upstream process and leave no session behind', {
+    timeout: 90_000,
+  }, async () => {
     const sessions = async () => {
       const metrics = await (await fetch(`${base}/metrics`)).text();
       return Number(/^switchyard_mcp_sessions (\d+)/m.exec(metrics)?.[1]);
