@@ -143,3 +143,12 @@ export async function machineInfo(adminUrl: string, natsUrl: string): Promise<Ma
     loadAverage: currentLoad(),
   };
 }
+
+/** Cumulative busy and total CPU time of the machine (/proc/stat); diff two readings for a busy fraction. */
+export async function cpuTimes(): Promise<{ busy: number; total: number }> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const fields = (/^cpu\s+(.+)$/m.exec(stat)?.[1] ?? '').trim().split(/\s+/).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}

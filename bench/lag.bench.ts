@@ -14,7 +14,7 @@ import {
   serversProjection,
 } from '../projections/index.ts';
 import { openPostgres } from '../runtime/sql.ts';
-import type { BenchContext } from './context.ts';
+import { type BenchContext, cpuTimes } from './context.ts';
 import { openPgStore, registry, secrets } from './fixtures.ts';
 import type { BenchResult, Note, Row } from './report.ts';
 import { PhaseTimer, summarize } from './stats.ts';
@@ -37,8 +37,12 @@ interface Sample {
 interface HorizonSample {
   /** Database of the oldest transaction holding an xid anywhere in the cluster ('' if none). */
   database: string;
+  /** Its application_name (the projector's connections are named PROJECTOR_APP). */
+  application: string;
   ageMs: number;
 }
+
+const PROJECTOR_APP = 'sy_bench_projector';
 
 /**
  * Polls, every ~`everyMs`, the servers projection's checkpoint and the store's readable head (the
@@ -69,11 +73,19 @@ function pollCheckpoint(url: string, everyMs: number) {
           head: BigInt(rows[0]?.head ?? '0'),
         });
         if (k % 25 === 0) {
-          const { rows: oldest } = await client.query<{ datname: string | null; age_ms: number }>(
-            `SELECT datname, extract(epoch FROM clock_timestamp() - xact_start) * 1000 AS age_ms
+          const { rows: oldest } = await client.query<{
+            datname: string | null;
+            application_name: string | null;
+            age_ms: number;
+          }>(
+            `SELECT datname, application_name, extract(epoch FROM clock_timestamp() - xact_start) * 1000 AS age_ms
              FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 1`,
           );
-          horizon.push({ database: oldest[0]?.datname ?? '', ageMs: Number(oldest[0]?.age_ms ?? 0) });
+          horizon.push({
+            database: oldest[0]?.datname ?? '',
+            application: oldest[0]?.application_name ?? '',
+            ageMs: Number(oldest[0]?.age_ms ?? 0),
+          });
         }
         await new Promise((r) => setTimeout(r, everyMs));
       }
@@ -129,6 +141,7 @@ async function runAtRate(
   const { commands, runner, store, serverIds } = setup;
   setup.applyTimer.reset();
   const poller = pollCheckpoint(setup.url, 2);
+  const cpuStart = await cpuTimes();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const intervalMs = 1000 / targetRate;
@@ -229,7 +242,13 @@ async function runAtRate(
   const achieved = (results.length * 1000) / issuedMs;
   const pollGaps = summarize(poller.samples.slice(1).map((s, i) => s.at - poller.samples[i]!.at));
   const foreign = poller.horizon.filter((h) => h.database !== '' && h.database !== setup.databaseName);
-  const own = summarize(poller.horizon.filter((h) => h.database === setup.databaseName).map((h) => h.ageMs));
+  const ownSamples = poller.horizon.filter((h) => h.database === setup.databaseName);
+  const own = summarize(ownSamples.map((h) => h.ageMs));
+  const byProjector = summarize(
+    ownSamples.filter((h) => h.application === PROJECTOR_APP).map((h) => h.ageMs),
+  );
+  const cpuEnd = await cpuTimes();
+  const cpuBusy = (cpuEnd.busy - cpuStart.busy) / (cpuEnd.total - cpuStart.total);
   const apply = setup.applyTimer.get('apply');
   setup.applyTimer.reset();
   const label = 'UpdateServer command latency';
@@ -258,11 +277,11 @@ async function runAtRate(
   const notes: Note[] = [
     {
       bench: 'lag',
-      text: `${targetRate} cmd/s for ${durationMs / 1000} s: ${results.length} commands acked, ${achieved.toFixed(0)} cmd/s achieved, ${skipped} not sent (${maxInFlight} already in flight), ${failures.length} failed${failures[0] ? ` (first: ${failures[0]})` : ''}, ${unseen} not matched; lag max ${ms(lag.max)} ms; from command ack: p50 ${ms(lagAck.p50)} ms, p99 ${ms(lagAck.p99)} ms; event-loop delay p99 ${ms(loopDelay.percentile(99) / 1e6)} ms; checkpoint polled every ${ms(pollGaps.p50)} ms (p50 gap; the resolution of these figures)`,
+      text: `${targetRate} cmd/s for ${durationMs / 1000} s: ${results.length} commands acked, ${achieved.toFixed(0)} cmd/s achieved, ${skipped} not sent (${maxInFlight} already in flight), ${failures.length} failed${failures[0] ? ` (first: ${failures[0]})` : ''}, ${unseen} not matched; lag max ${ms(lag.max)} ms; from command ack: p50 ${ms(lagAck.p50)} ms, p99 ${ms(lagAck.p99)} ms; all CPUs ${(cpuBusy * 100).toFixed(0)}% busy; event-loop delay p99 ${ms(loopDelay.percentile(99) / 1e6)} ms; checkpoint polled every ${ms(pollGaps.p50)} ms (p50 gap; the resolution of these figures)`,
     },
     {
       bench: 'lag',
-      text: `${targetRate} cmd/s, lag split: recordedAt → readable by readAll (store visibility horizon) p50 ${ms(readableLag.p50)} ms, p99 ${ms(readableLag.p99)} ms; readable → row visible p50 ${ms(projectionWork.p50)} ms, p99 ${ms(projectionWork.p99)} ms, of which readable → delivered by the subscription p50 ${ms(subscription.p50)} ms, p99 ${ms(subscription.p99)} ms and delivered → visible (batching, apply, commit) p50 ${ms(applying.p50)} ms, p99 ${ms(applying.p99)} ms; projection.apply ${ms((apply.ms * 1000) / Math.max(1, apply.calls))} µs per event on average; age of the oldest transaction holding an xid (= holding the horizon back) in the bench database p50 ${ms(own.p50)} ms, p99 ${ms(own.p99)} ms (${own.count} samples); it was in another database in ${foreign.length} of ${poller.horizon.length} samples${foreign.length ? ` (oldest ${ms(Math.max(...foreign.map((f) => f.ageMs)))} ms)` : ''}`,
+      text: `${targetRate} cmd/s, lag split: recordedAt → readable by readAll (store visibility horizon) p50 ${ms(readableLag.p50)} ms, p99 ${ms(readableLag.p99)} ms; readable → row visible p50 ${ms(projectionWork.p50)} ms, p99 ${ms(projectionWork.p99)} ms, of which readable → delivered by the subscription p50 ${ms(subscription.p50)} ms, p99 ${ms(subscription.p99)} ms and delivered → visible (batching, apply, commit) p50 ${ms(applying.p50)} ms, p99 ${ms(applying.p99)} ms; projection.apply ${ms((apply.ms * 1000) / Math.max(1, apply.calls))} µs per event on average; age of the oldest transaction holding an xid (= holding the horizon back) in the bench database p50 ${ms(own.p50)} ms, p99 ${ms(own.p99)} ms (${own.count} samples), held by the projector's own batch transaction in ${byProjector.count} of them (p50 ${ms(byProjector.p50)} ms); it was in another database in ${foreign.length} of ${poller.horizon.length} samples${foreign.length ? ` (oldest ${ms(Math.max(...foreign.map((f) => f.ageMs)))} ms)` : ''}`,
     },
   ];
   return { rows, notes };
@@ -274,7 +293,9 @@ export async function lagBench(ctx: BenchContext): Promise<BenchResult> {
   const commands = makeServerCommands({ store: db.store, registry, secrets, clock: systemClock });
   // The projector as its own role: its own pool and store, as in a distributed deployment, so its
   // queries never queue behind the commands' in the pool.
-  const projectorSql = openPostgres({ url: db.url, max: 4 });
+  const projectorUrl = new URL(db.url);
+  projectorUrl.searchParams.set('application_name', PROJECTOR_APP);
+  const projectorSql = openPostgres({ url: projectorUrl.toString(), max: 4 });
   const projectorStore = createPostgresEventStore({ connection: projectorSql });
   const delivered = new Map<bigint, number>();
   async function* tap(source: AsyncIterable<RecordedEvent>): AsyncGenerator<RecordedEvent> {

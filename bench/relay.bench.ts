@@ -7,7 +7,7 @@ import { subjectOf } from '../bus/subjects.ts';
 import { encodeEvent } from '../bus/wire.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { silentLogger } from '../kernel/logger.ts';
-import type { BenchContext } from './context.ts';
+import { type BenchContext, cpuTimes } from './context.ts';
 import { serverLog } from './fixtures.ts';
 import type { BenchResult, Row } from './report.ts';
 import { PhaseTimer, rate } from './stats.ts';
@@ -111,14 +111,30 @@ async function relayOnce(
   }
 }
 
+/** Runs `fn`, and says how busy this process (in cores) and the whole machine (0..1) were meanwhile. */
+async function withCpu<T>(fn: () => Promise<T>): Promise<T & { processCores: number; machineBusy: number }> {
+  const machine = await cpuTimes();
+  const own = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wallUs = (performance.now() - t0) * 1000;
+  const used = process.cpuUsage(own);
+  const end = await cpuTimes();
+  return {
+    ...result,
+    processCores: (used.user + used.system) / wallUs,
+    machineBusy: (end.busy - machine.busy) / (end.total - machine.total),
+  };
+}
+
 export async function relayBench(ctx: BenchContext): Promise<BenchResult> {
   const log = await serverLog(ctx);
   const events = await readEverything(log);
   ctx.log(`relay: bare JetStream publish of ${events.length} events`);
-  const bare = await bareJetStream(ctx.natsUrl, ctx.busNames('bare'), events);
+  const bare = await withCpu(() => bareJetStream(ctx.natsUrl, ctx.busNames('bare'), events));
   ctx.log(`relay: createRelay from the store (${log.count} events) to JetStream`);
   const phases = new PhaseTimer();
-  const relayed = await relayOnce(ctx.natsUrl, ctx.busNames('relay'), log, phases);
+  const relayed = await withCpu(() => relayOnce(ctx.natsUrl, ctx.busNames('relay'), log, phases));
   const value = rate(events.length, relayed.elapsedMs);
   const rows: Row[] = [
     {
@@ -136,7 +152,7 @@ export async function relayBench(ctx: BenchContext): Promise<BenchResult> {
   const notes = [
     {
       bench: 'relay',
-      text: `relay total ${(relayed.elapsedMs / 1000).toFixed(2)} s in ${relayed.batches} batches: ${(publish.ms / 1000).toFixed(2)} s inside bus.publish (encode + send + await acks), ${((relayed.elapsedMs - publish.ms) / 1000).toFixed(2)} s outside it (reconcile, reading the store, batching); bare publish ${(bare.elapsedMs / 1000).toFixed(2)} s`,
+      text: `relay total ${(relayed.elapsedMs / 1000).toFixed(2)} s in ${relayed.batches} batches: ${(publish.ms / 1000).toFixed(2)} s inside bus.publish (encode + send + await acks), ${((relayed.elapsedMs - publish.ms) / 1000).toFixed(2)} s outside it (reconcile, reading the store, batching); bare publish ${(bare.elapsedMs / 1000).toFixed(2)} s. CPU: the bench process used ${relayed.processCores.toFixed(2)} cores during the relay (${Math.round((relayed.processCores * relayed.elapsedMs * 1000) / events.length)} µs per event) and ${bare.processCores.toFixed(2)} during the bare publish (${Math.round((bare.processCores * bare.elapsedMs * 1000) / events.length)} µs per event); the whole machine (2 cores: node, nats-server, PostgreSQL, others) was ${(relayed.machineBusy * 100).toFixed(0)}% and ${(bare.machineBusy * 100).toFixed(0)}% busy`,
     },
   ];
   return { rows, notes };
