@@ -333,6 +333,8 @@ for (const kind of databaseKinds) {
       const v2: Projection = {
         ...serversProjection,
         version: 2,
+        // This version changes what apply does; its batch form would not know.
+        applyBatch: undefined,
         async apply(trx, event, tables) {
           await serversProjection.apply(trx, event, tables);
           // What a new version might add: here, descriptions in upper case.

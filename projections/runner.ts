@@ -18,7 +18,7 @@ import {
   resetCheckpoint,
 } from './checkpoints.ts';
 import type { ReadModelTables } from './db.ts';
-import { liveTableNames, type Projection, rebuildTableName } from './projection.ts';
+import { applyAll, liveTableNames, type Projection, rebuildTableName } from './projection.ts';
 import { createTableCopies, dropTables, swapInCopies } from './tables.ts';
 
 export interface ProjectionRunnerOptions {
@@ -184,7 +184,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const tables = liveTableNames(w.projection);
     await db.transaction().execute(async (trx) => {
       await advanceCheckpoint(trx, w.projection.name, w.checkpoint, last.position, clock.now());
-      for (const e of events) await w.projection.apply(trx, upcast(e), tables);
+      await applyAll(w.projection, trx, events.map(upcast), tables);
     });
     moved(w, last.position);
   }
@@ -311,7 +311,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         for (let attempt = 1; ; attempt++) {
           try {
             await db.transaction().execute(async (trx) => {
-              for (const e of page) await w.projection.apply(trx, upcast(e), tables);
+              await applyAll(w.projection, trx, page.map(upcast), tables);
             });
             break;
           } catch (e) {

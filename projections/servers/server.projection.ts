@@ -13,6 +13,7 @@ import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { redactSecrets } from '../../kernel/secrets.ts';
 import type { ReadModelTables, RedactedTransport, ServersTable } from '../db.ts';
 import type { Projection } from '../projection.ts';
+import { applyServersBatch } from './server.batch.ts';
 
 type Trx = Transaction<ReadModelTables>;
 type Updates = Updateable<ServersTable>;
@@ -28,6 +29,8 @@ export const serversProjection: Projection = {
   version: 1,
   filter: { categories: [SERVER_CATEGORY], types: serverEventTypeNames },
   tables: ['servers'],
+  applyBatch: (trx, events, tableNames) =>
+    applyServersBatch(trx as Trx, (tableNames.servers ?? 'servers') as 'servers', events),
   async apply(trx, event, tableNames) {
     const table = (tableNames.servers ?? 'servers') as 'servers';
     const e = { type: event.type, data: event.data } as ServerEvent;
