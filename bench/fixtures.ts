@@ -7,9 +7,10 @@ import type { EventMetadata, NewEvent } from '../kernel/envelope.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { createSecretBox, type SecretBox } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
-import { migrateReadModels } from '../projections/index.ts';
+import { migrateReadModels, type Projection } from '../projections/index.ts';
 import { openPostgres, type SqlConnection } from '../runtime/sql.ts';
 import type { BenchContext } from './context.ts';
+import type { PhaseTimer } from './stats.ts';
 
 export const registry = registerServerEvents(new EventTypeRegistry());
 export const secrets: SecretBox = createSecretBox(randomBytes(32));
@@ -187,4 +188,20 @@ export async function closeServerLog(): Promise<void> {
   const p = serverLogPromise;
   serverLogPromise = undefined;
   if (p) await (await p.catch(() => undefined))?.close();
+}
+
+/**
+ * The projection with its `apply` and `applyBatch` calls timed under `phase` (items = events), so a
+ * benchmark can say how much of its time the read-model writes take, whichever path the runner uses.
+ */
+export function timedProjection(projection: Projection, timer: PhaseTimer, phase: string): Projection {
+  const { applyBatch } = projection;
+  return {
+    ...projection,
+    apply: (trx, event, tables) => timer.time(phase, () => projection.apply(trx, event, tables)),
+    ...(applyBatch && {
+      applyBatch: (trx, events, tables) =>
+        timer.time(phase, () => applyBatch.call(projection, trx, events, tables), events.length),
+    }),
+  };
 }

@@ -7,15 +7,10 @@ import { createPostgresEventStore } from '../event-store/index.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
-import {
-  createProjectionRunner,
-  type Projection,
-  type ProjectionRunner,
-  serversProjection,
-} from '../projections/index.ts';
+import { createProjectionRunner, type ProjectionRunner, serversProjection } from '../projections/index.ts';
 import { openPostgres } from '../runtime/sql.ts';
 import { type BenchContext, cpuTimes } from './context.ts';
-import { openPgStore, registry, secrets } from './fixtures.ts';
+import { openPgStore, registry, secrets, timedProjection } from './fixtures.ts';
 import type { BenchResult, Note, Row } from './report.ts';
 import { PhaseTimer, summarize } from './stats.ts';
 
@@ -281,7 +276,7 @@ async function runAtRate(
     },
     {
       bench: 'lag',
-      text: `${targetRate} cmd/s, lag split: recordedAt → readable by readAll (store visibility horizon) p50 ${ms(readableLag.p50)} ms, p99 ${ms(readableLag.p99)} ms; readable → row visible p50 ${ms(projectionWork.p50)} ms, p99 ${ms(projectionWork.p99)} ms, of which readable → delivered by the subscription p50 ${ms(subscription.p50)} ms, p99 ${ms(subscription.p99)} ms and delivered → visible (batching, apply, commit) p50 ${ms(applying.p50)} ms, p99 ${ms(applying.p99)} ms; projection.apply ${ms((apply.ms * 1000) / Math.max(1, apply.calls))} µs per event on average; age of the oldest transaction holding an xid (= holding the horizon back) in the bench database p50 ${ms(own.p50)} ms, p99 ${ms(own.p99)} ms (${own.count} samples), held by the projector's own batch transaction in ${byProjector.count} of them (p50 ${ms(byProjector.p50)} ms); it was in another database in ${foreign.length} of ${poller.horizon.length} samples${foreign.length ? ` (oldest ${ms(Math.max(...foreign.map((f) => f.ageMs)))} ms)` : ''}`,
+      text: `${targetRate} cmd/s, lag split: recordedAt → readable by readAll (store visibility horizon) p50 ${ms(readableLag.p50)} ms, p99 ${ms(readableLag.p99)} ms; readable → row visible p50 ${ms(projectionWork.p50)} ms, p99 ${ms(projectionWork.p99)} ms, of which readable → delivered by the subscription p50 ${ms(subscription.p50)} ms, p99 ${ms(subscription.p99)} ms and delivered → visible (batching, apply, commit) p50 ${ms(applying.p50)} ms, p99 ${ms(applying.p99)} ms; read-model writes (apply/applyBatch) ${ms((apply.ms * 1000) / Math.max(1, apply.items))} µs per event on average over ${apply.items} events in ${apply.calls} calls; age of the oldest transaction holding an xid (= holding the horizon back) in the bench database p50 ${ms(own.p50)} ms, p99 ${ms(own.p99)} ms (${own.count} samples), held by the projector's own batch transaction in ${byProjector.count} of them (p50 ${ms(byProjector.p50)} ms); it was in another database in ${foreign.length} of ${poller.horizon.length} samples${foreign.length ? ` (oldest ${ms(Math.max(...foreign.map((f) => f.ageMs)))} ms)` : ''}`,
     },
   ];
   return { rows, notes };
@@ -309,15 +304,11 @@ export async function lagBench(ctx: BenchContext): Promise<BenchResult> {
     subscribeToAll: (options) => tap(projectorStore.subscribeToAll(options)),
   };
   const applyTimer = new PhaseTimer();
-  const timedProjection: Projection = {
-    ...serversProjection,
-    apply: (trx, event, tables) =>
-      applyTimer.time('apply', () => serversProjection.apply(trx, event, tables)),
-  };
+
   const runner = createProjectionRunner({
     store: observedStore,
     db: projectorSql.db,
-    projections: [timedProjection],
+    projections: [timedProjection(serversProjection, applyTimer, 'apply')],
     registry,
   });
   const serverCount = 500;

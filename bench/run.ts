@@ -12,6 +12,7 @@ import { anatomyBench } from './anatomy.bench.ts';
 import { appendBench } from './append.bench.ts';
 import { createContext, currentLoad, machineInfo } from './context.ts';
 import { closeServerLog } from './fixtures.ts';
+import { gatewayBench } from './gateway.bench.ts';
 import { lagBench } from './lag.bench.ts';
 import { pgliteBench } from './pglite.bench.ts';
 import { rebuildBench } from './rebuild.bench.ts';
@@ -27,6 +28,7 @@ const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean
   { name: 'lag', run: lagBench },
   { name: 'rebuild', run: rebuildBench },
   { name: 'pglite', run: pgliteBench },
+  { name: 'gateway', run: gatewayBench },
   { name: 'anatomy', run: anatomyBench, optIn: true },
 ];
 

@@ -47,33 +47,35 @@ export function rate(count: number, elapsedMs: number): number {
 
 /** Accumulates time spent in one phase of a run (e.g. "waiting for publish acks"). */
 export class PhaseTimer {
-  private readonly totals = new Map<string, { ms: number; calls: number }>();
+  private readonly totals = new Map<string, { ms: number; calls: number; items: number }>();
 
-  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+  /** Times `fn` under `phase`; `items` says how many things (e.g. events) the call handled. */
+  async time<T>(phase: string, fn: () => Promise<T>, items = 1): Promise<T> {
     const t0 = performance.now();
     try {
       return await fn();
     } finally {
-      this.add(phase, performance.now() - t0);
+      this.add(phase, performance.now() - t0, items);
     }
   }
 
-  add(phase: string, ms: number): void {
-    const t = this.totals.get(phase) ?? { ms: 0, calls: 0 };
+  add(phase: string, ms: number, items = 1): void {
+    const t = this.totals.get(phase) ?? { ms: 0, calls: 0, items: 0 };
     t.ms += ms;
     t.calls++;
+    t.items += items;
     this.totals.set(phase, t);
   }
 
-  get(phase: string): { ms: number; calls: number } {
-    return this.totals.get(phase) ?? { ms: 0, calls: 0 };
+  get(phase: string): { ms: number; calls: number; items: number } {
+    return this.totals.get(phase) ?? { ms: 0, calls: 0, items: 0 };
   }
 
   reset(): void {
     this.totals.clear();
   }
 
-  entries(): Array<[string, { ms: number; calls: number }]> {
+  entries(): Array<[string, { ms: number; calls: number; items: number }]> {
     return [...this.totals.entries()];
   }
 }

@@ -51,11 +51,22 @@ export async function handleCommand<C, E extends DomainEvent, S>(
   stream: string,
   command: C,
   meta: CommandMeta,
-  options: { maxRetries?: number } = {},
+  options: {
+    maxRetries?: number;
+    /**
+     * The caller knows the stream is new (its id was just made up): decide on the initial state
+     * and append with 'no-stream', skipping the read. If the stream exists after all, the append
+     * fails and the command is handled the normal way.
+     */
+    assumeNew?: boolean;
+  } = {},
 ): Promise<CommandResult> {
   const maxRetries = options.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
-    const { events, recorded, revision } = await loadStream<E>(deps, stream);
+    const fresh = options.assumeNew === true && attempt === 0;
+    const { events, recorded, revision } = fresh
+      ? { events: [] as E[], recorded: [], revision: undefined }
+      : await loadStream<E>(deps, stream);
     const earlier = recorded.filter((r) => r.metadata.causationId === meta.commandId);
     if (earlier.length > 0) {
       const last = earlier.at(-1)!;

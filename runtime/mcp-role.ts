@@ -186,6 +186,8 @@ export function buildMcp(ctx: RoleContext, upstreams: Upstreams, runner: Project
     })) {
       after = event.position;
       await runner.waitForPosition('catalog', event.position, 10_000);
+      await runner.waitForPosition('servers', event.position, 10_000);
+      catalog.invalidate();
       await endpoints.notifyListChanged();
     }
   })().catch((e: unknown) => {

@@ -27,14 +27,37 @@ function toCatalogServer(v: CatalogView): CatalogServer {
   };
 }
 
-/** The catalog projection as the MCP endpoints read it: enabled servers with a discovered catalog. */
-export function catalogSource(db: Kysely<ReadModelTables>): CatalogSource {
-  const enabled = async () =>
+/**
+ * The catalog projection as the MCP endpoints read it: enabled servers with a discovered catalog.
+ * Held in memory between changes (every tool call looks its server up): `invalidate()` is called
+ * by the gateway's change feed once the projection shows a new catalog or server state, and a
+ * short time-to-live bounds staleness should that feed ever lag.
+ */
+export function catalogSource(
+  db: Kysely<ReadModelTables>,
+  ttlMs = 5_000,
+): CatalogSource & { invalidate(): void } {
+  let cached: { at: number; servers: Promise<CatalogServer[]> } | undefined;
+  const load = async () =>
     (await listCatalog(db, { enabled: true })).filter((v) => v.hash !== null).map(toCatalogServer);
+  const enabled = (): Promise<CatalogServer[]> => {
+    const now = Date.now();
+    if (!cached || now - cached.at > ttlMs) {
+      const servers = load();
+      cached = { at: now, servers };
+      servers.catch(() => {
+        if (cached?.servers === servers) cached = undefined;
+      });
+    }
+    return cached.servers;
+  };
   return {
     enabledServers: enabled,
     async serverByName(name) {
       return (await enabled()).find((s) => s.name === name);
+    },
+    invalidate() {
+      cached = undefined;
     },
   };
 }

@@ -71,8 +71,10 @@ export function toolCallStream(callId: string): string {
 }
 
 export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommands {
-  async function run(callId: string, command: ToolCallCommand, meta: CommandMeta) {
-    const r = await handleCommand(deps, toolCallDecider, toolCallStream(callId), command, meta);
+  async function run(callId: string, command: ToolCallCommand, meta: CommandMeta, assumeNew = false) {
+    const r = await handleCommand(deps, toolCallDecider, toolCallStream(callId), command, meta, {
+      assumeNew,
+    });
     return { ...r, callId };
   }
 
@@ -96,6 +98,8 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
           },
         },
         meta,
+        // A call id is fresh: skip reading a stream that does not exist (one read less per call).
+        true,
       );
     },
 
