@@ -59,13 +59,26 @@ export async function handleCommand<C, E extends DomainEvent, S>(
      * fails and the command is handled the normal way.
      */
     assumeNew?: boolean;
+    /**
+     * The caller knows the stream's state and revision (it wrote the stream a moment ago): decide
+     * on that state and append with that exact revision, skipping the read. Any other writer in
+     * between makes the append fail, and the command is then handled the normal way.
+     */
+    assume?: { state: S; revision: bigint };
   } = {},
 ): Promise<CommandResult> {
   const maxRetries = options.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
-    const fresh = options.assumeNew === true && attempt === 0;
-    const { events, recorded, revision } = fresh
-      ? { events: [] as E[], recorded: [], revision: undefined }
+    const assumed =
+      attempt > 0
+        ? undefined
+        : options.assume
+          ? { state: options.assume.state, revision: options.assume.revision as bigint | undefined }
+          : options.assumeNew
+            ? { state: decider.initialState, revision: undefined }
+            : undefined;
+    const { events, recorded, revision } = assumed
+      ? { events: [] as E[], recorded: [], revision: assumed.revision }
       : await loadStream<E>(deps, stream);
     const earlier = recorded.filter((r) => r.metadata.causationId === meta.commandId);
     if (earlier.length > 0) {
@@ -78,7 +91,9 @@ export async function handleCommand<C, E extends DomainEvent, S>(
         duplicate: true,
       };
     }
-    const state = events.reduce((s, e) => decider.evolve(s, e), decider.initialState);
+    const state = assumed
+      ? assumed.state
+      : events.reduce((s, e) => decider.evolve(s, e), decider.initialState);
     const decided = decider.decide(command, state);
     if (decided.length === 0) {
       return { stream, revision: revision ?? -1n, position: undefined, events: [], duplicate: false };

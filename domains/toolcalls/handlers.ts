@@ -12,7 +12,7 @@ import {
   StartToolCallInput,
   type ToolCallCommand,
 } from './commands.ts';
-import { toolCallDecider } from './decider.ts';
+import { type ToolCallState, toolCallDecider } from './decider.ts';
 import { invalidToolCallInput } from './errors.ts';
 import { TOOLCALL_CATEGORY, type ToolCallEvent, toolCallEventTypeNames } from './events.ts';
 
@@ -71,42 +71,64 @@ export function toolCallStream(callId: string): string {
 }
 
 export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommands {
-  async function run(callId: string, command: ToolCallCommand, meta: CommandMeta, assumeNew = false) {
-    const r = await handleCommand(deps, toolCallDecider, toolCallStream(callId), command, meta, {
-      assumeNew,
-    });
+  // State of calls this process started, so their outcome is appended without reading the stream
+  // back (one read less on every call's path). Bounded: a call whose outcome never comes here (its
+  // process is gone) is simply read from the log if it ever is completed.
+  const started = new Map<string, { state: ToolCallState; revision: bigint }>();
+  const remember = (callId: string, known: { state: ToolCallState; revision: bigint }) => {
+    if (started.size >= 10_000) started.delete(started.keys().next().value!);
+    started.set(callId, known);
+  };
+
+  async function run(
+    callId: string,
+    command: ToolCallCommand,
+    meta: CommandMeta,
+    options: { assumeNew?: boolean; assume?: { state: ToolCallState; revision: bigint } } = {},
+  ) {
+    const r = await handleCommand(deps, toolCallDecider, toolCallStream(callId), command, meta, options);
     return { ...r, callId };
   }
 
   const commands: ToolCallCommands = {
     async start(input, meta) {
       const p = parseInput(StartToolCallInput, input);
-      return run(
-        p.callId,
-        {
-          type: 'StartToolCall',
-          data: {
-            callId: p.callId,
-            serverId: p.serverId,
-            serverName: p.serverName,
-            tool: p.tool,
-            arguments: p.arguments,
-            actor: p.actor,
-            via: p.via,
-            ...(p.sessionId !== undefined && { sessionId: p.sessionId }),
-            startedAt: p.startedAt ?? deps.clock.now(),
-          },
+      const command: ToolCallCommand = {
+        type: 'StartToolCall',
+        data: {
+          callId: p.callId,
+          serverId: p.serverId,
+          serverName: p.serverName,
+          tool: p.tool,
+          arguments: p.arguments,
+          actor: p.actor,
+          via: p.via,
+          ...(p.sessionId !== undefined && { sessionId: p.sessionId }),
+          startedAt: p.startedAt ?? deps.clock.now(),
         },
-        meta,
-        // A call id is fresh: skip reading a stream that does not exist (one read less per call).
-        true,
-      );
+      };
+      // A call id is fresh: skip reading a stream that does not exist (one read less per call).
+      const r = await run(p.callId, command, meta, { assumeNew: true });
+      if (!r.duplicate && r.events.length > 0) {
+        const state = toolCallDecider
+          .decide(command, toolCallDecider.initialState)
+          .reduce(toolCallDecider.evolve, toolCallDecider.initialState);
+        remember(p.callId, { state, revision: r.revision });
+      }
+      return r;
     },
 
     async complete(input, meta) {
       const p = parseInput(CompleteToolCallInput, input);
       const finishedAt = p.finishedAt ?? deps.clock.now();
-      return run(p.callId, { type: 'CompleteToolCall', data: { ...p, finishedAt } }, meta);
+      const known = started.get(p.callId);
+      started.delete(p.callId);
+      return run(
+        p.callId,
+        { type: 'CompleteToolCall', data: { ...p, finishedAt } },
+        meta,
+        known ? { assume: known } : {},
+      );
     },
 
     async abandon(input, meta) {
