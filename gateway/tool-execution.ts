@@ -36,7 +36,8 @@ export interface ToolCallFinish {
 /** Where ExecuteTool's events go (the toolcalls domain, through the event store). */
 export interface ToolCallRecorder {
   started(call: ToolCallStart): Promise<void>;
-  finished(call: ToolCallFinish): Promise<void>;
+  /** `start` is the call as `started` got it (who, why), so the outcome carries the same metadata. */
+  finished(call: ToolCallFinish, start: ToolCallStart): Promise<void>;
 }
 
 export interface ExecuteToolRequest {
@@ -77,7 +78,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
   ): Promise<{ callId: string; result: CallToolResult }> {
     const callId = deps.ids.uuid();
     const startedAt = deps.clock.now();
-    const started = deps.recorder.started({
+    const start: ToolCallStart = {
       callId,
       serverId: request.serverId,
       serverName: request.serverName,
@@ -89,7 +90,8 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
       correlationId: request.correlationId,
       traceparent: request.traceparent,
       startedAt,
-    });
+    };
+    const started = deps.recorder.started(start);
     // Keep a rejected start from surfacing as an unhandled rejection while the call runs.
     started.catch(() => undefined);
 
@@ -106,16 +108,19 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     const body = result === undefined ? undefined : JSON.stringify(result);
     try {
       await started;
-      await deps.recorder.finished({
-        callId,
-        outcome: failure ? 'failed' : 'succeeded',
-        durationMs: finishedAt.getTime() - startedAt.getTime(),
-        resultBytes: body === undefined ? 0 : Buffer.byteLength(body),
-        resultHash: body === undefined ? undefined : createHash('sha256').update(body).digest('hex'),
-        isError: result?.isError === true,
-        error: failure ? { kind: failure.kind, code: failure.code, message: failure.message } : undefined,
-        finishedAt,
-      });
+      await deps.recorder.finished(
+        {
+          callId,
+          outcome: failure ? 'failed' : 'succeeded',
+          durationMs: finishedAt.getTime() - startedAt.getTime(),
+          resultBytes: body === undefined ? 0 : Buffer.byteLength(body),
+          resultHash: body === undefined ? undefined : createHash('sha256').update(body).digest('hex'),
+          isError: result?.isError === true,
+          error: failure ? { kind: failure.kind, code: failure.code, message: failure.message } : undefined,
+          finishedAt,
+        },
+        start,
+      );
     } catch (e) {
       log.error(
         { err: e, callId, correlationId: request.correlationId },

@@ -75,17 +75,8 @@ export function toolCallRecorder(
   commands: ToolCallCommands,
   redactPatterns?: readonly (RegExp | string)[],
 ): ToolCallRecorder {
-  const context = new Map<
-    string,
-    { actor: string; correlationId: string; traceparent: string | undefined }
-  >();
   return {
     async started(call) {
-      context.set(call.callId, {
-        actor: call.actor,
-        correlationId: call.correlationId,
-        traceparent: call.traceparent,
-      });
       await commands.start(
         {
           callId: call.callId,
@@ -101,14 +92,8 @@ export function toolCallRecorder(
         systemMeta(call.actor, call.correlationId, call.traceparent),
       );
     },
-    async finished(call) {
-      const ctx = context.get(call.callId);
-      context.delete(call.callId);
-      const meta = systemMeta(
-        ctx?.actor ?? 'system:gateway',
-        ctx?.correlationId ?? call.callId,
-        ctx?.traceparent,
-      );
+    async finished(call, start) {
+      const meta = systemMeta(start.actor, start.correlationId, start.traceparent);
       if (call.outcome === 'succeeded') {
         await commands.complete(
           {

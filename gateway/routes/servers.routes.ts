@@ -56,7 +56,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         wait && result.position !== undefined
           ? await deps.projections.waitForPosition(PROJECTION, result.position, deps.consistencyTimeoutMs)
           : undefined;
-      return writeAccepted(reply, result, `/api/v1/servers/${result.id}`, projected, request);
+      return writeAccepted(reply, result, `/api/v1/servers/${result.id}`, projected);
     }
 
     app.post(

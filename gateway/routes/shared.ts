@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { WriteResult } from '../deps.ts';
 
@@ -38,7 +38,6 @@ export function writeAccepted(
   result: WriteResult,
   location: string,
   projected: boolean | undefined,
-  _request: FastifyRequest,
 ): FastifyReply {
   const position = result.position?.toString() ?? null;
   if (position) reply.header('switchyard-position', position);
