@@ -133,8 +133,12 @@ export interface Bus {
   /**
    * Publishes events in the given order, each deduplicated by its event id, and resolves only once
    * every one is durably stored. Used by the relay only.
+   *
+   * `previousId` chains batches: the id the stream's last message must have before the first event
+   * (`null`: the stream must be empty). A stream wiped or recreated by anyone between two batches
+   * then rejects the next batch instead of silently starting a new history. Omitted: no check.
    */
-  publish(events: readonly RecordedEvent[]): Promise<void>;
+  publish(events: readonly RecordedEvent[], options?: { previousId?: string | null }): Promise<void>;
 
   /** The last event stored on the bus (for the relay to reconcile on start), if any. */
   lastPublished(): Promise<{ eventId: string; position: bigint } | undefined>;

@@ -42,6 +42,10 @@ export class EventLog {
     return added;
   }
 
+  has(eventId: string): boolean {
+    return this.ids.has(eventId);
+  }
+
   last(): LogEntry | undefined {
     return this.entries.at(-1);
   }

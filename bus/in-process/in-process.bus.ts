@@ -1,3 +1,4 @@
+import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { type Bus, type BusInfo, type BusNames, defaultBusNames } from '../bus.port.ts';
 import { matchesAny } from '../subjects.ts';
@@ -61,8 +62,18 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
 
   return {
     names,
-    async publish(events) {
+    async publish(events, publishOptions) {
       open();
+      const expected = publishOptions?.previousId;
+      const actual = log.last()?.event.id ?? null;
+      // Dedup first, as JetStream does: re-publishing a stored prefix is not a broken chain.
+      if (expected !== undefined && expected !== actual && !(events[0] && log.has(events[0].id))) {
+        throw new AppError(
+          'unavailable',
+          'BUS.PUBLISH_FAILED',
+          `the stream's last event is ${actual}, not ${expected}`,
+        );
+      }
       log.append(events);
     },
     async lastPublished() {

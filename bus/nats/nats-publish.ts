@@ -43,16 +43,21 @@ export async function publishEvents(
   events: readonly RecordedEvent[],
   onStreamMissing: () => void,
   timeoutMs: number,
+  /** See Bus.publish: the stream's last message id before the first event; null: empty. */
+  previousId?: string | null,
 ): Promise<void> {
   const acks = events.map((e, i) => {
-    const previous = i > 0 ? events[i - 1] : undefined;
+    const previous = i > 0 ? events[i - 1]!.id : previousId;
     return js.publish(subjectOf(names, e), encodeEvent(e), {
       msgID: e.id,
       headers: eventHeaders(e),
       timeout: timeoutMs,
-      expect: previous
-        ? { streamName: names.eventsStream, lastMsgID: previous.id }
-        : { streamName: names.eventsStream },
+      expect:
+        previous === undefined
+          ? { streamName: names.eventsStream }
+          : previous === null
+            ? { streamName: names.eventsStream, lastSequence: 0 }
+            : { streamName: names.eventsStream, lastMsgID: previous },
     });
   });
   const results = await Promise.allSettled(acks);

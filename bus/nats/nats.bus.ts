@@ -69,7 +69,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
 
     const bus: Bus = {
       names,
-      async publish(events) {
+      async publish(events, publishOptions) {
         if (events.length === 0) return;
         await streams.ensure();
         await publishEvents(
@@ -78,6 +78,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
           events,
           () => streams.invalidate(),
           options.publishTimeoutMs ?? 10_000,
+          publishOptions?.previousId,
         );
       },
       async lastPublished() {

@@ -72,9 +72,12 @@ export function createRelay(options: RelayOptions): Relay {
   };
   let stopping: AbortController | undefined;
   let running: Promise<void> | undefined;
+  /** The bus's last event id as this relay left it (null: empty); each batch must follow it. */
+  let previousId: string | null = null;
 
   async function reconcile(): Promise<bigint> {
     const last = await bus.lastPublished();
+    previousId = last?.eventId ?? null;
     const after = last?.position ?? 0n;
     status.lastPublishedPosition = last?.position;
     if (last) {
@@ -123,7 +126,8 @@ export function createRelay(options: RelayOptions): Relay {
         for await (const batch of batches(feed, batchSize, options.lingerMs ?? 5)) {
           if (signal.aborted) break;
           try {
-            await bus.publish(batch);
+            await bus.publish(batch, { previousId });
+            previousId = batch.at(-1)!.id;
           } catch (e) {
             attempt.abort();
             throw e;
