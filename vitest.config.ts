@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', '.data/**'],
+    exclude: ['node_modules/**', '.data/**', 'templates/builtin/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
