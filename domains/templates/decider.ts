@@ -74,6 +74,8 @@ export type TemplateSourceState =
       config: SourceConfig;
       /** Revision of the last recorded successful sync. */
       lastRevision: string | null;
+      /** The source's templates as the last recorded sync left them. */
+      catalog: ReadonlyArray<{ name: string; version: string; contentHash: string; dir: string }>;
       /** The failure recorded since the last success, if any. */
       failing: string | null;
     }
@@ -120,7 +122,7 @@ export const templateSourceDecider: Decider<TemplateSourceCommand, TemplateSourc
         }
       }
     },
-    evolve(state, event) {
+    evolve(state, event): TemplateSourceState {
       switch (event.type) {
         case 'TemplateSourceRegistered': {
           const { kind, location, ref, intervalMs, builtIn } = event.data;
@@ -128,13 +130,19 @@ export const templateSourceDecider: Decider<TemplateSourceCommand, TemplateSourc
           // A new location or ref is a new source: its first sync is recorded whatever it finds.
           return state.status === 'active' && sameConfig(state.config, config)
             ? { ...state, config }
-            : { status: 'active', config, lastRevision: null, failing: null };
+            : {
+                status: 'active',
+                config,
+                lastRevision: null,
+                failing: null,
+                catalog: state.status === 'active' ? state.catalog : [],
+              };
         }
         case 'TemplateSourceRemoved':
           return { status: 'removed' };
         case 'TemplateSourceSynced':
           return state.status === 'active'
-            ? { ...state, lastRevision: event.data.revision, failing: null }
+            ? { ...state, lastRevision: event.data.revision, failing: null, catalog: event.data.templates }
             : state;
         case 'TemplateSourceSyncFailed':
           return state.status === 'active' ? { ...state, failing: event.data.reason } : state;

@@ -91,8 +91,15 @@ export const templateSourceSyncedSchema = z.object({
   name: sourceNameSchema,
   revision: z.string().min(1),
   commit: z.string().nullable(),
+  /** The source's part of the catalog after this sync (rejected templates keep their last good version). */
   templates: z.array(
-    z.object({ name: templateNameSchema, version: templateVersionSchema, contentHash: sha256 }),
+    z.object({
+      name: templateNameSchema,
+      version: templateVersionSchema,
+      contentHash: sha256,
+      /** Directory of the template in the source, relative to its root. */
+      dir: z.string(),
+    }),
   ),
   published: z.array(templateNameSchema),
   removed: z.array(templateNameSchema),
