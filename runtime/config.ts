@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
@@ -84,6 +86,10 @@ export const configSchema = z.object({
     .int()
     .min(1_000)
     .default(60 * 60_000 + 60_000),
+  /** Generated projects go under this directory, and analyze-code reads only below it. */
+  SWITCHYARD_WORKSPACE: z.string().optional(),
+  /** The shipped templates (source `builtin`); `off` to not register them. */
+  SWITCHYARD_BUILTIN_TEMPLATES: z.string().optional(),
   /** Read models (and the Postgres event store unless EVENTSTORE_URL is set). Unset: embedded PGlite. */
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /** NATS with JetStream. Unset: the in-process bus. */
@@ -112,6 +118,10 @@ export interface Config {
   allowedOrigins: string[];
   mcpSessionIdleMs: number;
   maxCallMs: number;
+  /** Absolute; generated projects and analysed code live below it. */
+  workspaceRoot: string;
+  /** Absolute directory of the shipped templates, or undefined when turned off. */
+  builtInTemplates: string | undefined;
   version: string;
 }
 
@@ -176,6 +186,18 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     allowedOrigins: list(c.SWITCHYARD_ALLOWED_ORIGINS),
     mcpSessionIdleMs: c.SWITCHYARD_MCP_SESSION_IDLE_MS,
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
+    workspaceRoot: resolve(
+      c.SWITCHYARD_WORKSPACE ??
+        (c.SWITCHYARD_DATA_DIR === 'memory://'
+          ? join(tmpdir(), `switchyard-workspace-${process.pid}`)
+          : 'workspace'),
+    ),
+    builtInTemplates:
+      c.SWITCHYARD_BUILTIN_TEMPLATES === 'off'
+        ? undefined
+        : resolve(
+            c.SWITCHYARD_BUILTIN_TEMPLATES ?? fileURLToPath(new URL('../templates/builtin', import.meta.url)),
+          ),
     version: VERSION,
   };
 }

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { relative } from 'node:path';
+import type { Kysely } from 'kysely';
+import { analyzeCode } from '../analysis/analyze.ts';
+import type { ProjectCommands } from '../domains/projects/index.ts';
+import { sourceNotFound, type TemplateCommands, templateNotFound } from '../domains/templates/index.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { CommandMeta } from '../kernel/decider.ts';
+import { AppError } from '../kernel/errors.ts';
+import { uuidV5 } from '../kernel/ids.ts';
+import { getAnalysis, getProject, listAnalyses, listProjects } from '../projections/projects/index.ts';
+import {
+  getTemplate,
+  getTemplateSource,
+  getTemplateVersion,
+  listStacks,
+  listTemplateSources,
+  searchTemplates,
+} from '../projections/templates/index.ts';
+import type { OnProgress, SyncReport, TemplateSync } from '../sagas/template-sync/sync-source.ts';
+import type { BlobStore } from './blobs.ts';
+import type { TemplateLimits } from './engine/limits.ts';
+import { renderTemplate } from './engine/render.ts';
+import { validateTemplate, validateTemplateDir } from './engine/validate.ts';
+import { assertVariables, redactVariables } from './engine/variables.ts';
+import { resolveInWorkspace, writeProjectAtomically } from './engine/workspace.ts';
+import {
+  AnalyzeCodeInput,
+  GenerateProjectInput,
+  InspectTemplateInput,
+  ListQuery,
+  parseInput,
+  SearchTemplatesInput,
+  SyncTemplatesInput,
+  ValidateTemplateInput,
+} from './inputs.ts';
+
+/** Who asks, and how to tell them how far a long operation got. */
+export interface OperationContext {
+  actor: string;
+  correlationId: string;
+  traceparent?: string | undefined;
+  /** Idempotency key of the request, when the client sent one: a retry then records nothing new. */
+  requestId?: string | undefined;
+  onProgress?: OnProgress | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface TemplateServiceDeps {
+  // biome-ignore lint/suspicious/noExplicitAny: read models span tables owned by several projections
+  db: Kysely<any>;
+  templates: TemplateCommands;
+  projects: ProjectCommands;
+  blobs: BlobStore;
+  sync: TemplateSync;
+  clock: Clock;
+  workspaceRoot: string;
+  limits?: TemplateLimits;
+  /** Position of the last event readable in the store. */
+  headPosition: () => Promise<bigint>;
+  /** Waits (bounded) until a projection shows a position, so a read right after a write sees it. */
+  waitForProjection: (name: string, position: bigint) => Promise<unknown>;
+}
+
+/**
+ * The template operations behind REST, MCP and the CLI: search and inspect the catalog, validate,
+ * generate, analyse, sync, and manage sources. Reads come from the read models; every operation
+ * that does something records it as an event before it answers.
+ */
+export function createTemplateService(deps: TemplateServiceDeps) {
+  const { db } = deps;
+  const meta = (ctx: OperationContext, key?: string): CommandMeta => ({
+    commandId: ctx.requestId ? `${ctx.requestId}${key ? `/${key}` : ''}` : randomUUID(),
+    actor: ctx.actor,
+    correlationId: ctx.correlationId,
+    traceparent: ctx.traceparent,
+    issuedAt: deps.clock.now(),
+  });
+  const seen = async (projection: string, position: bigint | undefined) => {
+    if (position !== undefined) await deps.waitForProjection(projection, position);
+  };
+
+  /** A catalog version with its file contents, ready to render or validate. */
+  async function loadVersion(name: string, version?: string) {
+    const v = await getTemplateVersion(db, name, version);
+    if (!v) throw templateNotFound(name, version);
+    const contents = await deps.blobs.get(v.files.map((f) => f.sha256));
+    const files = v.files.map((f) => ({ ...f, content: contents.get(f.sha256)! }));
+    return { ...v, files };
+  }
+
+  return {
+    async search(input: unknown) {
+      return searchTemplates(db, parseInput(SearchTemplatesInput, input));
+    },
+
+    async inspect(input: unknown) {
+      const { name, version } = parseInput(InspectTemplateInput, input);
+      const t = await getTemplate(db, name);
+      if (!t) throw templateNotFound(name);
+      if (version !== undefined && !t.versions.some((v) => v.version === version))
+        throw templateNotFound(name, version);
+      return t;
+    },
+
+    stacks: () => listStacks(db),
+
+    async validate(input: unknown, ctx: OperationContext) {
+      const p = parseInput(ValidateTemplateInput, input);
+      const validationId = ctx.requestId ? undefined : randomUUID();
+      let target;
+      let result;
+      if (p.template !== undefined) {
+        const v = await loadVersion(p.template, p.version);
+        result = validateTemplate(
+          { dir: '', manifestFile: '', manifest: v.manifest, files: v.files, contentHash: v.contentHash },
+          deps.limits,
+        );
+        target = {
+          kind: 'template' as const,
+          name: p.template,
+          version: v.version,
+          contentHash: v.contentHash,
+        };
+      } else {
+        const dir = await resolveInWorkspace(deps.workspaceRoot, p.path!, { mustExist: true });
+        result = await validateTemplateDir(dir, deps.limits);
+        target = {
+          kind: 'path' as const,
+          path: toPosix(relative(deps.workspaceRoot, dir)) || '.',
+          contentHash: null,
+        };
+      }
+      const id = validationId ?? uuidFromKey(ctx.requestId!);
+      const r = await deps.templates.recordValidation(
+        { validationId: id, target, ...result, validatedAt: deps.clock.now().toISOString() },
+        meta(ctx, 'validation'),
+      );
+      await seen('templates', r.position);
+      return { validationId: id, target, ...result };
+    },
+
+    async generate(input: unknown, ctx: OperationContext) {
+      const started = Date.now();
+      const p = parseInput(GenerateProjectInput, input);
+      const progress = ctx.onProgress ?? (() => undefined);
+      const v = await loadVersion(p.template, p.version);
+      const values = assertVariables(v.manifest, p.variables ?? {});
+      // Checked before any work, and again by the writer right before it renames.
+      await resolveInWorkspace(deps.workspaceRoot, p.destination, { mustExist: false });
+      const total = v.files.length * 2;
+      progress({ progress: 0, total, message: `rendering ${p.template}@${v.version}` });
+      const rendered = renderTemplate({ manifest: v.manifest, files: v.files }, values, (done) =>
+        progress({ progress: done, total, message: 'rendering' }),
+      );
+      ctx.signal?.throwIfAborted();
+      const written = await writeProjectAtomically(deps.workspaceRoot, p.destination, rendered, {
+        overwrite: p.overwrite ?? false,
+        onProgress: (done) => progress({ progress: v.files.length + done, total, message: 'writing' }),
+      });
+      const projectId = ctx.requestId ? uuidFromKey(ctx.requestId) : randomUUID();
+      const destination = toPosix(relative(deps.workspaceRoot, written.path));
+      const data = {
+        projectId,
+        template: p.template,
+        version: v.version,
+        contentHash: v.contentHash,
+        destination,
+        variables: redactVariables(v.manifest, values),
+        files: written.files,
+        overwrite: p.overwrite ?? false,
+        durationMs: Date.now() - started,
+        generatedAt: deps.clock.now().toISOString(),
+      };
+      const r = await deps.projects.recordGenerated(data, meta(ctx, 'project'));
+      await seen('projects', r.position);
+      progress({
+        progress: total,
+        total,
+        message: `generated ${written.files.length} files in ${destination}`,
+      });
+      return { ...data, path: written.path };
+    },
+
+    async analyze(input: unknown, ctx: OperationContext) {
+      const started = Date.now();
+      const p = parseInput(AnalyzeCodeInput, input);
+      let relPath = p.path;
+      if (p.projectId !== undefined) {
+        const project = await getProject(db, p.projectId);
+        if (!project)
+          throw new AppError('not_found', 'PROJECT.NOT_FOUND', `no generated project ${p.projectId}`);
+        relPath = project.destination;
+      }
+      const dir = await resolveInWorkspace(deps.workspaceRoot, relPath!, { mustExist: true });
+      const progress = ctx.onProgress;
+      const report = await analyzeCode(dir, {
+        ...(progress && {
+          onProgress: (done: number, total: number) =>
+            progress({ progress: done, total, message: 'analysing' }),
+        }),
+        ...(ctx.signal && { signal: ctx.signal }),
+      });
+      const analysisId = ctx.requestId ? uuidFromKey(ctx.requestId) : randomUUID();
+      const data = {
+        analysisId,
+        path: toPosix(relative(deps.workspaceRoot, dir)) || '.',
+        projectId: p.projectId ?? null,
+        ...report,
+        durationMs: Date.now() - started,
+        analyzedAt: deps.clock.now().toISOString(),
+      };
+      const r = await deps.projects.recordAnalysis(data, meta(ctx, 'analysis'));
+      await seen('projects', r.position);
+      return data;
+    },
+
+    async sync(input: unknown, ctx: OperationContext): Promise<SyncReport[]> {
+      const p = parseInput(SyncTemplatesInput, input);
+      const names = p.source
+        ? [p.source]
+        : (await listTemplateSources(db)).filter((s) => s.removedAt === null).map((s) => s.name);
+      const reports: SyncReport[] = [];
+      for (const [i, name] of names.entries()) {
+        const r = await deps.sync.sync(name, {
+          actor: ctx.actor,
+          correlationId: ctx.correlationId,
+          ...(ctx.onProgress && {
+            onProgress: (q) =>
+              ctx.onProgress!({
+                progress: i * 1000 + (q.total ? Math.round((q.progress / q.total) * 1000) : 0),
+                total: names.length * 1000,
+                message: `${name}: ${q.message ?? ''}`,
+              }),
+          }),
+        });
+        reports.push(r);
+      }
+      await seen('templates', await deps.headPosition());
+      return reports;
+    },
+
+    sources: {
+      list: () => listTemplateSources(db),
+      async get(name: string) {
+        const s = await getTemplateSource(db, name);
+        if (!s) throw sourceNotFound(name);
+        return s;
+      },
+      async register(input: unknown, ctx: OperationContext) {
+        const r = await deps.templates.registerSource(input, meta(ctx));
+        await seen('templates', r.position);
+        return r;
+      },
+      async remove(name: string, ctx: OperationContext) {
+        const state = await deps.templates.sourceState(name);
+        const r = await deps.templates.removeSource(name, meta(ctx));
+        // Its templates leave the catalog with it.
+        if (state.status === 'active') {
+          for (const t of state.catalog) {
+            await deps.templates.remove(
+              {
+                name: t.name,
+                source: name,
+                reason: `source ${name} removed`,
+                removedAt: deps.clock.now().toISOString(),
+              },
+              meta(ctx, `remove/${t.name}`),
+            );
+          }
+        }
+        await seen('templates', await deps.headPosition());
+        return r;
+      },
+    },
+
+    projects: {
+      list: (q: unknown) => listProjects(db, parseInput(ListQuery, q)),
+      async get(id: string) {
+        const p = await getProject(db, id);
+        if (!p) throw new AppError('not_found', 'PROJECT.NOT_FOUND', `no generated project ${id}`);
+        return p;
+      },
+    },
+
+    analyses: {
+      list: (q: unknown) => listAnalyses(db, parseInput(ListQuery, q)),
+      async get(id: string) {
+        const a = await getAnalysis(db, id);
+        if (!a) throw new AppError('not_found', 'ANALYSIS.NOT_FOUND', `no code analysis ${id}`);
+        return a;
+      },
+    },
+  };
+}
+
+export type TemplateService = ReturnType<typeof createTemplateService>;
+
+/** An id derived from the client's idempotency key: the retried request finds what the first one recorded. */
+function uuidFromKey(key: string): string {
+  return uuidV5(`request/${key}`);
+}
+
+function toPosix(p: string): string {
+  return p.split('\\').join('/');
+}
