@@ -1,0 +1,191 @@
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  makeTemplateCommands,
+  registerTemplateEvents,
+  templateStream,
+} from '../../domains/templates/index.ts';
+import { fixedClock } from '../../kernel/clock.ts';
+import type { CommandMeta } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { silentLogger } from '../../kernel/logger.ts';
+import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.ts';
+import { getTemplate, getTemplateSource, searchTemplates } from '../../projections/templates/index.ts';
+import { templatesProjection } from '../../projections/templates/templates.projection.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
+import { templateBlobStore } from '../../templates/blobs.ts';
+import { makeTempDirs, manifestYaml, writeTree } from '../../templates/engine/testing.ts';
+import { createTemplateSync, type TemplateSync } from './sync-source.ts';
+
+const git = promisify(execFile);
+const gitIn = (cwd: string, ...args: string[]) =>
+  git(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'init.defaultBranch=main', ...args],
+    { cwd },
+  );
+
+for (const kind of databaseKinds) {
+  warnIfSkipped(kind, 'template sync saga');
+  describe.skipIf(!kind.available())(`template sync saga [${kind.label}]`, () => {
+    let t: TestDatabase;
+    let runner: ProjectionRunner;
+    let sync: TemplateSync;
+    let commands: ReturnType<typeof makeTemplateCommands>;
+    const temp = makeTempDirs();
+    let dirs: Awaited<typeof temp>;
+    const clock = fixedClock('2026-11-21T10:00:00.000Z');
+    const registry = registerTemplateEvents(new EventTypeRegistry());
+    let seq = 0;
+    const meta = (): CommandMeta => ({
+      commandId: `cmd-${++seq}`,
+      actor: 'test',
+      correlationId: `c-${seq}`,
+      issuedAt: clock.now(),
+    });
+    const run = (source: string) => sync.sync(source, { actor: 'test', correlationId: `sync-${++seq}` });
+    const settle = async () =>
+      expect(await runner.waitForPosition('templates', await t.store.headPosition(), 10_000)).toBe(true);
+    const countEvents = async () => (await t.store.readAll({ after: 0n, maxCount: 100_000 })).length;
+
+    beforeAll(async () => {
+      dirs = await temp;
+      t = await kind.open();
+      commands = makeTemplateCommands({ store: t.store, registry, clock });
+      sync = createTemplateSync({
+        commands,
+        blobs: templateBlobStore(t.db),
+        clock,
+        logger: silentLogger(),
+        workDir: await dirs.make(),
+      });
+      runner = createProjectionRunner({
+        store: t.store,
+        db: t.db,
+        projections: [templatesProjection],
+        registry,
+        clock,
+        logger: silentLogger(),
+      });
+      await runner.start();
+    });
+
+    afterAll(async () => {
+      await runner?.stop();
+      await t?.close();
+      await dirs.cleanup();
+    });
+
+    it('publishes a directory source, appends nothing when run again, and follows changes', async () => {
+      const src = await dirs.make();
+      await writeTree(src, {
+        'alpha/template.yaml': manifestYaml({
+          name: 'alpha',
+          description: 'Alpha service',
+          tags: ['api'],
+          variables: { title: { type: 'string', default: 'Alpha' } },
+        }),
+        'alpha/README.md': '# {{ title }}\n',
+        'nested/group/beta/template.yaml': manifestYaml({ name: 'beta', stack: 'node-fastify' }),
+        'nested/group/beta/index.js': 'console.log(1)\n',
+      });
+      await commands.registerSource({ name: 'local', kind: 'directory', location: src }, meta());
+
+      const first = await run('local');
+      expect(first).toMatchObject({ ok: true, changed: true, templates: 2 });
+      expect(first.published.sort()).toEqual(['alpha', 'beta']);
+      await settle();
+      expect((await searchTemplates(t.db, { query: 'alpha' })).map((s) => s.name)).toEqual(['alpha']);
+
+      const before = await countEvents();
+      const second = await run('local');
+      expect(second).toMatchObject({ ok: true, changed: false });
+      expect(await countEvents()).toBe(before);
+
+      // One template changes, one is broken, one disappears.
+      await writeTree(src, { 'alpha/README.md': '# {{ title }} v2\n' });
+      await writeTree(src, { 'nested/group/beta/template.yaml': 'name: beta\nversion: nope\n' });
+      const third = await run('local');
+      expect(third.published).toEqual(['alpha']);
+      expect(third.rejected.map((r) => r.dir)).toEqual(['nested/group/beta']);
+      expect(third.removed).toEqual([]);
+      await settle();
+      // The broken template keeps its last good version.
+      expect((await getTemplate(t.db, 'beta'))?.removedAt ?? null).toBeNull();
+      expect((await getTemplate(t.db, 'alpha'))?.versions).toHaveLength(2);
+
+      await rm(join(src, 'nested'), { recursive: true });
+      const fourth = await run('local');
+      expect(fourth.removed).toEqual(['beta']);
+      await settle();
+      expect((await searchTemplates(t.db, {})).map((s) => s.name)).toEqual(['alpha']);
+    });
+
+    it('records why a source failed and keeps the last good catalog', async () => {
+      const src = await dirs.make();
+      await writeTree(src, { 'gamma/template.yaml': manifestYaml({ name: 'gamma' }), 'gamma/a.txt': 'a\n' });
+      await commands.registerSource({ name: 'flaky', kind: 'directory', location: src }, meta());
+      expect((await run('flaky')).ok).toBe(true);
+      await rm(src, { recursive: true });
+      const failed = await run('flaky');
+      expect(failed.ok).toBe(false);
+      expect(failed.error?.code).toBe('TEMPLATE_SOURCE.UNREACHABLE');
+      await settle();
+      const source = await getTemplateSource(t.db, 'flaky');
+      expect(source?.status).toBe('failed');
+      expect(source?.lastError).toContain(src);
+      expect((await searchTemplates(t.db, { query: 'gamma' })).map((s) => s.name)).toEqual(['gamma']);
+      // The same failure again is not recorded twice.
+      const before = await countEvents();
+      await run('flaky');
+      expect(await countEvents()).toBe(before);
+    });
+
+    it('syncs a git repository at a tag, skipping the clone when the commit did not move', async () => {
+      const repo = await dirs.make();
+      await writeTree(repo, {
+        'delta/template.yaml': manifestYaml({ name: 'delta', version: '1.0.0' }),
+        'delta/x.txt': 'v1\n',
+      });
+      await gitIn(repo, 'init', '-q');
+      await gitIn(repo, 'add', '-A');
+      await gitIn(repo, 'commit', '-qm', 'v1');
+      await gitIn(repo, 'tag', 'v1');
+      await writeTree(repo, { 'delta/template.yaml': manifestYaml({ name: 'delta', version: '2.0.0' }) });
+      await gitIn(repo, 'commit', '-qam', 'v2');
+
+      await commands.registerSource({ name: 'repo', kind: 'git', location: repo, ref: 'v1' }, meta());
+      const r = await run('repo');
+      expect(r).toMatchObject({ ok: true, changed: true, published: ['delta'] });
+      expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
+      await settle();
+      expect((await getTemplate(t.db, 'delta'))?.version).toBe('1.0.0');
+      const before = await countEvents();
+      expect((await run('repo')).changed).toBe(false);
+      expect(await countEvents()).toBe(before);
+
+      await commands.registerSource(
+        { name: 'repo', kind: 'git', location: repo, ref: 'main', replace: true },
+        meta(),
+      );
+      expect((await run('repo')).published).toEqual(['delta']);
+      await settle();
+      expect((await getTemplate(t.db, 'delta'))?.version).toBe('2.0.0');
+      const events = await t.store.readStream(templateStream('delta'));
+      expect(events.map((e) => e.type)).toEqual(['TemplateVersionPublished', 'TemplateVersionPublished']);
+    });
+
+    it('refuses a template name another source already publishes', async () => {
+      const src = await dirs.make();
+      await writeTree(src, { 'alpha/template.yaml': manifestYaml({ name: 'alpha' }), 'alpha/b.txt': 'b\n' });
+      await commands.registerSource({ name: 'intruder', kind: 'directory', location: src }, meta());
+      const r = await run('intruder');
+      expect(r.rejected[0]?.issues[0]?.code).toBe('TEMPLATE.OWNED_BY_OTHER_SOURCE');
+      await settle();
+      expect((await getTemplate(t.db, 'alpha'))?.source).toBe('local');
+    });
+  });
+}
