@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { TemplateService } from '../templates/service.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
 import type { ToolExecutor } from './tool-execution.ts';
@@ -60,6 +61,8 @@ export interface GatewayDeps {
   readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
   metrics: Registry;
   version: string;
+  /** Template catalog, project generation and code analysis (/api/v1/templates…). */
+  templates?: TemplateService;
   /** MCP endpoints and tool execution; absent in a gateway built without upstream access. */
   mcp?: {
     endpoints: McpEndpoints;

@@ -1,4 +1,11 @@
 import type { ColumnType, Kysely } from 'kysely';
+import type { CodeAnalyzed, ProjectGenerated } from '../domains/projects/index.ts';
+import type {
+  TemplateFileEntry,
+  TemplateIssue,
+  TemplateManifest,
+  TemplateSourceSynced,
+} from '../domains/templates/index.ts';
 import type { SecretRef } from '../kernel/secrets.ts';
 
 /**
@@ -172,6 +179,153 @@ export interface ToolCallsTable {
   position: Int8;
 }
 
+/** Owned by the `templates` projection: one row per template ever published, at its current version. */
+export interface TemplatesTable {
+  name: string;
+  source: string;
+  version: string;
+  stack: string;
+  description: string;
+  tags: string[];
+  manifest: Json<TemplateManifest>;
+  files: Json<TemplateFileEntry[]>;
+  content_hash: string;
+  commit: string | null;
+  published_at: Timestamp;
+  /** Set by TemplateRemoved (the row stays, for history); cleared by a later publish. */
+  removed_at: NullableTimestamp;
+  /** Distinct contents published so far (rows of template_versions). */
+  versions: number;
+  /** tsvector, written by the projection; arrives as its text form. */
+  search: string;
+  revision: Int8;
+  position: Int8;
+}
+
+/** Owned by the `templates` projection: every content ever published, keyed by (name, content_hash). */
+export interface TemplateVersionsTable {
+  name: string;
+  version: string;
+  content_hash: string;
+  manifest: Json<TemplateManifest>;
+  files: Json<TemplateFileEntry[]>;
+  commit: string | null;
+  source: string;
+  /** The latest publication of this content. */
+  published_at: Timestamp;
+  /** Revision of the template stream that last published this content. */
+  revision: Int8;
+  position: Int8;
+}
+
+export type TemplateSourceStatus = 'registered' | 'synced' | 'failed' | 'removed';
+
+/** Owned by the `templates` projection: one row per template source ever registered. */
+export interface TemplateSourcesTable {
+  name: string;
+  kind: 'directory' | 'git';
+  location: string;
+  ref: string | null;
+  interval_ms: number | null;
+  built_in: boolean;
+  registered_at: Timestamp;
+  removed_at: NullableTimestamp;
+  /** Revision of the source content (git commit, or a hash for directories) at the last sync. */
+  last_revision: string | null;
+  last_commit: string | null;
+  last_synced_at: NullableTimestamp;
+  templates: ColumnType<TemplateSourceSynced['data']['templates'], string | undefined, string>;
+  rejected: ColumnType<TemplateSourceSynced['data']['rejected'], string | undefined, string>;
+  /** Set by TemplateSourceSyncFailed, cleared by a later success. */
+  last_error: string | null;
+  last_error_code: string | null;
+  last_failed_at: NullableTimestamp;
+  status: TemplateSourceStatus;
+  revision: Int8;
+  position: Int8;
+}
+
+/** Owned by the `templates` projection: one row per TemplateValidated. */
+export interface TemplateValidationsTable {
+  validation_id: string;
+  target_kind: 'template' | 'path' | 'sync';
+  /** The template's name for kind 'template'; null otherwise. */
+  template: string | null;
+  version: string | null;
+  /** The workspace-relative path (kind 'path') or the directory in the source (kind 'sync'). */
+  path: string | null;
+  /** The source, for kind 'sync'. */
+  source: string | null;
+  content_hash: string | null;
+  ok: boolean;
+  issues: Json<TemplateIssue[]>;
+  files: number;
+  bytes: Int8;
+  validated_at: Timestamp;
+  position: Int8;
+}
+
+/** Not a projection's table: template file contents, content-addressed by sha256 (hex); see templates/blobs.ts. */
+export interface TemplateBlobsTable {
+  sha256: string;
+  size: number;
+  /** Buffer on pg, Uint8Array on PGlite. */
+  content: Uint8Array;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** What a check of a template source found: nothing new, something recorded, or an error. */
+export type SourceCheckOutcome = 'unchanged' | 'changed' | 'failed';
+
+/** Not a projection's table: the last check of each template source, written on every check. */
+export interface TemplateSourceChecksTable {
+  source: string;
+  checked_at: Timestamp;
+  outcome: SourceCheckOutcome;
+  detail: string | null;
+}
+
+/** Owned by the `projects` projection: one row per ProjectGenerated. */
+export interface ProjectsTable {
+  project_id: string;
+  template: string;
+  version: string;
+  content_hash: string;
+  destination: string;
+  /** Secret variables as "[redacted]", as the event holds them. */
+  variables: Json<Record<string, unknown>>;
+  files: Json<ProjectGenerated['data']['files']>;
+  file_count: number;
+  total_bytes: Int8;
+  overwrite: boolean;
+  duration_ms: number;
+  generated_at: Timestamp;
+  /** Who generated it (the event's metadata). */
+  actor: string;
+  position: Int8;
+}
+
+// Shapes of the analysis columns, as the event defines them (schema and type cannot drift).
+export type AnalysisTotals = CodeAnalyzed['data']['totals'];
+export type AnalysisLanguage = CodeAnalyzed['data']['languages'][number];
+export type AnalysisComplexity = CodeAnalyzed['data']['complexity'];
+export type AnalysisSkipped = CodeAnalyzed['data']['skipped'];
+
+/** Owned by the `projects` projection: one row per CodeAnalyzed. */
+export interface CodeAnalysesTable {
+  analysis_id: string;
+  path: string;
+  project_id: string | null;
+  totals: Json<AnalysisTotals>;
+  languages: Json<AnalysisLanguage[]>;
+  complexity: Json<AnalysisComplexity>;
+  skipped: Json<AnalysisSkipped>;
+  duration_ms: number;
+  analyzed_at: Timestamp;
+  actor: string;
+  position: Int8;
+}
+
 export interface ReadModelTables {
   projection_checkpoints: ProjectionCheckpointsTable;
   servers: ServersTable;
@@ -183,6 +337,14 @@ export interface ReadModelTables {
   server_health: ServerHealthTable;
   server_health_probes: ServerHealthProbesTable;
   tool_calls: ToolCallsTable;
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+  template_sources: TemplateSourcesTable;
+  template_validations: TemplateValidationsTable;
+  template_blobs: TemplateBlobsTable;
+  template_source_checks: TemplateSourceChecksTable;
+  projects: ProjectsTable;
+  code_analyses: CodeAnalysesTable;
 }
 
 export type ReadModelDb = Kysely<ReadModelTables>;

@@ -4,9 +4,15 @@ export { catalogProjection, getServerCatalog, listCatalog } from './catalog/inde
 export type { Checkpoint } from './checkpoints.ts';
 export { readCheckpoint } from './checkpoints.ts';
 export type {
+  AnalysisComplexity,
+  AnalysisLanguage,
+  AnalysisSkipped,
+  AnalysisTotals,
   CatalogStateTable,
+  CodeAnalysesTable,
   HealthStatusColumn,
   ProjectionCheckpointsTable,
+  ProjectsTable,
   ReadModelDb,
   ReadModelTables,
   RedactedSecret,
@@ -19,12 +25,29 @@ export type {
   ServerSettingsView,
   ServersTable,
   ServerToolsTable,
+  SourceCheckOutcome,
+  TemplateBlobsTable,
+  TemplateSourceChecksTable,
+  TemplateSourceStatus,
+  TemplateSourcesTable,
+  TemplatesTable,
+  TemplateValidationsTable,
+  TemplateVersionsTable,
   ToolCallStatus,
   ToolCallsTable,
 } from './db.ts';
 export type { HealthProbe, ServerHealthView } from './health/index.ts';
 export { healthOfServers, healthProjection, recordHealthProbe, serverHealth } from './health/index.ts';
 export type { Projection } from './projection.ts';
+export type {
+  AnalysisView,
+  ListAnalysesOptions,
+  ListProjectsOptions,
+  ProjectDetail,
+  ProjectPage,
+  ProjectView,
+} from './projects/index.ts';
+export { getAnalysis, getProject, listAnalyses, listProjects, projectsProjection } from './projects/index.ts';
 export type {
   ProjectionRunner,
   ProjectionRunnerOptions,
@@ -41,6 +64,37 @@ export {
   redactTransport,
   serversProjection,
 } from './servers/index.ts';
+export type {
+  ListValidationsOptions,
+  SearchTemplatesOptions,
+  SourceCheck,
+  StackView,
+  TemplateDetail,
+  TemplateFileView,
+  TemplateSourceView,
+  TemplateSummary,
+  TemplateTreeDirectory,
+  TemplateTreeFile,
+  TemplateTreeNode,
+  TemplateValidationView,
+  TemplateVariableView,
+  TemplateVersionDetail,
+  TemplateVersionSummary,
+} from './templates/index.ts';
+export {
+  fileTree,
+  getTemplate,
+  getTemplateSource,
+  getTemplateVersion,
+  getValidation,
+  listStacks,
+  listTemplateSources,
+  listValidations,
+  prefixTsQuery,
+  recordSourceCheck,
+  searchTemplates,
+  templatesProjection,
+} from './templates/index.ts';
 export type { ListToolCallsOptions, ToolCallPage, ToolCallView } from './tool-calls/index.ts';
 export { getToolCall, listToolCalls, toolCallsProjection } from './tool-calls/index.ts';
 export type { ServerStats, ToolStats } from './tool-stats/index.ts';
@@ -48,7 +102,9 @@ export { serverStats } from './tool-stats/index.ts';
 
 import { catalogProjection } from './catalog/index.ts';
 import { healthProjection } from './health/index.ts';
+import { projectsProjection } from './projects/index.ts';
 import { serversProjection } from './servers/index.ts';
+import { templatesProjection } from './templates/index.ts';
 import { toolCallsProjection } from './tool-calls/index.ts';
 
 /**
@@ -60,4 +116,6 @@ export const allProjections = [
   catalogProjection,
   healthProjection,
   toolCallsProjection,
+  templatesProjection,
+  projectsProjection,
 ] as const;

@@ -10,8 +10,10 @@ import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
 import { registerCatalogEvents } from '../domains/catalog/index.ts';
 import { registerHealthEvents } from '../domains/health/index.ts';
+import { registerProjectEvents } from '../domains/projects/index.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
+import { registerTemplateEvents } from '../domains/templates/index.ts';
 import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
@@ -38,6 +40,7 @@ import { projectionsPort, serveProjectionCommands } from './projections-control.
 import { localServerCommands } from './server-commands.local.ts';
 import { serverCommandsOverBus, serveServerCommands } from './server-commands.wire.ts';
 import { openPGlite, openPostgres, type SqlConnection } from './sql.ts';
+import { startTemplateSync, templateParts, templateService } from './templates-role.ts';
 
 /** A running Switchyard process: whichever roles its configuration asked for. */
 export interface System {
@@ -113,6 +116,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     registerHealthEvents(registry);
     registerToolCallEvents(registry);
     registerDiscoveryEvents(registry);
+    registerTemplateEvents(registry);
+    registerProjectEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -155,6 +160,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       upstreams = await remoteUpstreams(ctx);
     }
     if (roles.has('worker') && upstreams) startSagas(ctx, upstreams, lock);
+    const templates = templateParts(ctx);
+    if (roles.has('worker')) startTemplateSync(ctx, templates, lock);
 
     let relay: Relay | undefined;
     if (roles.has('relay')) {
@@ -171,13 +178,17 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       onClose('projection commands', () => served.close());
     }
 
-    const mcpParts = upstreams ? buildMcp(ctx, upstreams, runner) : undefined;
+    const projections = projectionsPort(runner, bus, roles.has('projector'));
+    const templateOps = templateService(ctx, templates, projections);
+    const servers: ServerCommandsPort = serverCommandsOverBus(bus);
+    const mcpParts = upstreams
+      ? buildMcp(ctx, upstreams, runner, { servers, templates: templateOps })
+      : undefined;
     let app: GatewayApp | undefined;
     let url: string | undefined;
     if (roles.has('gateway')) {
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
-      const servers: ServerCommandsPort = serverCommandsOverBus(bus);
       const a = await buildApp({
         logger,
         bodyLimit: config.bodyLimit,
@@ -185,7 +196,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         servers,
         readDb: sql.db,
         store,
-        projections: projectionsPort(runner, bus, roles.has('projector')),
+        projections,
+        templates: templateOps,
         readiness: async () => ({
           database: await check(() => sql.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
           eventStore: await check(() => store.headPosition()),

@@ -6,7 +6,7 @@ import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
-import type { GatewayDeps } from '../gateway/deps.ts';
+import type { GatewayDeps, ServerCommandsPort } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
 import { createSessionServer } from '../gateway/mcp/session-server.ts';
@@ -26,6 +26,7 @@ import type { Upstreams } from '../runners/upstream.port.ts';
 import { sagaCheckpoint } from '../sagas/checkpoints.ts';
 import { createDiscoveryProcess } from '../sagas/discovery/discovery.process.ts';
 import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
+import type { TemplateService } from '../templates/service.ts';
 import type { Config } from './config.ts';
 import { runWhileLeader } from './leadership.ts';
 import { catalogRecorder, catalogSource, healthRecorder, toolCallRecorder } from './mcp-wiring.ts';
@@ -144,7 +145,12 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
 }
 
 /** The MCP side of the gateway: endpoints, REST tool calls, and the stdio server factory. */
-export function buildMcp(ctx: RoleContext, upstreams: Upstreams, runner: ProjectionRunner) {
+export function buildMcp(
+  ctx: RoleContext,
+  upstreams: Upstreams,
+  runner: ProjectionRunner,
+  platformOps: { servers?: ServerCommandsPort | undefined; templates?: TemplateService | undefined } = {},
+) {
   const logger = ctx.logger.child({ module: 'mcp' });
   const catalog = catalogSource(ctx.db);
   const toolCalls = makeToolCallCommands({ store: ctx.store, registry: ctx.registry, clock: systemClock });
@@ -160,9 +166,10 @@ export function buildMcp(ctx: RoleContext, upstreams: Upstreams, runner: Project
     upstreams,
     executeTool,
     platform: createPlatformTools({
-      prefix: `switchyard${ctx.config.toolSeparator}`,
       listServers: async () => (await listServers(ctx.db, { limit: 500 })).items,
+      ...platformOps,
     }),
+    platformPrefix: `switchyard${ctx.config.toolSeparator}`,
     naming: { separator: ctx.config.toolSeparator },
     logger,
     version: ctx.config.version,

@@ -70,6 +70,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   async function scopeFor(
     request: FastifyRequest,
   ): Promise<{ scope: McpScope; capabilities?: Record<string, unknown> } | undefined> {
+    if (request.routeOptions.url === '/platform/mcp') return { scope: { kind: 'platform' } };
     const name = (request.params as { name?: string }).name;
     if (name === undefined) return { scope: { kind: 'aggregate' } };
     const server = await deps.catalog.serverByName(name);
@@ -77,7 +78,8 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   }
 
   function sameScope(a: McpScope, b: McpScope): boolean {
-    return a.kind === b.kind && (a.kind === 'aggregate' || (b.kind === 'server' && a.name === b.name));
+    if (a.kind === 'server') return b.kind === 'server' && a.name === b.name;
+    return a.kind === b.kind;
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
@@ -144,7 +146,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   }
 
   const plugin = async (app: FastifyInstance) => {
-    for (const url of ['/mcp', '/servers/:name/mcp']) {
+    for (const url of ['/mcp', '/servers/:name/mcp', '/platform/mcp']) {
       app.route({ method: ['GET', 'POST', 'DELETE'], url, schema: { hide: true }, handler: handle });
     }
     const reaper = setInterval(
@@ -168,6 +170,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     /** Tells every session whose lists may have changed (after discovery). */
     async notifyListChanged(serverName?: string): Promise<void> {
       for (const s of sessions.values()) {
+        if (s.scope.kind === 'platform') continue;
         if (s.scope.kind === 'server' && serverName !== undefined && s.scope.name !== serverName) continue;
         await Promise.allSettled([
           s.server.sendToolListChanged(),

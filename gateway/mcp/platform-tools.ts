@@ -1,44 +1,304 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CallToolResult,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { CommandMeta } from '../../kernel/decider.ts';
+import { randomIds } from '../../kernel/ids.ts';
+import {
+  AnalyzeCodeInput,
+  GenerateProjectInput,
+  InspectTemplateInput,
+  SearchTemplatesInput,
+  SyncTemplatesInput,
+  ValidateTemplateInput,
+} from '../../templates/inputs.ts';
+import type { OperationContext, TemplateService } from '../../templates/service.ts';
+import type { ServerCommandsPort } from '../deps.ts';
+import { toToolErrorResult } from '../error-mapping.ts';
+
+/** Who calls a platform tool, and where its progress goes. */
+export interface PlatformCallContext {
+  actor: string;
+  correlationId: string;
+  traceparent?: string | undefined;
+  onProgress?: OperationContext['onProgress'];
+  signal?: AbortSignal | undefined;
+}
 
 /**
- * The platform's own tools on the aggregate endpoint (`switchyard__…`): what an agent needs to see
- * the registry it is talking through.
+ * The platform's own tools and resources: the registry and the template catalog, for agents. The
+ * names here are bare (`template-search`); the aggregate endpoint shows them under the platform's
+ * prefix (`switchyard__template-search`), the platform endpoint (`/platform/mcp`) as they are.
  */
 export interface PlatformTools {
   tools(): Tool[];
   has(name: string): boolean;
-  call(name: string, args: Record<string, unknown>, context: { actor: string }): Promise<CallToolResult>;
+  call(name: string, args: Record<string, unknown>, context: PlatformCallContext): Promise<CallToolResult>;
+  resources(): Resource[];
+  resourceTemplates(): ResourceTemplate[];
+  /** undefined when the URI is not one of the platform's. */
+  readResource(uri: string): Promise<ReadResourceResult | undefined>;
 }
 
 export interface PlatformToolDeps {
   listServers: () => Promise<unknown>;
-  prefix: string;
+  /** Absent where this process cannot register servers. */
+  servers?: ServerCommandsPort | undefined;
+  /** Absent where this process has no template catalog. */
+  templates?: TemplateService | undefined;
 }
 
+interface ToolDef {
+  tool: Tool;
+  run: (args: Record<string, unknown>, ctx: PlatformCallContext) => Promise<unknown>;
+}
+
+/** JSON Schema of an input for tools/list; refinements (either/or) are checked on call. */
+function inputSchema(schema: z.ZodType): Tool['inputSchema'] {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return { type: 'object', ...json } as Tool['inputSchema'];
+}
+
+const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
+
 export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
-  const listName = `${deps.prefix}list_servers`;
-  const tools: Tool[] = [
+  const defs: ToolDef[] = [
     {
-      name: listName,
-      title: 'List MCP servers',
-      description:
-        'Lists the MCP servers registered in Switchyard: name, transport, enabled, health and tags.',
-      inputSchema: { type: 'object', properties: {} },
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      tool: {
+        name: 'list-servers',
+        title: 'List MCP servers',
+        description:
+          'Lists the MCP servers registered in Switchyard: name, transport, enabled, health and tags.',
+        inputSchema: { type: 'object', properties: {} },
+        annotations: readOnly,
+      },
+      run: async () => ({ servers: await deps.listServers() }),
     },
   ];
+  const servers = deps.servers;
+  if (servers) {
+    defs.push({
+      tool: {
+        name: 'register-server',
+        title: 'Register an MCP server',
+        description:
+          'Registers an MCP server with Switchyard: a name, a transport ({type:"stdio", command, args, env, cwd} or {type:"streamable-http"|"sse", url, headers}), tags and settings. Its tools appear on /mcp once discovered.',
+        inputSchema: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', description: 'a-z, 0-9, "_" or "-"; becomes the tool prefix' },
+            description: { type: 'string' },
+            transport: {
+              type: 'object',
+              description: 'stdio: {type, command, args, env, cwd}; http: {type, url, headers}',
+            },
+            tags: { type: 'array', items: { type: 'string' } },
+            enabled: { type: 'boolean' },
+            settings: { type: 'object' },
+          },
+          required: ['name', 'transport'],
+        },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: true,
+        },
+      },
+      run: async (args, ctx) => {
+        const r = await servers.register(args, meta(ctx));
+        return { serverId: r.id, stream: r.stream, revision: r.revision.toString(), duplicate: r.duplicate };
+      },
+    });
+  }
+  const t = deps.templates;
+  if (t) {
+    const op = (ctx: PlatformCallContext): OperationContext => ({
+      actor: ctx.actor,
+      correlationId: ctx.correlationId,
+      traceparent: ctx.traceparent,
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    });
+    defs.push(
+      {
+        tool: {
+          name: 'template-search',
+          title: 'Search project templates',
+          description:
+            'Full-text search of the template catalog over name, description, tags and stack (prefix matching: "fast" finds fastify). Empty query lists everything.',
+          inputSchema: inputSchema(SearchTemplatesInput),
+          annotations: readOnly,
+        },
+        run: async (args) => ({ templates: await t.search(args) }),
+      },
+      {
+        tool: {
+          name: 'template-inspect',
+          title: 'Inspect a template',
+          description:
+            "A template's manifest, variables (type, default, pattern, required), file tree and versions.",
+          inputSchema: inputSchema(InspectTemplateInput),
+          annotations: readOnly,
+        },
+        run: (args) => t.inspect(args),
+      },
+      {
+        tool: {
+          name: 'validate-template',
+          title: 'Validate a template',
+          description:
+            'Checks a catalog template ({template, version?}) or a template directory under the workspace ({path}): manifest schema, every variable used is declared, it renders with its defaults, no path escapes the output, size limits. The result is recorded.',
+          inputSchema: inputSchema(ValidateTemplateInput),
+          annotations: {
+            readOnlyHint: false,
+            destructiveHint: false,
+            idempotentHint: true,
+            openWorldHint: false,
+          },
+        },
+        run: (args, ctx) => t.validate(args, op(ctx)),
+      },
+      {
+        tool: {
+          name: 'generate-project',
+          title: 'Generate a project from a template',
+          description:
+            'Renders a template version with variables into a destination under the workspace root, atomically. Refuses paths outside the root, a non-empty destination (unless overwrite), and variables that fail their schema. Reports progress.',
+          inputSchema: inputSchema(GenerateProjectInput),
+          annotations: {
+            readOnlyHint: false,
+            destructiveHint: true,
+            idempotentHint: false,
+            openWorldHint: false,
+          },
+        },
+        run: (args, ctx) => t.generate(args, op(ctx)),
+      },
+      {
+        tool: {
+          name: 'analyze-code',
+          title: 'Analyse code',
+          description:
+            'Files and lines by language and cyclomatic complexity (ESLint) of a generated project ({projectId}) or any path under the workspace root ({path}). The report is recorded and readable later as analysis://report/{id}.',
+          inputSchema: inputSchema(AnalyzeCodeInput),
+          annotations: {
+            readOnlyHint: false,
+            destructiveHint: false,
+            idempotentHint: false,
+            openWorldHint: false,
+          },
+        },
+        run: (args, ctx) => t.analyze(args, op(ctx)),
+      },
+      {
+        tool: {
+          name: 'sync-templates',
+          title: 'Sync template sources',
+          description:
+            'Fetches one template source ({source}) or all of them, publishes what changed and removes what is gone. Nothing changed: nothing recorded. Reports progress.',
+          inputSchema: inputSchema(SyncTemplatesInput),
+          annotations: {
+            readOnlyHint: false,
+            destructiveHint: false,
+            idempotentHint: true,
+            openWorldHint: true,
+          },
+        },
+        run: async (args, ctx) => ({ reports: await t.sync(args, op(ctx)) }),
+      },
+    );
+  }
+  const byName = new Map(defs.map((d) => [d.tool.name, d]));
+
   return {
-    tools: () => tools,
-    has: (name) => name === listName,
-    async call(name) {
-      if (name === listName) {
-        const servers = await deps.listServers();
+    tools: () => defs.map((d) => d.tool),
+    has: (name) => byName.has(name),
+    async call(name, args, ctx) {
+      const def = byName.get(name);
+      if (!def) return { content: [{ type: 'text', text: `unknown platform tool ${name}` }], isError: true };
+      try {
+        const result = await def.run(args, ctx);
         return {
-          content: [{ type: 'text', text: JSON.stringify(servers, null, 2) }],
-          structuredContent: { servers } as Record<string, unknown>,
+          content: [{ type: 'text', text: JSON.stringify(result, bigints, 2) }],
+          structuredContent: JSON.parse(JSON.stringify(result, bigints)) as Record<string, unknown>,
         };
+      } catch (e) {
+        return toToolErrorResult(e);
       }
-      return { content: [{ type: 'text', text: `unknown platform tool ${name}` }], isError: true };
+    },
+    resources: () =>
+      t
+        ? [
+            {
+              uri: 'template://catalog',
+              name: 'template-catalog',
+              title: 'Template catalog',
+              description: 'Every template in the catalog: name, version, stack, description, tags.',
+              mimeType: 'application/json',
+            },
+            {
+              uri: 'template://stacks',
+              name: 'template-stacks',
+              title: 'Template stacks',
+              description: 'The stacks of the catalog and their templates.',
+              mimeType: 'application/json',
+            },
+          ]
+        : [],
+    resourceTemplates: () =>
+      t
+        ? [
+            {
+              uriTemplate: 'project://generated/{id}',
+              name: 'generated-project',
+              title: 'A generated project',
+              description:
+                'What generate-project recorded: template version, variables (secrets redacted), files and hashes.',
+              mimeType: 'application/json',
+            },
+            {
+              uriTemplate: 'analysis://report/{id}',
+              name: 'analysis-report',
+              title: 'A code analysis report',
+              description: 'Lines by language and complexity, as analyze-code recorded them.',
+              mimeType: 'application/json',
+            },
+          ]
+        : [],
+    async readResource(uri) {
+      if (!t) return undefined;
+      const json = (value: unknown): ReadResourceResult => ({
+        contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, bigints, 2) }],
+      });
+      if (uri === 'template://catalog') return json({ templates: await t.search({ limit: 100 }) });
+      if (uri === 'template://stacks') return json({ stacks: await t.stacks() });
+      const project = /^project:\/\/generated\/([0-9a-fA-F-]{36})$/.exec(uri);
+      if (project) return json(await t.projects.get(project[1]!));
+      const analysis = /^analysis:\/\/report\/([0-9a-fA-F-]{36})$/.exec(uri);
+      if (analysis) return json(await t.analyses.get(analysis[1]!));
+      return undefined;
     },
   };
+}
+
+function meta(ctx: PlatformCallContext): CommandMeta {
+  return {
+    commandId: randomIds.uuid(),
+    actor: ctx.actor,
+    correlationId: ctx.correlationId,
+    traceparent: ctx.traceparent,
+    issuedAt: new Date(),
+  };
+}
+
+function bigints(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }

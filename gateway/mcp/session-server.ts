@@ -27,14 +27,19 @@ import type { CatalogServer, CatalogSource } from './catalog-source.ts';
 import { type Naming, qualify, unqualify, unwrapUri, wrapUri } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
 
-/** What one MCP session is about: every enabled server, or one server with its names unchanged. */
-export type McpScope = { kind: 'aggregate' } | { kind: 'server'; name: string };
+/**
+ * What one MCP session is about: every enabled server (plus the platform's tools under its prefix),
+ * one server with its names unchanged, or the platform's own tools and resources alone.
+ */
+export type McpScope = { kind: 'aggregate' } | { kind: 'server'; name: string } | { kind: 'platform' };
 
 export interface McpSessionDeps {
   catalog: CatalogSource;
   upstreams: Upstreams;
   executeTool: ToolExecutor;
   platform: PlatformTools;
+  /** The platform's tools on the aggregate endpoint are `<platformPrefix><tool>`. */
+  platformPrefix: string;
   naming: Naming;
   logger: Logger;
   version: string;
@@ -68,13 +73,24 @@ export function createSessionServer(
           prompts: { listChanged: true },
           logging: {},
         }
-      : mirrorCapabilities(upstreamCapabilities ?? {});
+      : scope.kind === 'platform'
+        ? { tools: {}, resources: {}, prompts: {}, logging: {} }
+        : mirrorCapabilities(upstreamCapabilities ?? {});
   const server = new Server(
-    { name: scope.kind === 'aggregate' ? 'switchyard' : `switchyard/${scope.name}`, version: deps.version },
+    {
+      name:
+        scope.kind === 'server'
+          ? `switchyard/${scope.name}`
+          : scope.kind === 'platform'
+            ? 'switchyard-platform'
+            : 'switchyard',
+      version: deps.version,
+    },
     { capabilities },
   );
 
   async function servers(): Promise<CatalogServer[]> {
+    if (scope.kind === 'platform') return [];
     if (scope.kind === 'aggregate') return deps.catalog.enabledServers();
     const s = await deps.catalog.serverByName(scope.name);
     if (!s) throw new McpError(ErrorCode.InvalidRequest, `server ${scope.name} is not enabled (any more)`);
@@ -122,19 +138,39 @@ export function createSessionServer(
     };
   };
 
+  /** The platform tool a name on this endpoint means, if any. */
+  const platformTool = (name: string): string | undefined => {
+    if (scope.kind === 'platform') return name;
+    if (scope.kind !== 'aggregate' || !name.startsWith(deps.platformPrefix)) return undefined;
+    const bare = name.slice(deps.platformPrefix.length);
+    return deps.platform.has(bare) ? bare : undefined;
+  };
+
   server.setRequestHandler(ListToolsRequestSchema, async () => {
+    if (scope.kind === 'platform') return { tools: deps.platform.tools() };
     const all = await servers();
     if (scope.kind === 'server') return { tools: all[0]?.tools ?? [] };
     const tools = all.flatMap((s) =>
       s.tools.map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
     );
-    return { tools: [...deps.platform.tools(), ...tools] };
+    const platform = deps.platform.tools().map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
+    return { tools: [...platform, ...tools] };
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args = {} } = request.params;
-    if (scope.kind === 'aggregate' && deps.platform.has(name)) {
-      return deps.platform.call(name, args, { actor: identity.actor });
+    const platformName = platformTool(name);
+    if (platformName !== undefined) {
+      if (!deps.platform.has(platformName))
+        throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
+      const { onProgress } = relay(extra);
+      return deps.platform.call(platformName, args, {
+        actor: identity.actor,
+        correlationId: identity.correlationId(),
+        traceparent: identity.traceparent(),
+        onProgress,
+        signal: extra.signal,
+      });
     }
     const target = await route(name);
     if (!target?.server.tools.some((t) => t.name === target.name)) {
@@ -163,20 +199,40 @@ export function createSessionServer(
   server.setRequestHandler(ListResourcesRequestSchema, async () => {
     const all = await servers();
     if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
-    return { resources: all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))) };
+    return {
+      resources: [
+        ...deps.platform.resources(),
+        ...all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))),
+      ],
+    };
   });
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
     const all = await servers();
     if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
     return {
-      resourceTemplates: all.flatMap((s) =>
-        s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
-      ),
+      resourceTemplates: [
+        ...deps.platform.resourceTemplates(),
+        ...all.flatMap((s) =>
+          s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
+        ),
+      ],
     };
   });
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    if (scope.kind !== 'server') {
+      // The platform's own resources (template://, project://, analysis://) keep their URIs.
+      let own: Awaited<ReturnType<PlatformTools['readResource']>>;
+      try {
+        own = await deps.platform.readResource(request.params.uri);
+      } catch (e) {
+        throw toJsonRpcError(e);
+      }
+      if (own) return own;
+      if (scope.kind === 'platform')
+        throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+    }
     let serverName: string;
     let uri: string;
     if (scope.kind === 'server') {
@@ -200,6 +256,7 @@ export function createSessionServer(
   });
 
   server.setRequestHandler(ListPromptsRequestSchema, async () => {
+    if (scope.kind === 'platform') return { prompts: [] };
     const all = await servers();
     if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
     return {
@@ -226,7 +283,7 @@ export function createSessionServer(
     }
   });
 
-  if (scope.kind === 'aggregate') {
+  if (scope.kind !== 'server') {
     server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
   } else {
     // The single-server endpoint forwards the rest of what its upstream offers, unchanged.

@@ -5,6 +5,8 @@ import * as m002 from './2026-11-21-002-servers.ts';
 import * as m003 from './2026-11-21-003-catalog.ts';
 import * as m004 from './2026-11-21-004-health.ts';
 import * as m005 from './2026-11-21-005-tool-calls.ts';
+import * as m006 from './2026-11-21-006-templates.ts';
+import * as m007 from './2026-11-21-007-projects.ts';
 import * as m100 from './2026-11-21-100-saga-checkpoints.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
@@ -14,6 +16,8 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-11-21-003-catalog': m003,
   '2026-11-21-004-health': m004,
   '2026-11-21-005-tool-calls': m005,
+  '2026-11-21-006-templates': m006,
+  '2026-11-21-007-projects': m007,
   '2026-11-21-100-saga-checkpoints': m100,
 };
 

@@ -1,0 +1,217 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { AppError } from '../../kernel/errors.ts';
+import type {
+  AnalysisComplexity,
+  AnalysisLanguage,
+  AnalysisSkipped,
+  AnalysisTotals,
+  CodeAnalysesTable,
+  ProjectsTable,
+  ReadModelTables,
+} from '../db.ts';
+
+type Db = Kysely<ReadModelTables>;
+
+const iso = (d: Date | string): string => new Date(d).toISOString();
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A generated project in a list. */
+export interface ProjectView {
+  projectId: string;
+  template: string;
+  version: string;
+  /** The template content it was rendered from. */
+  contentHash: string;
+  /** Relative to the workspace root. */
+  destination: string;
+  /** As given after defaults; secret variables "[redacted]". */
+  variables: Record<string, unknown>;
+  fileCount: number;
+  totalBytes: number;
+  overwrite: boolean;
+  durationMs: number;
+  generatedAt: string;
+  /** Who generated it. */
+  actor: string;
+  position: string;
+}
+
+/** One project in full: the list's view and every file written. */
+export interface ProjectDetail extends ProjectView {
+  files: Array<{ path: string; size: number; sha256: string }>;
+}
+
+export interface ListProjectsOptions {
+  template?: string | undefined;
+  /** 1-500 (default 100). */
+  limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  after?: string | undefined;
+}
+
+export interface ProjectPage {
+  items: ProjectView[];
+  /** Pass as `after` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Generated projects, newest first (then by id), a page at a time with an opaque keyset cursor. */
+export async function listProjects(db: Db, options: ListProjectsOptions = {}): Promise<ProjectPage> {
+  const limit = checkLimit(options.limit);
+  let q = db
+    .selectFrom('projects')
+    .select([
+      'project_id',
+      'template',
+      'version',
+      'content_hash',
+      'destination',
+      'variables',
+      'file_count',
+      'total_bytes',
+      'overwrite',
+      'duration_ms',
+      'generated_at',
+      'actor',
+      'position',
+    ]);
+  if (options.template !== undefined) q = q.where('template', '=', options.template);
+  if (options.after !== undefined) {
+    const [generatedAt, id] = decodeCursor(options.after);
+    q = q.where(sql<boolean>`(generated_at, project_id) < (${generatedAt}::timestamptz, ${id}::uuid)`);
+  }
+  const rows = await q
+    .orderBy('generated_at', 'desc')
+    .orderBy('project_id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toProjectView),
+    nextCursor: rows.length > limit && last ? encodeCursor(iso(last.generated_at), last.project_id) : null,
+  };
+}
+
+/** One project by id. */
+export async function getProject(db: Db, id: string): Promise<ProjectDetail | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const row = await db
+    .selectFrom('projects')
+    .selectAll()
+    .where('project_id', '=', id.toLowerCase())
+    .executeTakeFirst();
+  return row && { ...toProjectView(row), files: row.files };
+}
+
+function toProjectView(r: Omit<Selectable<ProjectsTable>, 'files'>): ProjectView {
+  return {
+    projectId: r.project_id,
+    template: r.template,
+    version: r.version,
+    contentHash: r.content_hash,
+    destination: r.destination,
+    variables: r.variables,
+    fileCount: r.file_count,
+    totalBytes: Number(r.total_bytes),
+    overwrite: r.overwrite,
+    durationMs: r.duration_ms,
+    generatedAt: iso(r.generated_at),
+    actor: r.actor,
+    position: String(r.position),
+  };
+}
+
+/** A code analysis, whole. */
+export interface AnalysisView {
+  analysisId: string;
+  /** Relative to the workspace root. */
+  path: string;
+  /** The generated project analysed, when it was asked for by project. */
+  projectId: string | null;
+  totals: AnalysisTotals;
+  languages: AnalysisLanguage[];
+  complexity: AnalysisComplexity;
+  skipped: AnalysisSkipped;
+  durationMs: number;
+  analyzedAt: string;
+  /** Who asked for it. */
+  actor: string;
+  position: string;
+}
+
+export interface ListAnalysesOptions {
+  projectId?: string | undefined;
+  /** 1-500 (default 100). */
+  limit?: number | undefined;
+}
+
+/** Code analyses, newest first. */
+export async function listAnalyses(db: Db, options: ListAnalysesOptions = {}): Promise<AnalysisView[]> {
+  const limit = checkLimit(options.limit);
+  let q = db.selectFrom('code_analyses').selectAll();
+  if (options.projectId !== undefined) {
+    if (!UUID_RE.test(options.projectId)) return [];
+    q = q.where('project_id', '=', options.projectId.toLowerCase());
+  }
+  const rows = await q.orderBy('analyzed_at', 'desc').orderBy('analysis_id', 'desc').limit(limit).execute();
+  return rows.map(toAnalysisView);
+}
+
+/** One analysis by id. */
+export async function getAnalysis(db: Db, id: string): Promise<AnalysisView | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const row = await db
+    .selectFrom('code_analyses')
+    .selectAll()
+    .where('analysis_id', '=', id.toLowerCase())
+    .executeTakeFirst();
+  return row && toAnalysisView(row);
+}
+
+function toAnalysisView(r: Selectable<CodeAnalysesTable>): AnalysisView {
+  return {
+    analysisId: r.analysis_id,
+    path: r.path,
+    projectId: r.project_id,
+    totals: r.totals,
+    languages: r.languages,
+    complexity: r.complexity,
+    skipped: r.skipped,
+    durationMs: r.duration_ms,
+    analyzedAt: iso(r.analyzed_at),
+    actor: r.actor,
+    position: String(r.position),
+  };
+}
+
+function checkLimit(limit: number | undefined): number {
+  const value = limit ?? 100;
+  if (!Number.isInteger(value) || value < 1 || value > 500) {
+    throw new AppError('validation', 'QUERY.INVALID_LIMIT', 'limit must be an integer from 1 to 500');
+  }
+  return value;
+}
+
+function encodeCursor(generatedAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([generatedAt, id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      !Number.isNaN(Date.parse(v[0])) &&
+      typeof v[1] === 'string' &&
+      UUID_RE.test(v[1])
+    ) {
+      return [v[0], v[1]];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new AppError('validation', 'QUERY.INVALID_CURSOR', 'cursor is not one this API handed out');
+}
