@@ -5,6 +5,7 @@ import { mcpCommand } from './mcp.command.ts';
 import { natsCommand } from './nats.command.ts';
 import { projectionsCommand } from './projections.command.ts';
 import { startCommand } from './start.command.ts';
+import { templatesCommand } from './templates.command.ts';
 
 const program = new Command()
   .name('switchyard')
@@ -62,6 +63,8 @@ program
   .option('--json', 'print JSON')
   .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
   .action(natsCommand);
+
+program.addCommand(templatesCommand(urlOption));
 
 try {
   await program.parseAsync(process.argv);

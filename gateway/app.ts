@@ -14,7 +14,9 @@ import { handleHttpError, notFoundHandler } from './error-mapping.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { projectionsRoutes } from './routes/projections.routes.ts';
+import { projectsRoutes } from './routes/projects.routes.ts';
 import { serversRoutes } from './routes/servers.routes.ts';
+import { templatesRoutes } from './routes/templates.routes.ts';
 import { toolCallsRoutes } from './routes/tool-calls.routes.ts';
 import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
 
@@ -90,6 +92,8 @@ export async function buildApp(deps: GatewayDeps) {
         { name: 'projections', description: 'Read models: status and rebuild' },
         { name: 'tools', description: 'Call tools of registered servers over REST' },
         { name: 'tool-calls', description: 'The audited log of every tool call' },
+        { name: 'templates', description: 'Template catalog: search, inspect, validate; sources and sync' },
+        { name: 'projects', description: 'Projects generated from templates, and code analyses' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
@@ -108,6 +112,10 @@ export async function buildApp(deps: GatewayDeps) {
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
   await app.register(toolCallsRoutes(deps), { prefix: '/api/v1' });
+  if (deps.templates) {
+    await app.register(templatesRoutes(deps.templates), { prefix: '/api/v1' });
+    await app.register(projectsRoutes(deps.templates), { prefix: '/api/v1' });
+  }
   if (deps.mcp) {
     await app.register(toolsRoutes(deps.mcp), { prefix: '/api/v1' });
     await app.register(deps.mcp.endpoints.plugin);

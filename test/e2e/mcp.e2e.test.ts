@@ -104,7 +104,7 @@ describe('MCP gateway with real servers from npm', () => {
       ].every((x) => n.includes(x));
       return ready ? n : undefined;
     }, 60_000);
-    expect(names).toContain('switchyard__list_servers');
+    expect(names).toContain('switchyard__list-servers');
     expect(names.filter((n) => n.endsWith('__echo'))).toHaveLength(2);
   });
 
