@@ -160,6 +160,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       upstreams = await remoteUpstreams(ctx);
     }
     if (roles.has('worker') && upstreams) startSagas(ctx, upstreams, lock);
+    // Generated projects land here; git sources are checked out under it while they are read.
+    if (roles.has('gateway') || roles.has('worker')) await mkdir(config.workspaceRoot, { recursive: true });
     const templates = templateParts(ctx);
     if (roles.has('worker')) startTemplateSync(ctx, templates, lock);
 

@@ -5,9 +5,9 @@ import * as m002 from './2026-11-21-002-servers.ts';
 import * as m003 from './2026-11-21-003-catalog.ts';
 import * as m004 from './2026-11-21-004-health.ts';
 import * as m005 from './2026-11-21-005-tool-calls.ts';
-import * as m006 from './2026-11-21-006-templates.ts';
-import * as m007 from './2026-11-21-007-projects.ts';
 import * as m100 from './2026-11-21-100-saga-checkpoints.ts';
+import * as m101 from './2026-11-21-101-templates.ts';
+import * as m102 from './2026-11-21-102-projects.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -16,9 +16,10 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-11-21-003-catalog': m003,
   '2026-11-21-004-health': m004,
   '2026-11-21-005-tool-calls': m005,
-  '2026-11-21-006-templates': m006,
-  '2026-11-21-007-projects': m007,
   '2026-11-21-100-saga-checkpoints': m100,
+  // Numbered after 100: databases that already ran 100 must be able to run these (they sort later).
+  '2026-11-21-101-templates': m101,
+  '2026-11-21-102-projects': m102,
 };
 
 /**
