@@ -70,6 +70,8 @@ export const ListQuery = z
     template: templateNameSchema.optional(),
     projectId: z.uuid().optional(),
     limit: z.number().int().min(1).max(200).optional(),
+    /** nextCursor of the previous page (projects). */
+    after: z.string().max(300).optional(),
   })
   .strict();
 

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Kysely } from 'kysely';
 import { analyzeCode } from '../analysis/analyze.ts';
 import type { ProjectCommands } from '../domains/projects/index.ts';
-import { sourceNotFound, type TemplateCommands, templateNotFound } from '../domains/templates/index.ts';
+import {
+  sourceNotFound,
+  type TemplateCommands,
+  templateNotFound,
+  type ValidationTarget,
+} from '../domains/templates/index.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
@@ -21,7 +26,7 @@ import type { OnProgress, SyncReport, TemplateSync } from '../sagas/template-syn
 import type { BlobStore } from './blobs.ts';
 import type { TemplateLimits } from './engine/limits.ts';
 import { renderTemplate } from './engine/render.ts';
-import { validateTemplate, validateTemplateDir } from './engine/validate.ts';
+import { type ValidationResult, validateTemplate, validateTemplateDir } from './engine/validate.ts';
 import { assertVariables, redactVariables } from './engine/variables.ts';
 import { resolveInWorkspace, writeProjectAtomically } from './engine/workspace.ts';
 import {
@@ -108,8 +113,8 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     async validate(input: unknown, ctx: OperationContext) {
       const p = parseInput(ValidateTemplateInput, input);
       const validationId = ctx.requestId ? undefined : randomUUID();
-      let target;
-      let result;
+      let target: ValidationTarget;
+      let result: ValidationResult;
       if (p.template !== undefined) {
         const v = await loadVersion(p.template, p.version);
         result = validateTemplate(
@@ -143,6 +148,12 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     async generate(input: unknown, ctx: OperationContext) {
       const started = Date.now();
       const p = parseInput(GenerateProjectInput, input);
+      const projectId = ctx.requestId ? uuidFromKey(ctx.requestId) : randomUUID();
+      if (ctx.requestId) {
+        // A retried request (same idempotency key) gets the project its first attempt generated.
+        const earlier = await getProject(db, projectId);
+        if (earlier) return { ...earlier, path: join(deps.workspaceRoot, earlier.destination) };
+      }
       const progress = ctx.onProgress ?? (() => undefined);
       const v = await loadVersion(p.template, p.version);
       const values = assertVariables(v.manifest, p.variables ?? {});
@@ -158,7 +169,6 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         overwrite: p.overwrite ?? false,
         onProgress: (done) => progress({ progress: v.files.length + done, total, message: 'writing' }),
       });
-      const projectId = ctx.requestId ? uuidFromKey(ctx.requestId) : randomUUID();
       const destination = toPosix(relative(deps.workspaceRoot, written.path));
       const data = {
         projectId,

@@ -118,7 +118,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
         commit = head;
         if (unchangedSince(head)) {
           await deps.recordCheck?.(name, 'unchanged', head);
-          progress({ progress: 1, total: 1, message: `${name}: unchanged at ${head.slice(0, 12)}` });
+          progress({ progress: 1, total: 1, message: `unchanged at ${head.slice(0, 12)}` });
           return report({ revision: head, commit: head });
         }
         checkout = join(deps.workDir, `git-${name}-${randomUUID()}`);
@@ -172,7 +172,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     if (unchangedSince(revision)) {
       await deps.recordCheck?.(name, 'unchanged', revision);
       const total = checked.length * 2 || 1;
-      progress({ progress: total, total, message: `${name}: unchanged` });
+      progress({ progress: total, total, message: 'unchanged' });
       return report({ revision, commit });
     }
 

@@ -127,11 +127,11 @@ describe('templates end to end: generate an MCP server, install it, register it,
     });
     expect((again as CallToolResult).isError).toBe(true);
     expect(text(again)).toContain('WORKSPACE.DESTINATION_NOT_EMPTY');
-    const escape = await mcp.callTool({
+    const outside = await mcp.callTool({
       name: 'switchyard__generate-project',
       arguments: { template: 'mcp-server-ts', destination: '../outside', variables: { projectName: 'calc' } },
     });
-    expect((escape as CallToolResult).isError).toBe(true);
+    expect((outside as CallToolResult).isError).toBe(true);
     await expect(stat(join(workspace, '..', 'outside'))).rejects.toThrow();
 
     // Install and build it, as its README says.
