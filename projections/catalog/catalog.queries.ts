@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isUuid } from '../../kernel/ids.ts';
 import type { ReadModelTables } from '../db.ts';
 
 type Db = Kysely<ReadModelTables>;
@@ -36,8 +37,6 @@ export interface ListCatalogOptions {
   enabled?: boolean | undefined;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Catalogs of active servers that have had a discovery (succeeded or failed), by server name. Five
  * queries whatever the number of servers: the state rows, then each item table for all of them.
@@ -65,7 +64,7 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
       'c.will_retry',
     ]);
   if (options.serverIds !== undefined) {
-    const ids = options.serverIds.filter((id) => UUID_RE.test(id)).map((id) => id.toLowerCase());
+    const ids = options.serverIds.filter((id) => isUuid(id)).map((id) => id.toLowerCase());
     if (ids.length === 0) return [];
     q = q.where('c.server_id', 'in', ids);
   }

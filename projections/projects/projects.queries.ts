@@ -1,5 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { AppError } from '../../kernel/errors.ts';
+import { isUuid } from '../../kernel/ids.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type {
   AnalysisComplexity,
   AnalysisLanguage,
@@ -13,7 +15,6 @@ import type {
 type Db = Kysely<ReadModelTables>;
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A generated project in a list. */
 export interface ProjectView {
@@ -77,7 +78,7 @@ export async function listProjects(db: Db, options: ListProjectsOptions = {}): P
     ]);
   if (options.template !== undefined) q = q.where('template', '=', options.template);
   if (options.after !== undefined) {
-    const [generatedAt, id] = decodeCursor(options.after);
+    const [generatedAt, id] = decodeCursor(options.after, { dateKey: true });
     q = q.where(sql<boolean>`(generated_at, project_id) < (${generatedAt}::timestamptz, ${id}::uuid)`);
   }
   const rows = await q
@@ -95,7 +96,7 @@ export async function listProjects(db: Db, options: ListProjectsOptions = {}): P
 
 /** One project by id. */
 export async function getProject(db: Db, id: string): Promise<ProjectDetail | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const row = await db
     .selectFrom('projects')
     .selectAll()
@@ -151,7 +152,7 @@ export async function listAnalyses(db: Db, options: ListAnalysesOptions = {}): P
   const limit = checkLimit(options.limit);
   let q = db.selectFrom('code_analyses').selectAll();
   if (options.projectId !== undefined) {
-    if (!UUID_RE.test(options.projectId)) return [];
+    if (!isUuid(options.projectId)) return [];
     q = q.where('project_id', '=', options.projectId.toLowerCase());
   }
   const rows = await q.orderBy('analyzed_at', 'desc').orderBy('analysis_id', 'desc').limit(limit).execute();
@@ -160,7 +161,7 @@ export async function listAnalyses(db: Db, options: ListAnalysesOptions = {}): P
 
 /** One analysis by id. */
 export async function getAnalysis(db: Db, id: string): Promise<AnalysisView | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const row = await db
     .selectFrom('code_analyses')
     .selectAll()
@@ -191,27 +192,4 @@ function checkLimit(limit: number | undefined): number {
     throw new AppError('validation', 'QUERY.INVALID_LIMIT', 'limit must be an integer from 1 to 500');
   }
   return value;
-}
-
-function encodeCursor(generatedAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([generatedAt, id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      !Number.isNaN(Date.parse(v[0])) &&
-      typeof v[1] === 'string' &&
-      UUID_RE.test(v[1])
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError('validation', 'QUERY.INVALID_CURSOR', 'cursor is not one this API handed out');
 }

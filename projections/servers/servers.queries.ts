@@ -1,5 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { AppError } from '../../kernel/errors.ts';
+import { isUuid } from '../../kernel/ids.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { ReadModelTables, RedactedTransport, ServerSettingsView, ServersTable } from '../db.ts';
 import { healthOfServers, type ServerHealthView, UNCHECKED } from '../health/health.queries.ts';
 import { type ServerStats, serverStats } from '../tool-stats/tool-stats.queries.ts';
@@ -67,7 +69,7 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
   if (options.enabled !== undefined) q = q.where('enabled', '=', options.enabled);
   if (options.tag !== undefined) q = q.where(sql<boolean>`${options.tag} = ANY(tags)`);
   if (options.cursor !== undefined) {
-    const [name, id] = decodeCursor(options.cursor);
+    const [name, id] = decodeCursor(options.cursor, { dateKey: false });
     q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
   }
   const rows = await q
@@ -93,7 +95,7 @@ export async function getServer(
   id: string,
   options: { includeRemoved?: boolean } = {},
 ): Promise<ServerDetailView | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   let q = servers(db).where('id', '=', id.toLowerCase());
   if (!options.includeRemoved) q = q.where('status', '=', 'active');
   const row = await q.executeTakeFirst();
@@ -131,8 +133,6 @@ async function detailView(db: Db, row: Selectable<ServersTable>): Promise<Server
   return { ...toView(row, health.get(row.id)), stats };
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Maps a `servers` row (and its health, if it was ever checked) to its API shape. */
 export function toView(row: Selectable<ServersTable>, health: ServerHealthView = UNCHECKED): ServerView {
   return {
@@ -152,26 +152,4 @@ export function toView(row: Selectable<ServersTable>, health: ServerHealthView =
     removedAt: row.removed_at === null ? null : new Date(row.removed_at).toISOString(),
     health,
   };
-}
-
-function encodeCursor(name: string, id: string): string {
-  return Buffer.from(JSON.stringify([name, id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      typeof v[1] === 'string' &&
-      UUID_RE.test(v[1])
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError('validation', 'QUERY.INVALID_CURSOR', 'cursor is not one this API handed out');
 }

@@ -7,6 +7,7 @@ import type {
   TemplateVariable,
 } from '../../domains/templates/index.ts';
 import { AppError } from '../../kernel/errors.ts';
+import { isUuid } from '../../kernel/ids.ts';
 import type {
   ReadModelTables,
   SourceCheckOutcome,
@@ -457,11 +458,9 @@ export async function listValidations(
   return rows.map(toValidationView);
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** One validation by id. */
 export async function getValidation(db: Db, id: string): Promise<TemplateValidationView | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const row = await db
     .selectFrom('template_validations')
     .selectAll()

@@ -1,5 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { AppError } from '../../kernel/errors.ts';
+import { isUuid } from '../../kernel/ids.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { ReadModelTables, ToolCallStatus, ToolCallsTable } from '../db.ts';
 
 type Db = Kysely<ReadModelTables>;
@@ -56,8 +58,6 @@ export interface ToolCallPage {
   nextCursor: string | null;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The tool-call log, newest first (by start time, then id), a page at a time with an opaque keyset
  * cursor: a page never repeats or skips a call, however many arrive while a client pages.
@@ -69,7 +69,7 @@ export async function listToolCalls(db: Db, options: ListToolCallsOptions = {}):
   }
   let q = db.selectFrom('tool_calls').selectAll();
   if (options.serverId !== undefined) {
-    if (!UUID_RE.test(options.serverId)) return { items: [], nextCursor: null };
+    if (!isUuid(options.serverId)) return { items: [], nextCursor: null };
     q = q.where('server_id', '=', options.serverId.toLowerCase());
   }
   if (options.serverName !== undefined) q = q.where('server_name', '=', options.serverName);
@@ -79,7 +79,7 @@ export async function listToolCalls(db: Db, options: ListToolCallsOptions = {}):
   if (options.from !== undefined) q = q.where('started_at', '>=', options.from);
   if (options.to !== undefined) q = q.where('started_at', '<', options.to);
   if (options.cursor !== undefined) {
-    const [startedAt, id] = decodeCursor(options.cursor);
+    const [startedAt, id] = decodeCursor(options.cursor, { dateKey: true });
     // Row comparison: matches the (started_at DESC, id DESC) index exactly.
     q = q.where(sql<boolean>`(started_at, id) < (${startedAt}::timestamptz, ${id}::uuid)`);
   }
@@ -99,7 +99,7 @@ export async function listToolCalls(db: Db, options: ListToolCallsOptions = {}):
 
 /** One call by id. */
 export async function getToolCall(db: Db, id: string): Promise<ToolCallView | undefined> {
-  if (!UUID_RE.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const row = await db
     .selectFrom('tool_calls')
     .selectAll()
@@ -130,27 +130,4 @@ export function toToolCallView(row: Selectable<ToolCallsTable>): ToolCallView {
     revision: String(row.revision),
     position: String(row.position),
   };
-}
-
-function encodeCursor(startedAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([startedAt, id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'string' &&
-      !Number.isNaN(Date.parse(v[0])) &&
-      typeof v[1] === 'string' &&
-      UUID_RE.test(v[1])
-    ) {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError('validation', 'QUERY.INVALID_CURSOR', 'cursor is not one this API handed out');
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { isUuid } from '../../kernel/ids.ts';
 import type { ReadModelTables } from '../db.ts';
 
 /**
@@ -53,15 +54,13 @@ interface StatsRow {
   last_used_at: Date | string | null;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Stats of one server, whole and per tool, in one query (GROUPING SETS). */
 export async function serverStats(
   db: Kysely<ReadModelTables>,
   serverId: string,
   options: { since?: Date | undefined } = {},
 ): Promise<ServerStats> {
-  if (!UUID_RE.test(serverId)) return NO_STATS;
+  if (!isUuid(serverId)) return NO_STATS;
   const since = options.since ? sql`AND started_at >= ${options.since}` : sql``;
   const { rows } = await sql<StatsRow>`
     SELECT tool,
