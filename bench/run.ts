@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- [--quick] [--json <file>] [name…]]`
  *
- * Runs the benchmarks (append, replay, relay, lag, rebuild, pglite — or those whose name contains
- * one of the given words; `anatomy`, a diagnosis of the append path, runs only when named) against the PostgreSQL at DATABASE_URL and the NATS at NATS_URL (both
+ * Runs the benchmarks (append, replay, relay, lag, rebuild, pglite, gateway, templates — or those
+ * whose name contains one of the given words; `anatomy`, a diagnosis of the append path, runs only
+ * when named) against the PostgreSQL at DATABASE_URL and the NATS at NATS_URL (both
  * default to the local services), each figure next to a baseline measured in the same run, and
  * prints one table. Everything it creates (databases `sy_bench_<run>_*`, JetStream streams
  * `SYBENCH_<run>_*`, a temporary PGlite directory) is removed at the end, also on Ctrl-C.
@@ -19,6 +20,7 @@ import { rebuildBench } from './rebuild.bench.ts';
 import { relayBench } from './relay.bench.ts';
 import { replayBench } from './replay.bench.ts';
 import { type BenchResult, type Note, type Row, renderNotes, renderTable } from './report.ts';
+import { templatesBench } from './templates.bench.ts';
 
 /** `optIn`: diagnosis, run only when named. */
 const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean }> = [
@@ -29,6 +31,7 @@ const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean
   { name: 'rebuild', run: rebuildBench },
   { name: 'pglite', run: pgliteBench },
   { name: 'gateway', run: gatewayBench },
+  { name: 'templates', run: templatesBench },
   { name: 'anatomy', run: anatomyBench, optIn: true },
 ];
 

@@ -112,7 +112,6 @@ export function createTemplateService(deps: TemplateServiceDeps) {
 
     async validate(input: unknown, ctx: OperationContext) {
       const p = parseInput(ValidateTemplateInput, input);
-      const validationId = ctx.requestId ? undefined : randomUUID();
       let target: ValidationTarget;
       let result: ValidationResult;
       if (p.template !== undefined) {
@@ -136,7 +135,7 @@ export function createTemplateService(deps: TemplateServiceDeps) {
           contentHash: null,
         };
       }
-      const id = validationId ?? uuidFromKey(ctx.requestId!);
+      const id = ctx.requestId ? uuidFromKey(ctx.requestId) : randomUUID();
       const r = await deps.templates.recordValidation(
         { validationId: id, target, ...result, validatedAt: deps.clock.now().toISOString() },
         meta(ctx, 'validation'),
