@@ -1,9 +1,14 @@
 FROM node:20-bookworm-slim
+# git: template sources may be git repositories.
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# Generated projects (and git checkouts while a source is read); a named volume takes this ownership.
+RUN mkdir -p /workspace && chown node:node /workspace
+ENV SWITCHYARD_WORKSPACE=/workspace
 USER node
 EXPOSE 4000
 ENTRYPOINT ["node", "bin/switchyard.mjs"]

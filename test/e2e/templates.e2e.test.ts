@@ -197,8 +197,14 @@ describe('templates end to end: generate an MCP server, install it, register it,
       await platform.callTool({ name: 'validate-template', arguments: { template: 'fastify-service' } }),
     );
     expect(validation.ok).toBe(true);
-    const sync = json(await platform.callTool({ name: 'sync-templates', arguments: { source: 'builtin' } }));
+    const syncProgress: string[] = [];
+    const sync = json(
+      await platform.callTool({ name: 'sync-templates', arguments: { source: 'builtin' } }, undefined, {
+        onprogress: (p) => syncProgress.push(p.message ?? ''),
+      }),
+    );
     expect((sync.reports as Array<{ changed: boolean }>)[0]?.changed).toBe(false);
+    expect(syncProgress.join('\n')).toContain('builtin');
     const bad = await platform.callTool({
       name: 'template-inspect',
       arguments: { name: 'no-such-template' },
