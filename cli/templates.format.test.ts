@@ -97,6 +97,7 @@ const report = (over: Partial<SyncReport>): SyncReport => ({
   published: [],
   removed: [],
   rejected: [],
+  position: null,
   durationMs: 12,
   ...over,
 });

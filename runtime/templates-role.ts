@@ -79,7 +79,6 @@ export function templateService(
     sync: parts.sync,
     clock: systemClock,
     workspaceRoot: ctx.config.workspaceRoot,
-    headPosition: () => ctx.store.headPosition(),
     waitForProjection: (name, position) =>
       projections.waitForPosition(name, position, ctx.config.consistencyTimeoutMs),
   });

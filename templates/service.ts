@@ -61,8 +61,6 @@ export interface TemplateServiceDeps {
   clock: Clock;
   workspaceRoot: string;
   limits?: TemplateLimits;
-  /** Position of the last event readable in the store. */
-  headPosition: () => Promise<bigint>;
   /** Waits (bounded) until a projection shows a position, so a read right after a write sees it. */
   waitForProjection: (name: string, position: bigint) => Promise<unknown>;
 }
@@ -245,7 +243,12 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         });
         reports.push(r);
       }
-      await seen('templates', await deps.headPosition());
+      const positions = reports.flatMap((r) => (r.position === null ? [] : [BigInt(r.position)]));
+      if (positions.length > 0)
+        await seen(
+          'templates',
+          positions.reduce((a, b) => (a > b ? a : b)),
+        );
       return reports;
     },
 
@@ -264,10 +267,11 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       async remove(name: string, ctx: OperationContext) {
         const state = await deps.templates.sourceState(name);
         const r = await deps.templates.removeSource(name, meta(ctx));
+        let position = r.position;
         // Its templates leave the catalog with it.
         if (state.status === 'active') {
           for (const t of state.catalog) {
-            await deps.templates.remove(
+            const removed = await deps.templates.remove(
               {
                 name: t.name,
                 source: name,
@@ -276,9 +280,10 @@ export function createTemplateService(deps: TemplateServiceDeps) {
               },
               meta(ctx, `remove/${t.name}`),
             );
+            position = removed.position ?? position;
           }
         }
-        await seen('templates', await deps.headPosition());
+        await seen('templates', position);
         return r;
       },
     },

@@ -113,6 +113,9 @@ export const syncReportSchema = z.object({
   removed: z.array(z.string()),
   rejected: z.array(rejectedSchema),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  position: nullableString.describe(
+    'Global position of the last event the sync appended (?minPosition= on reads)',
+  ),
   durationMs: z.number(),
 });
 

@@ -46,9 +46,13 @@ for (const kind of databaseKinds) {
       correlationId: `c-${seq}`,
       issuedAt: clock.now(),
     });
-    const run = (source: string) => sync.sync(source, { actor: 'test', correlationId: `sync-${++seq}` });
-    const settle = async () =>
-      expect(await runner.waitForPosition('templates', await t.store.headPosition(), 10_000)).toBe(true);
+    /** Syncs, then waits until the read model shows what the sync appended (by its own position). */
+    const run = async (source: string) => {
+      const report = await sync.sync(source, { actor: 'test', correlationId: `sync-${++seq}` });
+      if (report.position !== null)
+        expect(await runner.waitForPosition('templates', BigInt(report.position), 10_000)).toBe(true);
+      return report;
+    };
     const countEvents = async () => (await t.store.readAll({ after: 0n, maxCount: 100_000 })).length;
 
     beforeAll(async () => {
@@ -97,7 +101,6 @@ for (const kind of databaseKinds) {
       const first = await run('local');
       expect(first).toMatchObject({ ok: true, changed: true, templates: 2 });
       expect(first.published.sort()).toEqual(['alpha', 'beta']);
-      await settle();
       expect((await searchTemplates(t.db, { query: 'alpha' })).map((s) => s.name)).toEqual(['alpha']);
 
       const before = await countEvents();
@@ -112,7 +115,6 @@ for (const kind of databaseKinds) {
       expect(third.published).toEqual(['alpha']);
       expect(third.rejected.map((r) => r.dir)).toEqual(['nested/group/beta']);
       expect(third.removed).toEqual([]);
-      await settle();
       // The broken template keeps its last good version.
       expect((await getTemplate(t.db, 'beta'))?.removedAt ?? null).toBeNull();
       expect((await getTemplate(t.db, 'alpha'))?.versions).toHaveLength(2);
@@ -120,7 +122,6 @@ for (const kind of databaseKinds) {
       await rm(join(src, 'nested'), { recursive: true });
       const fourth = await run('local');
       expect(fourth.removed).toEqual(['beta']);
-      await settle();
       expect((await searchTemplates(t.db, {})).map((s) => s.name)).toEqual(['alpha']);
     });
 
@@ -133,7 +134,6 @@ for (const kind of databaseKinds) {
       const failed = await run('flaky');
       expect(failed.ok).toBe(false);
       expect(failed.error?.code).toBe('TEMPLATE_SOURCE.UNREACHABLE');
-      await settle();
       const source = await getTemplateSource(t.db, 'flaky');
       expect(source?.status).toBe('failed');
       expect(source?.lastError).toContain(src);
@@ -161,7 +161,6 @@ for (const kind of databaseKinds) {
       const r = await run('repo');
       expect(r).toMatchObject({ ok: true, changed: true, published: ['delta'] });
       expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
-      await settle();
       expect((await getTemplate(t.db, 'delta'))?.version).toBe('1.0.0');
       const before = await countEvents();
       expect((await run('repo')).changed).toBe(false);
@@ -172,7 +171,6 @@ for (const kind of databaseKinds) {
         meta(),
       );
       expect((await run('repo')).published).toEqual(['delta']);
-      await settle();
       expect((await getTemplate(t.db, 'delta'))?.version).toBe('2.0.0');
       const events = await t.store.readStream(templateStream('delta'));
       expect(events.map((e) => e.type)).toEqual(['TemplateVersionPublished', 'TemplateVersionPublished']);
@@ -184,7 +182,6 @@ for (const kind of databaseKinds) {
       await commands.registerSource({ name: 'intruder', kind: 'directory', location: src }, meta());
       const r = await run('intruder');
       expect(r.rejected[0]?.issues[0]?.code).toBe('TEMPLATE.OWNED_BY_OTHER_SOURCE');
-      await settle();
       expect((await getTemplate(t.db, 'alpha'))?.source).toBe('local');
     });
   });

@@ -8,6 +8,7 @@ import {
   type TemplateIssue,
 } from '../../domains/templates/index.ts';
 import type { Clock } from '../../kernel/clock.ts';
+import type { CommandResult } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { errorMessage, isAppError } from '../../kernel/errors.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
@@ -39,6 +40,8 @@ export interface SyncReport {
   removed: string[];
   rejected: Array<{ dir: string; name?: string | undefined; issues: TemplateIssue[] }>;
   error?: { code: string; message: string };
+  /** Global position of the last event this sync appended (null: none), for read-your-writes. */
+  position: string | null;
   durationMs: number;
 }
 
@@ -89,6 +92,22 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       correlationId: options.correlationId,
       issuedAt: deps.clock.now(),
     });
+    // Every append goes through `commands`, which remembers the furthest position reached.
+    let last: bigint | undefined;
+    const tracked =
+      <A extends unknown[]>(f: (...args: A) => Promise<CommandResult>) =>
+      async (...args: A): Promise<CommandResult> => {
+        const r = await f(...args);
+        if (r.position !== undefined && (last === undefined || r.position > last)) last = r.position;
+        return r;
+      };
+    const commands = {
+      publish: tracked(deps.commands.publish),
+      remove: tracked(deps.commands.remove),
+      recordValidation: tracked(deps.commands.recordValidation),
+      recordSynced: tracked(deps.commands.recordSynced),
+      recordSyncFailed: tracked(deps.commands.recordSyncFailed),
+    };
     const state = await deps.commands.sourceState(name);
     if (state.status !== 'active') throw sourceNotFound(name);
     const { config } = state;
@@ -104,6 +123,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       removed: [],
       rejected: [],
       durationMs: Date.now() - started,
+      position: last === undefined ? null : last.toString(),
       ...r,
     });
 
@@ -142,7 +162,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
         { source: name, code, err: message },
         'template source sync failed; the catalog stays as it was',
       );
-      await deps.commands.recordSyncFailed(
+      await commands.recordSyncFailed(
         { name, reason: message, code, failedAt: deps.clock.now().toISOString() },
         meta(`failed/${createHash('sha256').update(message).digest('hex')}/${state.lastRevision ?? ''}`),
       );
@@ -182,7 +202,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       issues: p.issues,
     }));
     for (const p of found.problems) {
-      await deps.commands.recordValidation(
+      await commands.recordValidation(
         {
           validationId: uuidV5(`template-sync/${name}/${p.dir}/${sha256(JSON.stringify(p.issues))}`),
           target: { kind: 'sync', source: name, dir: p.dir, contentHash: null },
@@ -200,7 +220,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     let done = checked.length;
     for (const { template: t, relDir, result } of checked) {
       const { manifest, contentHash } = t;
-      await deps.commands.recordValidation(
+      await commands.recordValidation(
         {
           validationId: uuidV5(`template-sync/${name}/${relDir}/${contentHash}`),
           target: { kind: 'sync', source: name, dir: relDir, contentHash },
@@ -222,7 +242,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       }
       try {
         await deps.blobs.put(t.files);
-        const r = await deps.commands.publish(
+        const r = await commands.publish(
           {
             name: manifest.name,
             source: name,
@@ -266,7 +286,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     const removed: string[] = [];
     for (const previous of state.catalog) {
       if (catalog.some((c) => c.name === previous.name)) continue;
-      const r = await deps.commands.remove(
+      const r = await commands.remove(
         {
           name: previous.name,
           source: name,
@@ -278,7 +298,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       if (r.events.length > 0) removed.push(previous.name);
     }
     catalog.sort((a, b) => a.name.localeCompare(b.name));
-    await deps.commands.recordSynced(
+    await commands.recordSynced(
       {
         name,
         revision,
