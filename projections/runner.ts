@@ -513,6 +513,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           // event of this projection is there: ask the database and the store.
           if (await caughtUpTo(w, position)) return true;
           nextFullCheck = Date.now() + pollIntervalMs;
+          // The loop may have moved the checkpoint while we asked: that wake-up is already gone.
+          if (w.checkpoint >= position) return true;
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0) return false;

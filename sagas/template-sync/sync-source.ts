@@ -172,11 +172,22 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     if (checkout) await rm(checkout, { recursive: true, force: true });
 
     // Validate every template found; the source's revision is what was found and what was wrong with it.
-    const checked = found.templates.map((t) => ({
-      template: t,
-      relDir: relativeDir(dir, t),
-      result: validateTemplate(t, deps.limits),
-    }));
+    // A template whose content is the one the last recorded sync published was valid then and is
+    // already in the catalog: nothing to validate, store or append for it.
+    const checked = found.templates.map((t) => {
+      const relDir = relativeDir(dir, t);
+      const known = state.catalog.some(
+        (c) => c.dir === relDir && c.name === t.manifest.name && c.contentHash === t.contentHash,
+      );
+      return {
+        template: t,
+        relDir,
+        known,
+        result: known
+          ? { ok: true, issues: [], stats: { files: t.files.length, bytes: 0 } }
+          : validateTemplate(t, deps.limits),
+      };
+    });
     const revision =
       commit ??
       sha256(
@@ -218,8 +229,13 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     const catalog: Array<{ name: string; version: string; contentHash: string; dir: string }> = [];
     const published: string[] = [];
     let done = checked.length;
-    for (const { template: t, relDir, result } of checked) {
+    for (const { template: t, relDir, known, result } of checked) {
       const { manifest, contentHash } = t;
+      if (known) {
+        catalog.push({ name: manifest.name, version: manifest.version, contentHash, dir: relDir });
+        progress({ progress: ++done, total: checked.length * 2, message: `${manifest.name}: unchanged` });
+        continue;
+      }
       await commands.recordValidation(
         {
           validationId: uuidV5(`template-sync/${name}/${relDir}/${contentHash}`),
