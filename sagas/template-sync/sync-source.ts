@@ -1,11 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import {
   sourceNotFound,
   type TemplateCommands,
   TemplateErrorCode,
   type TemplateIssue,
+  type TemplateSourceState,
 } from '../../domains/templates/index.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { CommandResult } from '../../kernel/command-handler.ts';
@@ -14,10 +13,10 @@ import { errorMessage, isAppError } from '../../kernel/errors.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BlobStore } from '../../templates/blobs.ts';
-import { gitCheckout, gitResolve } from '../../templates/engine/git.ts';
 import type { TemplateLimits } from '../../templates/engine/limits.ts';
-import { type LoadedTemplate, scanSource } from '../../templates/engine/load.ts';
-import { validateTemplate } from '../../templates/engine/validate.ts';
+import type { LoadedTemplate } from '../../templates/engine/load.ts';
+import { type ValidationResult, validateTemplate } from '../../templates/engine/validate.ts';
+import { fetchSource, type ScanResult } from './fetch-source.ts';
 
 /** Progress of a long operation, in the shape MCP progress notifications take. */
 export interface Progress {
@@ -72,12 +71,23 @@ export interface TemplateSync {
   sync(source: string, options: SyncOptions): Promise<SyncReport>;
 }
 
+type CatalogEntry = Extract<TemplateSourceState, { status: 'active' }>['catalog'][number];
+
+/** A template found in the source, with what we know of it. */
+interface Checked {
+  template: LoadedTemplate;
+  relDir: string;
+  /** Its content is what the last recorded sync published: valid then, in the catalog now. */
+  known: boolean;
+  result: ValidationResult;
+}
+
 /**
  * The template-sync saga's step: fetch → detect changes (git commit, or the content hashes of a
- * directory) → validate → store file contents → publish / remove → record the sync. Every append
- * has a command id derived from what it records, so a sync cut short by a crash is completed by the
- * next one without duplicates, and two processes syncing the same source at once append each fact
- * once. A source that cannot be read records why and leaves the catalog as it was.
+ * directory) → validate what is new → store file contents → publish / remove → record the sync.
+ * Every append has a command id derived from what it records, so a sync cut short by a crash is
+ * completed by the next one without duplicates, and two processes syncing the same source at once
+ * append each fact once. A source that cannot be read records why and leaves the catalog as it was.
  */
 export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
   const running = new Map<string, Promise<SyncReport>>();
@@ -86,6 +96,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
   async function run(name: string, options: SyncOptions): Promise<SyncReport> {
     const started = Date.now();
     const progress = options.onProgress ?? (() => undefined);
+    const now = () => deps.clock.now().toISOString();
     const meta = (key: string): CommandMeta => ({
       commandId: uuidV5(`template-sync/${name}/${key}`),
       actor: options.actor,
@@ -108,10 +119,10 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       recordSynced: tracked(deps.commands.recordSynced),
       recordSyncFailed: tracked(deps.commands.recordSyncFailed),
     };
+
     const state = await deps.commands.sourceState(name);
     if (state.status !== 'active') throw sourceNotFound(name);
-    const { config } = state;
-    const unchangedSince = (revision: string) => state.failing === null && state.lastRevision === revision;
+    const isCurrent = (revision: string) => state.failing === null && state.lastRevision === revision;
     const report = (r: Partial<SyncReport>): SyncReport => ({
       source: name,
       ok: true,
@@ -126,27 +137,25 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       position: last === undefined ? null : last.toString(),
       ...r,
     });
+    const unchanged = async (revision: string, commit: string | null, total: number) => {
+      await deps.recordCheck?.(name, 'unchanged', revision);
+      progress({
+        progress: total,
+        total,
+        message: commit ? `unchanged at ${commit.slice(0, 12)}` : 'unchanged',
+      });
+      return report({ revision, commit });
+    };
 
-    progress({ progress: 0, message: `fetching ${config.kind} source ${name} (${config.location})` });
-    let dir = config.location;
-    let commit: string | null = null;
-    let checkout: string | undefined;
-    let found: Awaited<ReturnType<typeof scanSource>>;
+    // 1. Fetch. A source that cannot be read: say why, once, and leave the catalog alone.
+    const { kind, location } = state.config;
+    progress({ progress: 0, message: `fetching ${kind} source ${name} (${location})` });
+    let fetched: Awaited<ReturnType<typeof fetchSource>>;
     try {
-      if (config.kind === 'git') {
-        const head = await gitResolve(config.location, config.ref ?? undefined);
-        commit = head;
-        if (unchangedSince(head)) {
-          await deps.recordCheck?.(name, 'unchanged', head);
-          progress({ progress: 1, total: 1, message: `unchanged at ${head.slice(0, 12)}` });
-          return report({ revision: head, commit: head });
-        }
-        checkout = join(deps.workDir, `git-${name}-${randomUUID()}`);
-        await gitCheckout(config.location, config.ref ?? undefined, checkout);
-        dir = checkout;
-      }
-      found = await scanSource(dir, {
-        ...(deps.limits && { limits: deps.limits }),
+      fetched = await fetchSource(name, state.config, {
+        workDir: deps.workDir,
+        limits: deps.limits,
+        isCurrent,
         onProgress: (p) =>
           progress({
             progress: p.done,
@@ -155,7 +164,6 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
           }),
       });
     } catch (e) {
-      if (checkout) await rm(checkout, { recursive: true, force: true });
       const code = isAppError(e) ? e.code : 'TEMPLATE_SOURCE.FAILED';
       const message = errorMessage(e);
       log.warn(
@@ -163,101 +171,75 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
         'template source sync failed; the catalog stays as it was',
       );
       await commands.recordSyncFailed(
-        { name, reason: message, code, failedAt: deps.clock.now().toISOString() },
-        meta(`failed/${createHash('sha256').update(message).digest('hex')}/${state.lastRevision ?? ''}`),
+        { name, reason: message, code, failedAt: now() },
+        meta(`failed/${sha256(message)}/${state.lastRevision ?? ''}`),
       );
       await deps.recordCheck?.(name, 'failed', message);
       return report({ ok: false, error: { code, message } });
     }
-    if (checkout) await rm(checkout, { recursive: true, force: true });
+    if (fetched.kind === 'unchanged') return unchanged(fetched.commit, fetched.commit, 1);
 
-    // Validate every template found; the source's revision is what was found and what was wrong with it.
-    // A template whose content is the one the last recorded sync published was valid then and is
-    // already in the catalog: nothing to validate, store or append for it.
-    const checked = found.templates.map((t) => {
-      const relDir = relativeDir(dir, t);
-      const known = state.catalog.some(
-        (c) => c.dir === relDir && c.name === t.manifest.name && c.contentHash === t.contentHash,
-      );
-      return {
-        template: t,
-        relDir,
-        known,
-        result: known
-          ? { ok: true, issues: [], stats: { files: t.files.length, bytes: 0 } }
-          : validateTemplate(t, deps.limits),
-      };
-    });
-    const revision =
-      commit ??
-      sha256(
-        [
-          ...checked.map(
-            (c) => `${c.relDir}\t${c.template.manifest.name}\t${c.template.contentHash}\t${c.result.ok}`,
-          ),
-          ...found.problems.map((p) => `${p.dir}\t!\t${p.issues.map((i) => i.code).join(',')}`),
-        ]
-          .sort()
-          .join('\n'),
-      );
-    if (unchangedSince(revision)) {
-      await deps.recordCheck?.(name, 'unchanged', revision);
-      const total = checked.length * 2 || 1;
-      progress({ progress: total, total, message: 'unchanged' });
-      return report({ revision, commit });
-    }
+    // 2. What changed: the source's revision is what was found and what was wrong with it.
+    const { found, commit } = fetched;
+    const checked = check(found, fetched.dir, state.catalog, deps.limits);
+    const revision = commit ?? revisionOf(checked, found);
+    const total = checked.length * 2 || 1;
+    if (isCurrent(revision)) return unchanged(revision, commit, total);
 
-    const rejected: SyncReport['rejected'] = found.problems.map((p) => ({
-      dir: p.dir,
-      name: p.name,
-      issues: p.issues,
-    }));
+    // 3. Record it: validations, file contents, new versions, removals, then the sync itself.
+    const rejected: SyncReport['rejected'] = [];
     for (const p of found.problems) {
+      const key = `${p.dir}/${sha256(JSON.stringify(p.issues))}`;
       await commands.recordValidation(
         {
-          validationId: uuidV5(`template-sync/${name}/${p.dir}/${sha256(JSON.stringify(p.issues))}`),
+          validationId: uuidV5(`template-sync/${name}/${key}`),
           target: { kind: 'sync', source: name, dir: p.dir, contentHash: null },
           ok: false,
           issues: p.issues,
           stats: { files: 0, bytes: 0 },
-          validatedAt: deps.clock.now().toISOString(),
+          validatedAt: now(),
         },
-        meta(`validation/${p.dir}/${sha256(JSON.stringify(p.issues))}`),
+        meta(`validation/${key}`),
       );
+      rejected.push({ dir: p.dir, name: p.name, issues: p.issues });
     }
+    const fresh = checked.filter((c) => !c.known);
+    // One batch for every new file content (a few statements rather than one per template).
+    await deps.blobs.put(fresh.filter((c) => c.result.ok).flatMap((c) => c.template.files));
 
-    const catalog: Array<{ name: string; version: string; contentHash: string; dir: string }> = [];
+    const catalog: CatalogEntry[] = [];
+    const entry = (c: Checked): CatalogEntry => ({
+      name: c.template.manifest.name,
+      version: c.template.manifest.version,
+      contentHash: c.template.contentHash,
+      dir: c.relDir,
+    });
+    for (const c of checked) if (c.known) catalog.push(entry(c));
     const published: string[] = [];
-    let done = checked.length;
-    for (const { template: t, relDir, known, result } of checked) {
-      const { manifest, contentHash } = t;
-      if (known) {
-        catalog.push({ name: manifest.name, version: manifest.version, contentHash, dir: relDir });
-        progress({ progress: ++done, total: checked.length * 2, message: `${manifest.name}: unchanged` });
-        continue;
-      }
+    let done = checked.length * 2 - fresh.length;
+    for (const c of fresh) {
+      const { manifest, contentHash, files } = c.template;
       await commands.recordValidation(
         {
-          validationId: uuidV5(`template-sync/${name}/${relDir}/${contentHash}`),
-          target: { kind: 'sync', source: name, dir: relDir, contentHash },
-          ok: result.ok,
-          issues: result.issues,
-          stats: result.stats,
-          validatedAt: deps.clock.now().toISOString(),
+          validationId: uuidV5(`template-sync/${name}/${c.relDir}/${contentHash}`),
+          target: { kind: 'sync', source: name, dir: c.relDir, contentHash },
+          ok: c.result.ok,
+          issues: c.result.issues,
+          stats: c.result.stats,
+          validatedAt: now(),
         },
-        meta(`validation/${relDir}/${contentHash}`),
+        meta(`validation/${c.relDir}/${contentHash}`),
       );
       progress({
         progress: ++done,
-        total: checked.length * 2,
-        message: `${manifest.name}: ${result.ok ? 'valid' : 'rejected'}`,
+        total,
+        message: `${manifest.name}: ${c.result.ok ? 'valid' : 'rejected'}`,
       });
-      if (!result.ok) {
-        rejected.push({ dir: relDir, name: manifest.name, issues: result.issues });
+      if (!c.result.ok) {
+        rejected.push({ dir: c.relDir, name: manifest.name, issues: c.result.issues });
         continue;
       }
       try {
-        await deps.blobs.put(t.files);
         const r = await commands.publish(
           {
             name: manifest.name,
@@ -267,25 +249,25 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
             description: manifest.description,
             tags: manifest.tags,
             manifest,
-            files: t.files.map((f) => ({
-              path: f.path,
-              size: f.size,
-              sha256: f.sha256,
-              binary: f.binary,
-              render: f.render,
+            files: files.map(({ path, size, sha256, binary, render }) => ({
+              path,
+              size,
+              sha256,
+              binary,
+              render,
             })),
             contentHash,
             commit,
-            publishedAt: deps.clock.now().toISOString(),
+            publishedAt: now(),
           },
           meta(`publish/${manifest.name}/${contentHash}`),
         );
         if (r.events.length > 0 && !r.duplicate) published.push(manifest.name);
-        catalog.push({ name: manifest.name, version: manifest.version, contentHash, dir: relDir });
+        catalog.push(entry(c));
       } catch (e) {
         if (!(isAppError(e) && e.code === TemplateErrorCode.OwnedByOtherSource)) throw e;
         rejected.push({
-          dir: relDir,
+          dir: c.relDir,
           name: manifest.name,
           issues: [{ code: e.code, severity: 'error', message: e.message }],
         });
@@ -303,31 +285,18 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     for (const previous of state.catalog) {
       if (catalog.some((c) => c.name === previous.name)) continue;
       const r = await commands.remove(
-        {
-          name: previous.name,
-          source: name,
-          reason: `no longer in source ${name}`,
-          removedAt: deps.clock.now().toISOString(),
-        },
+        { name: previous.name, source: name, reason: `no longer in source ${name}`, removedAt: now() },
         meta(`remove/${previous.name}/${revision}`),
       );
       if (r.events.length > 0) removed.push(previous.name);
     }
     catalog.sort((a, b) => a.name.localeCompare(b.name));
     await commands.recordSynced(
-      {
-        name,
-        revision,
-        commit,
-        templates: catalog,
-        published,
-        removed,
-        rejected,
-        syncedAt: deps.clock.now().toISOString(),
-      },
+      { name, revision, commit, templates: catalog, published, removed, rejected, syncedAt: now() },
       meta(`synced/${revision}`),
     );
     await deps.recordCheck?.(name, 'changed', revision);
+    const outcome = { templates: catalog.length, published, removed, rejected };
     log.info(
       {
         source: name,
@@ -339,15 +308,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       },
       'template source synced',
     );
-    return report({
-      changed: true,
-      revision,
-      commit,
-      templates: catalog.length,
-      published,
-      removed,
-      rejected,
-    });
+    return report({ changed: true, revision, commit, ...outcome });
   }
 
   return {
@@ -360,6 +321,46 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       return p;
     },
   };
+}
+
+/**
+ * Each template found, validated unless its content is the one the last recorded sync published
+ * (valid then, and validation depends on content alone).
+ */
+function check(
+  found: ScanResult,
+  root: string,
+  catalog: readonly CatalogEntry[],
+  limits: TemplateLimits | undefined,
+): Checked[] {
+  return found.templates.map((t) => {
+    const relDir = relativeDir(root, t);
+    const known = catalog.some(
+      (c) => c.dir === relDir && c.name === t.manifest.name && c.contentHash === t.contentHash,
+    );
+    const result: ValidationResult = known
+      ? {
+          ok: true,
+          issues: [],
+          stats: { files: t.files.length, bytes: t.files.reduce((n, f) => n + f.size, 0) },
+        }
+      : validateTemplate(t, limits);
+    return { template: t, relDir, known, result };
+  });
+}
+
+/** A directory source's revision: every template's place, name, content and validity, and every problem. */
+function revisionOf(checked: readonly Checked[], found: ScanResult): string {
+  return sha256(
+    [
+      ...checked.map(
+        (c) => `${c.relDir}\t${c.template.manifest.name}\t${c.template.contentHash}\t${c.result.ok}`,
+      ),
+      ...found.problems.map((p) => `${p.dir}\t!\t${p.issues.map((i) => i.code).join(',')}`),
+    ]
+      .sort()
+      .join('\n'),
+  );
 }
 
 function relativeDir(root: string, t: LoadedTemplate): string {
