@@ -108,6 +108,12 @@ export function createTemplateService(deps: TemplateServiceDeps) {
 
     stacks: () => listStacks(db),
 
+    /** The whole catalog, by name, up to 1,000 templates (`truncated` when that many: use search). */
+    async catalog() {
+      const templates = await searchTemplates(db, { limit: 1000 });
+      return { templates, truncated: templates.length === 1000 };
+    },
+
     async validate(input: unknown, ctx: OperationContext) {
       const p = parseInput(ValidateTemplateInput, input);
       let target: ValidationTarget;

@@ -278,7 +278,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
       const json = (value: unknown): ReadResourceResult => ({
         contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, bigints, 2) }],
       });
-      if (uri === 'template://catalog') return json({ templates: await t.search({ limit: 100 }) });
+      if (uri === 'template://catalog') return json(await t.catalog());
       if (uri === 'template://stacks') return json({ stacks: await t.stacks() });
       const project = /^project:\/\/generated\/([0-9a-fA-F-]{36})$/.exec(uri);
       if (project) return json(await t.projects.get(project[1]!));

@@ -215,7 +215,7 @@ for (const kind of databaseKinds) {
       expect(names(await searchTemplates(t.db, { tag: 'http', query: 'command' }))).toEqual(['cli-tool']);
       expect(names(await searchTemplates(t.db, { source: 'elsewhere' }))).toEqual([]);
       expect(names(await searchTemplates(t.db, { limit: 1 }))).toEqual(['cli-tool']);
-      await expect(searchTemplates(t.db, { limit: 101 })).rejects.toMatchObject({
+      await expect(searchTemplates(t.db, { limit: 1001 })).rejects.toMatchObject({
         code: 'QUERY.INVALID_LIMIT',
       });
       await expect(searchTemplates(t.db, { limit: 0 })).rejects.toMatchObject({

@@ -77,7 +77,7 @@ export async function searchTemplates(
   db: Db,
   options: SearchTemplatesOptions = {},
 ): Promise<TemplateSummary[]> {
-  const limit = checkLimit(options.limit, 20, 100);
+  const limit = checkLimit(options.limit, 20, 1000);
   const tsquery = prefixTsQuery(options.query);
   const query = sql`to_tsquery('simple'::regconfig, ${tsquery ?? ''}::text)`;
   const rank =
