@@ -308,10 +308,15 @@ export interface OpenPGliteOptions {
  * Queries and transactions are serialized, because PGlite is a single session.
  */
 export async function openPGlite(options: OpenPGliteOptions): Promise<SqlConnection> {
-  const client = await PGlite.create(options.dataDir, {
+  const pgliteOptions = {
     // Match pg: int8 as a decimal string, never a lossy number.
     parsers: { [types.INT8]: (value: string) => value },
-  });
+  };
+  // Without a data directory PGlite keeps everything in memory (and leaves no `memory:` folder behind).
+  const client =
+    options.dataDir === 'memory://'
+      ? await PGlite.create(pgliteOptions)
+      : await PGlite.create(options.dataDir, pgliteOptions);
   const mutex = new Mutex();
   const { dialect: inner } = new KyselyPGlite(client);
   const dialect: Dialect = {

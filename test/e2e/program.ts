@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +27,8 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string> 
     if (/^(DATABASE_URL|NATS_URL|EVENTSTORE_URL|SWITCHYARD_.*|VITEST.*|NODE_OPTIONS)$/.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  // Programs run from the repository: keep their default ./workspace out of it.
+  return { ...env, SWITCHYARD_WORKSPACE: join(tmpdir(), 'switchyard-e2e-workspace'), ...extra };
 }
 
 export interface Program {
