@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, hasNats, hasPostgres, services, uniqueName } from '../services.ts';
 import { cleanEnv, freePort, type Program, runCli, startProgram, waitForHttp } from './program.ts';
@@ -18,9 +21,11 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
   let workers: Program[];
   let prefix: string;
   let stream: string;
+  let workspace: string;
 
   beforeAll(async () => {
     const db = await createTestDatabase('sy_e2e');
+    workspace = await mkdtemp(join(tmpdir(), 'sy-e2e-ws-'));
     drop = db.drop;
     prefix = uniqueName('e2e').toLowerCase();
     stream = prefix.toUpperCase();
@@ -32,6 +37,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
       SWITCHYARD_EVENTS_STREAM: stream,
       SWITCHYARD_DLQ_STREAM: `${stream}_DLQ`,
       SWITCHYARD_LOG_LEVEL: 'info',
+      SWITCHYARD_WORKSPACE: workspace,
     });
     const ports = [await freePort(), await freePort()];
     programs.push(startProgram(['start', 'relay', 'projector'], env));
@@ -61,6 +67,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     for (const s of [stream, `${stream}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
     await nc.close();
     await drop?.();
+    await rm(workspace, { recursive: true, force: true });
   }, 60_000);
 
   it('spreads commands over two workers, answers each gateway, and projects for both', {
@@ -151,5 +158,35 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
       projections: Array<{ name: string; lagEvents: number }>;
     };
     expect(status.projections.find((p) => p.name === 'servers')?.lagEvents).toBe(0);
+  });
+
+  it('syncs the built-in templates in a worker, projects them for every gateway, and generates on any', {
+    timeout: 120_000,
+  }, async () => {
+    let names: string[] = [];
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const page = (await (await fetch(`${gateways[0]}/api/v1/templates?q=mcp`)).json()) as {
+        items: Array<{ name: string }>;
+      };
+      names = page.items.map((t) => t.name);
+      if (names.includes('mcp-server-ts')) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(names).toContain('mcp-server-ts');
+    const generated = await fetch(`${gateways[1]}/api/v1/projects`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        template: 'cli-tool',
+        destination: `dist-${prefix}`,
+        variables: { projectName: 'tool' },
+      }),
+    });
+    expect(generated.status).toBe(201);
+    const project = (await generated.json()) as { projectId: string; files: unknown[] };
+    const seen = await fetch(`${gateways[0]}/api/v1/projects/${project.projectId}`);
+    expect(seen.status).toBe(200);
+    expect(((await seen.json()) as { files: unknown[] }).files).toHaveLength(project.files.length);
   });
 });
