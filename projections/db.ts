@@ -198,6 +198,8 @@ export interface TemplatesTable {
   versions: number;
   /** tsvector, written by the projection; arrives as its text form. */
   search: string;
+  /** The manifest's variable names in the author's order; null when the event did not say. */
+  variable_order: ColumnType<string[] | null, string | null, string | null>;
   revision: Int8;
   position: Int8;
 }

@@ -44,6 +44,8 @@ export const templateVersionPublishedSchema = z.object({
   description: z.string(),
   tags: z.array(templateTagSchema),
   manifest: manifestSchema,
+  /** The manifest's variable names in the author's order (stored JSON objects may not keep key order). */
+  variableOrder: z.array(z.string()).optional(),
   files: z.array(templateFileSchema),
   /** sha256 over manifest and files: what "changed" means. */
   contentHash: sha256,

@@ -8,6 +8,7 @@ import * as m005 from './2026-11-21-005-tool-calls.ts';
 import * as m100 from './2026-11-21-100-saga-checkpoints.ts';
 import * as m101 from './2026-11-21-101-templates.ts';
 import * as m102 from './2026-11-21-102-projects.ts';
+import * as m103 from './2026-11-21-103-template-variable-order.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ export const readModelMigrations: Record<string, Migration> = {
   // Numbered after 100: databases that already ran 100 must be able to run these (they sort later).
   '2026-11-21-101-templates': m101,
   '2026-11-21-102-projects': m102,
+  '2026-11-21-103-template-variable-order': m103,
 };
 
 /**

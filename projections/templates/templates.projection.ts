@@ -159,6 +159,7 @@ async function published(
     removed_at: null,
     versions: sql<number>`(SELECT count(*)::int FROM ${sql.table(tables.versions)} WHERE name = ${d.name})`,
     search: searchDocument(d),
+    variable_order: d.variableOrder ? JSON.stringify(d.variableOrder) : null,
     revision: event.revision,
     position: event.position,
   };

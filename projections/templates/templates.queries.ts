@@ -82,20 +82,20 @@ export async function searchTemplates(
   const query = sql`to_tsquery('simple'::regconfig, ${tsquery ?? ''}::text)`;
   const rank =
     tsquery === undefined ? sql<number | null>`NULL::real` : sql<number | null>`ts_rank(search, ${query})`;
-  let q = db
-    .selectFrom('templates')
-    .select([
-      'name',
-      'version',
-      'stack',
-      'description',
-      'tags',
-      'source',
-      'published_at',
-      'removed_at',
-      sql<string[]>`coalesce(array(SELECT jsonb_object_keys(manifest->'variables')), '{}')`.as('variables'),
-      rank.as('rank'),
-    ]);
+  let q = db.selectFrom('templates').select([
+    'name',
+    'version',
+    'stack',
+    'description',
+    'tags',
+    'source',
+    'published_at',
+    'removed_at',
+    sql<string[]>`CASE WHEN variable_order IS NULL
+        THEN coalesce(array(SELECT jsonb_object_keys(manifest->'variables')), '{}')
+        ELSE array(SELECT jsonb_array_elements_text(variable_order)) END`.as('variables'),
+    rank.as('rank'),
+  ]);
   if (tsquery !== undefined) q = q.where(sql<boolean>`search @@ ${query}`);
   if (!options.includeRemoved) q = q.where('removed_at', 'is', null);
   if (options.stack !== undefined) q = q.where('stack', '=', options.stack);
@@ -240,7 +240,10 @@ export async function getTemplate(db: Db, name: string): Promise<TemplateDetail 
     publishedAt: iso(row.published_at),
     removedAt: isoOrNull(row.removed_at),
     manifest: row.manifest,
-    variables: Object.entries(row.manifest.variables ?? {}).map(([n, v]) => ({ name: n, ...v })),
+    variables: inAuthorsOrder(row.manifest.variables ?? {}, row.variable_order).map(([n, v]) => ({
+      name: n,
+      ...v,
+    })),
     files,
     tree: fileTree(files),
     versions: versions.map((v) => ({
@@ -538,4 +541,15 @@ function checkLimit(limit: number | undefined, fallback: number, max: number): n
     throw new AppError('validation', 'QUERY.INVALID_LIMIT', `limit must be an integer from 1 to ${max}`);
   }
   return value;
+}
+
+/** The variables in the order the manifest's author wrote them, when the event recorded it. */
+function inAuthorsOrder<V>(
+  variables: Record<string, V>,
+  order: readonly string[] | null,
+): Array<[string, V]> {
+  const entries = Object.entries(variables);
+  if (!order) return entries;
+  const rank = new Map(order.map((n, i) => [n, i]));
+  return entries.sort(([a], [b]) => (rank.get(a) ?? order.length) - (rank.get(b) ?? order.length));
 }

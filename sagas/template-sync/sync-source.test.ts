@@ -125,6 +125,28 @@ for (const kind of databaseKinds) {
       expect((await searchTemplates(t.db, {})).map((s) => s.name)).toEqual(['alpha']);
     });
 
+    it("shows a template's variables in the order its author wrote them", async () => {
+      const src = await dirs.make();
+      const variables = {
+        zeta: { type: 'string', default: 'z' },
+        alpha: { type: 'string', default: 'a' },
+        mid: { type: 'integer', default: 1 },
+      };
+      await writeTree(src, {
+        'ordered/template.yaml': manifestYaml({ name: 'ordered', variables }),
+        'ordered/x.txt': '{{ zeta }} {{ alpha }} {{ mid }}\n',
+      });
+      await commands.registerSource({ name: 'ordered-src', kind: 'directory', location: src }, meta());
+      expect((await run('ordered-src')).published).toEqual(['ordered']);
+      expect((await getTemplate(t.db, 'ordered'))?.variables.map((v) => v.name)).toEqual([
+        'zeta',
+        'alpha',
+        'mid',
+      ]);
+      const [summary] = await searchTemplates(t.db, { query: 'ordered' });
+      expect(summary?.variables).toEqual(['zeta', 'alpha', 'mid']);
+    });
+
     it('records why a source failed and keeps the last good catalog', async () => {
       const src = await dirs.make();
       await writeTree(src, { 'gamma/template.yaml': manifestYaml({ name: 'gamma' }), 'gamma/a.txt': 'a\n' });

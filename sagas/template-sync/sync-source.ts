@@ -249,6 +249,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
             description: manifest.description,
             tags: manifest.tags,
             manifest,
+            variableOrder: Object.keys(manifest.variables),
             files: files.map(({ path, size, sha256, binary, render }) => ({
               path,
               size,
