@@ -107,16 +107,14 @@ export function formatDetail(t: TemplateDetail): string {
       ? '(none)\n'
       : formatTable(
           ['NAME', 'TYPE', 'DEFAULT', 'REQUIRED', 'DESCRIPTION'],
-          // The read model keeps no manifest order: required ones first, then by name.
-          [...t.variables]
-            .sort(byRequiredThenName)
-            .map((v) => [
-              v.name,
-              v.enum ? `${v.type} (${v.enum.join('|')})` : v.type,
-              v.secret && v.default !== undefined ? '(secret)' : shown(v.default),
-              isRequired(v) ? 'yes' : 'no',
-              truncate(v.description ?? '', DESCRIPTION_WIDTH),
-            ]),
+          // In the order the template's author wrote them.
+          t.variables.map((v) => [
+            v.name,
+            v.enum ? `${v.type} (${v.enum.join('|')})` : v.type,
+            v.secret && v.default !== undefined ? '(secret)' : shown(v.default),
+            isRequired(v) ? 'yes' : 'no',
+            truncate(v.description ?? '', DESCRIPTION_WIDTH),
+          ]),
         );
   out += `\nFILES\n${formatTree(t.tree) || '(none)\n'}`;
   out += `\nVERSIONS\n${formatTable(
@@ -133,9 +131,6 @@ export function formatDetail(t: TemplateDetail): string {
 }
 
 const isRequired = (v: TemplateVariableView) => v.required === true && v.default === undefined;
-const byRequiredThenName = (a: TemplateVariableView, b: TemplateVariableView) =>
-  Number(isRequired(b)) - Number(isRequired(a)) || a.name.localeCompare(b.name, 'en');
-
 function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
