@@ -249,12 +249,13 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         });
         reports.push(r);
       }
-      const positions = reports.flatMap((r) => (r.position === null ? [] : [BigInt(r.position)]));
-      if (positions.length > 0)
-        await seen(
-          'templates',
-          positions.reduce((a, b) => (a > b ? a : b)),
-        );
+      // The furthest any sync appended to (bigints: no Math.max).
+      let furthest: bigint | undefined;
+      for (const r of reports) {
+        const p = r.position === null ? undefined : BigInt(r.position);
+        if (p !== undefined && (furthest === undefined || p > furthest)) furthest = p;
+      }
+      await seen('templates', furthest);
       return reports;
     },
 

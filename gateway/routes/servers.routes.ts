@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RegisterServerInput, UpdateServerInput } from '../../domains/servers/index.ts';
@@ -46,12 +46,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       );
     }
 
-    async function accepted(
-      request: FastifyRequest,
-      reply: FastifyReply,
-      result: WriteResult,
-      wait: boolean,
-    ): Promise<FastifyReply> {
+    async function accepted(reply: FastifyReply, result: WriteResult, wait: boolean): Promise<FastifyReply> {
       const projected =
         wait && result.position !== undefined
           ? await deps.projections.waitForPosition(PROJECTION, result.position, deps.consistencyTimeoutMs)
@@ -74,7 +69,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const result = await deps.servers.register(request.body, commandMetaOf(request, 'register', now()));
-        return accepted(request, reply, result, request.query.wait === 'true');
+        return accepted(reply, result, request.query.wait === 'true');
       },
     );
 
@@ -134,7 +129,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
           request.body,
           commandMetaOf(request, `update:${id}`, now()),
         );
-        return accepted(request, reply, result, request.query.wait === 'true');
+        return accepted(reply, result, request.query.wait === 'true');
       },
     );
 
@@ -156,7 +151,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         async (request, reply) => {
           const id = await resolveId(request.params.id);
           const result = await deps.servers[action](id, commandMetaOf(request, `${action}:${id}`, now()));
-          return accepted(request, reply, result, request.query.wait === 'true');
+          return accepted(reply, result, request.query.wait === 'true');
         },
       );
     }
@@ -175,7 +170,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         const id = await resolveId(request.params.id);
         const result = await deps.servers.remove(id, commandMetaOf(request, `remove:${id}`, now()));
-        return accepted(request, reply, result, request.query.wait === 'true');
+        return accepted(reply, result, request.query.wait === 'true');
       },
     );
   };
