@@ -36,7 +36,12 @@ export const templateSourceStream = (name: string) => streamName(TEMPLATE_SOURCE
 export const validationStream = (id: string) => streamName(VALIDATION_CATEGORY, id.toLowerCase());
 
 export interface TemplateCommands {
-  publish(data: TemplateVersionPublished['data'], meta: CommandMeta): Promise<CommandResult>;
+  /** `assumeNew`: the caller believes no version was ever published (saves the read; safe if wrong). */
+  publish(
+    data: TemplateVersionPublished['data'],
+    meta: CommandMeta,
+    options?: { assumeNew?: boolean },
+  ): Promise<CommandResult>;
   remove(data: TemplateRemoved['data'], meta: CommandMeta): Promise<CommandResult>;
   /** Registers (or, with replace, changes) a source; input as a user gives it. */
   registerSource(input: unknown, meta: CommandMeta, options?: { builtIn?: boolean }): Promise<CommandResult>;
@@ -50,13 +55,14 @@ export interface TemplateCommands {
 
 export function makeTemplateCommands(deps: TemplateCommandDeps): TemplateCommands {
   return {
-    publish: (data, meta) =>
+    publish: (data, meta, options = {}) =>
       handleCommand(
         deps,
         templateDecider,
         templateStream(data.name),
         { type: 'PublishTemplateVersion', data },
         meta,
+        { assumeNew: options.assumeNew ?? false },
       ),
     remove: (data, meta) =>
       handleCommand(deps, templateDecider, templateStream(data.name), { type: 'RemoveTemplate', data }, meta),

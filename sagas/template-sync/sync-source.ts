@@ -262,6 +262,9 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
             publishedAt: now(),
           },
           meta(`publish/${manifest.name}/${contentHash}`),
+          // A name this source never published is most likely new: skip the read (the append
+          // still fails on an existing stream, and the command is then decided on what is there).
+          { assumeNew: !state.catalog.some((e) => e.name === manifest.name) },
         );
         if (r.events.length > 0 && !r.duplicate) published.push(manifest.name);
         catalog.push(entry(c));
