@@ -71,6 +71,12 @@ export interface Catalog {
  * Absent handlers mean the client cannot serve them: the upstream gets a "method not found" error.
  */
 export interface ClientSideHandlers {
+  /**
+   * Who the call is for (an MCP session, or one id per sessionless request). Server-initiated
+   * messages that carry no reference to their call are only routed when every call that could
+   * take them belongs to one caller.
+   */
+  caller?: string;
   onProgress?: (progress: {
     progress: number;
     total?: number | undefined;

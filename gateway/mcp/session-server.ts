@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -109,11 +110,15 @@ export function createSessionServer(
     return server ? { server, name: parts.name } : undefined;
   }
 
+  // This server is one client (a session, a stdio connection, or one sessionless request): the
+  // upstream's sampling and elicitation requests are routed only when they cannot be another's.
+  const caller = randomUUID();
   const relay = (extra: Extra): CallOptions => {
     const client = server.getClientCapabilities() ?? {};
     const progressToken = extra._meta?.progressToken;
     return {
       signal: extra.signal,
+      caller,
       ...(progressToken !== undefined && {
         onProgress: (p) =>
           void extra

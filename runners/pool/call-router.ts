@@ -7,14 +7,21 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
+/** Where a server-initiated message goes: a call, nowhere (nobody can take it), or refused. */
+export type Route =
+  | { kind: 'call'; call: CallContext }
+  | { kind: 'none' }
+  /** Calls of several callers could have caused it: guessing could hand one client's data to another. */
+  | { kind: 'ambiguous'; callers: number };
+
 /**
  * Finds the call a server-initiated request (sampling, elicitation, roots) or log message belongs
  * to. MCP does not say: over stdio these messages carry no reference to the request that caused
- * them, and the SDK client does not surface the Streamable HTTP stream they came on. So: when
- * exactly one call that can serve the message is in flight on the instance, it is that call; when
- * several are, the most recent one gets it — a documented limitation: with concurrent calls on
- * one instance, a sampling request may reach the client of another call. Progress is exact (by
- * progress token, in the SDK).
+ * them, and the SDK client does not surface the Streamable HTTP stream they came on. So: when the
+ * calls in flight on the instance that can take the message all belong to one caller, it goes to
+ * that caller's most recent call; when they belong to several callers it is refused, never guessed
+ * (a sampling request shown to the wrong user would leak the other user's context). Progress is
+ * exact (by progress token, in the SDK).
  */
 export class CallRouter {
   private readonly calls = new Map<number, CallContext>();
@@ -26,14 +33,18 @@ export class CallRouter {
     return { context, leave: () => this.calls.delete(context.id) };
   }
 
-  /**
-   * The call in flight that most plausibly caused a server-initiated message, among those whose
-   * caller can serve it (`canServe`); undefined when none can.
-   */
-  route(canServe: (handlers: ClientSideHandlers) => boolean): CallContext | undefined {
+  /** Where a server-initiated message goes, among the calls whose caller can serve it (`canServe`). */
+  route(canServe: (handlers: ClientSideHandlers) => boolean): Route {
     let last: CallContext | undefined;
-    for (const c of this.calls.values()) if (canServe(c.handlers)) last = c;
-    return last;
+    const callers = new Set<string>();
+    for (const c of this.calls.values()) {
+      if (!canServe(c.handlers)) continue;
+      last = c;
+      // A call without a caller stands for itself.
+      callers.add(c.handlers.caller ?? `call:${c.id}`);
+    }
+    if (!last) return { kind: 'none' };
+    return callers.size === 1 ? { kind: 'call', call: last } : { kind: 'ambiguous', callers: callers.size };
   }
 
   get size(): number {

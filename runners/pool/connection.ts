@@ -17,7 +17,7 @@ import {
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { ListChanged } from '../upstream.port.ts';
-import type { CallRouter } from './call-router.ts';
+import type { CallContext, CallRouter, Route } from './call-router.ts';
 import { spawnServer } from './child-process.ts';
 import { ChildStdioTransport } from './stdio-transport.ts';
 
@@ -61,10 +61,18 @@ export const RELAY_CAPABILITIES: ClientCapabilities = {
   roots: {},
 };
 
-function methodNotFound(what: string): McpError {
-  return new McpError(
-    ErrorCode.MethodNotFound,
-    `${what} is not available: no client call in flight can serve it`,
+/** The call a server-initiated request goes to, or the JSON-RPC error the server gets instead. */
+function callFor(route: Route, what: string): CallContext {
+  if (route.kind === 'call') return route.call;
+  if (route.kind === 'none') {
+    throw new McpError(
+      ErrorCode.MethodNotFound,
+      `${what} is not available: no client call in flight can serve it`,
+    );
+  }
+  throw new McpError(
+    ErrorCode.InvalidRequest,
+    `${what} refused: calls of ${route.callers} different clients are in flight on this server instance and MCP does not say which one asked`,
   );
 }
 
@@ -76,29 +84,39 @@ function routedClient(options: ConnectOptions): Client {
   const caps = options.capabilities;
   if (caps.sampling) {
     client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
-      const call = router.route((h) => h.createMessage !== undefined);
-      if (!call?.handlers.createMessage) throw methodNotFound('sampling');
-      return call.handlers.createMessage(request.params, AbortSignal.any([extra.signal, call.signal]));
+      const call = callFor(
+        router.route((h) => h.createMessage !== undefined),
+        'sampling',
+      );
+      return call.handlers.createMessage!(request.params, AbortSignal.any([extra.signal, call.signal]));
     });
   }
   if (caps.elicitation) {
     client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
-      const call = router.route((h) => h.elicit !== undefined);
-      if (!call?.handlers.elicit) throw methodNotFound('elicitation');
-      return call.handlers.elicit(request.params, AbortSignal.any([extra.signal, call.signal]));
+      const call = callFor(
+        router.route((h) => h.elicit !== undefined),
+        'elicitation',
+      );
+      return call.handlers.elicit!(request.params, AbortSignal.any([extra.signal, call.signal]));
     });
   }
   if (caps.roots) {
     client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
-      const call = router.route((h) => h.listRoots !== undefined);
-      if (!call?.handlers.listRoots) throw methodNotFound('roots');
-      return call.handlers.listRoots(AbortSignal.any([extra.signal, call.signal]));
+      const call = callFor(
+        router.route((h) => h.listRoots !== undefined),
+        'roots',
+      );
+      return call.handlers.listRoots!(AbortSignal.any([extra.signal, call.signal]));
     });
   }
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-    const call = router.route((h) => h.onLog !== undefined);
-    if (call?.handlers.onLog) call.handlers.onLog(notification.params);
-    else logger.debug({ level: notification.params.level, data: notification.params.data }, 'server log');
+    const route = router.route((h) => h.onLog !== undefined);
+    if (route.kind === 'call') route.call.handlers.onLog?.(notification.params);
+    else
+      logger.debug(
+        { level: notification.params.level, data: notification.params.data, route: route.kind },
+        'server log',
+      );
   });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onListChanged('tools'));
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>

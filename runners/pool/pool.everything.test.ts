@@ -138,6 +138,39 @@ describe('upstream pool: server-everything over stdio', () => {
     expect(textOf(roots)).toContain('file:///work/project');
   });
 
+  it("never hands one client's sampling request to another client's call", async () => {
+    const sampler = (text: string) => async () => ({
+      model: 'm',
+      role: 'assistant' as const,
+      content: { type: 'text' as const, text },
+    });
+    // Client a has a call in flight that could sample; client b's call asks for sampling.
+    const running = pool.callTool(
+      everything.serverId,
+      'trigger-long-running-operation',
+      { duration: 1.5, steps: 3 },
+      { caller: 'a', createMessage: sampler('from a') },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await pool.callTool(
+      everything.serverId,
+      'trigger-sampling-request',
+      { prompt: 'whose?' },
+      { caller: 'b', createMessage: sampler('from b') },
+    );
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
+    // The same client with two calls in flight: no doubt whose it is.
+    const own = await pool.callTool(
+      everything.serverId,
+      'trigger-sampling-request',
+      { prompt: 'mine' },
+      { caller: 'a', createMessage: sampler('from a') },
+    );
+    expect(textOf(own)).toContain('from a');
+    await running;
+  });
+
   it('answers a sampling request with an error when the caller cannot sample', async () => {
     const result = await pool.callTool(everything.serverId, 'trigger-sampling-request', { prompt: 'x' });
     // The tool reports the failed sampling request as a tool error: the call itself succeeds.

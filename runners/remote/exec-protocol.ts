@@ -75,6 +75,8 @@ export const execRequestSchema = z.discriminatedUnion('op', [
     target: callTarget,
     timeoutMs,
     relay: relaySchema,
+    /** Who the call is for (see ClientSideHandlers.caller); absent from older gateways. */
+    caller: z.string().max(200).optional(),
   }),
   z.object({ op: z.literal('discover'), timeoutMs }),
   z.object({ op: z.literal('ping'), timeoutMs }),

@@ -218,6 +218,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
         callId,
         target,
         relay,
+        ...(callOptions.caller !== undefined ? { caller: callOptions.caller } : {}),
         ...(callOptions.timeoutMs !== undefined ? { timeoutMs: callOptions.timeoutMs } : {}),
       };
       await accept(serverId, request, signal);

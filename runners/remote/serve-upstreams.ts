@@ -109,6 +109,7 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
     const { callId, relay } = request;
     return {
       signal,
+      ...(request.caller !== undefined ? { caller: request.caller } : {}),
       ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
       ...(relay.progress ? { onProgress: (p) => void publish(callId, 'progress', p) } : {}),
       ...(relay.log ? { onLog: (p) => void publish(callId, 'log', p) } : {}),
