@@ -18,6 +18,7 @@ import type { Logger } from '../kernel/logger.ts';
 import type { SecretBox } from '../kernel/secrets.ts';
 import type { ReadModelTables } from '../projections/db.ts';
 import { listServers, type ProjectionRunner } from '../projections/index.ts';
+import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
 import { createUpstreamPool } from '../runners/pool/pool.ts';
 import { createRemoteUpstreams } from '../runners/remote/remote-upstreams.ts';
@@ -112,25 +113,36 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
       monitor.start();
       // A call whose process died keeps only its start: past the longest call we allow, it is
       // marked abandoned (at once for everything older than this process in embedded mode).
-      const sweep = async (startedBefore: Date, reason: string) => {
+      const recovery = () => ({
+        commandId: randomIds.uuid(),
+        actor: 'system:recovery',
+        correlationId: randomIds.uuid(),
+        issuedAt: new Date(),
+      });
+      if (ctx.config.mode === 'embedded') {
+        // Once, from the log itself: the read model may not show the last starts before the crash.
+        const reason = 'the gateway restarted while the call ran';
         const abandoned = await toolCalls.abandonUnfinished(
-          { startedBefore, reason },
-          {
-            commandId: randomIds.uuid(),
-            actor: 'system:recovery',
-            correlationId: randomIds.uuid(),
-            issuedAt: new Date(),
-          },
+          { startedBefore: new Date(), reason },
+          recovery(),
         );
         if (abandoned.length > 0)
           logger.warn({ calls: abandoned.length, reason }, 'tool calls marked abandoned');
+      }
+      // Then every minute from the read model's running calls (an index of the few running rows),
+      // rather than reading the whole call log again.
+      const sweep = async () => {
+        const reason = 'no outcome within the longest allowed call';
+        const ids = await runningCallsStartedBefore(ctx.db, new Date(Date.now() - ctx.config.maxCallMs));
+        let abandoned = 0;
+        for (const callId of ids) {
+          const r = await toolCalls.abandon({ callId, reason }, recovery());
+          if (r.events.length > 0 && !r.duplicate) abandoned++;
+        }
+        if (abandoned > 0) logger.warn({ calls: abandoned, reason }, 'tool calls marked abandoned');
       };
-      if (ctx.config.mode === 'embedded') await sweep(new Date(), 'the gateway restarted while the call ran');
       const timer = setInterval(() => {
-        void sweep(
-          new Date(Date.now() - ctx.config.maxCallMs),
-          'no outcome within the longest allowed call',
-        ).catch((e: unknown) => logger.warn({ err: e }, 'abandon sweep failed'));
+        void sweep().catch((e: unknown) => logger.warn({ err: e }, 'abandon sweep failed'));
       }, 60_000);
       timer.unref();
       return async () => {

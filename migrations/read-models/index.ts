@@ -9,6 +9,7 @@ import * as m100 from './2026-11-21-100-saga-checkpoints.ts';
 import * as m101 from './2026-11-21-101-templates.ts';
 import * as m102 from './2026-11-21-102-projects.ts';
 import * as m103 from './2026-11-21-103-template-variable-order.ts';
+import * as m104 from './2026-11-21-104-tool-calls-running.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-11-21-101-templates': m101,
   '2026-11-21-102-projects': m102,
   '2026-11-21-103-template-variable-order': m103,
+  '2026-11-21-104-tool-calls-running': m104,
 };
 
 /**

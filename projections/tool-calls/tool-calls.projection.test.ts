@@ -17,7 +17,7 @@ import { tableContents } from '../tables.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { serverStats } from '../tool-stats/tool-stats.queries.ts';
 import { toolCallsProjection } from './tool-calls.projection.ts';
-import { getToolCall, listToolCalls } from './tool-calls.queries.ts';
+import { getToolCall, listToolCalls, runningCallsStartedBefore } from './tool-calls.queries.ts';
 
 const hash = 'c'.repeat(64);
 
@@ -276,6 +276,14 @@ for (const kind of databaseKinds) {
       });
       const recent = await serverStats(t.db, alpha, { since: new Date(Date.parse(running!.startedAt) - 1) });
       expect(recent).toMatchObject({ calls: 0, running: 1, tools: [{ tool: 'echo', running: 1 }] });
+    });
+
+    it('finds the running calls started before a cutoff (the abandon sweep), and only those', async () => {
+      const started = new Date((await getToolCall(t.db, callIds.eRunning!))!.startedAt);
+      expect(await runningCallsStartedBefore(t.db, new Date(started.getTime() + 1))).toEqual([
+        callIds.eRunning,
+      ]);
+      expect(await runningCallsStartedBefore(t.db, started)).toEqual([]);
     });
 
     it('rebuilds from the store alone into an equal log', async () => {

@@ -131,3 +131,19 @@ export function toToolCallView(row: Selectable<ToolCallsTable>): ToolCallView {
     position: String(row.position),
   };
 }
+
+/**
+ * Ids of calls the read model shows running that started before `before`, oldest first (the
+ * abandon sweep's candidates; the command itself decides on the call's stream).
+ */
+export async function runningCallsStartedBefore(db: Db, before: Date, limit = 500): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tool_calls')
+    .select('id')
+    .where('status', '=', 'running')
+    .where('started_at', '<', before)
+    .orderBy('started_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
