@@ -15,6 +15,7 @@ import { AppError } from '../kernel/errors.ts';
 import { uuidV5 } from '../kernel/ids.ts';
 import { getAnalysis, getProject, listAnalyses, listProjects } from '../projections/projects/index.ts';
 import {
+  fileTree,
   getTemplate,
   getTemplateSource,
   getTemplateVersion,
@@ -101,9 +102,32 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       const { name, version } = parseInput(InspectTemplateInput, input);
       const t = await getTemplate(db, name);
       if (!t) throw templateNotFound(name);
-      if (version !== undefined && !t.versions.some((v) => v.version === version))
-        throw templateNotFound(name, version);
-      return t;
+      if (version === undefined || version === t.version) return t;
+      // An older version: its own manifest, variables and files, with the template's history.
+      const v = await getTemplateVersion(db, name, version);
+      if (!v) throw templateNotFound(name, version);
+      const files = v.files.map(({ path, size, sha256, binary, render }) => ({
+        path,
+        size,
+        sha256,
+        binary,
+        render,
+      }));
+      return {
+        ...t,
+        version: v.version,
+        stack: v.manifest.stack,
+        description: v.manifest.description,
+        tags: v.manifest.tags,
+        contentHash: v.contentHash,
+        commit: v.commit,
+        publishedAt: v.publishedAt,
+        manifest: v.manifest,
+        variables: Object.entries(v.manifest.variables).map(([n, variable]) => ({ name: n, ...variable })),
+        files,
+        tree: fileTree(files),
+        latestValidation: t.latestValidation?.version === v.version ? t.latestValidation : null,
+      };
     },
 
     stacks: () => listStacks(db),

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeProjectCommands, registerProjectEvents } from '../../domains/projects/index.ts';
 import {
   makeTemplateCommands,
   registerTemplateEvents,
@@ -18,6 +19,7 @@ import { templatesProjection } from '../../projections/templates/templates.proje
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
 import { templateBlobStore } from '../../templates/blobs.ts';
 import { makeTempDirs, manifestYaml, writeTree } from '../../templates/engine/testing.ts';
+import { createTemplateService } from '../../templates/service.ts';
 import { createTemplateSync, type TemplateSync } from './sync-source.ts';
 
 const git = promisify(execFile);
@@ -38,7 +40,7 @@ for (const kind of databaseKinds) {
     const temp = makeTempDirs();
     let dirs: Awaited<typeof temp>;
     const clock = fixedClock('2026-11-21T10:00:00.000Z');
-    const registry = registerTemplateEvents(new EventTypeRegistry());
+    const registry = registerProjectEvents(registerTemplateEvents(new EventTypeRegistry()));
     let seq = 0;
     const meta = (): CommandMeta => ({
       commandId: `cmd-${++seq}`,
@@ -196,6 +198,26 @@ for (const kind of databaseKinds) {
       expect((await getTemplate(t.db, 'delta'))?.version).toBe('2.0.0');
       const events = await t.store.readStream(templateStream('delta'));
       expect(events.map((e) => e.type)).toEqual(['TemplateVersionPublished', 'TemplateVersionPublished']);
+
+      // Inspecting the older version shows that version, with the whole history.
+      const service = createTemplateService({
+        db: t.db,
+        templates: commands,
+        projects: makeProjectCommands({ store: t.store, registry }),
+        blobs: templateBlobStore(t.db),
+        sync,
+        clock,
+        workspaceRoot: await dirs.make(),
+        waitForProjection: (name, position) => runner.waitForPosition(name, position, 10_000),
+      });
+      const older = await service.inspect({ name: 'delta', version: '1.0.0' });
+      expect(older.version).toBe('1.0.0');
+      expect(older.manifest.version).toBe('1.0.0');
+      expect(older.versions.map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
+      expect((await service.inspect({ name: 'delta' })).version).toBe('2.0.0');
+      await expect(service.inspect({ name: 'delta', version: '9.9.9' })).rejects.toMatchObject({
+        code: 'TEMPLATE.NOT_FOUND',
+      });
     });
 
     it('refuses a template name another source already publishes', async () => {
