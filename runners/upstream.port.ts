@@ -169,6 +169,12 @@ export interface Upstreams {
    * Any other client-to-server request, passed through unchanged (completion/complete,
    * logging/setLevel, resources/subscribe …) for the single-server endpoint. Treated as
    * idempotent (retried on another instance if the connection fails).
+   *
+   * `resources/subscribe` and `resources/unsubscribe` (with a `uri`) are counted per
+   * `options.caller`, since one upstream session serves every client: the upstream is asked to
+   * subscribe for the first caller of a URI and to unsubscribe when the last one unsubscribes. A
+   * caller that goes away must unsubscribe what it subscribed. Unsubscribing what the caller did
+   * not subscribe answers `{}` without asking the upstream.
    */
   request(
     serverId: string,
@@ -181,6 +187,11 @@ export interface Upstreams {
   status(serverId?: string): UpstreamStatus[];
   /** Subscribes to list_changed notifications from any upstream; returns the unsubscribe. */
   onListChanged(listener: (change: ListChanged) => void): () => void;
+  /**
+   * Subscribes to `notifications/resources/updated` of any upstream, for the URIs some caller
+   * subscribed to through request(); returns the unsubscribe. Listeners filter by caller themselves.
+   */
+  onResourceUpdated(listener: (serverId: string, uri: string) => void): () => void;
   /** Stops everything and reaps every process. */
   close(): Promise<void>;
 }

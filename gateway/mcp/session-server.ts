@@ -315,14 +315,60 @@ export function createSessionServer(
         passthrough('completion/complete', r.params, extra),
       );
     }
-    if (capabilities.resources?.subscribe) {
-      server.setRequestHandler(SubscribeRequestSchema, (r, extra) =>
-        passthrough('resources/subscribe', r.params, extra),
-      );
-      server.setRequestHandler(UnsubscribeRequestSchema, (r, extra) =>
-        passthrough('resources/unsubscribe', r.params, extra),
-      );
-    }
+    if (capabilities.resources?.subscribe) forwardResourceUpdates();
+  }
+
+  /**
+   * Resource subscriptions of this session. The upstream's session is shared by every client, so
+   * the upstreams count subscriptions per caller (this session) and this session forwards only the
+   * updates of the URIs it subscribed to. When it ends, whatever it still holds is unsubscribed.
+   */
+  function forwardResourceUpdates(): void {
+    /** uri → the server it was subscribed on. */
+    const subscribed = new Map<string, string>();
+    let stopUpdates: (() => void) | undefined;
+    const release = (serverId: string, uri: string, options: CallOptions) =>
+      deps.upstreams.request(serverId, 'resources/unsubscribe', { uri }, options);
+
+    server.setRequestHandler(SubscribeRequestSchema, async (r, extra) => {
+      const { uri } = r.params;
+      if (subscribed.has(uri)) return {};
+      const [target] = await servers();
+      if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
+      // Listening before the upstream subscribes: its first update may come right after its answer.
+      subscribed.set(uri, target.serverId);
+      stopUpdates ??= deps.upstreams.onResourceUpdated((serverId, updated) => {
+        if (subscribed.get(updated) !== serverId) return;
+        void server.sendResourceUpdated({ uri: updated }).catch(() => undefined);
+      });
+      try {
+        return await deps.upstreams.request(target.serverId, 'resources/subscribe', r.params, relay(extra));
+      } catch (e) {
+        subscribed.delete(uri);
+        throw toJsonRpcError(e);
+      }
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (r, extra) => {
+      const serverId = subscribed.get(r.params.uri);
+      if (serverId === undefined) return {};
+      subscribed.delete(r.params.uri);
+      try {
+        return await release(serverId, r.params.uri, relay(extra));
+      } catch (e) {
+        throw toJsonRpcError(e);
+      }
+    });
+    // Every way a session ends (DELETE, idle reaper, shutdown, a sessionless request answered)
+    // closes its transport, which lands here.
+    server.onclose = () => {
+      stopUpdates?.();
+      for (const [uri, serverId] of subscribed) {
+        release(serverId, uri, { caller }).catch((e: unknown) =>
+          deps.logger.warn({ err: e, serverId, uri }, 'could not release a resource subscription'),
+        );
+      }
+      subscribed.clear();
+    };
   }
 
   server.onerror = (error) => deps.logger.debug({ err: error }, 'mcp session error');

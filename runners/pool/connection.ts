@@ -12,6 +12,7 @@ import {
   McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../kernel/errors.ts';
@@ -33,6 +34,11 @@ export interface Connection {
   /** The pid of a stdio process, or the URL. */
   readonly target: string;
   readonly protocolVersion: string | undefined;
+  /**
+   * URIs this session asked the upstream to subscribe to (kept by the pool): a session that
+   * replaces it starts empty, and is subscribed again to what callers still want.
+   */
+  readonly subscriptions: Set<string>;
   /** Resolves once, when the session is gone (process exited, transport closed). */
   readonly closed: Promise<void>;
   /** Why it ended: exit code and last stderr line, or the protocol violation. */
@@ -52,6 +58,8 @@ export interface ConnectOptions {
   killGraceMs: number;
   logger: Logger;
   onListChanged: (kind: ListChanged['kind']) => void;
+  /** notifications/resources/updated: they carry no call, so they go to the pool, not a caller. */
+  onResourceUpdated: (uri: string) => void;
 }
 
 /** Capabilities the gateway can relay to its own clients. */
@@ -123,6 +131,9 @@ function routedClient(options: ConnectOptions): Client {
     options.onListChanged('resources'),
   );
   client.setNotificationHandler(PromptListChangedNotificationSchema, () => options.onListChanged('prompts'));
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) =>
+    options.onResourceUpdated(notification.params.uri),
+  );
   client.onerror = (e) => logger.debug({ err: e.message }, 'client error');
   return client;
 }
@@ -193,6 +204,7 @@ async function openStdio(
     client,
     target: `pid ${proc.pid}`,
     protocolVersion: protocolVersion(),
+    subscriptions: new Set(),
     closed,
     closeReason: () => violation ?? exit,
     close: async (why = 'the server was stopped') => {
@@ -262,6 +274,7 @@ async function openHttp(
     client,
     target: redactUrl(url),
     protocolVersion: protocolVersion(),
+    subscriptions: new Set(),
     closed,
     closeReason: () => reason ?? 'the session was closed',
     close: (why = 'the server was stopped') => {

@@ -27,6 +27,9 @@ export interface InstanceOptions {
   capabilities: ClientCapabilities;
   clientInfo: { name: string; version: string };
   onListChanged: (kind: ListChanged['kind']) => void;
+  onResourceUpdated: (uri: string) => void;
+  /** A new session is up (first start or restart): the pool subscribes it to what callers want. */
+  onConnected: (connection: Connection) => void;
   /** Called on every state change, so callers waiting for an instance can look again. */
   onChange: () => void;
 }
@@ -137,6 +140,11 @@ export class UpstreamInstance {
     }
   }
 
+  /** The session, while connected (also with an open circuit: subscriptions are not calls). */
+  get session(): Connection | undefined {
+    return this.phase === 'connected' ? this.connection : undefined;
+  }
+
   /** Could take a call right now. */
   get available(): boolean {
     return this.phase === 'connected' && this.breaker.canPass();
@@ -241,6 +249,7 @@ export class UpstreamInstance {
           killGraceMs: this.options.killGraceMs,
           logger: this.log,
           onListChanged: this.options.onListChanged,
+          onResourceUpdated: this.options.onResourceUpdated,
         });
         if (this.phase === 'stopped') {
           await connection.close();
@@ -251,6 +260,7 @@ export class UpstreamInstance {
         // Failures counted against the previous session say nothing about this one.
         this.breaker.reset();
         this.log.info({ target: connection.target, restarts: this.restarts }, 'upstream instance connected');
+        this.options.onConnected(connection);
         void connection.closed.then(() => this.lost(connection));
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);

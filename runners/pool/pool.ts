@@ -1,3 +1,4 @@
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolResultSchema,
   type ClientCapabilities,
@@ -11,10 +12,11 @@ import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CallOptions, ListChanged, UpstreamSpec, UpstreamStatus, Upstreams } from '../upstream.port.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
-import { RELAY_CAPABILITIES } from './connection.ts';
+import { type Connection, RELAY_CAPABILITIES } from './connection.ts';
 import { listCatalog } from './discover.ts';
 import { AttemptError } from './errors.ts';
 import type { AttemptContext } from './instance.ts';
+import { ResourceSubscriptions } from './resource-subscriptions.ts';
 import type { RestartPolicyOptions } from './restart-policy.ts';
 import { ServerEntry } from './server-entry.ts';
 
@@ -73,6 +75,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const servers = new Map<string, ServerEntry>();
   const retiring = new Set<Promise<void>>();
   const listeners = new Set<(change: ListChanged) => void>();
+  const updateListeners = new Set<(serverId: string, uri: string) => void>();
+  const subscriptions = new ResourceSubscriptions();
   const locks = new Map<string, Promise<unknown>>();
   let closed = false;
 
@@ -94,7 +98,104 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         }
       }
     },
+    onResourceUpdated: (serverId: string, uri: string) => {
+      // A late notification for a URI nobody wants any more goes nowhere.
+      if (!subscriptions.has(serverId, uri)) return;
+      for (const l of updateListeners) {
+        try {
+          l(serverId, uri);
+        } catch (e) {
+          logger.warn({ err: (e as Error).message }, 'resources/updated listener failed');
+        }
+      }
+    },
+    // A restarted process (or a new HTTP session) knows nothing of our subscriptions: renew them.
+    onConnected: (spec: UpstreamSpec, connection: Connection) => {
+      for (const uri of subscriptions.uris(spec.serverId)) {
+        subscribeOn(connection, uri, { uri }, { timeout: spec.callTimeoutMs }).catch((e: unknown) =>
+          logger.warn(
+            { serverId: spec.serverId, uri, err: (e as Error).message },
+            'could not renew a resource subscription',
+          ),
+        );
+      }
+    },
   };
+
+  /** resources/subscribe on one upstream session, unless it has the URI already. */
+  async function subscribeOn(
+    connection: Connection,
+    uri: string,
+    params: Record<string, unknown>,
+    request: RequestOptions,
+  ): Promise<Record<string, unknown>> {
+    if (connection.subscriptions.has(uri)) return {};
+    // Marked before sending, so an unsubscribe meanwhile follows it on the same session.
+    connection.subscriptions.add(uri);
+    try {
+      return (await connection.client.request(
+        { method: 'resources/subscribe', params: params as { uri: string } },
+        ResultSchema.loose(),
+        request,
+      )) as Record<string, unknown>;
+    } catch (e) {
+      connection.subscriptions.delete(uri);
+      throw e;
+    }
+  }
+
+  /**
+   * The first caller of a URI: one instance answers (with the usual choice, waiting and retry, so
+   * the caller hears the upstream's refusal), then every other instance that is up subscribes too —
+   * an update may happen on any of them. Instances down now subscribe when they connect.
+   */
+  async function subscribeFirst(
+    serverId: string,
+    uri: string,
+    params: Record<string, unknown>,
+    callOptions: CallOptions,
+  ): Promise<Record<string, unknown>> {
+    const result = await execute(
+      serverId,
+      { ...callOptions, operation: `resources/subscribe ${uri.slice(0, 200)}`, idempotent: true },
+      ({ connection, request }) => subscribeOn(connection, uri, params, request),
+    );
+    const entry = servers.get(serverId);
+    const timeout = entry?.spec.callTimeoutMs;
+    await Promise.all(
+      (entry?.instances ?? []).map(async (instance) => {
+        const session = instance.session;
+        if (!session) return;
+        await subscribeOn(session, uri, { uri }, { timeout }).catch((e: unknown) =>
+          logger.warn(
+            { serverId, instance: instance.index, uri, err: (e as Error).message },
+            'an instance refused a resource subscription',
+          ),
+        );
+      }),
+    );
+    return result;
+  }
+
+  /** The last caller of a URI left: every session that has it unsubscribes. */
+  async function unsubscribeAll(serverId: string, uri: string): Promise<void> {
+    const entry = servers.get(serverId);
+    const timeout = entry?.spec.callTimeoutMs;
+    await Promise.all(
+      (entry?.instances ?? []).map(async (instance) => {
+        const session = instance.session;
+        if (!session?.subscriptions.delete(uri)) return;
+        await session.client
+          .request({ method: 'resources/unsubscribe', params: { uri } }, ResultSchema.loose(), { timeout })
+          .catch((e: unknown) =>
+            logger.warn(
+              { serverId, instance: instance.index, uri, err: (e as Error).message },
+              'an instance refused a resource unsubscribe',
+            ),
+          );
+      }),
+    );
+  }
 
   /** ensure/stop/restart of one server run one at a time, in call order. */
   function serialized<T>(serverId: string, run: () => Promise<T>): Promise<T> {
@@ -276,6 +377,19 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     },
 
     request(serverId, method, params, callOptions = {}) {
+      const uri = params?.uri;
+      // Requests without a caller count as one caller.
+      const caller = callOptions.caller ?? '';
+      if (method === 'resources/subscribe' && typeof uri === 'string') {
+        return subscriptions.subscribe(serverId, uri, caller, () =>
+          subscribeFirst(serverId, uri, params ?? { uri }, callOptions),
+        );
+      }
+      if (method === 'resources/unsubscribe' && typeof uri === 'string') {
+        return subscriptions
+          .unsubscribe(serverId, uri, caller, () => unsubscribeAll(serverId, uri))
+          .then(() => ({}));
+      }
       return execute(
         serverId,
         { ...callOptions, operation: method, idempotent: true },
@@ -315,6 +429,13 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       };
     },
 
+    onResourceUpdated(listener) {
+      updateListeners.add(listener);
+      return () => {
+        updateListeners.delete(listener);
+      };
+    },
+
     async close() {
       closed = true;
       await Promise.allSettled([...locks.values()]);
@@ -323,6 +444,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       await Promise.allSettled(all.map((e) => e.stop()));
       await Promise.allSettled([...retiring]);
       listeners.clear();
+      updateListeners.clear();
+      subscriptions.clear();
     },
   };
 }

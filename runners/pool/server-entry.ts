@@ -5,7 +5,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { ListChanged, UpstreamSpec, UpstreamStatus } from '../upstream.port.ts';
 import { Balancer } from './balancer.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
-import type { InstanceTarget } from './connection.ts';
+import type { Connection, InstanceTarget } from './connection.ts';
 import { UpstreamInstance } from './instance.ts';
 import type { RestartPolicyOptions } from './restart-policy.ts';
 
@@ -19,6 +19,9 @@ export interface ServerEntryDeps {
   capabilities: ClientCapabilities;
   clientInfo: { name: string; version: string };
   onListChanged: (change: ListChanged) => void;
+  onResourceUpdated: (serverId: string, uri: string) => void;
+  /** A session of one of the server's instances is up (`spec` as it is then). */
+  onConnected: (spec: UpstreamSpec, connection: Connection) => void;
 }
 
 /** The instances a spec asks for: `replicas` copies of a command, or the URL plus `extraUrls`. */
@@ -68,6 +71,8 @@ export class ServerEntry {
           capabilities: deps.capabilities,
           clientInfo: deps.clientInfo,
           onListChanged: (kind) => deps.onListChanged({ serverId: spec.serverId, kind }),
+          onResourceUpdated: (uri) => deps.onResourceUpdated(spec.serverId, uri),
+          onConnected: (connection) => deps.onConnected(this.spec, connection),
           onChange: () => this.wake(),
         }),
     );

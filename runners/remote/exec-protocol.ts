@@ -17,12 +17,20 @@ import { PASSTHROUGH_METHODS } from '../upstream.port.ts';
  * | `exec.call.<callId>.cancel`     | gateway → runner | publish       | the caller gave up |
  * | `exec.status.<runnerId>`        | runner → all     | publish       | instances of the servers it hosts |
  * | `exec.changed.<serverId>`       | runner → all     | publish       | an upstream's list_changed |
+ * | `exec.updated.<serverId>`       | runner → all     | publish       | an upstream's resources/updated; gateways listen while a session subscribed |
+ * | `exec.subscriptions.<serverId>` | gateway → runners | publish      | a caller subscribed or unsubscribed a resource |
  *
  * A call is two-phase: the request on `exec.<serverId>` is answered at once with "accepted" (so a
  * gateway learns quickly that no runner hosts the server, or that the one it reached cannot take
  * the call), and the result follows on the per-call subject. The gateway subscribes to
  * `exec.call.<callId>.>` before sending, so nothing is missed; heartbeats tell it the runner is
  * still there during a long call, since core NATS says nothing when a subscriber dies.
+ *
+ * A `resources/subscribe` is a call (one runner answers with the upstream's answer) and is then
+ * published on `exec.subscriptions.<serverId>`, so that every runner hosting the server subscribes
+ * its upstream too: an update may show on any of them. An unsubscribe is only published there: it
+ * must reach the runners that hold the subscription, whichever took the call. Each runner counts
+ * callers per URI (runners/pool), so one caller leaving does not cancel another's subscription.
  */
 
 export const execSubject = (serverId: string) => `exec.${serverId}`;
@@ -33,6 +41,9 @@ export const statusSubject = (runnerId: string) => `exec.status.${runnerId}`;
 export const ALL_STATUS = 'exec.status.*';
 export const changedSubject = (serverId: string) => `exec.changed.${serverId}`;
 export const ALL_CHANGED = 'exec.changed.*';
+export const updatedSubject = (serverId: string) => `exec.updated.${serverId}`;
+export const subscriptionsSubject = (serverId: string) => `exec.subscriptions.${serverId}`;
+export const ALL_SUBSCRIPTIONS = 'exec.subscriptions.*';
 
 export type CallChannel = 'result' | 'progress' | 'log' | 'alive' | 'client' | 'cancel';
 
@@ -142,3 +153,14 @@ export const changedSchema = z.object({
   serverId: z.string(),
   kind: z.enum(['tools', 'resources', 'prompts']),
 });
+
+export const resourceUpdatedSchema = z.object({ serverId: z.string(), uri: z.string() });
+
+/** A caller's subscription to a resource began or ended (see the table above). */
+export const subscriptionChangeSchema = z.object({
+  serverId: z.string(),
+  uri: z.string().min(1),
+  subscribed: z.boolean(),
+  caller: z.string().max(200).optional(),
+});
+export type SubscriptionChange = z.infer<typeof subscriptionChangeSchema>;

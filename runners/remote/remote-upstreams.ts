@@ -39,7 +39,11 @@ import {
   execSubject,
   progressSchema,
   type RunnerStatus,
+  resourceUpdatedSchema,
   runnerStatusSchema,
+  type SubscriptionChange,
+  subscriptionsSubject,
+  updatedSubject,
 } from './exec-protocol.ts';
 
 export interface RemoteUpstreamsOptions {
@@ -75,7 +79,9 @@ const catalogSchema = z.object({
  *
  * ensure() and stop() do nothing here: runners keep their own pools in sync with the server
  * registry (runners/host.ts). status() shows what runners last reported (every few seconds);
- * list_changed notifications of any runner's upstreams reach onListChanged listeners.
+ * list_changed notifications of any runner's upstreams reach onListChanged listeners, and
+ * resources/updated of a server reach onResourceUpdated listeners while a caller of this gateway
+ * is subscribed to one of its resources (only then is `exec.updated.<serverId>` listened to).
  */
 export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Promise<Upstreams> {
   const { bus } = options;
@@ -86,6 +92,9 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
   const statusTtlMs = options.statusTtlMs ?? 15_000;
   const runners = new Map<string, { at: number; status: RunnerStatus }>();
   const listeners = new Set<(change: ListChanged) => void>();
+  const updateListeners = new Set<(serverId: string, uri: string) => void>();
+  /** Per server with subscribers here: the (caller, uri) pairs, and the updates subscription. */
+  const watched = new Map<string, { pairs: Set<string>; updates: Promise<Closeable> }>();
   const inFlight = new Set<AbortController>();
   let closed = false;
 
@@ -114,6 +123,51 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
       },
     }),
   ];
+
+  /** Listens to a server's resources/updated, from its first subscribed pair on. */
+  async function watch(serverId: string, pair: string): Promise<void> {
+    let w = watched.get(serverId);
+    if (!w) {
+      const updates = bus.subscribeSubject({
+        subject: updatedSubject(serverId),
+        handler: (m) => {
+          const parsed = resourceUpdatedSchema.safeParse(m.payload);
+          if (!parsed.success || parsed.data.serverId !== serverId) return;
+          for (const l of updateListeners) {
+            try {
+              l(serverId, parsed.data.uri);
+            } catch (e) {
+              log.warn({ err: (e as Error).message }, 'resources/updated listener failed');
+            }
+          }
+        },
+      });
+      w = { pairs: new Set(), updates };
+      watched.set(serverId, w);
+      // Dropped again below if the bus refuses.
+      updates.catch(() => {});
+    }
+    w.pairs.add(pair);
+    try {
+      await w.updates;
+    } catch (e) {
+      await unwatch(serverId, pair);
+      throw e;
+    }
+  }
+
+  /** Stops listening to a server's updates once its last pair is gone. */
+  async function unwatch(serverId: string, pair: string): Promise<void> {
+    const w = watched.get(serverId);
+    if (!w?.pairs.delete(pair) || w.pairs.size > 0) return;
+    watched.delete(serverId);
+    await (await w.updates.catch(() => undefined))?.close();
+  }
+
+  /** Tells every runner hosting the server that a caller (un)subscribed a resource. */
+  function publishSubscription(change: SubscriptionChange): Promise<void> {
+    return bus.publishSubject(subscriptionsSubject(change.serverId), change);
+  }
 
   /** Asks a runner to take the call; one retry when the one reached cannot. */
   async function accept(serverId: string, request: ExecRequest, signal: AbortSignal): Promise<void> {
@@ -348,6 +402,37 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
     },
 
     async request(serverId, method, params, callOptions = {}) {
+      const uri = params?.uri;
+      if (
+        (method === 'resources/subscribe' || method === 'resources/unsubscribe') &&
+        typeof uri === 'string'
+      ) {
+        const caller = callOptions.caller;
+        const pair = `${caller ?? ''}\n${uri}`;
+        const change = { serverId, uri, ...(caller !== undefined && { caller }) };
+        if (method === 'resources/unsubscribe') {
+          await unwatch(serverId, pair);
+          await publishSubscription({ ...change, subscribed: false });
+          return {};
+        }
+        // Listening before the upstream subscribes: its first update may follow the answer at once.
+        await watch(serverId, pair);
+        let result: unknown;
+        try {
+          result = await call(serverId, { method: 'passthrough', rpcMethod: method, params }, callOptions);
+        } catch (e) {
+          await unwatch(serverId, pair);
+          throw e;
+        }
+        // The other runners follow; the subscription holds without them.
+        await publishSubscription({ ...change, subscribed: true }).catch((e: unknown) =>
+          log.warn(
+            { serverId, err: (e as Error).message },
+            'could not tell the other runners of a subscription',
+          ),
+        );
+        return z.record(z.string(), z.unknown()).parse(result);
+      }
       const result = await call(serverId, { method: 'passthrough', rpcMethod: method, params }, callOptions);
       return z.record(z.string(), z.unknown()).parse(result);
     },
@@ -390,11 +475,21 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
       };
     },
 
+    onResourceUpdated(listener) {
+      updateListeners.add(listener);
+      return () => {
+        updateListeners.delete(listener);
+      };
+    },
+
     async close() {
       closed = true;
       for (const c of inFlight) c.abort();
-      await Promise.allSettled(subscriptions.map((s) => s.close()));
+      const updates = [...watched.values()].map((w) => w.updates.then((s) => s.close()));
+      watched.clear();
+      await Promise.allSettled([...subscriptions.map((s) => s.close()), ...updates]);
       listeners.clear();
+      updateListeners.clear();
     },
   };
 }

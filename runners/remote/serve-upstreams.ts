@@ -10,6 +10,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CallOptions, Upstreams } from '../upstream.port.ts';
 import {
+  ALL_SUBSCRIPTIONS,
   type CallChannel,
   type CallOutcome,
   callSubject,
@@ -20,6 +21,8 @@ import {
   execSubject,
   type RunnerStatus,
   statusSubject,
+  subscriptionChangeSchema,
+  updatedSubject,
 } from './exec-protocol.ts';
 
 export interface ServeUpstreamsOptions {
@@ -60,6 +63,8 @@ export interface UpstreamsServer {
  * `runners-<serverId>`: each call goes to one runner) and runs them on the local `upstreams`.
  * Progress, logs and heartbeats go back on the call's own subjects; sampling, elicitation and roots
  * requests of the upstream are relayed to the calling gateway and their answers brought back.
+ * Resource subscriptions of callers arrive on `exec.subscriptions.<serverId>` (every runner hosting
+ * the server follows them) and the upstreams' resources/updated go out on `exec.updated.<serverId>`.
  */
 export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<UpstreamsServer> {
   const { bus, upstreams } = options;
@@ -87,6 +92,31 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
 
   const stopListChanged = upstreams.onListChanged((change) => {
     if (subscriptions.has(change.serverId)) void bus.publishSubject(changedSubject(change.serverId), change);
+  });
+  const stopUpdates = upstreams.onResourceUpdated((serverId, uri) => {
+    if (subscriptions.has(serverId)) void bus.publishSubject(updatedSubject(serverId), { serverId, uri });
+  });
+  const subscriptionChanges = await bus.subscribeSubject({
+    subject: ALL_SUBSCRIPTIONS,
+    handler: (m) => {
+      const parsed = subscriptionChangeSchema.safeParse(m.payload);
+      if (!parsed.success || !subscriptions.has(parsed.data.serverId)) return;
+      const { serverId, uri, subscribed, caller } = parsed.data;
+      // The pool counts per caller: the runner that took the subscribe call already has this one.
+      void upstreams
+        .request(
+          serverId,
+          subscribed ? 'resources/subscribe' : 'resources/unsubscribe',
+          { uri },
+          caller !== undefined ? { caller } : {},
+        )
+        .catch((e: unknown) =>
+          log.warn(
+            { serverId, uri, subscribed, err: (e as Error).message },
+            'could not follow a resource subscription',
+          ),
+        );
+    },
   });
   const statusTimer = setInterval(() => void publishStatus(), options.statusIntervalMs ?? 5_000);
   statusTimer.unref();
@@ -273,6 +303,8 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
       closed = true;
       clearInterval(statusTimer);
       stopListChanged();
+      stopUpdates();
+      await subscriptionChanges.close();
       const subs = [...subscriptions.values()];
       subscriptions.clear();
       await Promise.allSettled(subs.map(async (s) => (await s).close()));
