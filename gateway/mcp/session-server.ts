@@ -75,7 +75,7 @@ export function createSessionServer(
           logging: {},
         }
       : scope.kind === 'platform'
-        ? { tools: {}, resources: {}, prompts: {}, logging: {} }
+        ? { tools: {}, resources: {}, logging: {} }
         : mirrorCapabilities(upstreamCapabilities ?? {});
   const server = new Server(
     {
@@ -151,142 +151,152 @@ export function createSessionServer(
     return deps.platform.has(bare) ? bare : undefined;
   };
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    if (scope.kind === 'platform') return { tools: deps.platform.tools() };
-    const all = await servers();
-    if (scope.kind === 'server') return { tools: all[0]?.tools ?? [] };
-    const tools = all.flatMap((s) =>
-      s.tools.map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
-    );
-    const platform = deps.platform.tools().map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
-    return { tools: [...platform, ...tools] };
-  });
+  // Only what this endpoint declares: the SDK refuses a handler for an undeclared capability, and
+  // a single server's endpoint declares just what its upstream offers.
+  if (capabilities.tools) {
+    server.setRequestHandler(ListToolsRequestSchema, async () => {
+      if (scope.kind === 'platform') return { tools: deps.platform.tools() };
+      const all = await servers();
+      if (scope.kind === 'server') return { tools: all[0]?.tools ?? [] };
+      const tools = all.flatMap((s) =>
+        s.tools.map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
+      );
+      const platform = deps.platform.tools().map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
+      return { tools: [...platform, ...tools] };
+    });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name, arguments: args = {} } = request.params;
-    const platformName = platformTool(name);
-    if (platformName !== undefined) {
-      if (!deps.platform.has(platformName))
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+      const { name, arguments: args = {} } = request.params;
+      const platformName = platformTool(name);
+      if (platformName !== undefined) {
+        if (!deps.platform.has(platformName))
+          throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
+        const { onProgress } = relay(extra);
+        return deps.platform.call(platformName, args, {
+          actor: identity.actor,
+          correlationId: identity.correlationId(),
+          traceparent: identity.traceparent(),
+          onProgress,
+          signal: extra.signal,
+        });
+      }
+      const target = await route(name);
+      if (!target?.server.tools.some((t) => t.name === target.name)) {
         throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
-      const { onProgress } = relay(extra);
-      return deps.platform.call(platformName, args, {
-        actor: identity.actor,
-        correlationId: identity.correlationId(),
-        traceparent: identity.traceparent(),
-        onProgress,
-        signal: extra.signal,
-      });
-    }
-    const target = await route(name);
-    if (!target?.server.tools.some((t) => t.name === target.name)) {
-      throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
-    }
-    try {
-      const { result } = await deps.executeTool({
-        serverId: target.server.serverId,
-        serverName: target.server.name,
-        tool: target.name,
-        args,
-        actor: identity.actor,
-        via: 'mcp',
-        sessionId: extra.sessionId,
-        correlationId: identity.correlationId(),
-        traceparent: identity.traceparent(),
-        options: relay(extra),
-      });
-      return result;
-    } catch (e) {
-      if (e instanceof McpError) throw e;
-      return toToolErrorResult(e);
-    }
-  });
-
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    const all = await servers();
-    if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
-    return {
-      resources: [
-        ...deps.platform.resources(),
-        ...all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))),
-      ],
-    };
-  });
-
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
-    const all = await servers();
-    if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
-    return {
-      resourceTemplates: [
-        ...deps.platform.resourceTemplates(),
-        ...all.flatMap((s) =>
-          s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
-        ),
-      ],
-    };
-  });
-
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    if (scope.kind !== 'server') {
-      // The platform's own resources (template://, project://, analysis://) keep their URIs.
-      let own: Awaited<ReturnType<PlatformTools['readResource']>>;
+      }
       try {
-        own = await deps.platform.readResource(request.params.uri);
+        const { result } = await deps.executeTool({
+          serverId: target.server.serverId,
+          serverName: target.server.name,
+          tool: target.name,
+          args,
+          actor: identity.actor,
+          via: 'mcp',
+          sessionId: extra.sessionId,
+          correlationId: identity.correlationId(),
+          traceparent: identity.traceparent(),
+          options: relay(extra),
+        });
+        return result;
+      } catch (e) {
+        if (e instanceof McpError) throw e;
+        return toToolErrorResult(e);
+      }
+    });
+  }
+
+  if (capabilities.resources) {
+    server.setRequestHandler(ListResourcesRequestSchema, async () => {
+      const all = await servers();
+      if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
+      return {
+        resources: [
+          ...deps.platform.resources(),
+          ...all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))),
+        ],
+      };
+    });
+
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
+      const all = await servers();
+      if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
+      return {
+        resourceTemplates: [
+          ...deps.platform.resourceTemplates(),
+          ...all.flatMap((s) =>
+            s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
+          ),
+        ],
+      };
+    });
+
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      if (scope.kind !== 'server') {
+        // The platform's own resources (template://, project://, analysis://) keep their URIs.
+        let own: Awaited<ReturnType<PlatformTools['readResource']>>;
+        try {
+          own = await deps.platform.readResource(request.params.uri);
+        } catch (e) {
+          throw toJsonRpcError(e);
+        }
+        if (own) return own;
+        if (scope.kind === 'platform')
+          throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+      }
+      let serverName: string;
+      let uri: string;
+      if (scope.kind === 'server') {
+        serverName = scope.name;
+        uri = request.params.uri;
+      } else {
+        const parts = unwrapUri(request.params.uri);
+        if (!parts) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+        serverName = parts.server;
+        uri = parts.uri;
+      }
+      const target = await deps.catalog.serverByName(serverName);
+      if (!target) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+      try {
+        const result = await deps.upstreams.readResource(target.serverId, uri, relay(extra));
+        if (scope.kind === 'server') return result;
+        return {
+          ...result,
+          contents: result.contents.map((c) => ({ ...c, uri: wrapUri(serverName, c.uri) })),
+        };
       } catch (e) {
         throw toJsonRpcError(e);
       }
-      if (own) return own;
-      if (scope.kind === 'platform')
-        throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
-    }
-    let serverName: string;
-    let uri: string;
-    if (scope.kind === 'server') {
-      serverName = scope.name;
-      uri = request.params.uri;
-    } else {
-      const parts = unwrapUri(request.params.uri);
-      if (!parts) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
-      serverName = parts.server;
-      uri = parts.uri;
-    }
-    const target = await deps.catalog.serverByName(serverName);
-    if (!target) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
-    try {
-      const result = await deps.upstreams.readResource(target.serverId, uri, relay(extra));
-      if (scope.kind === 'server') return result;
-      return { ...result, contents: result.contents.map((c) => ({ ...c, uri: wrapUri(serverName, c.uri) })) };
-    } catch (e) {
-      throw toJsonRpcError(e);
-    }
-  });
+    });
+  }
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => {
-    if (scope.kind === 'platform') return { prompts: [] };
-    const all = await servers();
-    if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
-    return {
-      prompts: all.flatMap((s) =>
-        s.prompts.map((p) => ({ ...p, name: qualify(deps.naming, s.name, p.name) })),
-      ),
-    };
-  });
+  if (capabilities.prompts) {
+    server.setRequestHandler(ListPromptsRequestSchema, async () => {
+      const all = await servers();
+      if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
+      return {
+        prompts: all.flatMap((s) =>
+          s.prompts.map((p) => ({ ...p, name: qualify(deps.naming, s.name, p.name) })),
+        ),
+      };
+    });
 
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const target = await route(request.params.name);
-    if (!target?.server.prompts.some((p) => p.name === target.name)) {
-      throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
-    }
-    try {
-      return await deps.upstreams.getPrompt(
-        target.server.serverId,
-        target.name,
-        request.params.arguments ?? {},
-        relay(extra),
-      );
-    } catch (e) {
-      throw toJsonRpcError(e);
-    }
-  });
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      const target = await route(request.params.name);
+      if (!target?.server.prompts.some((p) => p.name === target.name)) {
+        throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
+      }
+      try {
+        return await deps.upstreams.getPrompt(
+          target.server.serverId,
+          target.name,
+          request.params.arguments ?? {},
+          relay(extra),
+        );
+      } catch (e) {
+        throw toJsonRpcError(e);
+      }
+    });
+  }
 
   if (scope.kind !== 'server') {
     server.setRequestHandler(SetLevelRequestSchema, async () => ({}));

@@ -176,6 +176,12 @@ describe('MCP gateway with real servers from npm', () => {
     expect(tools.some((t) => t.name.includes('__'))).toBe(false);
     const echo = await client.callTool({ name: 'echo', arguments: { message: 'direct name' } });
     expect(echo.content).toEqual([{ type: 'text', text: 'Echo: direct name' }]);
+
+    // A server that offers tools only: its endpoint declares (and answers) tools only.
+    const memory = await connect('/servers/memory/mcp');
+    expect(memory.getServerCapabilities()?.prompts).toBeUndefined();
+    expect((await memory.listTools()).tools.map((t) => t.name)).toContain('read_graph');
+    await expect(memory.listPrompts()).rejects.toThrow();
   });
 
   it('calls a tool over REST and lists it in the OpenAPI document', { timeout: 30_000 }, async () => {
