@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Kysely } from 'kysely';
 import { analyzeCode } from '../analysis/analyze.ts';
@@ -93,6 +94,23 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     return { ...v, files };
   }
 
+  /**
+   * The first half of generate-project, shared with its preview: the version, the variables checked
+   * against its manifest, the destination checked against the workspace, and the rendered files.
+   */
+  async function render(p: GenerateProjectInput, progress: OnProgress, phases: number) {
+    const v = await loadVersion(p.template, p.version);
+    const values = assertVariables(v.manifest, p.variables ?? {});
+    // Checked before any work, and again by the writer right before it renames.
+    const target = await resolveInWorkspace(deps.workspaceRoot, p.destination, { mustExist: false });
+    const total = v.files.length * phases;
+    progress({ progress: 0, total, message: `rendering ${p.template}@${v.version}` });
+    const rendered = renderTemplate({ manifest: v.manifest, files: v.files }, values, (done) =>
+      progress({ progress: done, total, message: 'rendering' }),
+    );
+    return { v, values, rendered, target };
+  }
+
   return {
     async search(input: unknown) {
       return searchTemplates(db, parseInput(SearchTemplatesInput, input));
@@ -182,15 +200,8 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         if (earlier) return { ...earlier, path: join(deps.workspaceRoot, earlier.destination) };
       }
       const progress = ctx.onProgress ?? (() => undefined);
-      const v = await loadVersion(p.template, p.version);
-      const values = assertVariables(v.manifest, p.variables ?? {});
-      // Checked before any work, and again by the writer right before it renames.
-      await resolveInWorkspace(deps.workspaceRoot, p.destination, { mustExist: false });
+      const { v, values, rendered } = await render(p, progress, 2);
       const total = v.files.length * 2;
-      progress({ progress: 0, total, message: `rendering ${p.template}@${v.version}` });
-      const rendered = renderTemplate({ manifest: v.manifest, files: v.files }, values, (done) =>
-        progress({ progress: done, total, message: 'rendering' }),
-      );
       ctx.signal?.throwIfAborted();
       const written = await writeProjectAtomically(deps.workspaceRoot, p.destination, rendered, {
         overwrite: p.overwrite ?? false,
@@ -217,6 +228,28 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         message: `generated ${written.files.length} files in ${destination}`,
       });
       return { ...data, path: written.path };
+    },
+
+    /**
+     * generate-project without the writing: the files it would write (path, size, sha256) and
+     * whether the destination is taken. Nothing is written and nothing is recorded.
+     */
+    async preview(input: unknown, ctx: OperationContext) {
+      const p = parseInput(GenerateProjectInput, input);
+      const { v, values, rendered, target } = await render(p, ctx.onProgress ?? (() => undefined), 1);
+      const existing = await readdir(target).catch(() => undefined);
+      return {
+        template: p.template,
+        version: v.version,
+        contentHash: v.contentHash,
+        destination: toPosix(relative(deps.workspaceRoot, target)),
+        /** The destination exists and is not empty: generating needs overwrite. */
+        destinationInUse: existing !== undefined && existing.length > 0,
+        variables: redactVariables(v.manifest, values),
+        files: rendered
+          .map((f) => ({ path: f.path, size: f.content.length, sha256: sha256Hex(f.content) }))
+          .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      };
     },
 
     async analyze(input: unknown, ctx: OperationContext) {
@@ -344,6 +377,10 @@ export type TemplateService = ReturnType<typeof createTemplateService>;
 /** An id derived from the client's idempotency key: the retried request finds what the first one recorded. */
 function uuidFromKey(key: string): string {
   return uuidV5(`request/${key}`);
+}
+
+function sha256Hex(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
 function toPosix(p: string): string {

@@ -184,6 +184,17 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
       },
       {
         tool: {
+          name: 'preview-project',
+          title: 'Preview a project generation',
+          description:
+            'What generate-project would write, without writing or recording anything: the files (path, size, sha256), the variables as they would be recorded, and whether the destination is taken. Checks the same things generate-project checks.',
+          inputSchema: inputSchema(GenerateProjectInput),
+          annotations: readOnly,
+        },
+        run: (args, ctx) => t.preview(args, op(ctx)),
+      },
+      {
+        tool: {
           name: 'analyze-code',
           title: 'Analyse code',
           description:

@@ -10,6 +10,7 @@ import {
   generatedProjectSchema,
   projectDetailSchema,
   projectPageSchema,
+  projectPreviewSchema,
 } from './templates.schemas.ts';
 
 const PROGRESS =
@@ -43,6 +44,21 @@ export function projectsRoutes(templates: TemplateService): FastifyPluginAsyncZo
           (ctx) => templates.generate(request.body, ctx),
           { status: 201, location: (p) => `/api/v1/projects/${p.projectId}` },
         ),
+    );
+
+    app.post(
+      '/projects/preview',
+      {
+        schema: {
+          tags: ['projects'],
+          summary: 'Preview a project generation: the files it would write, nothing written or recorded',
+          description:
+            'Takes the same body as POST /projects and makes the same checks (variables, destination), then answers 200 with each file it would write (path, size, sha256) and whether the destination is taken.',
+          body: GenerateProjectInput,
+          response: { 200: projectPreviewSchema, ...problemResponses([400, 404]) },
+        },
+      },
+      async (request) => templates.preview(request.body, operationContextOf(request, 'preview')),
     );
 
     app.get(

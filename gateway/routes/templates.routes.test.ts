@@ -167,6 +167,16 @@ describe('REST /api/v1 templates, projects and analyses', () => {
     // Same destination again: refused, and the project on disk is as it was.
     await writeFile(path.join(workspace, 'demo', 'NOTES.md'), 'mine\n');
     const before = await snapshot(path.join(workspace, 'demo'));
+    // A preview says so, and writes nothing.
+    const preview = await post('/api/v1/projects/preview', {
+      ...body,
+      variables: { projectName: 'other-name' },
+    });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.json()).toMatchObject({ destination: 'demo', destinationInUse: true });
+    const previewed = preview.json<{ files: Array<{ path: string; sha256: string }> }>().files;
+    expect(previewed.map((f) => f.path)).toEqual(project.files.map((f) => f.path));
+    expect(await snapshot(path.join(workspace, 'demo'))).toEqual(before);
     const again = await post('/api/v1/projects', { ...body, variables: { projectName: 'other-name' } });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'WORKSPACE.DESTINATION_NOT_EMPTY' });

@@ -160,6 +160,18 @@ export const writeAcceptedSchema = z.object({
   projected: z.boolean().optional(),
 });
 
+export const projectPreviewSchema = z.object({
+  template: z.string(),
+  version: z.string(),
+  contentHash: z.string(),
+  destination: z.string().describe('Relative to the workspace root'),
+  destinationInUse: z
+    .boolean()
+    .describe('The destination exists and is not empty: generating needs overwrite'),
+  variables: z.record(z.string(), z.unknown()).describe('As they would be recorded; secrets "[redacted]"'),
+  files: z.array(generatedFileSchema),
+});
+
 export const generatedProjectSchema = projectGeneratedSchema.extend({
   path: z.string().describe('Absolute path of the project on the gateway host'),
 });

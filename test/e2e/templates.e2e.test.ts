@@ -99,6 +99,21 @@ describe('templates end to end: generate an MCP server, install it, register it,
     );
     expect(JSON.stringify(inspected)).toContain('projectName');
 
+    // Preview: the files it would write, nothing written, nothing recorded.
+    const preview = json(
+      await mcp.callTool({
+        name: 'switchyard__preview-project',
+        arguments: {
+          template: 'mcp-server-ts',
+          destination: 'apps/calc',
+          variables: { projectName: 'calc' },
+        },
+      }),
+    ) as { files: Array<{ path: string }>; destinationInUse: boolean };
+    expect(preview.files.map((f) => f.path)).toContain('package.json');
+    expect(preview.destinationInUse).toBe(false);
+    await expect(stat(join(workspace, 'apps/calc'))).rejects.toThrow();
+
     // Generate, with progress notifications.
     const progress: number[] = [];
     const generated = await mcp.callTool(
@@ -180,6 +195,7 @@ describe('templates end to end: generate an MCP server, install it, register it,
         'analyze-code',
         'generate-project',
         'list-servers',
+        'preview-project',
         'register-server',
         'sync-templates',
         'template-inspect',
