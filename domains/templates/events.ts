@@ -51,6 +51,16 @@ export const templateVersionPublishedSchema = z.object({
   contentHash: sha256,
   /** The source's git commit, for git sources. */
   commit: z.string().nullable(),
+  /**
+   * The validation this content passed before it was published (its warnings, its size). A sync
+   * records a separate TemplateValidated only for what it rejects.
+   */
+  validation: z
+    .object({
+      issues: z.array(validationIssueSchema),
+      stats: z.object({ files: z.number().int().min(0), bytes: z.number().int().min(0) }),
+    })
+    .optional(),
   publishedAt: isoDate,
 });
 

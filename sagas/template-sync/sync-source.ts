@@ -219,17 +219,20 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
     let done = checked.length * 2 - fresh.length;
     for (const c of fresh) {
       const { manifest, contentHash, files } = c.template;
-      await commands.recordValidation(
-        {
-          validationId: uuidV5(`template-sync/${name}/${c.relDir}/${contentHash}`),
-          target: { kind: 'sync', source: name, dir: c.relDir, contentHash },
-          ok: c.result.ok,
-          issues: c.result.issues,
-          stats: c.result.stats,
-          validatedAt: now(),
-        },
-        meta(`validation/${c.relDir}/${contentHash}`),
-      );
+      // A rejection is recorded on its own; a pass travels with the publication it allows.
+      if (!c.result.ok) {
+        await commands.recordValidation(
+          {
+            validationId: uuidV5(`template-sync/${name}/${c.relDir}/${contentHash}`),
+            target: { kind: 'sync', source: name, dir: c.relDir, contentHash },
+            ok: false,
+            issues: c.result.issues,
+            stats: c.result.stats,
+            validatedAt: now(),
+          },
+          meta(`validation/${c.relDir}/${contentHash}`),
+        );
+      }
       progress({
         progress: ++done,
         total,
@@ -259,6 +262,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
             })),
             contentHash,
             commit,
+            validation: { issues: c.result.issues, stats: c.result.stats },
             publishedAt: now(),
           },
           meta(`publish/${manifest.name}/${contentHash}`),
