@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { invalidTemplateInput } from '../domains/templates/errors.ts';
 import { templateNameSchema, templateVersionSchema } from '../domains/templates/manifest.ts';
+import { parseWith } from '../kernel/validation.ts';
 
 /**
  * What users hand the template operations, over REST, MCP and the CLI alike: one schema each, so
@@ -77,11 +78,5 @@ export const ListQuery = z
 
 /** Parses an operation's input, or throws the validation error every edge maps to 400 / isError. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const r = schema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  throw invalidTemplateInput(
-    issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-    issues,
-  );
+  return parseWith(schema, input ?? {}, invalidTemplateInput);
 }

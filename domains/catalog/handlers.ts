@@ -5,6 +5,7 @@ import { type CommandResult, handleCommand } from '../../kernel/command-handler.
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { streamName } from '../../kernel/streams.ts';
+import { parseWith } from '../../kernel/validation.ts';
 import {
   type CatalogCommand,
   ClearCatalogInput,
@@ -116,10 +117,7 @@ export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
   };
 }
 
+/** zod at the edge of the application layer: a clear validation error, nothing changed. */
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-  throw invalidCatalogInput(message, issues);
+  return parseWith(schema, input, invalidCatalogInput);
 }

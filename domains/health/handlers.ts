@@ -1,10 +1,10 @@
-import type { z } from 'zod';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { type CommandResult, handleCommand } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { streamName } from '../../kernel/streams.ts';
+import { parseWith } from '../../kernel/validation.ts';
 import { RecordHealthInput } from './commands.ts';
 import { healthDecider } from './decider.ts';
 import { invalidHealthInput } from './errors.ts';
@@ -39,9 +39,7 @@ export function healthStream(serverId: string): string {
 export function makeHealthCommands(deps: HealthCommandDeps): HealthCommands {
   return {
     async record(input, meta) {
-      const r = RecordHealthInput.safeParse(input);
-      if (!r.success) throw invalid(r.error);
-      const p = r.data;
+      const p = parseWith(RecordHealthInput, input, invalidHealthInput);
       const result = await handleCommand(
         deps,
         healthDecider,
@@ -61,12 +59,4 @@ export function makeHealthCommands(deps: HealthCommandDeps): HealthCommands {
       return { ...result, serverId: p.serverId, changed: result.events.length > 0 };
     },
   };
-}
-
-function invalid(error: z.ZodError) {
-  const issues = error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  return invalidHealthInput(
-    issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-    issues,
-  );
 }

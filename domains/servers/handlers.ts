@@ -14,6 +14,7 @@ import {
   type StoredSecret,
 } from '../../kernel/secrets.ts';
 import { streamName } from '../../kernel/streams.ts';
+import { parseWith } from '../../kernel/validation.ts';
 import {
   type DisableServerInput,
   RegisterServerInput,
@@ -416,9 +417,5 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
 
 /** zod at the edge of the application layer: a clear validation error, nothing changed. */
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-  throw invalidInput(message, issues);
+  return parseWith(schema, input, invalidInput);
 }

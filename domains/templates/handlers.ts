@@ -4,6 +4,7 @@ import { type CommandResult, handleCommand, loadStream } from '../../kernel/comm
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { streamName } from '../../kernel/streams.ts';
+import { parseWith } from '../../kernel/validation.ts';
 import { RegisterTemplateSourceInput } from './commands.ts';
 import {
   type TemplateSourceState,
@@ -67,18 +68,7 @@ export function makeTemplateCommands(deps: TemplateCommandDeps): TemplateCommand
     remove: (data, meta) =>
       handleCommand(deps, templateDecider, templateStream(data.name), { type: 'RemoveTemplate', data }, meta),
     async registerSource(input, meta, options = {}) {
-      const r = RegisterTemplateSourceInput.safeParse(input);
-      if (!r.success) {
-        const issues = r.error.issues.map((i) => ({
-          path: i.path.map(String).join('.'),
-          message: i.message,
-        }));
-        throw invalidTemplateInput(
-          issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-          issues,
-        );
-      }
-      const p = r.data;
+      const p = parseWith(RegisterTemplateSourceInput, input, invalidTemplateInput);
       return handleCommand(
         deps,
         templateSourceDecider,

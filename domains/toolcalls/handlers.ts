@@ -6,6 +6,7 @@ import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
 import { streamName } from '../../kernel/streams.ts';
+import { parseWith } from '../../kernel/validation.ts';
 import {
   AbandonToolCallInput,
   CompleteToolCallInput,
@@ -220,10 +221,7 @@ export async function findUnfinishedCalls(
   return [...open.values()].filter((c) => Date.parse(c.startedAt) < before);
 }
 
+/** zod at the edge of the application layer: a clear validation error, nothing changed. */
 function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-  throw invalidToolCallInput(message, issues);
+  return parseWith(schema, input, invalidToolCallInput);
 }
