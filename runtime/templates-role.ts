@@ -7,7 +7,8 @@ import { systemClock } from '../kernel/clock.ts';
 import { listTemplateSources, recordSourceCheck } from '../projections/templates/index.ts';
 import { createTemplateSync, type TemplateSync } from '../sagas/template-sync/sync-source.ts';
 import { createTemplateSyncProcess } from '../sagas/template-sync/template-sync.process.ts';
-import { templateBlobStore } from '../templates/blobs.ts';
+import { type BlobStore, templateBlobStore } from '../templates/blobs.ts';
+import { TMP_DIR } from '../templates/engine/workspace.ts';
 import { createTemplateService, type TemplateService } from '../templates/service.ts';
 import { runWhileLeader } from './leadership.ts';
 import type { RoleContext } from './mcp-role.ts';
@@ -16,19 +17,21 @@ import type { RoleContext } from './mcp-role.ts';
 export function templateParts(ctx: RoleContext): {
   sync: TemplateSync;
   commands: ReturnType<typeof makeTemplateCommands>;
+  blobs: BlobStore;
 } {
   const deps = { store: ctx.store, registry: ctx.registry, clock: systemClock };
   const commands = makeTemplateCommands(deps);
+  const blobs = templateBlobStore(ctx.db);
   const sync = createTemplateSync({
     commands,
-    blobs: templateBlobStore(ctx.db),
+    blobs,
     clock: systemClock,
     logger: ctx.logger,
-    workDir: join(ctx.config.workspaceRoot, '.switchyard-tmp'),
+    workDir: join(ctx.config.workspaceRoot, TMP_DIR),
     recordCheck: (source, outcome, detail) =>
       recordSourceCheck(ctx.db, { source, outcome, detail, checkedAt: systemClock.now() }),
   });
-  return { sync, commands };
+  return { sync, commands, blobs };
 }
 
 /**
@@ -75,7 +78,7 @@ export function templateService(
     db: ctx.db,
     templates: parts.commands,
     projects: makeProjectCommands({ store: ctx.store, registry: ctx.registry }),
-    blobs: templateBlobStore(ctx.db),
+    blobs: parts.blobs,
     sync: parts.sync,
     clock: systemClock,
     workspaceRoot: ctx.config.workspaceRoot,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { ReadModelTables } from '../projections/db.ts';
 
 /**
  * Template file contents, content-addressed by sha256 in `template_blobs`. Events name files by
@@ -13,15 +14,9 @@ export interface BlobStore {
   get(hashes: readonly string[]): Promise<Map<string, Buffer>>;
 }
 
-interface BlobTables {
-  template_blobs: { sha256: string; size: number; content: Uint8Array; created_at: Date | string };
-}
-
 const CHUNK = 200;
 
-// biome-ignore lint/suspicious/noExplicitAny: the read-model connection, whatever tables its owner typed
-export function templateBlobStore(anyDb: Kysely<any>): BlobStore {
-  const db = anyDb as Kysely<BlobTables>;
+export function templateBlobStore(db: Kysely<ReadModelTables>): BlobStore {
   return {
     async put(files) {
       const unique = [...new Map(files.map((f) => [f.sha256, f])).values()];
