@@ -1,6 +1,6 @@
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
-import type { NewEvent, RecordedEvent } from './envelope.ts';
+import type { EventMetadata, NewEvent, RecordedEvent } from './envelope.ts';
 import { WrongExpectedRevisionError } from './errors.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
@@ -25,6 +25,19 @@ export interface RecordedEventRef {
 export interface CommandHandlerDeps {
   store: EventStore;
   registry: EventTypeRegistry;
+}
+
+/** The metadata of an event a command appends: who, which tenant, which credential, why. */
+export function eventMetadata(meta: CommandMeta, schemaVersion: number): EventMetadata {
+  return {
+    correlationId: meta.correlationId,
+    causationId: meta.commandId,
+    actor: meta.actor,
+    ...(meta.tenant !== undefined && { tenant: meta.tenant }),
+    ...(meta.credential !== undefined && { credential: meta.credential }),
+    traceparent: meta.traceparent,
+    schemaVersion,
+  };
 }
 
 /** Loads an aggregate's events from the store, upcast and validated. */
@@ -102,13 +115,7 @@ export async function handleCommand<C, E extends DomainEvent, S>(
       id: eventIdFor(meta.commandId, i),
       type: e.type,
       data: deps.registry.validate(e.type, e.data),
-      metadata: {
-        correlationId: meta.correlationId,
-        causationId: meta.commandId,
-        actor: meta.actor,
-        traceparent: meta.traceparent,
-        schemaVersion: deps.registry.currentVersion(e.type),
-      },
+      metadata: eventMetadata(meta, deps.registry.currentVersion(e.type)),
     }));
     try {
       const result = await deps.store.append(stream, newEvents, revision ?? 'no-stream');

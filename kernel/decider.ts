@@ -19,7 +19,12 @@ export interface Decider<C, E extends DomainEvent, S> {
 export interface CommandMeta {
   /** Unique per command; a retried command reuses it, and so appends nothing new. */
   commandId: string;
+  /** The authenticated principal's id (or `system:<component>`); never taken from a header. */
   actor: string;
+  /** The actor's tenant; what the command creates belongs to it. */
+  tenant?: string | undefined;
+  /** How the actor authenticated (`api-key:<keyId>`, `oidc:<issuer>#<token id>`): an id, never a secret. */
+  credential?: string | undefined;
   correlationId: string;
   traceparent?: string | undefined;
   issuedAt: Date;

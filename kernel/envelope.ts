@@ -9,8 +9,12 @@ export interface EventMetadata {
   correlationId: string;
   /** Id of the command (or event) that caused this event. */
   causationId: string;
-  /** Who issued the command: a user, an API key name, or `system:<component>`. */
+  /** Who issued the command: the authenticated principal's id, or `system:<component>`. */
   actor: string;
+  /** The actor's tenant, when the command came from an authenticated principal. */
+  tenant?: string | undefined;
+  /** The credential the actor used (`api-key:<keyId>`, `oidc:<issuer>#<token id>`), never a secret. */
+  credential?: string | undefined;
   /** W3C trace context of the operation that appended the event, when there was one. */
   traceparent?: string | undefined;
   /** Schema version of `data`; upcasters lift older versions on read. */

@@ -16,6 +16,8 @@ type Op = (typeof OPS)[number];
 const metaSchema = z.object({
   commandId: z.string().min(1).max(200),
   actor: z.string().min(1).max(200),
+  tenant: z.string().max(63).optional(),
+  credential: z.string().max(600).optional(),
   correlationId: z.string().min(1).max(200),
   traceparent: z.string().max(200).optional(),
   issuedAt: z.iso.datetime(),

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import { handleCommand, loadStream } from '../../kernel/command-handler.ts';
+import { eventMetadata, handleCommand, loadStream } from '../../kernel/command-handler.ts';
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import { WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
@@ -142,13 +142,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
       id: uuidV5(`${meta.commandId}/${purpose}/${e.data.name}`),
       type: e.type,
       data: deps.registry.validate(e.type, e.data),
-      metadata: {
-        correlationId: meta.correlationId,
-        causationId: meta.commandId,
-        actor: meta.actor,
-        traceparent: meta.traceparent,
-        schemaVersion: deps.registry.currentVersion(e.type),
-      },
+      metadata: eventMetadata(meta, deps.registry.currentVersion(e.type)),
     };
   }
 
