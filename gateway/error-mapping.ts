@@ -10,6 +10,8 @@ import { AppError, type ErrorKind } from '../kernel/errors.ts';
  */
 export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   validation: 400,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   concurrency: 412,
@@ -35,6 +37,8 @@ export interface ProblemDetails {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',

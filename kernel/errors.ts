@@ -4,6 +4,10 @@
  */
 export type ErrorKind =
   | 'validation'
+  /** No credential, or one that is not valid (401). */
+  | 'unauthenticated'
+  /** Authenticated, but not allowed (403); hidden resources answer not_found instead. */
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'concurrency'
