@@ -9,8 +9,11 @@ import {
 } from 'fastify-type-provider-zod';
 import { Gauge, Histogram } from 'prom-client';
 import { randomIds } from '../kernel/ids.ts';
+import { authPlugin } from './auth/auth.plugin.ts';
+import { resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import type { GatewayDeps } from './deps.ts';
 import { handleHttpError, notFoundHandler } from './error-mapping.ts';
+import { accessRoutes } from './routes/access.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { projectionsRoutes } from './routes/projections.routes.ts';
@@ -40,6 +43,8 @@ export async function buildApp(deps: GatewayDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleHttpError);
   app.setNotFoundHandler(notFoundHandler);
+  // First, so that every route registered after it is checked against the authorization table.
+  await app.register(authPlugin, { auth: deps.auth, metrics: deps.metrics });
 
   const httpDuration = new Histogram({
     name: 'switchyard_http_request_duration_seconds',
@@ -95,19 +100,44 @@ export async function buildApp(deps: GatewayDeps) {
         { name: 'templates', description: 'Template catalog: search, inspect, validate; sources and sync' },
         { name: 'projects', description: 'Projects generated from templates, and code analyses' },
         { name: 'operations', description: 'Health, readiness, metrics' },
+        {
+          name: 'access',
+          description: 'Identity and access: keys, principals, grants, policies, rate limits',
+        },
       ],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (sy_…) or an access token of the configured OpenID provider',
+          },
+        },
+      },
+      security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => {
+  app.get('/openapi.json', { schema: { hide: true } }, async (request) => {
     const doc = app.swagger() as { paths?: Record<string, unknown> };
-    if (!deps.mcp) return doc;
-    // Discovered tools come and go: list each under its own path, current as of this request.
-    return { ...doc, paths: { ...doc.paths, ...(await toolPaths(deps.mcp.catalog)) } };
+    const mcp = deps.mcp;
+    if (!mcp) return doc;
+    // Discovered tools come and go: list each under its own path, current as of this request, and
+    // only those this caller may call.
+    const mayCall = (s: { name: string; tenant: string; owner: string }, tool: string) =>
+      mcp.authz.decide(
+        request.principal,
+        'tool.call',
+        { kind: 'tool', tenant: s.tenant, server: s.name, tool, owner: s.owner },
+        { phase: 'list' },
+      ).effect === 'allow';
+    return { ...doc, paths: { ...doc.paths, ...(await toolPaths(mcp.catalog, mayCall)) } };
   });
 
   await app.register(healthRoutes(deps));
+  if (deps.resourceMetadata) await app.register(resourceMetadataRoutes(deps.resourceMetadata));
+  await app.register(accessRoutes(deps.access), { prefix: '/api/v1' });
   await app.register(serversRoutes(deps), { prefix: '/api/v1' });
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });

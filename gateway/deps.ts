@@ -1,11 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import type { Authorizer } from '../domains/access/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { TemplateService } from '../templates/service.ts';
+import type { GatewayAuth } from './auth/auth.plugin.ts';
+import type { ResourceMetadataOptions } from './auth/resource-metadata.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
+import type { AccessRoutesDeps } from './routes/access.routes.ts';
 import type { ToolExecutor } from './tool-execution.ts';
 
 /** Outcome of a write, as every write endpoint answers it (202). */
@@ -49,6 +53,12 @@ export interface ProjectionsPort {
 
 export interface GatewayDeps {
   logger: Logger;
+  /** Authentication, route authorization and edge rate limits. */
+  auth: GatewayAuth;
+  /** Identity and access use cases (/api/v1/me, keys, grants, policies…). */
+  access: AccessRoutesDeps;
+  /** Protected Resource Metadata, when an OpenID issuer is configured. */
+  resourceMetadata?: ResourceMetadataOptions | undefined;
   bodyLimit: number;
   consistencyTimeoutMs: number;
   servers: ServerCommandsPort;
@@ -68,5 +78,6 @@ export interface GatewayDeps {
     endpoints: McpEndpoints;
     catalog: CatalogSource;
     executeTool: ToolExecutor;
+    authz: Authorizer;
   };
 }

@@ -121,6 +121,11 @@ export function handleHttpError(error: unknown, request: FastifyRequest, reply: 
   const body = toProblem(error);
   body.instance = request.url;
   body.correlationId = String(request.id);
+  if (error instanceof AppError && error.kind === 'rate_limited') {
+    const headers = error.details?.headers;
+    if (headers && typeof headers === 'object') reply.headers(headers as Record<string, string>);
+    delete (body.details as Record<string, unknown> | undefined)?.headers;
+  }
   if (body.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code, status: body.status }, 'request rejected');
   return reply.status(body.status).type('application/problem+json').send(body);
@@ -148,10 +153,32 @@ export function toToolErrorResult(error: unknown): {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/** MCP: malformed calls (unknown tool, prompt or resource; bad parameters) are JSON-RPC errors. */
+/** JSON-RPC error codes of our own (the implementation-defined server-error range). */
+export const JSONRPC_FORBIDDEN = -32003;
+export const JSONRPC_RATE_LIMITED = -32029;
+
+/**
+ * MCP: malformed calls (unknown tool, prompt or resource; bad parameters) are JSON-RPC errors; so
+ * are calls refused before they were made — not allowed (with the reasons and, for a token too
+ * narrow, the scopes to ask for) or over a rate limit (with the seconds to wait).
+ */
 export function toJsonRpcError(error: unknown): McpError {
   if (error instanceof McpError) return error;
   const p = toProblem(error);
+  const details = (p.details ?? {}) as Record<string, unknown>;
+  if (p.status === 403) {
+    return new McpError(JSONRPC_FORBIDDEN, p.detail, {
+      code: p.code,
+      ...(details.requiredScopes !== undefined && { requiredScopes: details.requiredScopes }),
+      ...(details.reasons !== undefined && { reasons: details.reasons }),
+    });
+  }
+  if (p.status === 429) {
+    return new McpError(JSONRPC_RATE_LIMITED, p.detail, {
+      code: p.code,
+      retryAfterSeconds: details.retryAfterSeconds,
+    });
+  }
   const code =
     p.status === 400 || p.status === 404
       ? ErrorCode.InvalidParams

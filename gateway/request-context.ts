@@ -1,33 +1,34 @@
 import type { FastifyRequest } from 'fastify';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { randomIds, uuidV5 } from '../kernel/ids.ts';
-
-const ACTOR_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
-
-/**
- * Who is asking. Until authentication lands, the caller names itself in `X-Switchyard-Actor`
- * (recorded on every event it causes); anonymous otherwise.
- */
-export function actorOf(request: FastifyRequest): string {
-  const h = request.headers['x-switchyard-actor'];
-  const v = Array.isArray(h) ? h[0] : h;
-  return v && ACTOR_RE.test(v) ? v : 'anonymous';
-}
+import { credentialLabel, type Principal } from '../kernel/principal.ts';
+import type { TenantScope } from '../projections/tenant-scope.ts';
 
 /**
- * Command metadata for a write. An `Idempotency-Key` header makes the command id deterministic, so a
- * client that retries after a lost answer appends nothing twice and gets the first answer back.
+ * Command metadata for a write by the authenticated caller: the principal is the actor (a header
+ * cannot say otherwise), its tenant and credential id travel with it. An `Idempotency-Key` header
+ * makes the command id deterministic — per caller, so two callers' keys never collide — so a client
+ * that retries after a lost answer appends nothing twice and gets the first answer back.
  */
 export function commandMetaOf(request: FastifyRequest, operation: string, now: Date): CommandMeta {
-  const actor = actorOf(request);
   const key = request.headers['idempotency-key'];
   const idemKey = Array.isArray(key) ? key[0] : key;
   const traceparent = request.headers.traceparent;
   return {
-    commandId: idemKey ? uuidV5(`${actor}\n${operation}\n${idemKey}`) : randomIds.uuid(),
-    actor,
+    ...actorMeta(request.principal),
+    commandId: idemKey ? uuidV5(`${request.principal.id}\n${operation}\n${idemKey}`) : randomIds.uuid(),
     correlationId: String(request.id),
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
     issuedAt: now,
   };
+}
+
+/** Who, in event metadata: the principal's id, tenant and credential id. */
+export function actorMeta(principal: Principal): Pick<CommandMeta, 'actor' | 'tenant' | 'credential'> {
+  return { actor: principal.id, tenant: principal.tenant, credential: credentialLabel(principal.credential) };
+}
+
+/** Whose rows a read-model query of this caller sees: its tenant's, or every tenant's for administrators. */
+export function tenantScopeOf(principal: Principal): TenantScope {
+  return principal.roles.includes('admin') ? {} : { tenant: principal.tenant };
 }

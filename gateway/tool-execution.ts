@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Authorizer } from '../domains/access/index.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { IdGenerator } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
+import { credentialLabel, type Principal } from '../kernel/principal.ts';
 import type { CallOptions, Upstreams } from '../runners/upstream.port.ts';
+import type { PolicyLimits } from './rate-limit/policy-limits.ts';
 
 export interface ToolCallStart {
   callId: string;
@@ -13,8 +16,14 @@ export interface ToolCallStart {
   tool: string;
   /** The caller's arguments; the recorder redacts secret-looking fields before they are stored. */
   arguments: Record<string, unknown>;
+  /** The caller's principal id, tenant and credential id. */
   actor: string;
+  tenant: string;
+  credential: string;
+  /** The decision that allowed the call. */
+  authz: { policyVersion: string; reasons: string[] };
   via: 'mcp' | 'rest';
+  /** A hash of the MCP session id, never the id itself. */
   sessionId: string | undefined;
   correlationId: string;
   traceparent: string | undefined;
@@ -41,11 +50,12 @@ export interface ToolCallRecorder {
 }
 
 export interface ExecuteToolRequest {
-  serverId: string;
-  serverName: string;
+  server: { serverId: string; name: string; tenant: string; owner: string };
   tool: string;
   args: Record<string, unknown>;
-  actor: string;
+  principal: Principal;
+  /** What a caller who may not see the tool gets: exactly what an unknown tool gets on its endpoint. */
+  unknownTool: () => Error;
   via: 'mcp' | 'rest';
   sessionId?: string | undefined;
   correlationId: string;
@@ -55,6 +65,8 @@ export interface ExecuteToolRequest {
 
 export interface ExecuteToolDeps {
   upstreams: Upstreams;
+  authz: Authorizer;
+  limits: Pick<PolicyLimits, 'tool'>;
   recorder: ToolCallRecorder;
   clock: Clock;
   ids: IdGenerator;
@@ -76,17 +88,29 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
   return async function executeTool(
     request: ExecuteToolRequest,
   ): Promise<{ callId: string; result: CallToolResult }> {
+    const { server, principal } = request;
+    // Authorized here, for MCP, REST and stdio alike; nothing reaches the upstream or the log first.
+    const decision = deps.authz.require(
+      principal,
+      'tool.call',
+      { kind: 'tool', tenant: server.tenant, server: server.name, tool: request.tool, owner: server.owner },
+      { args: request.args, phase: 'call', hidden: request.unknownTool },
+    );
+    await deps.limits.tool(principal, server.name, request.tool);
     const callId = deps.ids.uuid();
     const startedAt = deps.clock.now();
     const start: ToolCallStart = {
       callId,
-      serverId: request.serverId,
-      serverName: request.serverName,
+      serverId: server.serverId,
+      serverName: server.name,
       tool: request.tool,
       arguments: request.args,
-      actor: request.actor,
+      actor: principal.id,
+      tenant: server.tenant,
+      credential: credentialLabel(principal.credential),
+      authz: { policyVersion: decision.policyVersion, reasons: decision.reasons },
       via: request.via,
-      sessionId: request.sessionId,
+      sessionId: request.sessionId === undefined ? undefined : sessionHash(request.sessionId),
       correlationId: request.correlationId,
       traceparent: request.traceparent,
       startedAt,
@@ -98,7 +122,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     let result: CallToolResult | undefined;
     let failure: AppError | undefined;
     try {
-      result = await deps.upstreams.callTool(request.serverId, request.tool, request.args, request.options);
+      result = await deps.upstreams.callTool(server.serverId, request.tool, request.args, request.options);
     } catch (e) {
       failure = isAppError(e)
         ? e
@@ -139,3 +163,8 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
 }
 
 export type ToolExecutor = ReturnType<typeof makeToolExecutor>;
+
+/** Session ids are bearer-like: what is recorded is a hash that ties calls of one session together. */
+export function sessionHash(sessionId: string): string {
+  return createHash('sha256').update(`mcp-session\n${sessionId}`).digest('hex').slice(0, 32);
+}

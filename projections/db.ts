@@ -67,6 +67,9 @@ export interface ServersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   removed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The tenant the server belongs to, and the principal that registered it. */
+  tenant: string;
+  owner: string;
 }
 
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -177,6 +180,8 @@ export interface ToolCallsTable {
   abandon_reason: string | null;
   revision: Int8;
   position: Int8;
+  /** The tenant the call belongs to (its owner is `actor`). */
+  tenant: string;
 }
 
 /** Owned by the `templates` projection: one row per template ever published, at its current version. */
@@ -202,6 +207,9 @@ export interface TemplatesTable {
   variable_order: ColumnType<string[] | null, string | null, string | null>;
   revision: Int8;
   position: Int8;
+  /** The publishing source's tenant (null: every tenant's) and owner, as of the last publish. */
+  tenant: string | null;
+  owner: string;
 }
 
 /** Owned by the `templates` projection: every content ever published, keyed by (name, content_hash). */
@@ -245,6 +253,9 @@ export interface TemplateSourcesTable {
   status: TemplateSourceStatus;
   revision: Int8;
   position: Int8;
+  /** Null: a source every tenant reads (the built-in one). */
+  tenant: string | null;
+  owner: string;
 }
 
 /** Owned by the `templates` projection: one row per TemplateValidated. */
@@ -305,6 +316,9 @@ export interface ProjectsTable {
   /** Who generated it (the event's metadata). */
   actor: string;
   position: Int8;
+  tenant: string;
+  /** As the event records it ('unknown' for projects generated before tenancy). */
+  owner: string;
 }
 
 // Shapes of the analysis columns, as the event defines them (schema and type cannot drift).
@@ -326,6 +340,8 @@ export interface CodeAnalysesTable {
   analyzed_at: Timestamp;
   actor: string;
   position: Int8;
+  tenant: string;
+  owner: string;
 }
 
 export interface ReadModelTables {

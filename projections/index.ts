@@ -95,6 +95,7 @@ export {
   searchTemplates,
   templatesProjection,
 } from './templates/index.ts';
+export type { TenantScope } from './tenant-scope.ts';
 export type { ListToolCallsOptions, ToolCallPage, ToolCallView } from './tool-calls/index.ts';
 export { getToolCall, listToolCalls, toolCallsProjection } from './tool-calls/index.ts';
 export type { ServerStats, ToolStats } from './tool-stats/index.ts';

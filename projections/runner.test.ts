@@ -210,9 +210,10 @@ for (const kind of databaseKinds) {
     const registry = registerServerEvents(new EventTypeRegistry());
     let servers: ReturnType<typeof makeServerCommands>;
     let seq = 0;
-    const meta = (): CommandMeta => ({
+    const meta = (tenant?: string): CommandMeta => ({
       commandId: `cmd-${++seq}`,
-      actor: 'user:test',
+      actor: tenant ? `user:${tenant}` : 'user:test',
+      tenant,
       correlationId: 'rebuild',
       issuedAt: tick(1),
     });
@@ -246,7 +247,8 @@ for (const kind of databaseKinds) {
               transport: { type: 'stdio', command: 'srv', env: { TOKEN: `secret-${i}` } },
               tags: [i % 2 ? 'odd' : 'even'],
             },
-            meta(),
+            // Tenants and owners vary, so the comparison below covers them.
+            meta([undefined, 'team-a', 'team-b'][i % 3]),
           ),
         );
         ids.push(r.serverId);
@@ -285,6 +287,10 @@ for (const kind of databaseKinds) {
       const liveCheckpoint = (await runner.statusOf('servers')).checkpoint;
       const indexesBefore = await indexNames();
       expect(live).toHaveLength(110);
+      const owners = (live as Array<{ tenant: string; owner: string }>).map((r) => `${r.tenant}/${r.owner}`);
+      expect(new Set(owners)).toEqual(
+        new Set(['default/user:test', 'team-a/user:team-a', 'team-b/user:team-b']),
+      );
 
       // Reads keep answering while the rebuild runs.
       let reading = true;

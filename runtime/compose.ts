@@ -8,6 +8,7 @@ import { createNatsBus } from '../bus/nats/nats.bus.ts';
 import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.ts';
 import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
+import { registerAccessEvents } from '../domains/access/index.ts';
 import { registerCatalogEvents } from '../domains/catalog/index.ts';
 import { registerHealthEvents } from '../domains/health/index.ts';
 import { registerProjectEvents } from '../domains/projects/index.ts';
@@ -23,6 +24,7 @@ import { systemClock } from '../kernel/clock.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { Principal } from '../kernel/principal.ts';
 import { createSecretBox, loadOrCreateKey, parseSecretKey } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import { busFeed } from '../projections/bus-feed.ts';
@@ -34,6 +36,7 @@ import {
 } from '../projections/index.ts';
 import type { Upstreams } from '../runners/upstream.port.ts';
 import { registerDiscoveryEvents } from '../sagas/discovery/events.ts';
+import { type AccessParts, startAccess } from './access-role.ts';
 import { type Config, VERSION } from './config.ts';
 import { buildMcp, type RoleContext, remoteUpstreams, startRunnerRole, startSagas } from './mcp-role.ts';
 import { projectionsPort, serveProjectionCommands } from './projections-control.ts';
@@ -54,8 +57,10 @@ export interface System {
   runner: ProjectionRunner;
   relay: Relay | undefined;
   upstreams: Upstreams | undefined;
-  /** The aggregate MCP endpoint as a bare server (for stdio). */
-  mcpStdioServer(actor: string): Server;
+  /** Identity and access: the rules followed from the log, the credential resolver, the authorizer. */
+  access: AccessParts;
+  /** The aggregate MCP endpoint as a bare server (for stdio), for an authenticated principal. */
+  mcpStdioServer(principal: Principal): Server;
   stop(): Promise<void>;
 }
 
@@ -118,6 +123,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     registerDiscoveryEvents(registry);
     registerTemplateEvents(registry);
     registerProjectEvents(registry);
+    registerAccessEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -149,6 +155,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
       : createInProcessLeaderLock();
     const ctx: RoleContext = { config, logger, store, bus, db: sql.db, registry, secrets, onClose };
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
+    const access = await startAccess(ctx, key, metrics);
 
     // Upstream MCP servers: hosted here (runner role), or reached over NATS.
     let upstreams: Upstreams | undefined;
@@ -184,15 +193,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     const templateOps = templateService(ctx, templates, projections);
     const servers: ServerCommandsPort = serverCommandsOverBus(bus);
     const mcpParts = upstreams
-      ? buildMcp(ctx, upstreams, runner, { servers, templates: templateOps })
+      ? buildMcp(ctx, upstreams, runner, access, { servers, templates: templateOps })
       : undefined;
     let app: GatewayApp | undefined;
     let url: string | undefined;
     if (roles.has('gateway')) {
-      const metrics = new Registry();
-      collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
       const a = await buildApp({
         logger,
+        auth: access.gatewayAuth,
+        access: access.routes,
+        resourceMetadata: access.resourceMetadata,
         bodyLimit: config.bodyLimit,
         consistencyTimeoutMs: config.consistencyTimeoutMs,
         servers,
@@ -216,11 +226,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     }
 
     log.info({ mode: config.mode, roles: [...roles] }, 'switchyard started');
-    const mcpStdioServer = (actor: string) => {
+    const mcpStdioServer = (principal: Principal) => {
       if (!mcpParts) throw new Error('this process has no upstream access (runner role or NATS) for MCP');
-      return mcpParts.stdioServer(actor);
+      return mcpParts.stdioServer(principal);
     };
-    return { config, store, bus, sql, app, url, runner, relay, upstreams, mcpStdioServer, stop };
+    return { config, store, bus, sql, app, url, runner, relay, upstreams, access, mcpStdioServer, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -2,6 +2,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { OidcIssuerConfig } from '../gateway/auth/oidc.ts';
+import { parseApiKey } from '../kernel/api-keys.ts';
+import {
+  ROLES as ACCESS_ROLES,
+  type Role as AccessRole,
+  DEFAULT_TENANT,
+  TENANT_RE,
+} from '../kernel/principal.ts';
 
 export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
@@ -90,6 +98,30 @@ export const configSchema = z.object({
   SWITCHYARD_WORKSPACE: z.string().optional(),
   /** The shipped templates (source `builtin`); `off` to not register them. */
   SWITCHYARD_BUILTIN_TEMPLATES: z.string().optional(),
+  /** `off` only for local development: every request is the `dev` administrator; loopback only. */
+  SWITCHYARD_AUTH: z.enum(['on', 'off']).default('on'),
+  /** An administrator's API key (sy_…) to make sure of at start, e.g. from a secret store; only its hash is kept. */
+  SWITCHYARD_ADMIN_KEY: z
+    .string()
+    .refine((k) => parseApiKey(k) !== undefined, 'must be an API key: sy_<16 of a-z0-9>_<43 of base64url>')
+    .optional(),
+  /** Canonical public base URL of the gateway (OAuth resource, metadata, challenges). */
+  SWITCHYARD_PUBLIC_URL: url(['http:', 'https:']).optional(),
+  SWITCHYARD_OIDC_ISSUER: url(['http:', 'https:']).optional(),
+  SWITCHYARD_OIDC_AUDIENCE: z.string().optional(),
+  SWITCHYARD_OIDC_JWKS_URI: url(['http:', 'https:']).optional(),
+  SWITCHYARD_OIDC_TOKEN_TYPES: z.string().optional(),
+  SWITCHYARD_OIDC_TENANT: z.string().regex(TENANT_RE).optional(),
+  SWITCHYARD_OIDC_TENANT_CLAIM: z.string().max(200).optional(),
+  SWITCHYARD_OIDC_ROLES: z.string().optional(),
+  SWITCHYARD_OIDC_DEFAULT_ROLES: z.string().optional(),
+  SWITCHYARD_OIDC_SCOPE_CLAIM: z.string().max(200).optional(),
+  /** Several issuers: a JSON array of {issuer, audience, jwksUri, tokenTypes, tenant, tenantClaim, roles, defaultRoles, scopeClaim}. */
+  SWITCHYARD_OIDC_ISSUERS: z.string().optional(),
+  /** Failed authentications one client address may make per minute before it gets 429. */
+  SWITCHYARD_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+  /** Access rules older than this (the log unreadable) refuse every request: fail closed. */
+  SWITCHYARD_ACCESS_MAX_STALENESS_MS: z.coerce.number().int().min(500).max(600_000).default(5_000),
   /** Read models (and the Postgres event store unless EVENTSTORE_URL is set). Unset: embedded PGlite. */
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /** NATS with JetStream. Unset: the in-process bus. */
@@ -123,6 +155,17 @@ export interface Config {
   /** Absolute directory of the shipped templates, or undefined when turned off. */
   builtInTemplates: string | undefined;
   version: string;
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  mode: 'on' | 'off';
+  adminKey: string | undefined;
+  /** No trailing slash. */
+  publicUrl: string;
+  oidc: OidcIssuerConfig[];
+  failuresPerMinute: number;
+  maxStalenessMs: number;
 }
 
 export const VERSION = '0.1.0';
@@ -148,6 +191,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (mode === 'distributed' && !c.DATABASE_URL) {
     throw new ConfigError(
       'invalid configuration:\n  DATABASE_URL: required when NATS_URL or EVENTSTORE_URL is set',
+    );
+  }
+  if (c.SWITCHYARD_AUTH === 'off' && !isLoopback(c.SWITCHYARD_HOST)) {
+    throw new ConfigError(
+      `invalid configuration:\n  SWITCHYARD_AUTH: "off" is for local development only, and then Switchyard listens on loopback only; SWITCHYARD_HOST is ${c.SWITCHYARD_HOST}. Turn authentication on, or listen on 127.0.0.1`,
     );
   }
   if (c.NATS_URL && !c.SWITCHYARD_SECRET_KEY) {
@@ -199,5 +247,109 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
             c.SWITCHYARD_BUILTIN_TEMPLATES ?? fileURLToPath(new URL('../templates/builtin', import.meta.url)),
           ),
     version: VERSION,
+    auth: authConfig(c),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+type Parsed = z.infer<typeof configSchema>;
+
+function authConfig(c: Parsed): AuthConfig {
+  const host = c.SWITCHYARD_HOST.includes(':') ? `[${c.SWITCHYARD_HOST}]` : c.SWITCHYARD_HOST;
+  const publicUrl = (c.SWITCHYARD_PUBLIC_URL ?? `http://${host}:${c.SWITCHYARD_PORT}`).replace(/\/+$/, '');
+  return {
+    mode: c.SWITCHYARD_AUTH,
+    adminKey: c.SWITCHYARD_ADMIN_KEY,
+    publicUrl,
+    oidc: oidcIssuers(c, publicUrl),
+    failuresPerMinute: c.SWITCHYARD_AUTH_FAILURES_PER_MINUTE,
+    maxStalenessMs: c.SWITCHYARD_ACCESS_MAX_STALENESS_MS,
+  };
+}
+
+const roleRuleSchema = z
+  .object({ claim: z.string().min(1).max(200), value: z.string().max(500), role: z.enum(ACCESS_ROLES) })
+  .strict();
+const csvOrList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : list(v)));
+const issuerSchema = z
+  .object({
+    issuer: url(['http:', 'https:']),
+    audience: csvOrList.optional(),
+    jwksUri: url(['http:', 'https:']).optional(),
+    tokenTypes: csvOrList.optional(),
+    tenant: z.string().regex(TENANT_RE).optional(),
+    tenantClaim: z.string().max(200).optional(),
+    roles: z.array(roleRuleSchema).max(100).optional(),
+    defaultRoles: csvOrList.pipe(z.array(z.enum(ACCESS_ROLES))).optional(),
+    scopeClaim: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** The OpenID issuers: the single-issuer variables, and/or the JSON list form. */
+function oidcIssuers(c: Parsed, publicUrl: string): OidcIssuerConfig[] {
+  const raw: unknown[] = [];
+  if (c.SWITCHYARD_OIDC_ISSUER) {
+    raw.push({
+      issuer: c.SWITCHYARD_OIDC_ISSUER,
+      audience: c.SWITCHYARD_OIDC_AUDIENCE,
+      jwksUri: c.SWITCHYARD_OIDC_JWKS_URI,
+      tokenTypes: c.SWITCHYARD_OIDC_TOKEN_TYPES,
+      tenant: c.SWITCHYARD_OIDC_TENANT,
+      tenantClaim: c.SWITCHYARD_OIDC_TENANT_CLAIM,
+      roles:
+        c.SWITCHYARD_OIDC_ROLES === undefined
+          ? undefined
+          : json('SWITCHYARD_OIDC_ROLES', c.SWITCHYARD_OIDC_ROLES),
+      defaultRoles: c.SWITCHYARD_OIDC_DEFAULT_ROLES,
+      scopeClaim: c.SWITCHYARD_OIDC_SCOPE_CLAIM,
+    });
+  }
+  if (c.SWITCHYARD_OIDC_ISSUERS) {
+    const listed = json('SWITCHYARD_OIDC_ISSUERS', c.SWITCHYARD_OIDC_ISSUERS);
+    if (!Array.isArray(listed))
+      throw new ConfigError('invalid configuration:\n  SWITCHYARD_OIDC_ISSUERS: must be a JSON array');
+    raw.push(...listed);
+  }
+  return raw.map((entry, i) => {
+    const r = issuerSchema.safeParse(
+      Object.fromEntries(Object.entries(entry as object).filter(([, v]) => v !== undefined)),
+    );
+    if (!r.success) {
+      const lines = r.error.issues.map(
+        (issue) => `  oidc issuer ${i + 1}: ${issue.path.join('.')}: ${issue.message}`,
+      );
+      throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    }
+    const v = r.data;
+    return {
+      issuer: v.issuer,
+      // By default a token must be for this gateway: its root, /mcp, /platform/mcp or a server's endpoint.
+      audience: v.audience ?? [
+        publicUrl,
+        `${publicUrl}/mcp`,
+        `${publicUrl}/platform/mcp`,
+        `${publicUrl}/servers/*`,
+      ],
+      jwksUri: v.jwksUri,
+      tokenTypes: (v.tokenTypes ?? ['at+jwt', 'application/at+jwt']).map((t) => t.toLowerCase()),
+      tenant: v.tenant ?? DEFAULT_TENANT,
+      tenantClaim: v.tenantClaim,
+      roles: v.roles ?? [],
+      defaultRoles: (v.defaultRoles ?? ['reader']) as AccessRole[],
+      scopeClaim: v.scopeClaim,
+    };
+  });
+}
+
+function json(name: string, value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (e) {
+    throw new ConfigError(`invalid configuration:\n  ${name}: not JSON (${(e as Error).message})`);
+  }
 }

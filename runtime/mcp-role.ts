@@ -10,11 +10,13 @@ import type { GatewayDeps, ServerCommandsPort } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
 import { createSessionServer } from '../gateway/mcp/session-server.ts';
+import { tenantScopeOf } from '../gateway/request-context.ts';
 import { makeToolExecutor } from '../gateway/tool-execution.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { Principal } from '../kernel/principal.ts';
 import type { SecretBox } from '../kernel/secrets.ts';
 import type { ReadModelTables } from '../projections/db.ts';
 import { listServers, type ProjectionRunner } from '../projections/index.ts';
@@ -28,6 +30,7 @@ import { sagaCheckpoint } from '../sagas/checkpoints.ts';
 import { createDiscoveryProcess } from '../sagas/discovery/discovery.process.ts';
 import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
 import type { TemplateService } from '../templates/service.ts';
+import type { AccessParts } from './access-role.ts';
 import type { Config } from './config.ts';
 import { runWhileLeader } from './leadership.ts';
 import { catalogRecorder, catalogSource, healthRecorder, toolCallRecorder } from './mcp-wiring.ts';
@@ -161,6 +164,7 @@ export function buildMcp(
   ctx: RoleContext,
   upstreams: Upstreams,
   runner: ProjectionRunner,
+  access: Pick<AccessParts, 'authz' | 'limits' | 'cache'>,
   platformOps: { servers?: ServerCommandsPort | undefined; templates?: TemplateService | undefined } = {},
 ) {
   const logger = ctx.logger.child({ module: 'mcp' });
@@ -168,6 +172,8 @@ export function buildMcp(
   const toolCalls = makeToolCallCommands({ store: ctx.store, registry: ctx.registry, clock: systemClock });
   const executeTool = makeToolExecutor({
     upstreams,
+    authz: access.authz,
+    limits: access.limits,
     recorder: toolCallRecorder(toolCalls),
     clock: systemClock,
     ids: randomIds,
@@ -175,10 +181,13 @@ export function buildMcp(
   });
   const sessionDeps = {
     catalog,
+    authz: access.authz,
     upstreams,
     executeTool,
     platform: createPlatformTools({
-      listServers: async () => (await listServers(ctx.db, { limit: 500 })).items,
+      authz: access.authz,
+      listServers: async (principal: Principal) =>
+        (await listServers(ctx.db, { limit: 500, ...tenantScopeOf(principal) })).items,
       ...platformOps,
     }),
     platformPrefix: `switchyard${ctx.config.toolSeparator}`,
@@ -213,16 +222,28 @@ export function buildMcp(
     if (!changes.signal.aborted) logger.warn({ err: e }, 'list_changed feed stopped');
   });
 
-  const mcp: NonNullable<GatewayDeps['mcp']> = { endpoints, catalog, executeTool };
+  // What a session may see changes with a grant, a revocation or a policy: tell the sessions of
+  // the tenants concerned (every session, for a change of no tenant).
+  const stopAccessFeed = access.cache.onChange((events) => {
+    const tenants = new Set<string>();
+    for (const e of events) {
+      const t = (e.data as { tenant?: unknown }).tenant;
+      tenants.add(typeof t === 'string' ? t : '*');
+    }
+    void endpoints.notifyListChanged(undefined, tenants);
+  });
+  ctx.onClose('mcp access feed', async () => stopAccessFeed());
+
+  const mcp: NonNullable<GatewayDeps['mcp']> = { endpoints, catalog, executeTool, authz: access.authz };
   return {
     mcp,
     /** The aggregate endpoint as a bare MCP server, for `switchyard mcp` over stdio. */
-    stdioServer(actor: string): Server {
+    stdioServer(principal: Principal): Server {
       return createSessionServer(
         sessionDeps,
         { kind: 'aggregate' },
         {
-          actor,
+          principal: () => principal,
           correlationId: () => randomIds.uuid(),
           traceparent: () => undefined,
         },

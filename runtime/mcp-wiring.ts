@@ -18,6 +18,8 @@ function toCatalogServer(v: CatalogView): CatalogServer {
   return {
     serverId: v.serverId,
     name: v.serverName,
+    tenant: v.tenant,
+    owner: v.owner,
     capabilities: v.capabilities,
     instructions: v.instructions ?? undefined,
     tools: v.tools as Tool[],
@@ -62,9 +64,15 @@ export function catalogSource(
   };
 }
 
-const systemMeta = (actor: string, correlationId: string, traceparent?: string): CommandMeta => ({
+const systemMeta = (
+  actor: string,
+  correlationId: string,
+  traceparent?: string,
+  who: { tenant?: string; credential?: string } = {},
+): CommandMeta => ({
   commandId: randomIds.uuid(),
   actor,
+  ...who,
   correlationId,
   traceparent,
   issuedAt: new Date(),
@@ -87,13 +95,21 @@ export function toolCallRecorder(
           actor: call.actor,
           via: call.via,
           ...(call.sessionId !== undefined && { sessionId: call.sessionId }),
+          tenant: call.tenant,
+          authz: call.authz,
           startedAt: call.startedAt,
         },
-        systemMeta(call.actor, call.correlationId, call.traceparent),
+        systemMeta(call.actor, call.correlationId, call.traceparent, {
+          tenant: call.tenant,
+          credential: call.credential,
+        }),
       );
     },
     async finished(call, start) {
-      const meta = systemMeta(start.actor, start.correlationId, start.traceparent);
+      const meta = systemMeta(start.actor, start.correlationId, start.traceparent, {
+        tenant: start.tenant,
+        credential: start.credential,
+      });
       if (call.outcome === 'succeeded') {
         await commands.complete(
           {

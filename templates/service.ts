@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { analyzeCode } from '../analysis/analyze.ts';
 import type { ProjectCommands } from '../domains/projects/index.ts';
 import {
+  sourceExists,
   sourceNotFound,
   type TemplateCommands,
   templateNotFound,
@@ -14,6 +15,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
 import { uuidV5 } from '../kernel/ids.ts';
+import { ownershipOf } from '../kernel/ownership.ts';
 import { getAnalysis, getProject, listAnalyses, listProjects } from '../projections/projects/index.ts';
 import {
   fileTree,
@@ -24,6 +26,7 @@ import {
   listTemplateSources,
   searchTemplates,
 } from '../projections/templates/index.ts';
+import type { TenantScope } from '../projections/tenant-scope.ts';
 import type { OnProgress, SyncReport, TemplateSync } from '../sagas/template-sync/sync-source.ts';
 import type { BlobStore } from './blobs.ts';
 import type { TemplateLimits } from './engine/limits.ts';
@@ -45,6 +48,15 @@ import {
 /** Who asks, and how to tell them how far a long operation got. */
 export interface OperationContext {
   actor: string;
+  /** The actor's tenant: what the operation records belongs to it (default: the default tenant). */
+  tenant?: string | undefined;
+  /** How the actor authenticated (an id, never a secret), for the event metadata. */
+  credential?: string | undefined;
+  /**
+   * What the operation may read (templates, sources, projects): one tenant's rows and the shared
+   * ones, or every tenant's when absent or its tenant is undefined (platform administrators).
+   */
+  scope?: TenantScope | undefined;
   correlationId: string;
   traceparent?: string | undefined;
   /** Idempotency key of the request, when the client sent one: a retry then records nothing new. */
@@ -77,6 +89,8 @@ export function createTemplateService(deps: TemplateServiceDeps) {
   const meta = (ctx: OperationContext, key?: string): CommandMeta => ({
     commandId: ctx.requestId ? `${ctx.requestId}${key ? `/${key}` : ''}` : randomUUID(),
     actor: ctx.actor,
+    tenant: ctx.tenant,
+    credential: ctx.credential,
     correlationId: ctx.correlationId,
     traceparent: ctx.traceparent,
     issuedAt: deps.clock.now(),
@@ -86,8 +100,25 @@ export function createTemplateService(deps: TemplateServiceDeps) {
   };
 
   /** A catalog version with its file contents, ready to render or validate. */
-  async function loadVersion(name: string, version?: string) {
-    const v = await getTemplateVersion(db, name, version);
+  /**
+   * Source names are global: another tenant's active source is not found for sync and removal, and
+   * its name is taken for registration. The built-in (shared) sources are read-only to tenants.
+   */
+  async function guardSource(
+    name: string,
+    ctx: OperationContext,
+    purpose: 'register' | 'use',
+  ): Promise<void> {
+    const tenant = ctx.scope?.tenant;
+    if (tenant === undefined) return;
+    const s = await getTemplateSource(db, name, {});
+    if (!s || s.removedAt !== null || s.tenant === tenant) return;
+    if (s.tenant === null && purpose === 'use') return;
+    throw purpose === 'register' ? sourceExists(name) : sourceNotFound(name);
+  }
+
+  async function loadVersion(name: string, version: string | undefined, scope: TenantScope) {
+    const v = await getTemplateVersion(db, name, version, scope);
     if (!v) throw templateNotFound(name, version);
     const contents = await deps.blobs.get(v.files.map((f) => f.sha256));
     const files = v.files.map((f) => ({ ...f, content: contents.get(f.sha256)! }));
@@ -98,8 +129,8 @@ export function createTemplateService(deps: TemplateServiceDeps) {
    * The first half of generate-project, shared with its preview: the version, the variables checked
    * against its manifest, the destination checked against the workspace, and the rendered files.
    */
-  async function render(p: GenerateProjectInput, progress: OnProgress, phases: number) {
-    const v = await loadVersion(p.template, p.version);
+  async function render(p: GenerateProjectInput, progress: OnProgress, phases: number, scope: TenantScope) {
+    const v = await loadVersion(p.template, p.version, scope);
     const values = assertVariables(v.manifest, p.variables ?? {});
     // Checked before any work, and again by the writer right before it renames.
     const target = await resolveInWorkspace(deps.workspaceRoot, p.destination, { mustExist: false });
@@ -112,17 +143,17 @@ export function createTemplateService(deps: TemplateServiceDeps) {
   }
 
   return {
-    async search(input: unknown) {
-      return searchTemplates(db, parseInput(SearchTemplatesInput, input));
+    async search(input: unknown, scope: TenantScope = {}) {
+      return searchTemplates(db, { ...parseInput(SearchTemplatesInput, input), tenant: scope.tenant });
     },
 
-    async inspect(input: unknown) {
+    async inspect(input: unknown, scope: TenantScope = {}) {
       const { name, version } = parseInput(InspectTemplateInput, input);
-      const t = await getTemplate(db, name);
+      const t = await getTemplate(db, name, scope);
       if (!t) throw templateNotFound(name);
       if (version === undefined || version === t.version) return t;
       // An older version: its own manifest, variables and files, with the template's history.
-      const v = await getTemplateVersion(db, name, version);
+      const v = await getTemplateVersion(db, name, version, scope);
       if (!v) throw templateNotFound(name, version);
       const files = v.files.map(({ path, size, sha256, binary, render }) => ({
         path,
@@ -148,11 +179,11 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       };
     },
 
-    stacks: () => listStacks(db),
+    stacks: (scope: TenantScope = {}) => listStacks(db, scope),
 
     /** The whole catalog, by name, up to 1,000 templates (`truncated` when that many: use search). */
-    async catalog() {
-      const templates = await searchTemplates(db, { limit: 1000 });
+    async catalog(scope: TenantScope = {}) {
+      const templates = await searchTemplates(db, { limit: 1000, tenant: scope.tenant });
       return { templates, truncated: templates.length === 1000 };
     },
 
@@ -161,7 +192,7 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       let target: ValidationTarget;
       let result: ValidationResult;
       if (p.template !== undefined) {
-        const v = await loadVersion(p.template, p.version);
+        const v = await loadVersion(p.template, p.version, ctx.scope ?? {});
         result = validateTemplate(
           { dir: '', manifestFile: '', manifest: v.manifest, files: v.files, contentHash: v.contentHash },
           deps.limits,
@@ -200,7 +231,7 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         if (earlier) return { ...earlier, path: join(deps.workspaceRoot, earlier.destination) };
       }
       const progress = ctx.onProgress ?? (() => undefined);
-      const { v, values, rendered } = await render(p, progress, 2);
+      const { v, values, rendered } = await render(p, progress, 2, ctx.scope ?? {});
       const total = v.files.length * 2;
       ctx.signal?.throwIfAborted();
       const written = await writeProjectAtomically(deps.workspaceRoot, p.destination, rendered, {
@@ -220,14 +251,16 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         durationMs: Date.now() - started,
         generatedAt: deps.clock.now().toISOString(),
       };
-      const r = await deps.projects.recordGenerated(data, meta(ctx, 'project'));
+      const m = meta(ctx, 'project');
+      const r = await deps.projects.recordGenerated(data, m);
       await seen('projects', r.position);
       progress({
         progress: total,
         total,
         message: `generated ${written.files.length} files in ${destination}`,
       });
-      return { ...data, path: written.path };
+      // Answered as recorded: the handler makes the project the actor's, in the actor's tenant.
+      return { ...data, ...ownershipOf(m), path: written.path };
     },
 
     /**
@@ -236,7 +269,12 @@ export function createTemplateService(deps: TemplateServiceDeps) {
      */
     async preview(input: unknown, ctx: OperationContext) {
       const p = parseInput(GenerateProjectInput, input);
-      const { v, values, rendered, target } = await render(p, ctx.onProgress ?? (() => undefined), 1);
+      const { v, values, rendered, target } = await render(
+        p,
+        ctx.onProgress ?? (() => undefined),
+        1,
+        ctx.scope ?? {},
+      );
       const existing = await readdir(target).catch(() => undefined);
       return {
         template: p.template,
@@ -257,7 +295,7 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       const p = parseInput(AnalyzeCodeInput, input);
       let relPath = p.path;
       if (p.projectId !== undefined) {
-        const project = await getProject(db, p.projectId);
+        const project = await getProject(db, p.projectId, ctx.scope);
         if (!project)
           throw new AppError('not_found', 'PROJECT.NOT_FOUND', `no generated project ${p.projectId}`);
         relPath = project.destination;
@@ -280,16 +318,20 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         durationMs: Date.now() - started,
         analyzedAt: deps.clock.now().toISOString(),
       };
-      const r = await deps.projects.recordAnalysis(data, meta(ctx, 'analysis'));
+      const m = meta(ctx, 'analysis');
+      const r = await deps.projects.recordAnalysis(data, m);
       await seen('projects', r.position);
-      return data;
+      return { ...data, ...ownershipOf(m) };
     },
 
     async sync(input: unknown, ctx: OperationContext): Promise<SyncReport[]> {
       const p = parseInput(SyncTemplatesInput, input);
+      if (p.source) await guardSource(p.source, ctx, 'use');
       const names = p.source
         ? [p.source]
-        : (await listTemplateSources(db)).filter((s) => s.removedAt === null).map((s) => s.name);
+        : (await listTemplateSources(db, { tenant: ctx.scope?.tenant }))
+            .filter((s) => s.removedAt === null)
+            .map((s) => s.name);
       const reports: SyncReport[] = [];
       for (const [i, name] of names.entries()) {
         const r = await deps.sync.sync(name, {
@@ -317,18 +359,21 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     },
 
     sources: {
-      list: () => listTemplateSources(db),
-      async get(name: string) {
-        const s = await getTemplateSource(db, name);
+      list: (scope: TenantScope = {}) => listTemplateSources(db, { tenant: scope.tenant }),
+      async get(name: string, scope: TenantScope = {}) {
+        const s = await getTemplateSource(db, name, scope);
         if (!s) throw sourceNotFound(name);
         return s;
       },
       async register(input: unknown, ctx: OperationContext) {
+        const name = (input as { name?: unknown } | null)?.name;
+        if (typeof name === 'string') await guardSource(name, ctx, 'register');
         const r = await deps.templates.registerSource(input, meta(ctx));
         await seen('templates', r.position);
         return r;
       },
       async remove(name: string, ctx: OperationContext) {
+        await guardSource(name, ctx, 'use');
         const state = await deps.templates.sourceState(name);
         const r = await deps.templates.removeSource(name, meta(ctx));
         let position = r.position;
@@ -353,18 +398,20 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     },
 
     projects: {
-      list: (q: unknown) => listProjects(db, parseInput(ListQuery, q)),
-      async get(id: string) {
-        const p = await getProject(db, id);
+      list: (q: unknown, scope: TenantScope = {}) =>
+        listProjects(db, { ...parseInput(ListQuery, q), tenant: scope.tenant }),
+      async get(id: string, scope: TenantScope = {}) {
+        const p = await getProject(db, id, scope);
         if (!p) throw new AppError('not_found', 'PROJECT.NOT_FOUND', `no generated project ${id}`);
         return p;
       },
     },
 
     analyses: {
-      list: (q: unknown) => listAnalyses(db, parseInput(ListQuery, q)),
-      async get(id: string) {
-        const a = await getAnalysis(db, id);
+      list: (q: unknown, scope: TenantScope = {}) =>
+        listAnalyses(db, { ...parseInput(ListQuery, q), tenant: scope.tenant }),
+      async get(id: string, scope: TenantScope = {}) {
+        const a = await getAnalysis(db, id, scope);
         if (!a) throw new AppError('not_found', 'ANALYSIS.NOT_FOUND', `no code analysis ${id}`);
         return a;
       },

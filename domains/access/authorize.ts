@@ -1,4 +1,3 @@
-import type { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import type { Action } from './actions.ts';
 import { type AccessResource, type Decision, type DecisionContext, decide } from './decide.ts';
@@ -24,7 +23,7 @@ export interface Authorizer {
     principal: Principal,
     action: Action,
     resource: AccessResource,
-    options?: DecisionContext & { hidden?: () => AppError },
+    options?: DecisionContext & { hidden?: () => Error },
   ): Decision;
   state(): AccessState;
 }

@@ -57,7 +57,7 @@ export function targetTenant(
   return tenant;
 }
 
-export const hiddenAs = (error: () => AppError) => ({ hidden: error });
+export const hiddenAs = (error: () => Error) => ({ hidden: error });
 
 export function invalid(message: string): AppError {
   return invalidAccessInput(message, [{ path: '', message }]);

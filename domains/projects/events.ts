@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { recordedOwner, recordedTenant } from '../../kernel/ownership.ts';
 import { templateNameSchema, templateVersionSchema } from '../templates/manifest.ts';
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -25,6 +26,10 @@ export const projectGeneratedSchema = z.object({
   files: z.array(generatedFileSchema),
   overwrite: z.boolean(),
   durationMs: z.number().int().min(0),
+  /** The tenant the project belongs to (the actor's); 'default' before tenancy. */
+  tenant: recordedTenant,
+  /** Who generated it; 'unknown' before tenancy (the event's actor says it too). */
+  owner: recordedOwner,
   generatedAt: isoDate,
 });
 
@@ -72,6 +77,9 @@ export const codeAnalyzedSchema = z.object({
     unknownLanguage: z.number().int().min(0),
   }),
   durationMs: z.number().int().min(0),
+  /** As for ProjectGenerated. */
+  tenant: recordedTenant,
+  owner: recordedOwner,
   analyzedAt: isoDate,
 });
 

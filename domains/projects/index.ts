@@ -10,5 +10,10 @@ export {
   projectGeneratedSchema,
   registerProjectEvents,
 } from './events.ts';
-export type { ProjectCommandDeps, ProjectCommands } from './handlers.ts';
+export type {
+  CodeAnalyzedInput,
+  ProjectCommandDeps,
+  ProjectCommands,
+  ProjectGeneratedInput,
+} from './handlers.ts';
 export { analysisStream, makeProjectCommands, projectStream } from './handlers.ts';

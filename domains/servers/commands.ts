@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ownerIdSchema, tenantIdSchema } from '../../kernel/ownership.ts';
 import { REDACTED, secretRefSchema } from '../../kernel/secrets.ts';
 import {
   ENV_KEY_RE,
@@ -154,6 +155,9 @@ export const RegisterServer = z.object({
     tags: z.array(tagSchema),
     enabled: z.boolean(),
     settings: serverSettingsSchema,
+    /** From the command's metadata (the actor's tenant and id), set by the handler. */
+    tenant: tenantIdSchema,
+    owner: ownerIdSchema,
   }),
   issuedAt,
 });

@@ -27,6 +27,8 @@ const registered: ServerRegistered = {
     tags: ['scm'],
     enabled: true,
     settings: {},
+    tenant: 'team-a',
+    owner: 'user-1',
     registeredAt: iso,
   },
 };
@@ -38,7 +40,16 @@ const removed: ServerEvent = {
 
 const register = (): ServerCommand => ({
   type: 'RegisterServer',
-  data: { serverId: id, name: 'github', transport, tags: ['scm'], enabled: true, settings: {} },
+  data: {
+    serverId: id,
+    name: 'github',
+    transport,
+    tags: ['scm'],
+    enabled: true,
+    settings: {},
+    tenant: 'team-a',
+    owner: 'user-1',
+  },
   issuedAt: at,
 });
 const update = (
@@ -226,6 +237,14 @@ describe('resilience settings', () => {
     given([registered])
       .when(update({ settings: { replicas: 2, loadBalancing: 'weighted', weights: [1, 2, 3] } }))
       .thenThrows('SERVER.INVALID_INPUT');
+  });
+  it('a registration written before tenancy reads as the default tenant, owner unknown', () => {
+    const registry = registerServerEvents(new EventTypeRegistry());
+    const { tenant: _t, owner: _o, ...old } = registered.data;
+    expect(registry.upcast('ServerRegistered', 1, old)).toMatchObject({
+      tenant: 'default',
+      owner: 'unknown',
+    });
   });
   it('events without the new settings fields stay valid (no upcaster needed)', () => {
     const registry = registerServerEvents(new EventTypeRegistry());

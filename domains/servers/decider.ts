@@ -141,6 +141,8 @@ function register(command: RegisterServer, state: ServerState): ServerEvent[] {
         tags: d.tags,
         enabled: d.enabled,
         settings: d.settings,
+        tenant: d.tenant,
+        owner: d.owner,
         registeredAt: command.issuedAt.toISOString(),
       },
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { recordedOwner, recordedTenant } from '../../kernel/ownership.ts';
 import { storedSecretSchema } from '../../kernel/secrets.ts';
 
 /**
@@ -87,6 +88,10 @@ export const serverRegisteredSchema = z.object({
   tags: z.array(tagSchema),
   enabled: z.boolean(),
   settings: serverSettingsSchema,
+  /** The tenant the server belongs to (the registering principal's); 'default' before tenancy. */
+  tenant: recordedTenant,
+  /** The principal that registered it; 'unknown' before tenancy. */
+  owner: recordedOwner,
   registeredAt: isoDate,
 });
 

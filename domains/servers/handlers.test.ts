@@ -48,6 +48,22 @@ for (const kind of databaseKinds) {
       return transport!;
     }
 
+    it("records the server as the actor's, in the actor's tenant (the default one when none)", async () => {
+      const a = await servers.register(
+        { name: name('owned'), transport: { type: 'stdio', command: 'x' } },
+        meta({ actor: 'user-a', tenant: 'team-a' }),
+      );
+      const plain = await servers.register(
+        { name: name('plain'), transport: { type: 'stdio', command: 'x' } },
+        meta(),
+      );
+      const [registeredA] = await t.store.readStream(serverStream(a.serverId));
+      const [registeredPlain] = await t.store.readStream(serverStream(plain.serverId));
+      expect(registeredA?.data).toMatchObject({ tenant: 'team-a', owner: 'user-a' });
+      expect(registeredA?.metadata).toMatchObject({ actor: 'user-a', tenant: 'team-a' });
+      expect(registeredPlain?.data).toMatchObject({ tenant: 'default', owner: 'user:test' });
+    });
+
     it('never writes a secret in clear text, and the key opens it again', async () => {
       const r = await servers.register(
         {

@@ -6,6 +6,7 @@ import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import { WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { type IdGenerator, isUuid, uuidV5 } from '../../kernel/ids.ts';
+import { ownershipOf } from '../../kernel/ownership.ts';
 import {
   isSealedSecret,
   isSecretRef,
@@ -321,6 +322,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
             tags: parsed.tags,
             enabled: parsed.enabled,
             settings: parsed.settings,
+            ...ownershipOf(meta),
           },
           issuedAt: meta.issuedAt,
         },

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spec } from '../../kernel/decider.ts';
+import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { templateDecider, templateSourceDecider } from './decider.ts';
 import { TemplateErrorCode } from './errors.ts';
 import type { TemplateSourceRegistered, TemplateVersionPublished } from './events.ts';
+import { registerTemplateEvents } from './events.ts';
 
 const hashA = 'a'.repeat(64);
 const hashB = 'b'.repeat(64);
@@ -102,6 +104,8 @@ const registered = (over: Partial<TemplateSourceRegistered['data']> = {}): Templ
     ref: 'main',
     intervalMs: null,
     builtIn: false,
+    tenant: 'team-a',
+    owner: 'user-1',
     registeredAt: at,
     ...over,
   },
@@ -135,6 +139,33 @@ describe('a template source', () => {
       .given([registered()])
       .when({ type: 'RegisterTemplateSource', data: replaced })
       .thenEmits([{ type: 'TemplateSourceRegistered', data }]);
+  });
+
+  it('a replacement changes the configuration, not whose the source is', () => {
+    const byOther = { ...registered().data, ref: 'v2', tenant: 'team-b', owner: 'user-2', replace: true };
+    spec(templateSourceDecider)
+      .given([registered()])
+      .when({ type: 'RegisterTemplateSource', data: byOther })
+      .thenEmits([registered({ ref: 'v2' })]);
+    // Registered afresh after a removal, it is the new registrant's.
+    const { replace: _, ...fresh } = byOther;
+    spec(templateSourceDecider)
+      .given([registered(), { type: 'TemplateSourceRemoved', data: { name: 'team', removedAt: at } }])
+      .when({ type: 'RegisterTemplateSource', data: { ...fresh, replace: false } })
+      .thenEmits([{ type: 'TemplateSourceRegistered', data: fresh }]);
+  });
+
+  it('a registration written before tenancy reads as shared when built in, else the default tenant', () => {
+    const registry = registerTemplateEvents(new EventTypeRegistry());
+    const { tenant: _t, owner: _o, ...v1 } = registered().data;
+    expect(registry.upcast('TemplateSourceRegistered', 1, v1)).toMatchObject({
+      tenant: 'default',
+      owner: 'unknown',
+    });
+    expect(registry.upcast('TemplateSourceRegistered', 1, { ...v1, builtIn: true })).toMatchObject({
+      tenant: null,
+      owner: 'unknown',
+    });
   });
 
   it('records a sync only when the revision moved', () => {

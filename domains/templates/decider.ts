@@ -72,6 +72,9 @@ export type TemplateSourceState =
   | {
       status: 'active';
       config: SourceConfig;
+      /** Whose the source is (null: every tenant's); a later registration changes config, not this. */
+      tenant: string | null;
+      owner: string;
       /** Revision of the last recorded successful sync. */
       lastRevision: string | null;
       /** The source's templates as the last recorded sync left them. */
@@ -100,6 +103,13 @@ export const templateSourceDecider: Decider<TemplateSourceCommand, TemplateSourc
             // A built-in source follows the installation (its directory moves with the checkout).
             if (state.config.builtIn !== data.builtIn) throw sourceBuiltIn(data.name);
             if (!replace && !data.builtIn) throw sourceExists(data.name);
+            // Replacing edits the source; it stays its tenant's and its owner's.
+            return [
+              {
+                type: 'TemplateSourceRegistered',
+                data: { ...data, tenant: state.tenant, owner: state.owner },
+              },
+            ];
           }
           return [{ type: 'TemplateSourceRegistered', data }];
         }
@@ -125,14 +135,16 @@ export const templateSourceDecider: Decider<TemplateSourceCommand, TemplateSourc
     evolve(state, event): TemplateSourceState {
       switch (event.type) {
         case 'TemplateSourceRegistered': {
-          const { kind, location, ref, intervalMs, builtIn } = event.data;
+          const { kind, location, ref, intervalMs, builtIn, tenant, owner } = event.data;
           const config = { kind, location, ref, intervalMs, builtIn };
           // A new location or ref is a new source: its first sync is recorded whatever it finds.
           return state.status === 'active' && sameConfig(state.config, config)
-            ? { ...state, config }
+            ? { ...state, config, tenant, owner }
             : {
                 status: 'active',
                 config,
+                tenant,
+                owner,
                 lastRevision: null,
                 failing: null,
                 catalog: state.status === 'active' ? state.catalog : [],

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { ownerIdSchema, tenantIdSchema, UNKNOWN_OWNER } from '../../kernel/ownership.ts';
+import { DEFAULT_TENANT } from '../../kernel/principal.ts';
 import {
   manifestSchema,
   stackSchema,
@@ -87,8 +89,25 @@ export const templateSourceRegisteredSchema = z.object({
   intervalMs: z.number().int().min(10_000).nullable(),
   /** Shipped with Switchyard and registered on first start. */
   builtIn: z.boolean(),
+  /**
+   * The tenant the source belongs to, and whose templates it publishes; null for a source every
+   * tenant reads (the built-in one). Templates inherit it in the read model.
+   */
+  tenant: tenantIdSchema.nullable(),
+  /** The principal that registered it (a system component for the built-in source). */
+  owner: ownerIdSchema,
   registeredAt: isoDate,
 });
+
+/**
+ * v1 → v2: tenancy. Unlike the other creation events this one has an upcaster, because the
+ * default depends on the event: the built-in source was always everyone's (tenant null), any other
+ * source the default tenant's.
+ */
+function sourceRegisteredV1toV2(data: unknown): unknown {
+  const d = data as { builtIn?: unknown };
+  return { ...d, tenant: d.builtIn === true ? null : DEFAULT_TENANT, owner: UNKNOWN_OWNER };
+}
 
 export const templateSourceRemovedSchema = z.object({
   name: sourceNameSchema,
@@ -209,7 +228,12 @@ export const templateEventTypeNames = [
 export const templateEventTypes: readonly EventTypeDefinition[] = [
   { type: 'TemplateVersionPublished', schemaVersion: 1, schema: templateVersionPublishedSchema },
   { type: 'TemplateRemoved', schemaVersion: 1, schema: templateRemovedSchema },
-  { type: 'TemplateSourceRegistered', schemaVersion: 1, schema: templateSourceRegisteredSchema },
+  {
+    type: 'TemplateSourceRegistered',
+    schemaVersion: 2,
+    schema: templateSourceRegisteredSchema,
+    upcasters: { 1: sourceRegisteredV1toV2 },
+  },
   { type: 'TemplateSourceRemoved', schemaVersion: 1, schema: templateSourceRemovedSchema },
   { type: 'TemplateSourceSynced', schemaVersion: 1, schema: templateSourceSyncedSchema },
   { type: 'TemplateSourceSyncFailed', schemaVersion: 1, schema: templateSourceSyncFailedSchema },

@@ -3,6 +3,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import { type CommandResult, handleCommand, loadStream } from '../../kernel/command-handler.ts';
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { ownershipOf } from '../../kernel/ownership.ts';
 import { streamName } from '../../kernel/streams.ts';
 import { parseWith } from '../../kernel/validation.ts';
 import { RegisterTemplateSourceInput } from './commands.ts';
@@ -44,7 +45,10 @@ export interface TemplateCommands {
     options?: { assumeNew?: boolean },
   ): Promise<CommandResult>;
   remove(data: TemplateRemoved['data'], meta: CommandMeta): Promise<CommandResult>;
-  /** Registers (or, with replace, changes) a source; input as a user gives it. */
+  /**
+   * Registers (or, with replace, changes) a source; input as a user gives it. It belongs to the
+   * actor's tenant, except a built-in source, which every tenant reads (tenant null).
+   */
   registerSource(input: unknown, meta: CommandMeta, options?: { builtIn?: boolean }): Promise<CommandResult>;
   removeSource(name: string, meta: CommandMeta): Promise<CommandResult>;
   recordSynced(data: TemplateSourceSynced['data'], meta: CommandMeta): Promise<CommandResult>;
@@ -69,6 +73,8 @@ export function makeTemplateCommands(deps: TemplateCommandDeps): TemplateCommand
       handleCommand(deps, templateDecider, templateStream(data.name), { type: 'RemoveTemplate', data }, meta),
     async registerSource(input, meta, options = {}) {
       const p = parseWith(RegisterTemplateSourceInput, input, invalidTemplateInput);
+      const builtIn = options.builtIn ?? false;
+      const { tenant, owner } = ownershipOf(meta);
       return handleCommand(
         deps,
         templateSourceDecider,
@@ -81,7 +87,9 @@ export function makeTemplateCommands(deps: TemplateCommandDeps): TemplateCommand
             location: p.location,
             ref: p.ref ?? null,
             intervalMs: p.intervalMs ?? null,
-            builtIn: options.builtIn ?? false,
+            builtIn,
+            tenant: builtIn ? null : tenant,
+            owner,
             registeredAt: deps.clock.now().toISOString(),
             replace: p.replace ?? false,
           },

@@ -14,6 +14,7 @@ export type { SourceConfig, TemplateSourceState, TemplateState, ValidationState 
 export { templateDecider, templateSourceDecider, validationDecider } from './decider.ts';
 export {
   invalidTemplateInput,
+  sourceExists,
   sourceNotFound,
   TemplateErrorCode,
   templateNotFound,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TOOL_CALL_VIAS, toolCallErrorSchema } from './events.ts';
+import { tenantIdSchema } from '../../kernel/ownership.ts';
+import { TOOL_CALL_VIAS, toolCallAuthzSchema, toolCallErrorSchema } from './events.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Inputs: what the execution path hands the application layer. Times are optional: when absent
@@ -26,6 +27,9 @@ export const StartToolCallInput = z.object({
   actor: z.string().min(1).max(256),
   via: z.enum(TOOL_CALL_VIAS),
   sessionId: z.string().min(1).max(256).optional(),
+  /** The tenant the call belongs to; default: the command's (meta.tenant, else 'default'). */
+  tenant: tenantIdSchema.optional(),
+  authz: toolCallAuthzSchema.optional(),
   startedAt: timeInput.optional(),
 });
 export type StartToolCallInput = z.input<typeof StartToolCallInput>;
@@ -81,6 +85,8 @@ export const StartToolCall = z.object({
     actor: z.string(),
     via: z.enum(TOOL_CALL_VIAS),
     sessionId: z.string().optional(),
+    tenant: tenantIdSchema,
+    authz: toolCallAuthzSchema.optional(),
     startedAt: z.date(),
   }),
 });

@@ -25,6 +25,7 @@ const start: ToolCallCommand = {
     actor: 'alice',
     via: 'mcp',
     sessionId: 'sess-1',
+    tenant: 'team-a',
     startedAt: t0,
   },
 };
@@ -66,6 +67,7 @@ const started: ToolCallEvent = {
     actor: 'alice',
     via: 'mcp',
     sessionId: 'sess-1',
+    tenant: 'team-a',
     startedAt: t0.toISOString(),
   },
 };
@@ -224,5 +226,12 @@ describe('inputs and events', () => {
     ];
     expect(produced).toHaveLength(4);
     for (const e of produced) expect(() => registry.validate(e.type, e.data)).not.toThrow();
+  });
+  it('a call started before tenancy reads as the default tenant; a tenant must be a tenant id', () => {
+    const registry = registerToolCallEvents(new EventTypeRegistry());
+    const { tenant: _, ...old } = started.data as Record<string, unknown>;
+    expect(registry.upcast('ToolCallStarted', 1, old)).toMatchObject({ tenant: 'default' });
+    const base = { callId, serverId, serverName: 's', tool: 't', actor: 'a', via: 'rest' };
+    expect(StartToolCallInput.safeParse({ ...base, tenant: 'Team A' }).success).toBe(false);
   });
 });

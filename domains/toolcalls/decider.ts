@@ -85,6 +85,8 @@ function start(command: StartToolCall, state: ToolCallState): ToolCallEvent[] {
         actor: d.actor,
         via: d.via,
         ...(d.sessionId !== undefined && { sessionId: d.sessionId }),
+        tenant: d.tenant,
+        ...(d.authz !== undefined && { authz: d.authz }),
         startedAt: d.startedAt.toISOString(),
       },
     },

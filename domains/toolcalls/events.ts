@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { recordedTenant } from '../../kernel/ownership.ts';
 
 const isoDate = z.iso.datetime({ offset: true });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex');
@@ -15,6 +16,12 @@ export const toolCallErrorSchema = z.object({
 });
 export type ToolCallError = z.infer<typeof toolCallErrorSchema>;
 
+/** Why a call was allowed, against which version of the access rules. */
+export const toolCallAuthzSchema = z.object({
+  policyVersion: z.string().max(40),
+  reasons: z.array(z.string().max(500)).max(20),
+});
+
 /** A tool call began. `arguments` are as redacted before the command (see redactArguments). */
 export const toolCallStartedSchema = z.object({
   callId: z.uuid(),
@@ -29,6 +36,10 @@ export const toolCallStartedSchema = z.object({
   via: z.enum(TOOL_CALL_VIAS),
   /** MCP session the call came in on, if any. */
   sessionId: z.string().optional(),
+  /** The tenant the call belongs to ('default' before tenancy); its owner is `actor`. */
+  tenant: recordedTenant,
+  /** The decision that allowed the call: the access rules' version and why (absent before authorization). */
+  authz: toolCallAuthzSchema.optional(),
   startedAt: isoDate,
 });
 

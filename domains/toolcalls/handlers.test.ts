@@ -80,6 +80,22 @@ for (const kind of databaseKinds) {
       ).rejects.toMatchObject({ code: 'TOOLCALL.ALREADY_FINISHED' });
     });
 
+    it("a call is the command's tenant's unless its input names one", async () => {
+      const fromMeta = randomUUID();
+      const fromInput = randomUUID();
+      const byDefault = randomUUID();
+      await calls.start(startInput(fromMeta), meta({ tenant: 'team-a' }));
+      await calls.start({ ...startInput(fromInput), tenant: 'team-b' }, meta({ tenant: 'team-a' }));
+      await calls.start(startInput(byDefault), meta());
+      const tenantOf = async (id: string) => {
+        const [started] = await t.store.readStream(toolCallStream(id));
+        return (started?.data as { tenant?: string } | undefined)?.tenant;
+      };
+      expect(await tenantOf(fromMeta)).toBe('team-a');
+      expect(await tenantOf(fromInput)).toBe('team-b');
+      expect(await tenantOf(byDefault)).toBe('default');
+    });
+
     it('bad input names the field and appends nothing', async () => {
       const callId = randomUUID();
       await expect(

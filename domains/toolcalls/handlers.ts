@@ -5,6 +5,7 @@ import { type CommandResult, handleCommand } from '../../kernel/command-handler.
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
+import { ownershipOf } from '../../kernel/ownership.ts';
 import { streamName } from '../../kernel/streams.ts';
 import { parseWith } from '../../kernel/validation.ts';
 import {
@@ -105,6 +106,8 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
           actor: p.actor,
           via: p.via,
           ...(p.sessionId !== undefined && { sessionId: p.sessionId }),
+          tenant: p.tenant ?? ownershipOf(meta).tenant,
+          ...(p.authz !== undefined && { authz: p.authz }),
           startedAt: p.startedAt ?? deps.clock.now(),
         },
       };

@@ -4,6 +4,9 @@ import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprot
 export interface CatalogServer {
   serverId: string;
   name: string;
+  /** Whose server it is: authorization decides per server and tool with these. */
+  tenant: string;
+  owner: string;
   capabilities: Record<string, unknown>;
   instructions: string | undefined;
   tools: Tool[];

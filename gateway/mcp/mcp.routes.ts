@@ -4,7 +4,10 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf } from '../request-context.ts';
+import { insufficientScope } from '../../domains/access/index.ts';
+import type { Principal } from '../../kernel/principal.ts';
+import { sessionHash } from '../tool-execution.ts';
+import { missingScopes } from './method-actions.ts';
 import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
 
 export interface McpHttpOptions {
@@ -20,10 +23,16 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: Server;
   scope: McpScope;
+  /** The principal that opened the session: no other may use or end it. */
+  principal: Principal;
   lastSeen: number;
 }
 
-const requestContext = new AsyncLocalStorage<{ correlationId: string; traceparent: string | undefined }>();
+const requestContext = new AsyncLocalStorage<{
+  correlationId: string;
+  traceparent: string | undefined;
+  principal: Principal;
+}>();
 
 function jsonRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {
   return reply
@@ -74,8 +83,27 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     const name = (request.params as { name?: string }).name;
     if (name === undefined) return { scope: { kind: 'aggregate' } };
     const server = await deps.catalog.serverByName(name);
-    return server ? { scope: { kind: 'server', name }, capabilities: server.capabilities } : undefined;
+    // A server the caller may not see at all is answered like one that does not exist.
+    const visible =
+      server &&
+      deps.authz.decide(request.principal, 'server.read', {
+        kind: 'server',
+        tenant: server.tenant,
+        server: server.name,
+        owner: server.owner,
+      }).visible;
+    return server && visible
+      ? { scope: { kind: 'server', name }, capabilities: server.capabilities }
+      : undefined;
   }
+
+  /** The platform tool a tools/call name means on this endpoint, for the step-up check. */
+  const platformActionOf = (scope: McpScope) => (name: string, args: Record<string, unknown>) => {
+    if (scope.kind === 'platform') return deps.platform.actionOf(name, args);
+    if (scope.kind === 'aggregate' && name.startsWith(deps.platformPrefix))
+      return deps.platform.actionOf(name.slice(deps.platformPrefix.length), args);
+    return undefined;
+  };
 
   function sameScope(a: McpScope, b: McpScope): boolean {
     if (a.kind === 'server') return b.kind === 'server' && a.name === b.name;
@@ -88,15 +116,25 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     if (!originAllowed(request)) return jsonRpcError(reply, 403, -32000, 'Origin not allowed');
     const target = await scopeFor(request);
     if (!target) return jsonRpcError(reply, 404, -32001, 'no enabled server with that name');
+    if (request.method === 'POST') {
+      const missing = missingScopes(request.body, request.principal, platformActionOf(target.scope));
+      if (missing.length > 0) throw insufficientScope('this request', missing);
+    }
 
     const ctx = {
       correlationId: String(request.id),
       traceparent: request.headers.traceparent as string | undefined,
+      principal: request.principal,
     };
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
-      if (!session || !sameScope(session.scope, target.scope))
+      // Another principal's session is as unknown as a session that never was.
+      if (
+        !session ||
+        !sameScope(session.scope, target.scope) ||
+        session.principal.id !== request.principal.id
+      )
         return jsonRpcError(reply, 404, -32001, 'Session not found');
       session.lastSeen = Date.now();
       reply.hijack();
@@ -109,9 +147,9 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       return jsonRpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
 
-    const actor = actorOf(request);
+    const opener = request.principal;
     const identity = {
-      actor,
+      principal: () => requestContext.getStore()?.principal ?? opener,
       correlationId: () => requestContext.getStore()?.correlationId ?? ctx.correlationId,
       traceparent: () => requestContext.getStore()?.traceparent,
     };
@@ -122,13 +160,22 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
         ? {
             sessionIdGenerator: () => randomUUID(),
             onsessioninitialized: (id) => {
-              sessions.set(id, { transport, server, scope: target.scope, lastSeen: Date.now() });
-              log.info({ sessionId: id, scope: target.scope, actor }, 'mcp session opened');
+              sessions.set(id, {
+                transport,
+                server,
+                scope: target.scope,
+                principal: opener,
+                lastSeen: Date.now(),
+              });
+              log.info(
+                { session: sessionHash(id), scope: target.scope, actor: opener.id },
+                'mcp session opened',
+              );
             },
             onsessionclosed: (id) => {
               const s = sessions.get(id);
               if (s) void closeSession(id, s);
-              log.info({ sessionId: id }, 'mcp session closed');
+              log.info({ session: sessionHash(id) }, 'mcp session closed');
             },
           }
         : { sessionIdGenerator: undefined, enableJsonResponse: true },
@@ -167,10 +214,15 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     plugin,
     /** Open sessions (for status and tests). */
     sessionCount: () => sessions.size,
-    /** Tells every session whose lists may have changed (after discovery). */
-    async notifyListChanged(serverName?: string): Promise<void> {
+    /**
+     * Tells every session whose lists may have changed: after discovery (of `serverName`), or after
+     * an access change in `tenants` (a grant, a revocation, a policy: what a session may see changed).
+     */
+    async notifyListChanged(serverName?: string, tenants?: ReadonlySet<string>): Promise<void> {
       for (const s of sessions.values()) {
-        if (s.scope.kind === 'platform') continue;
+        if (tenants !== undefined) {
+          if (!tenants.has(s.principal.tenant) && !tenants.has('*')) continue;
+        } else if (s.scope.kind === 'platform') continue;
         if (s.scope.kind === 'server' && serverName !== undefined && s.scope.name !== serverName) continue;
         await Promise.allSettled([
           s.server.sendToolListChanged(),

@@ -6,8 +6,10 @@ import type {
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { Action, Authorizer } from '../../domains/access/index.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { randomIds } from '../../kernel/ids.ts';
+import type { Principal } from '../../kernel/principal.ts';
 import {
   AnalyzeCodeInput,
   GenerateProjectInput,
@@ -19,10 +21,11 @@ import {
 import type { OperationContext, TemplateService } from '../../templates/service.ts';
 import type { ServerCommandsPort } from '../deps.ts';
 import { toToolErrorResult } from '../error-mapping.ts';
+import { actorMeta, tenantScopeOf } from '../request-context.ts';
 
 /** Who calls a platform tool, and where its progress goes. */
 export interface PlatformCallContext {
-  actor: string;
+  principal: Principal;
   correlationId: string;
   traceparent?: string | undefined;
   onProgress?: OperationContext['onProgress'];
@@ -35,17 +38,23 @@ export interface PlatformCallContext {
  * prefix (`switchyard__template-search`), the platform endpoint (`/platform/mcp`) as they are.
  */
 export interface PlatformTools {
-  tools(): Tool[];
-  has(name: string): boolean;
+  /** The tools this principal may call (listed = callable). */
+  tools(principal: Principal): Tool[];
+  /** Whether a tool of that name exists and this principal may see it. */
+  has(name: string, principal: Principal): boolean;
+  /** The action a call of the tool with these arguments is (for the step-up check at the edge). */
+  actionOf(name: string, args: Record<string, unknown>): Action | undefined;
   call(name: string, args: Record<string, unknown>, context: PlatformCallContext): Promise<CallToolResult>;
-  resources(): Resource[];
-  resourceTemplates(): ResourceTemplate[];
-  /** undefined when the URI is not one of the platform's. */
-  readResource(uri: string): Promise<ReadResourceResult | undefined>;
+  resources(principal: Principal): Resource[];
+  resourceTemplates(principal: Principal): ResourceTemplate[];
+  /** undefined when the URI is not one of the platform's (or not one this principal may read). */
+  readResource(uri: string, principal: Principal): Promise<ReadResourceResult | undefined>;
 }
 
 export interface PlatformToolDeps {
-  listServers: () => Promise<unknown>;
+  authz: Authorizer;
+  /** The servers a principal's tenant scope holds (each still decided with server.read). */
+  listServers: (principal: Principal) => Promise<Array<{ name: string; tenant: string; owner: string }>>;
   /** Absent where this process cannot register servers. */
   servers?: ServerCommandsPort | undefined;
   /** Absent where this process has no template catalog. */
@@ -54,6 +63,8 @@ export interface PlatformToolDeps {
 
 interface ToolDef {
   tool: Tool;
+  /** What calling it is, for authorization; it may depend on the arguments. */
+  action: Action | ((args: Record<string, unknown>) => Action);
   run: (args: Record<string, unknown>, ctx: PlatformCallContext) => Promise<unknown>;
 }
 
@@ -79,7 +90,18 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
         inputSchema: { type: 'object', properties: {} },
         annotations: readOnly,
       },
-      run: async () => ({ servers: await deps.listServers() }),
+      action: 'server.list',
+      run: async (_args, ctx) => ({
+        servers: (await deps.listServers(ctx.principal)).filter(
+          (s) =>
+            deps.authz.decide(ctx.principal, 'server.read', {
+              kind: 'server',
+              tenant: s.tenant,
+              server: s.name,
+              owner: s.owner,
+            }).effect === 'allow',
+        ),
+      }),
     },
   ];
   const servers = deps.servers;
@@ -112,6 +134,10 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
           openWorldHint: true,
         },
       },
+      action: (args) =>
+        (args.transport as { type?: unknown } | undefined)?.type === 'stdio'
+          ? 'server.register-stdio'
+          : 'server.register',
       run: async (args, ctx) => {
         const r = await servers.register(args, meta(ctx));
         return { serverId: r.id, stream: r.stream, revision: r.revision.toString(), duplicate: r.duplicate };
@@ -121,7 +147,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
   const t = deps.templates;
   if (t) {
     const op = (ctx: PlatformCallContext): OperationContext => ({
-      actor: ctx.actor,
+      ...actorMeta(ctx.principal),
+      scope: tenantScopeOf(ctx.principal),
       correlationId: ctx.correlationId,
       traceparent: ctx.traceparent,
       onProgress: ctx.onProgress,
@@ -137,7 +164,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
           inputSchema: inputSchema(SearchTemplatesInput),
           annotations: readOnly,
         },
-        run: async (args) => ({ templates: await t.search(args) }),
+        action: 'template.read',
+        run: async (args, ctx) => ({ templates: await t.search(args, tenantScopeOf(ctx.principal)) }),
       },
       {
         tool: {
@@ -148,7 +176,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
           inputSchema: inputSchema(InspectTemplateInput),
           annotations: readOnly,
         },
-        run: (args) => t.inspect(args),
+        action: 'template.read',
+        run: (args, ctx) => t.inspect(args, tenantScopeOf(ctx.principal)),
       },
       {
         tool: {
@@ -164,6 +193,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             openWorldHint: false,
           },
         },
+        action: 'template.validate',
         run: (args, ctx) => t.validate(args, op(ctx)),
       },
       {
@@ -180,6 +210,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             openWorldHint: false,
           },
         },
+        action: 'project.generate',
         run: (args, ctx) => t.generate(args, op(ctx)),
       },
       {
@@ -191,6 +222,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
           inputSchema: inputSchema(GenerateProjectInput),
           annotations: readOnly,
         },
+        action: 'project.preview',
         run: (args, ctx) => t.preview(args, op(ctx)),
       },
       {
@@ -207,6 +239,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             openWorldHint: false,
           },
         },
+        action: 'project.analyze',
         run: (args, ctx) => t.analyze(args, op(ctx)),
       },
       {
@@ -223,19 +256,36 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             openWorldHint: true,
           },
         },
+        action: 'templatesource.manage',
         run: async (args, ctx) => ({ reports: await t.sync(args, op(ctx)) }),
       },
     );
   }
   const byName = new Map(defs.map((d) => [d.tool.name, d]));
+  const actionOf = (def: ToolDef, args: Record<string, unknown>) =>
+    typeof def.action === 'function' ? def.action(args) : def.action;
+  const tenantOf = (p: Principal) => ({ kind: 'tenant', tenant: p.tenant }) as const;
+  // Listed = callable: a tool whose action depends on its arguments is listed when its plainest form is allowed.
+  const visible = (def: ToolDef, p: Principal) =>
+    deps.authz.decide(p, actionOf(def, {}), tenantOf(p), { phase: 'list' }).effect === 'allow';
+  const may = (action: Action, p: Principal) =>
+    deps.authz.decide(p, action, tenantOf(p), { phase: 'list' }).effect === 'allow';
 
   return {
-    tools: () => defs.map((d) => d.tool),
-    has: (name) => byName.has(name),
+    tools: (p) => defs.filter((d) => visible(d, p)).map((d) => d.tool),
+    has: (name, p) => {
+      const def = byName.get(name);
+      return def !== undefined && visible(def, p);
+    },
+    actionOf: (name, args) => {
+      const def = byName.get(name);
+      return def ? actionOf(def, args) : undefined;
+    },
     async call(name, args, ctx) {
       const def = byName.get(name);
       if (!def) return { content: [{ type: 'text', text: `unknown platform tool ${name}` }], isError: true };
       try {
+        deps.authz.require(ctx.principal, actionOf(def, args), tenantOf(ctx.principal), { args });
         const result = await def.run(args, ctx);
         return {
           content: [{ type: 'text', text: JSON.stringify(result, bigints, 2) }],
@@ -245,8 +295,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
         return toToolErrorResult(e);
       }
     },
-    resources: () =>
-      t
+    resources: (p) =>
+      t && may('template.read', p)
         ? [
             {
               uri: 'template://catalog',
@@ -264,8 +314,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             },
           ]
         : [],
-    resourceTemplates: () =>
-      t
+    resourceTemplates: (p) =>
+      t && may('project.read', p)
         ? [
             {
               uriTemplate: 'project://generated/{id}',
@@ -284,17 +334,20 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             },
           ]
         : [],
-    async readResource(uri) {
+    async readResource(uri, p) {
       if (!t) return undefined;
+      const action: Action = uri.startsWith('template://') ? 'template.read' : 'project.read';
+      if (!may(action, p)) return undefined;
       const json = (value: unknown): ReadResourceResult => ({
         contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value, bigints, 2) }],
       });
-      if (uri === 'template://catalog') return json(await t.catalog());
-      if (uri === 'template://stacks') return json({ stacks: await t.stacks() });
+      const scope = tenantScopeOf(p);
+      if (uri === 'template://catalog') return json(await t.catalog(scope));
+      if (uri === 'template://stacks') return json({ stacks: await t.stacks(scope) });
       const project = /^project:\/\/generated\/([0-9a-fA-F-]{36})$/.exec(uri);
-      if (project) return json(await t.projects.get(project[1]!));
+      if (project) return json(await t.projects.get(project[1]!, scope));
       const analysis = /^analysis:\/\/report\/([0-9a-fA-F-]{36})$/.exec(uri);
-      if (analysis) return json(await t.analyses.get(analysis[1]!));
+      if (analysis) return json(await t.analyses.get(analysis[1]!, scope));
       return undefined;
     },
   };
@@ -302,8 +355,8 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
 
 function meta(ctx: PlatformCallContext): CommandMeta {
   return {
+    ...actorMeta(ctx.principal),
     commandId: randomIds.uuid(),
-    actor: ctx.actor,
     correlationId: ctx.correlationId,
     traceparent: ctx.traceparent,
     issuedAt: new Date(),

@@ -21,6 +21,7 @@ import {
   textOf,
 } from '../../runners/test-kit.ts';
 import type { UpstreamSpec, Upstreams } from '../../runners/upstream.port.ts';
+import { asPrincipal, noToolLimits, testAuthorizer } from '../../test/access.ts';
 import { services, uniqueName } from '../../test/services.ts';
 import { makeToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer } from './catalog-source.ts';
@@ -109,21 +110,25 @@ const modes: Array<{ name: string; skip: boolean; start: (s: UpstreamSpec) => Pr
 /** The MCP endpoints alone, on a loopback port, over a catalog of one server. */
 async function startGateway(upstreams: Upstreams, server: CatalogServer): Promise<FastifyInstance> {
   const logger = silentLogger();
+  const authz = testAuthorizer();
   const endpoints = mcpRoutes(
     {
       catalog: {
         enabledServers: async () => [server],
         serverByName: async (name) => (name === server.name ? server : undefined),
       },
+      authz,
       upstreams,
       executeTool: makeToolExecutor({
         upstreams,
+        authz,
+        limits: noToolLimits,
         recorder: { started: async () => {}, finished: async () => {} },
         clock: systemClock,
         ids: randomIds,
         logger,
       }),
-      platform: createPlatformTools({ listServers: async () => [] }),
+      platform: createPlatformTools({ authz, listServers: async () => [] }),
       platformPrefix: 'switchyard__',
       naming: { separator: '__' },
       logger,
@@ -132,6 +137,7 @@ async function startGateway(upstreams: Upstreams, server: CatalogServer): Promis
     { allowedHosts: ['127.0.0.1'], allowedOrigins: [], sessionIdleMs: 60_000 },
   );
   const app = Fastify();
+  asPrincipal(app);
   await app.register(endpoints.plugin);
   await app.listen({ host: '127.0.0.1', port: 0 });
   return app;
@@ -190,6 +196,8 @@ for (const mode of modes) {
       app = await startGateway(upstream.upstreams, {
         serverId: s.serverId,
         name: s.name,
+        tenant: 'default',
+        owner: 'test-admin',
         capabilities: catalog.capabilities,
         instructions: catalog.instructions,
         tools: catalog.tools,

@@ -20,7 +20,10 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Action, Authorizer } from '../../domains/access/index.ts';
+import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { Principal } from '../../kernel/principal.ts';
 import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
 import { toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
 import type { ToolExecutor } from '../tool-execution.ts';
@@ -36,6 +39,7 @@ export type McpScope = { kind: 'aggregate' } | { kind: 'server'; name: string } 
 
 export interface McpSessionDeps {
   catalog: CatalogSource;
+  authz: Authorizer;
   upstreams: Upstreams;
   executeTool: ToolExecutor;
   platform: PlatformTools;
@@ -47,7 +51,8 @@ export interface McpSessionDeps {
 }
 
 export interface SessionIdentity {
-  actor: string;
+  /** Who sends the current message: the session's principal, as authenticated on this request. */
+  principal: () => Principal;
   /** Correlation id of the HTTP request carrying the current message. */
   correlationId: () => string;
   traceparent: () => string | undefined;
@@ -90,12 +95,37 @@ export function createSessionServer(
     { capabilities },
   );
 
+  /** A server as authorization sees it. */
+  const serverResource = (s: CatalogServer) =>
+    ({ kind: 'server', tenant: s.tenant, server: s.name, owner: s.owner }) as const;
+  const toolResource = (s: CatalogServer, tool: string) =>
+    ({ kind: 'tool', tenant: s.tenant, server: s.name, tool, owner: s.owner }) as const;
+  const allowed = (action: Action, resource: Parameters<Authorizer['decide']>[2]) =>
+    deps.authz.decide(identity.principal(), action, resource, { phase: 'list' }).effect === 'allow';
+  /** Whether the principal sees the server at all (a tool grant is enough to see it). */
+  const sees = (s: CatalogServer) =>
+    deps.authz.decide(identity.principal(), 'server.read', serverResource(s)).visible;
+
   async function servers(): Promise<CatalogServer[]> {
     if (scope.kind === 'platform') return [];
-    if (scope.kind === 'aggregate') return deps.catalog.enabledServers();
+    if (scope.kind === 'aggregate') return (await deps.catalog.enabledServers()).filter(sees);
     const s = await deps.catalog.serverByName(scope.name);
-    if (!s) throw new McpError(ErrorCode.InvalidRequest, `server ${scope.name} is not enabled (any more)`);
+    if (!s || !sees(s))
+      throw new McpError(ErrorCode.InvalidRequest, `server ${scope.name} is not enabled (any more)`);
     return [s];
+  }
+
+  /** Refuses what the principal may not do: as unknown when it may not see it, else as forbidden. */
+  function require(
+    action: Action,
+    resource: Parameters<Authorizer['decide']>[2],
+    unknown: () => McpError,
+  ): void {
+    try {
+      deps.authz.require(identity.principal(), action, resource, { hidden: unknown });
+    } catch (e) {
+      throw toJsonRpcError(e);
+    }
   }
 
   /** The server a qualified (aggregate) or plain (single-server) name belongs to. */
@@ -107,7 +137,7 @@ export function createSessionServer(
     const parts = unqualify(deps.naming, qualified);
     if (!parts) return undefined;
     const server = await deps.catalog.serverByName(parts.server);
-    return server ? { server, name: parts.name } : undefined;
+    return server && sees(server) ? { server, name: parts.name } : undefined;
   }
 
   // This server is one client (a session, a stdio connection, or one sessionless request): the
@@ -148,20 +178,26 @@ export function createSessionServer(
     if (scope.kind === 'platform') return name;
     if (scope.kind !== 'aggregate' || !name.startsWith(deps.platformPrefix)) return undefined;
     const bare = name.slice(deps.platformPrefix.length);
-    return deps.platform.has(bare) ? bare : undefined;
+    return deps.platform.has(bare, identity.principal()) ? bare : undefined;
   };
 
   // Only what this endpoint declares: the SDK refuses a handler for an undeclared capability, and
   // a single server's endpoint declares just what its upstream offers.
   if (capabilities.tools) {
     server.setRequestHandler(ListToolsRequestSchema, async () => {
-      if (scope.kind === 'platform') return { tools: deps.platform.tools() };
+      const principal = identity.principal();
+      if (scope.kind === 'platform') return { tools: deps.platform.tools(principal) };
       const all = await servers();
-      if (scope.kind === 'server') return { tools: all[0]?.tools ?? [] };
+      // Listed = callable: the same decision the call will make, less what depends on the arguments.
+      const callable = (s: CatalogServer) =>
+        s.tools.filter((t) => allowed('tool.call', toolResource(s, t.name)));
+      if (scope.kind === 'server') return { tools: all[0] ? callable(all[0]) : [] };
       const tools = all.flatMap((s) =>
-        s.tools.map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
+        callable(s).map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
       );
-      const platform = deps.platform.tools().map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
+      const platform = deps.platform
+        .tools(principal)
+        .map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
       return { tools: [...platform, ...tools] };
     });
 
@@ -169,28 +205,27 @@ export function createSessionServer(
       const { name, arguments: args = {} } = request.params;
       const platformName = platformTool(name);
       if (platformName !== undefined) {
-        if (!deps.platform.has(platformName))
+        if (!deps.platform.has(platformName, identity.principal()))
           throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
         const { onProgress } = relay(extra);
         return deps.platform.call(platformName, args, {
-          actor: identity.actor,
+          principal: identity.principal(),
           correlationId: identity.correlationId(),
           traceparent: identity.traceparent(),
           onProgress,
           signal: extra.signal,
         });
       }
+      const unknownTool = () => new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
       const target = await route(name);
-      if (!target?.server.tools.some((t) => t.name === target.name)) {
-        throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
-      }
+      if (!target?.server.tools.some((t) => t.name === target.name)) throw unknownTool();
       try {
         const { result } = await deps.executeTool({
-          serverId: target.server.serverId,
-          serverName: target.server.name,
+          server: target.server,
           tool: target.name,
           args,
-          actor: identity.actor,
+          principal: identity.principal(),
+          unknownTool,
           via: 'mcp',
           sessionId: extra.sessionId,
           correlationId: identity.correlationId(),
@@ -200,6 +235,8 @@ export function createSessionServer(
         return result;
       } catch (e) {
         if (e instanceof McpError) throw e;
+        // Not allowed, or over a rate limit: the call was refused, not made — a JSON-RPC error.
+        if (isAppError(e) && (e.kind === 'forbidden' || e.kind === 'rate_limited')) throw toJsonRpcError(e);
         return toToolErrorResult(e);
       }
     });
@@ -207,22 +244,22 @@ export function createSessionServer(
 
   if (capabilities.resources) {
     server.setRequestHandler(ListResourcesRequestSchema, async () => {
-      const all = await servers();
+      const all = (await servers()).filter((s) => allowed('resource.read', serverResource(s)));
       if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
       return {
         resources: [
-          ...deps.platform.resources(),
+          ...deps.platform.resources(identity.principal()),
           ...all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))),
         ],
       };
     });
 
     server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
-      const all = await servers();
+      const all = (await servers()).filter((s) => allowed('resource.read', serverResource(s)));
       if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
       return {
         resourceTemplates: [
-          ...deps.platform.resourceTemplates(),
+          ...deps.platform.resourceTemplates(identity.principal()),
           ...all.flatMap((s) =>
             s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
           ),
@@ -235,7 +272,7 @@ export function createSessionServer(
         // The platform's own resources (template://, project://, analysis://) keep their URIs.
         let own: Awaited<ReturnType<PlatformTools['readResource']>>;
         try {
-          own = await deps.platform.readResource(request.params.uri);
+          own = await deps.platform.readResource(request.params.uri, identity.principal());
         } catch (e) {
           throw toJsonRpcError(e);
         }
@@ -254,8 +291,11 @@ export function createSessionServer(
         serverName = parts.server;
         uri = parts.uri;
       }
+      const unknownResource = () =>
+        new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
       const target = await deps.catalog.serverByName(serverName);
-      if (!target) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+      if (!target) throw unknownResource();
+      require('resource.read', serverResource(target), unknownResource);
       try {
         const result = await deps.upstreams.readResource(target.serverId, uri, relay(extra));
         if (scope.kind === 'server') return result;
@@ -271,7 +311,7 @@ export function createSessionServer(
 
   if (capabilities.prompts) {
     server.setRequestHandler(ListPromptsRequestSchema, async () => {
-      const all = await servers();
+      const all = (await servers()).filter((s) => allowed('prompt.get', serverResource(s)));
       if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
       return {
         prompts: all.flatMap((s) =>
@@ -281,10 +321,11 @@ export function createSessionServer(
     });
 
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      const unknownPrompt = () =>
+        new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
       const target = await route(request.params.name);
-      if (!target?.server.prompts.some((p) => p.name === target.name)) {
-        throw new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
-      }
+      if (!target?.server.prompts.some((p) => p.name === target.name)) throw unknownPrompt();
+      require('prompt.get', serverResource(target.server), unknownPrompt);
       try {
         return await deps.upstreams.getPrompt(
           target.server.serverId,
@@ -309,6 +350,9 @@ export function createSessionServer(
     ) => {
       const [target] = await servers();
       if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
+      if (method === 'completion/complete')
+        require('prompt.get', serverResource(target), () =>
+          new McpError(ErrorCode.InvalidRequest, 'server not enabled'));
       try {
         return await deps.upstreams.request(target.serverId, method, params, relay(extra));
       } catch (e) {
@@ -345,6 +389,8 @@ export function createSessionServer(
       if (subscribed.has(uri)) return {};
       const [target] = await servers();
       if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
+      require('resource.read', serverResource(target), () =>
+        new McpError(ErrorCode.InvalidParams, `unknown resource: ${uri}`));
       // Listening before the upstream subscribes: its first update may come right after its answer.
       subscribed.set(uri, target.serverId);
       stopUpdates ??= deps.upstreams.onResourceUpdated((serverId, updated) => {

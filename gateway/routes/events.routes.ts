@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { toJson } from '../../kernel/envelope.ts';
+import { type RecordedEvent, toJson } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { tenantScopeOf } from '../request-context.ts';
 import { positionString } from './shared.ts';
 
 const csv = z
@@ -43,6 +44,9 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
+        // A tenant's manager reads the events its tenant's principals caused; administrators, all.
+        const tenant = tenantScopeOf(request.principal).tenant;
+        const visible = (e: RecordedEvent) => tenant === undefined || e.metadata.tenant === tenant;
         if (q.stream) {
           if (q.after !== undefined || q.category || q.type) {
             throw new AppError(
@@ -61,7 +65,7 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
             events.length < q.limit || !last
               ? null
               : (q.direction === 'forwards' ? last.revision + 1n : last.revision - 1n).toString();
-          return { stream: q.stream, events: events.map(toJson), nextRevision: next };
+          return { stream: q.stream, events: events.filter(visible).map(toJson), nextRevision: next };
         }
         if (q.fromRevision !== undefined || q.direction !== 'forwards') {
           throw new AppError(
@@ -77,7 +81,8 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         });
         const last = events.at(-1);
         return {
-          events: events.map(toJson),
+          // Paging follows the whole log, so a page may hold fewer events than `limit`.
+          events: events.filter(visible).map(toJson),
           next: last ? last.position.toString() : (q.after ?? 0n).toString(),
           hasMore: events.length === q.limit,
         };

@@ -4,7 +4,7 @@ import { uuidV5 } from '../../kernel/ids.ts';
 import type { Progress } from '../../sagas/template-sync/sync-source.ts';
 import type { OperationContext } from '../../templates/service.ts';
 import { toProblem } from '../error-mapping.ts';
-import { actorOf } from '../request-context.ts';
+import { actorMeta, tenantScopeOf } from '../request-context.ts';
 
 /**
  * Long operations over REST (generate, analyse, sync): who asks, and — for a client that asks for
@@ -24,15 +24,18 @@ export type ProgressLine =
  * and the operation (as for server commands), so one client's key never replays another's request.
  */
 export function operationContextOf(request: FastifyRequest, operation: string): OperationContext {
-  const actor = actorOf(request);
+  const who = actorMeta(request.principal);
   const key = request.headers['idempotency-key'];
   const idemKey = Array.isArray(key) ? key[0] : key;
   const traceparent = request.headers.traceparent;
   return {
-    actor,
+    actor: who.actor,
+    tenant: who.tenant,
+    credential: who.credential,
+    scope: tenantScopeOf(request.principal),
     correlationId: String(request.id),
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
-    requestId: idemKey ? uuidV5(`${actor}\n${operation}\n${idemKey}`) : undefined,
+    requestId: idemKey ? uuidV5(`${who.actor}\n${operation}\n${idemKey}`) : undefined,
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { templateNameSchema } from '../../domains/templates/manifest.ts';
 import { AnalyzeCodeInput, GenerateProjectInput } from '../../templates/inputs.ts';
 import type { TemplateService } from '../../templates/service.ts';
+import { tenantScopeOf } from '../request-context.ts';
 import { operationContextOf, runOperation } from './operations.ts';
 import { problemResponses } from './shared.ts';
 import {
@@ -71,7 +72,7 @@ export function projectsRoutes(templates: TemplateService): FastifyPluginAsyncZo
           response: { 200: projectPageSchema, ...problemResponses([400]) },
         },
       },
-      async (request) => templates.projects.list(request.query),
+      async (request) => templates.projects.list(request.query, tenantScopeOf(request.principal)),
     );
 
     app.get(
@@ -84,7 +85,7 @@ export function projectsRoutes(templates: TemplateService): FastifyPluginAsyncZo
           response: { 200: projectDetailSchema, ...problemResponses([404]) },
         },
       },
-      async (request) => templates.projects.get(request.params.id),
+      async (request) => templates.projects.get(request.params.id, tenantScopeOf(request.principal)),
     );
 
     app.post(
@@ -118,7 +119,9 @@ export function projectsRoutes(templates: TemplateService): FastifyPluginAsyncZo
           response: { 200: z.object({ items: z.array(analysisSchema) }), ...problemResponses([400]) },
         },
       },
-      async (request) => ({ items: await templates.analyses.list(request.query) }),
+      async (request) => ({
+        items: await templates.analyses.list(request.query, tenantScopeOf(request.principal)),
+      }),
     );
 
     app.get(
@@ -131,7 +134,7 @@ export function projectsRoutes(templates: TemplateService): FastifyPluginAsyncZo
           response: { 200: analysisSchema, ...problemResponses([404]) },
         },
       },
-      async (request) => templates.analyses.get(request.params.id),
+      async (request) => templates.analyses.get(request.params.id, tenantScopeOf(request.principal)),
     );
   };
 }

@@ -6,7 +6,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { isUuid } from '../../kernel/ids.ts';
 import { getServer, getServerByName, listServers } from '../../projections/servers/servers.queries.ts';
 import type { GatewayDeps, WriteResult } from '../deps.ts';
-import { commandMetaOf } from '../request-context.ts';
+import { commandMetaOf, tenantScopeOf } from '../request-context.ts';
 import { consistencyQuery, problemResponses, writeAccepted } from './shared.ts';
 
 const PROJECTION = 'servers';
@@ -81,13 +81,26 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       async (request) => {
         const q = request.query;
         await awaitPosition(q);
-        return listServers(deps.readDb, {
+        const page = await listServers(deps.readDb, {
+          ...tenantScopeOf(request.principal),
           enabled: q.enabled === undefined ? undefined : q.enabled === 'true',
           tag: q.tag,
           includeRemoved: q.includeRemoved === 'true',
           limit: q.limit,
           cursor: q.cursor,
         });
+        // Listed = readable: the same decision GET /servers/:id makes, item by item.
+        const authz = deps.auth.authz;
+        const items = page.items.filter(
+          (s) =>
+            authz.decide(request.principal, 'server.read', {
+              kind: 'server',
+              tenant: s.tenant,
+              server: s.name,
+              owner: s.owner,
+            }).effect === 'allow',
+        );
+        return { ...page, items };
       },
     );
 
@@ -104,7 +117,10 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       async (request) => {
         await awaitPosition(request.query);
         const { id } = request.params;
-        const server = isUuid(id) ? await getServer(deps.readDb, id) : await getServerByName(deps.readDb, id);
+        const scope = tenantScopeOf(request.principal);
+        const server = isUuid(id)
+          ? await getServer(deps.readDb, id, scope)
+          : await getServerByName(deps.readDb, id, scope);
         if (!server) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no server ${id}`);
         return server;
       },

@@ -7,6 +7,7 @@ import type { CommandResult } from '../../kernel/command-handler.ts';
 import { SyncTemplatesInput } from '../../templates/inputs.ts';
 import type { TemplateService } from '../../templates/service.ts';
 import type { WriteResult } from '../deps.ts';
+import { tenantScopeOf } from '../request-context.ts';
 import { operationContextOf, runOperation } from './operations.ts';
 import { problemResponses, writeAccepted } from './shared.ts';
 import {
@@ -72,7 +73,7 @@ export function templatesRoutes(templates: TemplateService): FastifyPluginAsyncZ
       },
       async (request) => {
         const { q, ...filters } = request.query;
-        return { items: await templates.search({ ...filters, query: q }) };
+        return { items: await templates.search({ ...filters, query: q }, tenantScopeOf(request.principal)) };
       },
     );
 
@@ -89,7 +90,11 @@ export function templatesRoutes(templates: TemplateService): FastifyPluginAsyncZ
           response: { 200: templateDetailSchema, ...problemResponses([400, 404]) },
         },
       },
-      async (request) => templates.inspect({ name: request.params.name, version: request.query.version }),
+      async (request) =>
+        templates.inspect(
+          { name: request.params.name, version: request.query.version },
+          tenantScopeOf(request.principal),
+        ),
     );
 
     app.get(
@@ -101,7 +106,7 @@ export function templatesRoutes(templates: TemplateService): FastifyPluginAsyncZ
           response: { 200: z.object({ items: z.array(stackViewSchema) }) },
         },
       },
-      async () => ({ items: await templates.stacks() }),
+      async (request) => ({ items: await templates.stacks(tenantScopeOf(request.principal)) }),
     );
 
     app.post(
@@ -176,7 +181,7 @@ export function templatesRoutes(templates: TemplateService): FastifyPluginAsyncZ
           response: { 200: z.object({ items: z.array(templateSourceSchema) }) },
         },
       },
-      async () => ({ items: await templates.sources.list() }),
+      async (request) => ({ items: await templates.sources.list(tenantScopeOf(request.principal)) }),
     );
 
     app.get(
@@ -189,7 +194,7 @@ export function templatesRoutes(templates: TemplateService): FastifyPluginAsyncZ
           response: { 200: templateSourceSchema, ...problemResponses([400, 404]) },
         },
       },
-      async (request) => templates.sources.get(request.params.name),
+      async (request) => templates.sources.get(request.params.name, tenantScopeOf(request.principal)),
     );
 
     app.post(

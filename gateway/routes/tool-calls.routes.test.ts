@@ -12,6 +12,7 @@ import { createProjectionRunner, type ProjectionRunner } from '../../projections
 import { serversProjection } from '../../projections/servers/server.projection.ts';
 import { databaseKinds, type TestDatabase } from '../../projections/test-databases.ts';
 import { toolCallsProjection } from '../../projections/tool-calls/tool-calls.projection.ts';
+import { asPrincipal } from '../../test/access.ts';
 import { handleHttpError, notFoundHandler } from '../error-mapping.ts';
 import { toolCallsRoutes } from './tool-calls.routes.ts';
 
@@ -38,6 +39,7 @@ describe('REST /api/v1/tool-calls', () => {
     a.setSerializerCompiler(serializerCompiler);
     a.setErrorHandler(handleHttpError);
     a.setNotFoundHandler(notFoundHandler);
+    asPrincipal(a);
     return a;
   }
 

@@ -9,6 +9,7 @@ import {
   listToolCalls,
 } from '../../projections/tool-calls/tool-calls.queries.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { tenantScopeOf } from '../request-context.ts';
 import { problemResponses } from './shared.ts';
 
 /** An instant: a full ISO 8601 date-time with its offset, or a date (midnight UTC). */
@@ -69,6 +70,8 @@ const toolCallPageSchema = z.object({
  * model — newest first, filtered, a page at a time with an opaque cursor.
  */
 export function toolCallsRoutes(deps: Pick<GatewayDeps, 'readDb'>): FastifyPluginAsyncZod {
+  // The route table decided toolcall.read on the caller's tenant; the queries see that tenant only
+  // (every tenant for administrators).
   return async (app) => {
     /**
      * A uuid filters by server id; a name, by the active server holding it (all its calls, whatever
@@ -97,6 +100,7 @@ export function toolCallsRoutes(deps: Pick<GatewayDeps, 'readDb'>): FastifyPlugi
       async (request) => {
         const q = request.query;
         return listToolCalls(deps.readDb, {
+          ...tenantScopeOf(request.principal),
           ...(q.server !== undefined && (await serverFilter(q.server))),
           tool: q.tool,
           status: q.status,
@@ -120,7 +124,7 @@ export function toolCallsRoutes(deps: Pick<GatewayDeps, 'readDb'>): FastifyPlugi
         },
       },
       async (request) => {
-        const call = await getToolCall(deps.readDb, request.params.id);
+        const call = await getToolCall(deps.readDb, request.params.id, tenantScopeOf(request.principal));
         if (!call) {
           throw new AppError('not_found', 'TOOLCALL.NOT_FOUND', `no tool call ${request.params.id}`, {
             callId: request.params.id,

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Authorizer } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { CatalogSource } from '../mcp/catalog-source.ts';
-import { actorOf } from '../request-context.ts';
+import type { CatalogServer, CatalogSource } from '../mcp/catalog-source.ts';
 import type { ToolExecutor } from '../tool-execution.ts';
 
 export interface ToolRoutesDeps {
   catalog: CatalogSource;
+  authz: Authorizer;
   executeTool: ToolExecutor;
 }
 
@@ -36,17 +37,27 @@ export function toolsRoutes(deps: ToolRoutesDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { name, tool } = request.params;
+        const noServer = () =>
+          new AppError('not_found', 'SERVER.NOT_FOUND', `no enabled server named ${name}`);
         const server = await deps.catalog.serverByName(name);
-        if (!server) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no enabled server named ${name}`);
-        if (!server.tools.some((t) => t.name === tool)) {
-          throw new AppError('not_found', 'TOOL.NOT_FOUND', `server ${name} has no tool ${tool}`);
-        }
+        if (!server) throw noServer();
+        // Whether the server exists is no one's business but those who may see it.
+        const sees = deps.authz.decide(request.principal, 'server.read', {
+          kind: 'server',
+          tenant: server.tenant,
+          server: server.name,
+          owner: server.owner,
+        }).visible;
+        if (!sees) throw noServer();
+        const unknownTool = () =>
+          new AppError('not_found', 'TOOL.NOT_FOUND', `server ${name} has no tool ${tool}`);
+        if (!server.tools.some((t) => t.name === tool)) throw unknownTool();
         const { callId, result } = await deps.executeTool({
-          serverId: server.serverId,
-          serverName: server.name,
+          server,
           tool,
           args: request.body ?? {},
-          actor: actorOf(request),
+          principal: request.principal,
+          unknownTool,
           via: 'rest',
           correlationId: String(request.id),
           traceparent: request.headers.traceparent as string | undefined,
@@ -67,11 +78,15 @@ function abortOnClose(raw: import('node:http').IncomingMessage): AbortSignal {
   return controller.signal;
 }
 
-/** OpenAPI paths for every discovered tool, added to the document on each request. */
-export async function toolPaths(catalog: CatalogSource): Promise<Record<string, unknown>> {
+/** OpenAPI paths for every discovered tool the caller may call, added to the document on each request. */
+export async function toolPaths(
+  catalog: CatalogSource,
+  mayCall: (server: CatalogServer, tool: string) => boolean,
+): Promise<Record<string, unknown>> {
   const paths: Record<string, unknown> = {};
   for (const server of await catalog.enabledServers()) {
     for (const tool of server.tools) {
+      if (!mayCall(server, tool.name)) continue;
       paths[`/api/v1/servers/${server.name}/tools/${encodeURIComponent(tool.name)}`] = {
         post: {
           tags: [`tools: ${server.name}`],

@@ -10,6 +10,7 @@ import * as m101 from './2026-11-21-101-templates.ts';
 import * as m102 from './2026-11-21-102-projects.ts';
 import * as m103 from './2026-11-21-103-template-variable-order.ts';
 import * as m104 from './2026-11-21-104-tool-calls-running.ts';
+import * as t001 from './2026-12-04-001-tenancy.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-11-21-102-projects': m102,
   '2026-11-21-103-template-variable-order': m103,
   '2026-11-21-104-tool-calls-running': m104,
+  '2026-12-04-001-tenancy': t001,
 };
 
 /**

@@ -50,11 +50,12 @@ for (const kind of databaseKinds) {
     let servers: ReturnType<typeof makeServerCommands>;
     let catalogs: ReturnType<typeof makeCatalogCommands>;
     let seq = 0;
-    const meta = (): CommandMeta => {
+    const meta = (tenant?: string): CommandMeta => {
       clock.advance(1000);
       return {
         commandId: `cmd-${++seq}`,
-        actor: 'system:test',
+        actor: tenant ? `user:${tenant}` : 'system:test',
+        tenant,
         correlationId: `c-${seq}`,
         issuedAt: clock.now(),
       };
@@ -114,7 +115,7 @@ for (const kind of databaseKinds) {
         await projected(
           servers.register(
             { name: 'memory', transport: { type: 'sse', url: 'https://m.test/sse' }, enabled: false },
-            meta(),
+            meta('team-a'),
           ),
         )
       ).serverId;
@@ -144,6 +145,8 @@ for (const kind of databaseKinds) {
         serverId: everything,
         serverName: 'everything',
         enabled: true,
+        tenant: 'default',
+        owner: 'system:test',
         hash: r.hash,
         serverRevision: '0',
         serverInfo: { name: 'everything', version: '1.2.3' },
@@ -168,6 +171,20 @@ for (const kind of databaseKinds) {
         (await listCatalog(t.db, { serverIds: [memory, 'not-a-uuid'] })).map((c) => c.serverName),
       ).toEqual(['memory']);
       expect(await listCatalog(t.db, { serverIds: [] })).toEqual([]);
+    });
+
+    it("exposes each server's tenant and owner, and lists a tenant's servers only when asked", async () => {
+      const all = await listCatalog(t.db);
+      expect(all.map((c) => [c.serverName, c.tenant, c.owner])).toEqual([
+        ['everything', 'default', 'system:test'],
+        ['memory', 'team-a', 'user:team-a'],
+      ]);
+      expect((await listCatalog(t.db, { tenant: 'team-a' })).map((c) => c.serverName)).toEqual(['memory']);
+      expect(await listCatalog(t.db, { tenant: 'team-b' })).toEqual([]);
+      expect(await getServerCatalog(t.db, memory, { tenant: 'team-b' })).toBeUndefined();
+      expect(await getServerCatalog(t.db, memory, { tenant: 'team-a' })).toMatchObject({
+        serverName: 'memory',
+      });
     });
 
     it('the same catalog again changes nothing; a changed one replaces the old as a whole', async () => {

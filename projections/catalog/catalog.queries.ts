@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { isUuid } from '../../kernel/ids.ts';
 import type { ReadModelTables } from '../db.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 
 type Db = Kysely<ReadModelTables>;
 type McpObject = Record<string, unknown>;
@@ -10,6 +11,9 @@ export interface CatalogView {
   serverId: string;
   serverName: string;
   enabled: boolean;
+  /** The server's tenant and owner, for authorizing per server. */
+  tenant: string;
+  owner: string;
   /** sha256 of the catalog; null when none was discovered yet (only failures so far). */
   hash: string | null;
   /** Revision of the server's stream the catalog was discovered at (decimal string). */
@@ -30,7 +34,7 @@ export interface CatalogView {
   prompts: McpObject[];
 }
 
-export interface ListCatalogOptions {
+export interface ListCatalogOptions extends TenantScope {
   /** Only these servers (ids); unknown or malformed ids are simply not found. */
   serverIds?: readonly string[] | undefined;
   /** Only enabled (true) or disabled (false) servers. */
@@ -51,6 +55,8 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
       'c.server_id',
       's.name',
       's.enabled',
+      's.tenant',
+      's.owner',
       'c.hash',
       'c.server_revision',
       'c.discovered_at',
@@ -69,6 +75,7 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
     q = q.where('c.server_id', 'in', ids);
   }
   if (options.enabled !== undefined) q = q.where('s.enabled', '=', options.enabled);
+  if (options.tenant !== undefined) q = q.where('s.tenant', '=', options.tenant);
   const rows = await q.orderBy('s.name').orderBy('s.id').execute();
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.server_id);
@@ -83,6 +90,8 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
     serverId: r.server_id,
     serverName: r.name,
     enabled: r.enabled,
+    tenant: r.tenant,
+    owner: r.owner,
     hash: r.hash,
     serverRevision: r.server_revision === null ? null : String(r.server_revision),
     discoveredAt: iso(r.discovered_at),
@@ -101,9 +110,16 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
   }));
 }
 
-/** One server's catalog; undefined if the server is unknown, removed, or never had a discovery. */
-export async function getServerCatalog(db: Db, serverId: string): Promise<CatalogView | undefined> {
-  const [view] = await listCatalog(db, { serverIds: [serverId] });
+/**
+ * One server's catalog; undefined if the server is unknown, removed, of another tenant than the
+ * one asked for, or never had a discovery.
+ */
+export async function getServerCatalog(
+  db: Db,
+  serverId: string,
+  options: TenantScope = {},
+): Promise<CatalogView | undefined> {
+  const [view] = await listCatalog(db, { serverIds: [serverId], tenant: options.tenant });
   return view;
 }
 

@@ -40,6 +40,8 @@ for (const kind of databaseKinds) {
       at: string,
       actor: string,
       destination: string,
+      /** Without one, the event is as written before tenancy. */
+      tenant?: string,
     ): Promise<string> {
       const projectId = randomUUID();
       await append(
@@ -58,6 +60,7 @@ for (const kind of databaseKinds) {
           ],
           overwrite: false,
           durationMs: 42,
+          ...(tenant && { tenant, owner: actor }),
           generatedAt: at,
         },
         actor,
@@ -70,6 +73,7 @@ for (const kind of databaseKinds) {
       projectId: string | null,
       at: string,
       actor: string,
+      tenant?: string,
     ): Promise<string> {
       const analysisId = randomUUID();
       await append(
@@ -96,6 +100,7 @@ for (const kind of databaseKinds) {
           },
           skipped: { binary: 0, tooLarge: 0, unknownLanguage: 1 },
           durationMs: 15,
+          ...(tenant && { tenant, owner: actor }),
           analyzedAt: at,
         },
         actor,
@@ -116,9 +121,9 @@ for (const kind of databaseKinds) {
       await runner.start();
       ids.a = await generate('fastify-service', '2026-04-01T09:00:00.000Z', 'alice', 'apps/a');
       ids.b = await generate('mcp-server-ts', '2026-04-01T10:00:00.000Z', 'bob', 'apps/b');
-      ids.c = await generate('fastify-service', '2026-04-01T11:00:00.000Z', 'api-key:ci', 'apps/c');
+      ids.c = await generate('fastify-service', '2026-04-01T11:00:00.000Z', 'api-key:ci', 'apps/c', 'team-a');
       ids.analysisA = await analyze('apps/a', ids.a, '2026-04-01T12:00:00.000Z', 'alice');
-      ids.analysisRoot = await analyze('.', null, '2026-04-01T13:00:00.000Z', 'bob');
+      ids.analysisRoot = await analyze('.', null, '2026-04-01T13:00:00.000Z', 'bob', 'team-b');
       expect(await runner.waitForPosition('projects', last, 15_000)).toBe(true);
     });
     afterAll(async () => {
@@ -140,6 +145,9 @@ for (const kind of databaseKinds) {
         durationMs: 42,
         generatedAt: '2026-04-01T10:00:00.000Z',
         actor: 'bob',
+        // Generated before tenancy.
+        tenant: 'default',
+        owner: 'unknown',
         position: expect.any(String),
         files: [
           { path: 'package.json', size: 200, sha256: sha(`${ids.b}/package.json`) },
@@ -195,6 +203,8 @@ for (const kind of databaseKinds) {
         durationMs: 15,
         analyzedAt: '2026-04-01T12:00:00.000Z',
         actor: 'alice',
+        tenant: 'default',
+        owner: 'unknown',
         position: expect.any(String),
       });
       expect((await listAnalyses(t.db)).map((a) => a.analysisId)).toEqual([ids.analysisRoot, ids.analysisA]);
@@ -205,6 +215,28 @@ for (const kind of databaseKinds) {
       expect(await listAnalyses(t.db, { projectId: 'nope' })).toEqual([]);
       expect((await listAnalyses(t.db, { limit: 1 })).map((a) => a.actor)).toEqual(['bob']);
       expect(await getAnalysis(t.db, 'nope')).toBeUndefined();
+    });
+
+    it("a tenant lists and finds its own projects and analyses, not another's", async () => {
+      const projectIds = async (tenant?: string) =>
+        (await listProjects(t.db, { tenant })).items.map((p) => p.projectId);
+      expect(await projectIds('team-a')).toEqual([ids.c]);
+      expect(await projectIds('default')).toEqual([ids.b, ids.a]);
+      expect(await projectIds(undefined)).toEqual([ids.c, ids.b, ids.a]);
+      expect(await getProject(t.db, ids.c!, { tenant: 'team-a' })).toMatchObject({
+        tenant: 'team-a',
+        owner: 'api-key:ci',
+      });
+      expect(await getProject(t.db, ids.c!, { tenant: 'team-b' })).toBeUndefined();
+
+      const analysisIds = async (tenant?: string) =>
+        (await listAnalyses(t.db, { tenant })).map((a) => a.analysisId);
+      expect(await analysisIds('team-b')).toEqual([ids.analysisRoot]);
+      expect(await analysisIds('team-a')).toEqual([]);
+      expect(await getAnalysis(t.db, ids.analysisRoot!, { tenant: 'team-b' })).toMatchObject({
+        owner: 'bob',
+      });
+      expect(await getAnalysis(t.db, ids.analysisRoot!, { tenant: 'default' })).toBeUndefined();
     });
 
     it('re-applying is harmless; a rebuild from the store alone equals the live tables', async () => {

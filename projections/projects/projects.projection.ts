@@ -39,6 +39,8 @@ export const projectsProjection: Projection = {
             generated_at: d.generatedAt,
             actor: event.metadata.actor,
             position: event.position,
+            tenant: d.tenant,
+            owner: d.owner,
           })
           .onConflict((oc) => oc.column('project_id').doNothing())
           .execute();
@@ -60,6 +62,8 @@ export const projectsProjection: Projection = {
             analyzed_at: d.analyzedAt,
             actor: event.metadata.actor,
             position: event.position,
+            tenant: d.tenant,
+            owner: d.owner,
           })
           .onConflict((oc) => oc.column('analysis_id').doNothing())
           .execute();

@@ -11,6 +11,7 @@ import type {
   ProjectsTable,
   ReadModelTables,
 } from '../db.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 
 type Db = Kysely<ReadModelTables>;
 
@@ -34,6 +35,9 @@ export interface ProjectView {
   generatedAt: string;
   /** Who generated it. */
   actor: string;
+  /** The tenant it belongs to, and its owner ('unknown' for projects generated before tenancy). */
+  tenant: string;
+  owner: string;
   position: string;
 }
 
@@ -42,7 +46,7 @@ export interface ProjectDetail extends ProjectView {
   files: Array<{ path: string; size: number; sha256: string }>;
 }
 
-export interface ListProjectsOptions {
+export interface ListProjectsOptions extends TenantScope {
   template?: string | undefined;
   /** 1-500 (default 100). */
   limit?: number | undefined;
@@ -74,8 +78,11 @@ export async function listProjects(db: Db, options: ListProjectsOptions = {}): P
       'duration_ms',
       'generated_at',
       'actor',
+      'tenant',
+      'owner',
       'position',
     ]);
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (options.template !== undefined) q = q.where('template', '=', options.template);
   if (options.after !== undefined) {
     const [generatedAt, id] = decodeCursor(options.after, { dateKey: true });
@@ -95,13 +102,15 @@ export async function listProjects(db: Db, options: ListProjectsOptions = {}): P
 }
 
 /** One project by id. */
-export async function getProject(db: Db, id: string): Promise<ProjectDetail | undefined> {
+export async function getProject(
+  db: Db,
+  id: string,
+  options: TenantScope = {},
+): Promise<ProjectDetail | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = await db
-    .selectFrom('projects')
-    .selectAll()
-    .where('project_id', '=', id.toLowerCase())
-    .executeTakeFirst();
+  let q = db.selectFrom('projects').selectAll().where('project_id', '=', id.toLowerCase());
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
+  const row = await q.executeTakeFirst();
   return row && { ...toProjectView(row), files: row.files };
 }
 
@@ -119,6 +128,8 @@ function toProjectView(r: Omit<Selectable<ProjectsTable>, 'files'>): ProjectView
     durationMs: r.duration_ms,
     generatedAt: iso(r.generated_at),
     actor: r.actor,
+    tenant: r.tenant,
+    owner: r.owner,
     position: String(r.position),
   };
 }
@@ -138,10 +149,12 @@ export interface AnalysisView {
   analyzedAt: string;
   /** Who asked for it. */
   actor: string;
+  tenant: string;
+  owner: string;
   position: string;
 }
 
-export interface ListAnalysesOptions {
+export interface ListAnalysesOptions extends TenantScope {
   projectId?: string | undefined;
   /** 1-500 (default 100). */
   limit?: number | undefined;
@@ -151,6 +164,7 @@ export interface ListAnalysesOptions {
 export async function listAnalyses(db: Db, options: ListAnalysesOptions = {}): Promise<AnalysisView[]> {
   const limit = checkLimit(options.limit);
   let q = db.selectFrom('code_analyses').selectAll();
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (options.projectId !== undefined) {
     if (!isUuid(options.projectId)) return [];
     q = q.where('project_id', '=', options.projectId.toLowerCase());
@@ -160,13 +174,15 @@ export async function listAnalyses(db: Db, options: ListAnalysesOptions = {}): P
 }
 
 /** One analysis by id. */
-export async function getAnalysis(db: Db, id: string): Promise<AnalysisView | undefined> {
+export async function getAnalysis(
+  db: Db,
+  id: string,
+  options: TenantScope = {},
+): Promise<AnalysisView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = await db
-    .selectFrom('code_analyses')
-    .selectAll()
-    .where('analysis_id', '=', id.toLowerCase())
-    .executeTakeFirst();
+  let q = db.selectFrom('code_analyses').selectAll().where('analysis_id', '=', id.toLowerCase());
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
+  const row = await q.executeTakeFirst();
   return row && toAnalysisView(row);
 }
 
@@ -182,6 +198,8 @@ function toAnalysisView(r: Selectable<CodeAnalysesTable>): AnalysisView {
     durationMs: r.duration_ms,
     analyzedAt: iso(r.analyzed_at),
     actor: r.actor,
+    tenant: r.tenant,
+    owner: r.owner,
     position: String(r.position),
   };
 }

@@ -1,3 +1,8 @@
 export { redactTransport, serversProjection } from './server.projection.ts';
-export type { ListServersOptions, ServerDetailView, ServerPage, ServerView } from './servers.queries.ts';
+export type {
+  ListServersOptions,
+  ServerDetailView,
+  ServerPage,
+  ServerView,
+} from './servers.queries.ts';
 export { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';

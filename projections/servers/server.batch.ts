@@ -20,6 +20,8 @@ interface Row {
   created_at: string;
   updated_at: string;
   removed_at: string | null;
+  tenant: string;
+  owner: string;
 }
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
@@ -74,6 +76,8 @@ export async function applyServersBatch(
         created_at: d.registeredAt,
         updated_at: d.registeredAt,
         removed_at: null,
+        tenant: d.tenant,
+        owner: d.owner,
       });
       dirty.add(id);
       continue;

@@ -98,6 +98,8 @@ async function registered(
       created_at: d.registeredAt,
       updated_at: d.registeredAt,
       removed_at: null,
+      tenant: d.tenant,
+      owner: d.owner,
     })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();

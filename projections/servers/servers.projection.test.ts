@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
 import { fixedClock } from '../../kernel/clock.ts';
@@ -8,7 +8,7 @@ import { createSecretBox } from '../../kernel/secrets.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { serversProjection } from './server.projection.ts';
-import { getServer, getServerByName, listServers } from './servers.queries.ts';
+import { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';
 
 for (const kind of databaseKinds) {
   warnIfSkipped(kind, 'servers read model');
@@ -23,9 +23,10 @@ for (const kind of databaseKinds) {
     const registry = registerServerEvents(new EventTypeRegistry());
     let servers: ReturnType<typeof makeServerCommands>;
     let seq = 0;
-    const meta = (): CommandMeta => ({
+    const meta = (tenant?: string, actor = 'user:test'): CommandMeta => ({
       commandId: `cmd-${++seq}`,
-      actor: 'user:test',
+      actor,
+      tenant,
       correlationId: `corr-${seq}`,
       issuedAt: tick(1000),
     });
@@ -99,6 +100,8 @@ for (const kind of databaseKinds) {
         createdAt: '2026-04-01T09:00:01.000Z',
         updatedAt: '2026-04-01T09:00:01.000Z',
         removedAt: null,
+        tenant: 'default',
+        owner: 'user:test',
         health: { status: null, since: null, lastCheckAt: null, latencyMs: null, lastError: null },
         stats: {
           calls: 0,
@@ -225,6 +228,60 @@ for (const kind of databaseKinds) {
       await expect(listServers(t.db, { cursor: 'garbage' })).rejects.toMatchObject({
         code: 'QUERY.INVALID_CURSOR',
       });
+    });
+
+    it("a server is its registrant's tenant's: listed and found for it, not for another", async () => {
+      const r = await projected(
+        servers.register(
+          { name: 'team-a-db', transport: { type: 'stdio', command: 'db' } },
+          meta('team-a', 'u-a'),
+        ),
+      );
+      const view = await getServer(t.db, r.serverId);
+      expect(view).toMatchObject({ tenant: 'team-a', owner: 'u-a' });
+      const listed = async (tenant?: string) =>
+        (await listServers(t.db, { tenant, limit: 500 })).items.map((s) => s.name);
+      expect(await listed('team-a')).toEqual(['team-a-db']);
+      expect(await listed('team-b')).not.toContain('team-a-db');
+      expect(await listed(undefined)).toContain('team-a-db');
+      expect(await listed('default')).not.toContain('team-a-db');
+      expect(await getServer(t.db, r.serverId, { tenant: 'team-b' })).toBeUndefined();
+      expect(await getServer(t.db, r.serverId, { tenant: 'team-a' })).toEqual(view);
+      expect(await getServerByName(t.db, 'team-a-db', { tenant: 'team-b' })).toBeUndefined();
+      expect(await getServerByName(t.db, 'team-a-db', { tenant: 'team-a' })).toEqual(view);
+      expect(await findServerIdByName(t.db, 'team-a-db', { tenant: 'team-b' })).toBeUndefined();
+      expect(await findServerIdByName(t.db, 'team-a-db', { tenant: 'team-a' })).toBe(r.serverId);
+      await projected(servers.remove(r.serverId, meta('team-a', 'u-a')));
+    });
+
+    it('a server registered before tenancy reads as the default tenant, owner unknown', async () => {
+      const serverId = randomUUID();
+      const { position } = await t.store.append(
+        `server-${serverId}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'ServerRegistered',
+            // As written before tenancy: no tenant, no owner.
+            data: {
+              serverId,
+              name: 'legacy',
+              transport: { type: 'sse', url: 'https://legacy.test/sse', headers: {} },
+              tags: [],
+              enabled: true,
+              settings: {},
+              registeredAt: '2026-01-01T00:00:00.000Z',
+            },
+            metadata: { correlationId: 'c', causationId: randomUUID(), actor: 'someone', schemaVersion: 1 },
+          },
+        ],
+        'no-stream',
+      );
+      expect(await runner.waitForPosition('servers', position, 10_000)).toBe(true);
+      expect(await getServer(t.db, serverId)).toMatchObject({ tenant: 'default', owner: 'unknown' });
+      expect((await listServers(t.db, { tenant: 'default', limit: 500 })).items.map((s) => s.name)).toContain(
+        'legacy',
+      );
     });
 
     it('status reports the checkpoint and no lag once caught up', async () => {

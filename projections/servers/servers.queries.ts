@@ -4,6 +4,7 @@ import { isUuid } from '../../kernel/ids.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { ReadModelTables, RedactedTransport, ServerSettingsView, ServersTable } from '../db.ts';
 import { healthOfServers, type ServerHealthView, UNCHECKED } from '../health/health.queries.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 import { type ServerStats, serverStats } from '../tool-stats/tool-stats.queries.ts';
 
 /** A server as the API shows it: camelCase, int8 as decimal strings, times as ISO strings. */
@@ -25,16 +26,20 @@ export interface ServerView {
   createdAt: string;
   updatedAt: string;
   removedAt: string | null;
+  /** The tenant the server belongs to, and the principal that registered it. */
+  tenant: string;
+  owner: string;
   /** Status and since when (audited transitions), last check time, latency and error. */
   health: ServerHealthView;
 }
 
 /** One server in full: the list's view plus its tool-call statistics. */
 export interface ServerDetailView extends ServerView {
+  /** Of the calls of the tenant asked for, when one was (see TenantScope). */
   stats: ServerStats;
 }
 
-export interface ListServersOptions {
+export interface ListServersOptions extends TenantScope {
   /** Removed servers are hidden unless this is true. */
   includeRemoved?: boolean | undefined;
   enabled?: boolean | undefined;
@@ -65,6 +70,7 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
     throw new AppError('validation', 'QUERY.INVALID_LIMIT', 'limit must be an integer from 1 to 500');
   }
   let q = servers(db);
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (!options.includeRemoved) q = q.where('status', '=', 'active');
   if (options.enabled !== undefined) q = q.where('enabled', '=', options.enabled);
   if (options.tag !== undefined) q = q.where(sql<boolean>`${options.tag} = ANY(tags)`);
@@ -93,43 +99,51 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
 export async function getServer(
   db: Db,
   id: string,
-  options: { includeRemoved?: boolean } = {},
+  options: TenantScope & { includeRemoved?: boolean | undefined } = {},
 ): Promise<ServerDetailView | undefined> {
   if (!isUuid(id)) return undefined;
   let q = servers(db).where('id', '=', id.toLowerCase());
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (!options.includeRemoved) q = q.where('status', '=', 'active');
   const row = await q.executeTakeFirst();
-  return row && detailView(db, row);
+  return row && detailView(db, row, options);
 }
 
 /** The active server holding `name` (names are unique among active servers), with health and stats. */
-export async function getServerByName(db: Db, name: string): Promise<ServerDetailView | undefined> {
-  const row = await servers(db)
-    .where('name', '=', name)
-    .where('status', '=', 'active')
-    // Names are reserved on the write side; should two rows ever share one, answer the same one.
-    .orderBy('created_at')
-    .orderBy('id')
-    .executeTakeFirst();
-  return row && detailView(db, row);
+export async function getServerByName(
+  db: Db,
+  name: string,
+  options: TenantScope = {},
+): Promise<ServerDetailView | undefined> {
+  let q = servers(db).where('name', '=', name).where('status', '=', 'active');
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
+  // Names are reserved on the write side; should two rows ever share one, answer the same one.
+  const row = await q.orderBy('created_at').orderBy('id').executeTakeFirst();
+  return row && detailView(db, row, options);
 }
 
 /** The id of the active server holding `name`, without composing its view (for filters). */
-export async function findServerIdByName(db: Db, name: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('servers')
-    .select('id')
-    .where('name', '=', name)
-    .where('status', '=', 'active')
-    .orderBy('created_at')
-    .orderBy('id')
-    .executeTakeFirst();
+export async function findServerIdByName(
+  db: Db,
+  name: string,
+  options: TenantScope = {},
+): Promise<string | undefined> {
+  let q = db.selectFrom('servers').select('id').where('name', '=', name).where('status', '=', 'active');
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
+  const row = await q.orderBy('created_at').orderBy('id').executeTakeFirst();
   return row?.id;
 }
 
 /** Composes the server row with the health and tool_calls read models (each its own query module). */
-async function detailView(db: Db, row: Selectable<ServersTable>): Promise<ServerDetailView> {
-  const [health, stats] = await Promise.all([healthOfServers(db, [row.id]), serverStats(db, row.id)]);
+async function detailView(
+  db: Db,
+  row: Selectable<ServersTable>,
+  scope: TenantScope,
+): Promise<ServerDetailView> {
+  const [health, stats] = await Promise.all([
+    healthOfServers(db, [row.id]),
+    serverStats(db, row.id, { tenant: scope.tenant }),
+  ]);
   return { ...toView(row, health.get(row.id)), stats };
 }
 
@@ -150,6 +164,8 @@ export function toView(row: Selectable<ServersTable>, health: ServerHealthView =
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
     removedAt: row.removed_at === null ? null : new Date(row.removed_at).toISOString(),
+    tenant: row.tenant,
+    owner: row.owner,
     health,
   };
 }

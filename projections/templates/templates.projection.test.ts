@@ -60,15 +60,28 @@ for (const kind of databaseKinds) {
     const registry = registerTemplateEvents(new EventTypeRegistry());
     let last = 0n;
 
-    async function append(stream: string, type: string, data: unknown, actor = 'alice'): Promise<void> {
+    /** Appends an event as the current code writes it, or (`schemaVersion` given) as an older one did. */
+    async function append(
+      stream: string,
+      type: string,
+      data: unknown,
+      options: { schemaVersion?: number } = {},
+    ): Promise<void> {
+      const current = registry.currentVersion(type);
+      const schemaVersion = options.schemaVersion ?? current;
       const r = await t.store.append(
         stream,
         [
           {
             id: randomUUID(),
             type,
-            data: registry.validate(type, data),
-            metadata: { correlationId: randomUUID(), causationId: randomUUID(), actor, schemaVersion: 1 },
+            data: schemaVersion === current ? registry.validate(type, data) : data,
+            metadata: {
+              correlationId: randomUUID(),
+              causationId: randomUUID(),
+              actor: 'alice',
+              schemaVersion,
+            },
           },
         ],
         'any',
@@ -141,15 +154,21 @@ for (const kind of databaseKinds) {
         registry,
       });
       await runner.start();
-      await append('templatesource-builtin', 'TemplateSourceRegistered', {
-        name: 'builtin',
-        kind: 'directory',
-        location: '/opt/switchyard/templates',
-        ref: null,
-        intervalMs: null,
-        builtIn: true,
-        registeredAt: '2026-04-01T09:00:00.000Z',
-      });
+      // Registered before tenancy (v1): the built-in source reads as every tenant's.
+      await append(
+        'templatesource-builtin',
+        'TemplateSourceRegistered',
+        {
+          name: 'builtin',
+          kind: 'directory',
+          location: '/opt/switchyard/templates',
+          ref: null,
+          intervalMs: null,
+          builtIn: true,
+          registeredAt: '2026-04-01T09:00:00.000Z',
+        },
+        { schemaVersion: 1 },
+      );
       hashes.fastify = await publish('fastify-service', {
         stack: 'node-fastify',
         description: 'An HTTP service with health checks and OpenAPI docs',
@@ -203,6 +222,8 @@ for (const kind of databaseKinds) {
         removedAt: null,
         variables: expect.arrayContaining(['projectName', 'port']),
         rank: expect.any(Number),
+        tenant: null,
+        owner: 'unknown',
       });
     });
 
@@ -480,6 +501,8 @@ for (const kind of databaseKinds) {
         ref: 'main',
         intervalMs: 600_000,
         builtIn: false,
+        tenant: 'team-a',
+        owner: 'alice',
         registeredAt: '2026-04-05T13:00:00.000Z',
       });
       await append('templatesource-team', 'TemplateSourceRemoved', {
@@ -594,6 +617,57 @@ for (const kind of databaseKinds) {
       const { rows } = await sql<{ indexname: string }>`
         SELECT indexname FROM pg_indexes WHERE tablename = 'templates' ORDER BY indexname`.execute(t.db);
       expect(rows.map((r) => r.indexname)).toContain('templates_search');
+    });
+
+    it("a tenant sees its own sources and templates and the shared built-in ones, not another's", async () => {
+      await append('templatesource-team-a-src', 'TemplateSourceRegistered', {
+        name: 'team-a-src',
+        kind: 'directory',
+        location: '/srv/team-a/templates',
+        ref: null,
+        intervalMs: null,
+        builtIn: false,
+        tenant: 'team-a',
+        owner: 'alice',
+        registeredAt: '2026-04-07T09:00:00.000Z',
+      });
+      await publish('team-a-service', {
+        stack: 'node-fastify',
+        description: 'Team A only',
+        source: 'team-a-src',
+        at: '2026-04-07T09:01:00.000Z',
+      });
+      await settle();
+
+      // Templates inherit their source's tenant and owner; the built-in source's are everyone's.
+      expect(await getTemplate(t.db, 'team-a-service')).toMatchObject({ tenant: 'team-a', owner: 'alice' });
+      expect(await getTemplate(t.db, 'mcp-server-ts')).toMatchObject({ tenant: null, owner: 'unknown' });
+      expect(await getTemplateSource(t.db, 'builtin')).toMatchObject({ tenant: null, owner: 'unknown' });
+
+      const shared = ['cli-tool', 'fastify-service', 'mcp-server-ts'];
+      expect(names(await searchTemplates(t.db, { tenant: 'team-a' }))).toEqual([...shared, 'team-a-service']);
+      expect(names(await searchTemplates(t.db, { tenant: 'team-b' }))).toEqual(shared);
+      expect(names(await searchTemplates(t.db))).toEqual([...shared, 'team-a-service']);
+      expect(await getTemplate(t.db, 'team-a-service', { tenant: 'team-b' })).toBeUndefined();
+      expect(
+        await getTemplateVersion(t.db, 'team-a-service', undefined, { tenant: 'team-b' }),
+      ).toBeUndefined();
+      expect(await getTemplateVersion(t.db, 'team-a-service', undefined, { tenant: 'team-a' })).toMatchObject(
+        {
+          tenant: 'team-a',
+        },
+      );
+      expect(await getTemplate(t.db, 'mcp-server-ts', { tenant: 'team-b' })).toBeDefined();
+      expect((await listStacks(t.db, { tenant: 'team-b' })).flatMap((st) => st.names)).not.toContain(
+        'team-a-service',
+      );
+
+      const sourceNames = async (tenant?: string) =>
+        (await listTemplateSources(t.db, { tenant, includeRemoved: true })).map((src) => src.name);
+      expect(await sourceNames('team-a')).toEqual(['builtin', 'team', 'team-a-src']);
+      expect(await sourceNames('team-b')).toEqual(['builtin']);
+      expect(await getTemplateSource(t.db, 'team-a-src', { tenant: 'team-b' })).toBeUndefined();
+      expect(await getTemplateSource(t.db, 'builtin', { tenant: 'team-b' })).toBeDefined();
     });
   });
 }

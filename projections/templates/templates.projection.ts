@@ -13,6 +13,8 @@ import {
   VALIDATION_CATEGORY,
 } from '../../domains/templates/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
+import { UNKNOWN_OWNER } from '../../kernel/ownership.ts';
+import { DEFAULT_TENANT } from '../../kernel/principal.ts';
 import type { ReadModelTables, TemplateSourcesTable } from '../db.ts';
 import type { Projection } from '../projection.ts';
 
@@ -122,6 +124,7 @@ async function published(
   // The template row carries the stream's revision for both tables: they are written together.
   if (current && BigInt(current.revision) >= event.revision) return;
 
+  const owner = await sourceOwnership(trx, tables, d.source);
   const manifest = JSON.stringify(d.manifest);
   const files = JSON.stringify(d.files);
   // The same content published again (say after a removal) is the same row, now last published here.
@@ -162,12 +165,32 @@ async function published(
     variable_order: d.variableOrder ? JSON.stringify(d.variableOrder) : null,
     revision: event.revision,
     position: event.position,
+    tenant: owner.tenant,
+    owner: owner.owner,
   };
   await trx
     .insertInto(tables.templates)
     .values({ name: d.name, ...columns })
     .onConflict((oc) => oc.column('name').doUpdateSet(columns))
     .execute();
+}
+
+/**
+ * A template belongs to whoever its source belongs to. The source's registration precedes its
+ * publications in the log (and this projection owns both tables), so the row is there; were it not,
+ * the template reads as the default tenant's, like anything recorded before tenancy.
+ */
+async function sourceOwnership(
+  trx: Trx,
+  tables: Tables,
+  source: string,
+): Promise<{ tenant: string | null; owner: string }> {
+  const row = await trx
+    .selectFrom(tables.sources)
+    .select(['tenant', 'owner'])
+    .where('name', '=', source)
+    .executeTakeFirst();
+  return row ?? { tenant: DEFAULT_TENANT, owner: UNKNOWN_OWNER };
 }
 
 /**
@@ -227,6 +250,8 @@ async function sourceRegistered(
     status: 'registered' as const,
     revision: event.revision,
     position: event.position,
+    tenant: d.tenant,
+    owner: d.owner,
   };
   await trx
     .insertInto(tables.sources)

@@ -15,11 +15,15 @@ import type {
   TemplateSourcesTable,
   TemplateValidationsTable,
 } from '../db.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 import { searchWords } from './templates.projection.ts';
 
 type Db = Kysely<ReadModelTables>;
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
+
+/** A tenant sees its own templates and sources and the shared ones (tenant null). */
+const visibleTo = (tenant: string) => sql<boolean>`(tenant = ${tenant} OR tenant IS NULL)`;
 const isoOrNull = (d: Date | string | null): string | null => (d === null ? null : iso(d));
 
 /** A template in a list or search result. */
@@ -39,9 +43,12 @@ export interface TemplateSummary {
   variables: string[];
   /** ts_rank of the match when a query was given, null otherwise. Higher is better. */
   rank: number | null;
+  /** Its source's tenant (null: every tenant's) and owner. */
+  tenant: string | null;
+  owner: string;
 }
 
-export interface SearchTemplatesOptions {
+export interface SearchTemplatesOptions extends TenantScope {
   /** Words to find in names, stacks, tags and descriptions; each matches as a prefix ("fast" → fastify). */
   query?: string | undefined;
   stack?: string | undefined;
@@ -91,12 +98,15 @@ export async function searchTemplates(
     'source',
     'published_at',
     'removed_at',
+    'tenant',
+    'owner',
     sql<string[]>`CASE WHEN variable_order IS NULL
         THEN coalesce(array(SELECT jsonb_object_keys(manifest->'variables')), '{}')
         ELSE array(SELECT jsonb_array_elements_text(variable_order)) END`.as('variables'),
     rank.as('rank'),
   ]);
   if (tsquery !== undefined) q = q.where(sql<boolean>`search @@ ${query}`);
+  if (options.tenant !== undefined) q = q.where(visibleTo(options.tenant));
   if (!options.includeRemoved) q = q.where('removed_at', 'is', null);
   if (options.stack !== undefined) q = q.where('stack', '=', options.stack);
   if (options.source !== undefined) q = q.where('source', '=', options.source);
@@ -114,6 +124,8 @@ export async function searchTemplates(
     removedAt: isoOrNull(r.removed_at),
     variables: r.variables,
     rank: r.rank === null ? null : Number(r.rank),
+    tenant: r.tenant,
+    owner: r.owner,
   }));
 }
 
@@ -201,15 +213,24 @@ export interface TemplateDetail {
   versions: TemplateVersionSummary[];
   /** The newest validation of this template, if any. */
   latestValidation: TemplateValidationView | null;
+  /** Its source's tenant (null: every tenant's) and owner. */
+  tenant: string | null;
+  owner: string;
   /** Revision of the template's stream and global position of the last event this view reflects. */
   revision: string;
   position: string;
 }
 
-/** One template by name, removed or not (see removedAt). */
-export async function getTemplate(db: Db, name: string): Promise<TemplateDetail | undefined> {
+/** One template by name, removed or not (see removedAt); another tenant's reads as not found. */
+export async function getTemplate(
+  db: Db,
+  name: string,
+  scope: TenantScope = {},
+): Promise<TemplateDetail | undefined> {
+  let template = db.selectFrom('templates').selectAll().where('name', '=', name);
+  if (scope.tenant !== undefined) template = template.where(visibleTo(scope.tenant));
   const [row, versions, validation] = await Promise.all([
-    db.selectFrom('templates').selectAll().where('name', '=', name).executeTakeFirst(),
+    template.executeTakeFirst(),
     db
       .selectFrom('template_versions')
       .select(['version', 'content_hash', 'commit', 'source', 'published_at'])
@@ -255,6 +276,8 @@ export async function getTemplate(db: Db, name: string): Promise<TemplateDetail 
       current: v.content_hash === row.content_hash,
     })),
     latestValidation: validation ? toValidationView(validation) : null,
+    tenant: row.tenant,
+    owner: row.owner,
     revision: String(row.revision),
     position: String(row.position),
   };
@@ -275,6 +298,8 @@ export interface TemplateVersionDetail {
   current: boolean;
   /** Set when the template was removed from the catalog (the caller decides whether that matters). */
   removedAt: string | null;
+  /** The template's tenant (null: every tenant's). */
+  tenant: string | null;
 }
 
 /**
@@ -286,12 +311,14 @@ export async function getTemplateVersion(
   db: Db,
   name: string,
   version?: string,
+  scope: TenantScope = {},
 ): Promise<TemplateVersionDetail | undefined> {
-  const template = await db
+  let q0 = db
     .selectFrom('templates')
-    .select(['content_hash', 'removed_at'])
-    .where('name', '=', name)
-    .executeTakeFirst();
+    .select(['content_hash', 'removed_at', 'tenant'])
+    .where('name', '=', name);
+  if (scope.tenant !== undefined) q0 = q0.where(visibleTo(scope.tenant));
+  const template = await q0.executeTakeFirst();
   if (!template) return undefined;
   let q = db.selectFrom('template_versions').selectAll().where('name', '=', name);
   q =
@@ -311,6 +338,7 @@ export async function getTemplateVersion(
     files: row.files,
     current: row.content_hash === template.content_hash,
     removedAt: isoOrNull(template.removed_at),
+    tenant: template.tenant,
   };
 }
 
@@ -325,14 +353,10 @@ export interface StackView {
 }
 
 /** The stacks of the templates in the catalog (removed ones left out), by stack name. */
-export async function listStacks(db: Db): Promise<StackView[]> {
-  const rows = await db
-    .selectFrom('templates')
-    .select(['stack', 'name', 'tags'])
-    .where('removed_at', 'is', null)
-    .orderBy('stack')
-    .orderBy('name')
-    .execute();
+export async function listStacks(db: Db, scope: TenantScope = {}): Promise<StackView[]> {
+  let q = db.selectFrom('templates').select(['stack', 'name', 'tags']).where('removed_at', 'is', null);
+  if (scope.tenant !== undefined) q = q.where(visibleTo(scope.tenant));
+  const rows = await q.orderBy('stack').orderBy('name').execute();
   const stacks = new Map<string, { names: string[]; tags: Set<string> }>();
   for (const r of rows) {
     let s = stacks.get(r.stack);
@@ -375,6 +399,9 @@ export interface TemplateSourceView {
   lastFailedAt: string | null;
   /** The latest check, changed or not (a check that finds nothing new records no event). */
   lastCheck: { checkedAt: string; outcome: SourceCheckOutcome; detail: string | null } | null;
+  /** Null: a source every tenant reads (the built-in one). */
+  tenant: string | null;
+  owner: string;
   revision: string;
   position: string;
 }
@@ -396,19 +423,29 @@ function sources(db: Db) {
 /** Template sources by name; removed ones only with `includeRemoved`. */
 export async function listTemplateSources(
   db: Db,
-  options: { includeRemoved?: boolean | undefined } = {},
+  options: TenantScope & { includeRemoved?: boolean | undefined } = {},
 ): Promise<TemplateSourceView[]> {
   let q = sources(db);
+  if (options.tenant !== undefined) q = q.where(sourceVisibleTo(options.tenant));
   if (!options.includeRemoved) q = q.where('s.status', '!=', 'removed');
   const rows = await q.orderBy('s.name').execute();
   return rows.map(toSourceView);
 }
 
-/** One source by name, removed or not (see status). */
-export async function getTemplateSource(db: Db, name: string): Promise<TemplateSourceView | undefined> {
-  const row = await sources(db).where('s.name', '=', name).executeTakeFirst();
+/** One source by name, removed or not (see status); another tenant's reads as not found. */
+export async function getTemplateSource(
+  db: Db,
+  name: string,
+  scope: TenantScope = {},
+): Promise<TemplateSourceView | undefined> {
+  let q = sources(db).where('s.name', '=', name);
+  if (scope.tenant !== undefined) q = q.where(sourceVisibleTo(scope.tenant));
+  const row = await q.executeTakeFirst();
   return row && toSourceView(row);
 }
+
+/** visibleTo, for the sources query (joined with the checks, so the column is qualified). */
+const sourceVisibleTo = (tenant: string) => sql<boolean>`(s.tenant = ${tenant} OR s.tenant IS NULL)`;
 
 function toSourceView(r: SourceRow): TemplateSourceView {
   return {
@@ -433,6 +470,8 @@ function toSourceView(r: SourceRow): TemplateSourceView {
       r.checked_at === null
         ? null
         : { checkedAt: iso(r.checked_at), outcome: r.check_outcome ?? 'unchanged', detail: r.check_detail },
+    tenant: r.tenant,
+    owner: r.owner,
     revision: String(r.revision),
     position: String(r.position),
   };

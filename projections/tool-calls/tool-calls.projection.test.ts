@@ -30,9 +30,10 @@ for (const kind of databaseKinds) {
     const registry = registerToolCallEvents(registerServerEvents(new EventTypeRegistry()));
     let calls: ReturnType<typeof makeToolCallCommands>;
     let seq = 0;
-    const meta = (): CommandMeta => ({
+    const meta = (tenant?: string): CommandMeta => ({
       commandId: `cmd-${++seq}`,
       actor: 'system:test',
+      tenant,
       correlationId: `c-${seq}`,
       issuedAt: clock.now(),
     });
@@ -52,7 +53,14 @@ for (const kind of databaseKinds) {
       tool: string,
       outcome: 'succeeded' | 'tool-error' | 'failed' | 'abandoned' | 'running',
       durationMs = 0,
-      options: { actor?: string; tick?: number } = {},
+      options: {
+        actor?: string;
+        tick?: number;
+        /** The call's own tenant (the start input's). */
+        tenant?: string;
+        /** The tenant of the command that starts it (meta.tenant). */
+        metaTenant?: string;
+      } = {},
     ): Promise<string> {
       clock.advance(options.tick ?? 1000);
       const callId = randomUUID();
@@ -68,8 +76,9 @@ for (const kind of databaseKinds) {
             actor: options.actor ?? 'alice',
             via: 'mcp',
             sessionId: 'sess-1',
+            ...(options.tenant && { tenant: options.tenant }),
           },
-          meta(),
+          meta(options.metaTenant),
         ),
       );
       const finishedAt = new Date(clock.now().getTime() + durationMs);
@@ -134,14 +143,18 @@ for (const kind of databaseKinds) {
       // alpha/echo: durations 10, 20, 30, 40, 100 (one a tool-reported error), one abandoned.
       await call('e10', alpha, 'echo', 'succeeded', 10);
       await call('e20', alpha, 'echo', 'tool-error', 20);
-      await call('e30', alpha, 'echo', 'succeeded', 30, { actor: 'bob' });
+      await call('e30', alpha, 'echo', 'succeeded', 30, {
+        actor: 'bob',
+        tenant: 'team-b',
+        metaTenant: 'team-a',
+      });
       await call('e40', alpha, 'echo', 'succeeded', 40);
       await call('e100', alpha, 'echo', 'succeeded', 100);
       await call('eAbandoned', alpha, 'echo', 'abandoned');
       // alpha/add: one failure of 5 ms.
       await call('a5', alpha, 'add', 'failed', 5);
       // beta: two calls started at the same instant (the id breaks the tie), one still running.
-      await call('b1', beta, 'sum', 'succeeded', 7);
+      await call('b1', beta, 'sum', 'succeeded', 7, { metaTenant: 'team-a' });
       await call('b2', beta, 'sum', 'succeeded', 9, { tick: 0 });
       await call('eRunning', alpha, 'echo', 'running');
       expect(await runner.waitForPosition('tool_calls', last, 15_000)).toBe(true);
@@ -276,6 +289,24 @@ for (const kind of databaseKinds) {
       });
       const recent = await serverStats(t.db, alpha, { since: new Date(Date.parse(running!.startedAt) - 1) });
       expect(recent).toMatchObject({ calls: 0, running: 1, tools: [{ tool: 'echo', running: 1 }] });
+    });
+
+    it("a call is its tenant's (the start input's, else the command's): listed and found for it only", async () => {
+      const ids = async (tenant?: string) =>
+        (await listToolCalls(t.db, { tenant, limit: 500 })).items.map((c) => c.id).sort();
+      expect(await ids('team-b')).toEqual([callIds.e30]);
+      expect(await ids('team-a')).toEqual([callIds.b1]);
+      expect(await ids('default')).toHaveLength(8);
+      expect(await ids(undefined)).toHaveLength(10);
+      expect(await getToolCall(t.db, callIds.e30!)).toMatchObject({ tenant: 'team-b', actor: 'bob' });
+      expect(await getToolCall(t.db, callIds.e30!, { tenant: 'team-a' })).toBeUndefined();
+      expect(await getToolCall(t.db, callIds.b1!, { tenant: 'team-a' })).toMatchObject({ tenant: 'team-a' });
+      // A tenant's stats of a server count its own calls only.
+      expect(await serverStats(t.db, alpha, { tenant: 'team-b' })).toMatchObject({
+        calls: 1,
+        tools: [{ tool: 'echo', calls: 1, p50Ms: 30 }],
+      });
+      expect((await getServer(t.db, alpha, { tenant: 'default' }))?.stats).toMatchObject({ calls: 6 });
     });
 
     it('finds the running calls started before a cutoff (the abandon sweep), and only those', async () => {

@@ -46,6 +46,7 @@ export const toolCallsProjection: Projection = {
             abandon_reason: null,
             revision: event.revision,
             position: event.position,
+            tenant: d.tenant,
           })
           .onConflict((oc) => oc.column('id').doNothing())
           .execute();

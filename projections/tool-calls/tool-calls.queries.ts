@@ -3,6 +3,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { isUuid } from '../../kernel/ids.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { ReadModelTables, ToolCallStatus, ToolCallsTable } from '../db.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 
 type Db = Kysely<ReadModelTables>;
 
@@ -30,12 +31,14 @@ export interface ToolCallView {
   resultHash: string | null;
   error: { kind: string; code: string; message: string } | null;
   abandonReason: string | null;
+  /** The tenant the call belongs to (its owner is `actor`). */
+  tenant: string;
   /** Revision of the call's stream and global position of the last event this view reflects. */
   revision: string;
   position: string;
 }
 
-export interface ListToolCallsOptions {
+export interface ListToolCallsOptions extends TenantScope {
   serverId?: string | undefined;
   /** The server's name as recorded on each call (finds calls of removed servers too). */
   serverName?: string | undefined;
@@ -68,6 +71,7 @@ export async function listToolCalls(db: Db, options: ListToolCallsOptions = {}):
     throw new AppError('validation', 'QUERY.INVALID_LIMIT', 'limit must be an integer from 1 to 500');
   }
   let q = db.selectFrom('tool_calls').selectAll();
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (options.serverId !== undefined) {
     if (!isUuid(options.serverId)) return { items: [], nextCursor: null };
     q = q.where('server_id', '=', options.serverId.toLowerCase());
@@ -98,13 +102,15 @@ export async function listToolCalls(db: Db, options: ListToolCallsOptions = {}):
 }
 
 /** One call by id. */
-export async function getToolCall(db: Db, id: string): Promise<ToolCallView | undefined> {
+export async function getToolCall(
+  db: Db,
+  id: string,
+  options: TenantScope = {},
+): Promise<ToolCallView | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = await db
-    .selectFrom('tool_calls')
-    .selectAll()
-    .where('id', '=', id.toLowerCase())
-    .executeTakeFirst();
+  let q = db.selectFrom('tool_calls').selectAll().where('id', '=', id.toLowerCase());
+  if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
+  const row = await q.executeTakeFirst();
   return row && toToolCallView(row);
 }
 
@@ -127,6 +133,7 @@ export function toToolCallView(row: Selectable<ToolCallsTable>): ToolCallView {
     resultHash: row.result_hash,
     error: row.error,
     abandonReason: row.abandon_reason,
+    tenant: row.tenant,
     revision: String(row.revision),
     position: String(row.position),
   };

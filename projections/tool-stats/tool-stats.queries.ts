@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { isUuid } from '../../kernel/ids.ts';
 import type { ReadModelTables } from '../db.ts';
+import type { TenantScope } from '../tenant-scope.ts';
 
 /**
  * Per-server and per-tool statistics, computed on read from the `tool_calls` log rather than kept
@@ -54,14 +55,18 @@ interface StatsRow {
   last_used_at: Date | string | null;
 }
 
-/** Stats of one server, whole and per tool, in one query (GROUPING SETS). */
+/**
+ * Stats of one server, whole and per tool, in one query (GROUPING SETS). With a tenant, of that
+ * tenant's calls only: another tenant's use of a server is not this one's to see.
+ */
 export async function serverStats(
   db: Kysely<ReadModelTables>,
   serverId: string,
-  options: { since?: Date | undefined } = {},
+  options: TenantScope & { since?: Date | undefined } = {},
 ): Promise<ServerStats> {
   if (!isUuid(serverId)) return NO_STATS;
   const since = options.since ? sql`AND started_at >= ${options.since}` : sql``;
+  const tenant = options.tenant !== undefined ? sql`AND tenant = ${options.tenant}` : sql``;
   const { rows } = await sql<StatsRow>`
     SELECT tool,
            grouping(tool) = 1 AS whole,
@@ -72,7 +77,7 @@ export async function serverStats(
            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
            max(started_at) AS last_used_at
       FROM tool_calls
-     WHERE server_id = ${serverId.toLowerCase()} ${since}
+     WHERE server_id = ${serverId.toLowerCase()} ${since} ${tenant}
      GROUP BY GROUPING SETS ((tool), ())
      ORDER BY whole DESC, tool`.execute(db);
   const [total, ...perTool] = rows;

@@ -1,0 +1,131 @@
+import type { FastifyRequest } from 'fastify';
+import type { Action } from '../../domains/access/index.ts';
+
+/**
+ * The authorization table of the HTTP surface: every route names its action (domains/access/
+ * actions.ts says what the action needs) and what the permission is held on. A route missing here
+ * stops the gateway from starting (auth.plugin.ts); the authorization matrix test is generated from
+ * this table.
+ *
+ * - `tenant`, `platform`, `self`: decided before the handler runs.
+ * - `server`: the server named by `:id` or `:name`, looked up in the read model (another tenant's
+ *   server, or one the caller may not see, answers 404 like a server that does not exist).
+ * - `use-case`: the handler's use case decides (it knows what the request is about: a tool and its
+ *   arguments, a key and its owner); lists are filtered item by item with the same function.
+ */
+export type RouteResource = 'tenant' | 'platform' | 'self' | 'server' | 'use-case';
+
+export interface RouteRule {
+  action: Action;
+  resource: RouteResource;
+  /** When the action depends on the request (a stdio transport needs more than an HTTP one). */
+  refine?: (request: FastifyRequest, server: { transportType: string } | undefined) => Action;
+}
+
+const isStdioBody = (request: FastifyRequest) =>
+  (request.body as { transport?: { type?: unknown } } | undefined)?.transport?.type === 'stdio';
+
+const r = (action: Action, resource: RouteResource, refine?: RouteRule['refine']): RouteRule => ({
+  action,
+  resource,
+  ...(refine && { refine }),
+});
+
+export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
+  // registry
+  'GET /api/v1/servers': r('server.list', 'use-case'),
+  'GET /api/v1/servers/:id': r('server.read', 'server'),
+  'POST /api/v1/servers': r('server.register', 'tenant', (req) =>
+    isStdioBody(req) ? 'server.register-stdio' : 'server.register',
+  ),
+  'PATCH /api/v1/servers/:id': r('server.update', 'server', (req, server) =>
+    isStdioBody(req) || server?.transportType === 'stdio' ? 'server.update-stdio' : 'server.update',
+  ),
+  'POST /api/v1/servers/:id/enable': r('server.enable', 'server'),
+  'POST /api/v1/servers/:id/disable': r('server.disable', 'server'),
+  'POST /api/v1/servers/:id/refresh': r('server.refresh', 'server'),
+  'DELETE /api/v1/servers/:id': r('server.remove', 'server'),
+  'POST /api/v1/servers/:name/tools/:tool': r('tool.call', 'use-case'),
+  'GET /api/v1/tool-calls': r('toolcall.read', 'tenant'),
+  'GET /api/v1/tool-calls/:id': r('toolcall.read', 'tenant'),
+  'GET /api/v1/events': r('events.read', 'tenant'),
+  // templates and projects
+  'GET /api/v1/templates': r('template.read', 'tenant'),
+  'GET /api/v1/templates/:name': r('template.read', 'tenant'),
+  'GET /api/v1/template-stacks': r('template.read', 'tenant'),
+  'POST /api/v1/templates/:name/validate': r('template.validate', 'tenant'),
+  'POST /api/v1/templates/validate': r('template.validate', 'tenant'),
+  'POST /api/v1/templates/sync': r('templatesource.manage', 'tenant'),
+  'GET /api/v1/template-sources': r('templatesource.read', 'tenant'),
+  'GET /api/v1/template-sources/:name': r('templatesource.read', 'tenant'),
+  'POST /api/v1/template-sources': r('templatesource.manage', 'tenant'),
+  'POST /api/v1/template-sources/:name/sync': r('templatesource.manage', 'tenant'),
+  'DELETE /api/v1/template-sources/:name': r('templatesource.manage', 'tenant'),
+  'POST /api/v1/projects': r('project.generate', 'tenant'),
+  'POST /api/v1/projects/preview': r('project.preview', 'tenant'),
+  'GET /api/v1/projects': r('project.read', 'tenant'),
+  'GET /api/v1/projects/:id': r('project.read', 'tenant'),
+  'POST /api/v1/analyses': r('project.analyze', 'tenant'),
+  'GET /api/v1/analyses': r('project.read', 'tenant'),
+  'GET /api/v1/analyses/:id': r('project.read', 'tenant'),
+  // operations
+  'GET /metrics': r('metrics.read', 'platform'),
+  'GET /openapi.json': r('docs.read', 'tenant'),
+  'GET /api/v1/projections': r('projection.read', 'platform'),
+  'POST /api/v1/projections/:name/rebuild': r('projection.rebuild', 'platform'),
+  // MCP endpoints: the session decides per method and per item (gateway/mcp/method-actions.ts)
+  'GET /mcp': r('mcp.connect', 'self'),
+  'POST /mcp': r('mcp.connect', 'self'),
+  'DELETE /mcp': r('mcp.connect', 'self'),
+  'GET /servers/:name/mcp': r('mcp.connect', 'self'),
+  'POST /servers/:name/mcp': r('mcp.connect', 'self'),
+  'DELETE /servers/:name/mcp': r('mcp.connect', 'self'),
+  'GET /platform/mcp': r('mcp.connect', 'self'),
+  'POST /platform/mcp': r('mcp.connect', 'self'),
+  'DELETE /platform/mcp': r('mcp.connect', 'self'),
+  // identity and access: the use cases know whose key, grant or principal it is
+  'GET /api/v1/me': r('me.read', 'self'),
+  'GET /api/v1/tenants': r('tenant.list', 'self'),
+  'POST /api/v1/tenants': r('tenant.create', 'platform'),
+  'GET /api/v1/principals': r('principal.read', 'use-case'),
+  'POST /api/v1/principals': r('principal.manage', 'use-case'),
+  'GET /api/v1/principals/:id': r('principal.read', 'use-case'),
+  'PATCH /api/v1/principals/:id': r('principal.manage', 'use-case'),
+  'GET /api/v1/api-keys': r('apikey.read', 'use-case'),
+  'POST /api/v1/api-keys': r('apikey.manage', 'use-case'),
+  'POST /api/v1/api-keys/:keyId/rotate': r('apikey.manage', 'use-case'),
+  'DELETE /api/v1/api-keys/:keyId': r('apikey.manage', 'use-case'),
+  'GET /api/v1/grants': r('grant.read', 'use-case'),
+  'POST /api/v1/grants': r('grant.manage', 'use-case'),
+  'DELETE /api/v1/grants/:id': r('grant.manage', 'use-case'),
+  'GET /api/v1/policies': r('policy.read', 'use-case'),
+  'POST /api/v1/policies': r('policy.manage', 'use-case'),
+  'PUT /api/v1/policies/:id': r('policy.manage', 'use-case'),
+  'DELETE /api/v1/policies/:id': r('policy.manage', 'use-case'),
+  'GET /api/v1/rate-limits': r('ratelimit.read', 'use-case'),
+  'POST /api/v1/rate-limits': r('ratelimit.manage', 'use-case'),
+  'DELETE /api/v1/rate-limits/:id': r('ratelimit.manage', 'use-case'),
+  'GET /api/v1/authz/explain': r('authz.explain', 'use-case'),
+};
+
+/** Open to anyone: liveness, readiness, and the resource metadata a client needs to find the issuer. */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  'GET /health',
+  'GET /ready',
+  'GET /.well-known/oauth-protected-resource',
+  'GET /.well-known/oauth-protected-resource/mcp',
+  'GET /.well-known/oauth-protected-resource/servers/:name/mcp',
+  'GET /.well-known/oauth-protected-resource/platform/mcp',
+]);
+
+/** Swagger UI's own routes (its page, assets, the document it shows) read the docs. */
+const DOCS_RULE = r('docs.read', 'tenant');
+
+/** The rule of a route (HEAD follows GET); undefined for a route nobody declared. */
+export function ruleFor(method: string, url: string): RouteRule | 'public' | undefined {
+  const m = method === 'HEAD' ? 'GET' : method;
+  const key = `${m} ${url}`;
+  if (PUBLIC_ROUTES.has(key)) return 'public';
+  if (url === '/docs' || url.startsWith('/docs/')) return m === 'GET' ? DOCS_RULE : undefined;
+  return ROUTE_ACTIONS[key];
+}
