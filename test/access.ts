@@ -34,3 +34,12 @@ export function asPrincipal(app: FastifyInstance, principal: Principal = testAdm
     request.principal = principal;
   });
 }
+
+/**
+ * A fixed administrator key for systems started by tests (SWITCHYARD_ADMIN_KEY): the system makes
+ * sure of it at start, so a test knows a credential before the program writes any file.
+ */
+export const TEST_ADMIN_KEY = 'sy_testadmin0000000_TESTADMINKEYTESTADMINKEYTESTADMINKEYTESTADM';
+
+/** `Authorization` header of the test administrator. */
+export const adminAuth = { authorization: `Bearer ${TEST_ADMIN_KEY}` } as const;
