@@ -90,12 +90,27 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { server, principal } = request;
     // Authorized here, for MCP, REST and stdio alike; nothing reaches the upstream or the log first.
-    const decision = deps.authz.require(
-      principal,
-      'tool.call',
-      { kind: 'tool', tenant: server.tenant, server: server.name, tool: request.tool, owner: server.owner },
-      { args: request.args, phase: 'call', hidden: request.unknownTool },
-    );
+    // A tool the caller would not see listed answers exactly as an unknown tool does; one it sees
+    // but may not call with these arguments (a policy on them) is refused as forbidden.
+    const resource = {
+      kind: 'tool',
+      tenant: server.tenant,
+      server: server.name,
+      tool: request.tool,
+      owner: server.owner,
+    } as const;
+    const listed = deps.authz.decide(principal, 'tool.call', resource, { phase: 'list' });
+    if (listed.effect === 'deny' && !listed.missingScopes) {
+      deps.authz.require(principal, 'tool.call', resource, {
+        phase: 'list',
+        hidden: request.unknownTool,
+        conceal: true,
+      });
+    }
+    const decision = deps.authz.require(principal, 'tool.call', resource, {
+      args: request.args,
+      phase: 'call',
+    });
     await deps.limits.tool(principal, server.name, request.tool);
     const callId = deps.ids.uuid();
     const startedAt = deps.clock.now();

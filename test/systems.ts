@@ -61,9 +61,10 @@ export async function startGatewayPair(env: Record<string, string> = {}): Promis
   };
 }
 
-/** fetch against a system's gateway as `token` (the test administrator by default). */
+/** fetch against a system's gateway as `token` (the test administrator by default; '' for nobody). */
 export function client(system: System, token?: string) {
-  const headers = token === undefined ? adminAuth : { authorization: `Bearer ${token}` };
+  const headers: Record<string, string> =
+    token === undefined ? adminAuth : token === '' ? {} : { authorization: `Bearer ${token}` };
   return async (
     path: string,
     init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},

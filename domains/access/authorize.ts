@@ -23,7 +23,8 @@ export interface Authorizer {
     principal: Principal,
     action: Action,
     resource: AccessResource,
-    options?: DecisionContext & { hidden?: () => Error },
+    /** `conceal`: answer `hidden()` for any denial, not only when nothing is visible (unlisted tools). */
+    options?: DecisionContext & { hidden?: () => Error; conceal?: boolean },
   ): Decision;
   state(): AccessState;
 }
@@ -37,7 +38,7 @@ export function makeAuthorizer(deps: AuthorizerDeps): Authorizer {
       const d = decide(deps.state(), principal, action, resource, options);
       if (d.effect === 'allow') return d;
       deps.onDenied?.(principal, action, resource, d);
-      if (!d.visible && options.hidden) throw options.hidden();
+      if ((!d.visible || options.conceal) && options.hidden) throw options.hidden();
       if (d.missingScopes) throw insufficientScope(action, d.missingScopes);
       throw denied(action, d.reasons, d.policyVersion);
     },
