@@ -86,7 +86,12 @@ export async function startAccess(
     await cache.caughtUp(position);
   };
 
-  const bootstrapKey = await bootstrap(ctx, commands, hasher, cache, caughtUp);
+  // Gateways make sure of the administrator (and embedded processes, e.g. `switchyard mcp` on a
+  // fresh data directory); workers, runners and relays never write keys.
+  const bootstrapKey =
+    config.roles.includes('gateway') || config.mode === 'embedded'
+      ? await bootstrap(ctx, commands, hasher, cache, caughtUp)
+      : undefined;
 
   const authz = makeAuthorizer({ state: cache.state, onDenied: denialRecorder(commands, metrics, log) });
   const serviceDeps = {
