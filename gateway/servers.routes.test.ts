@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../kernel/logger.ts';
 import { type System, startSystem } from '../runtime/compose.ts';
 import { parseConfig } from '../runtime/config.ts';
+import { adminAuth, TEST_ADMIN_KEY } from '../test/access.ts';
 
 /**
  * The REST surface of the server registry, on a whole in-memory system (PGlite, in-process bus):
@@ -10,11 +11,18 @@ import { parseConfig } from '../runtime/config.ts';
  */
 describe('REST /api/v1/servers', () => {
   let system: System;
-  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> => system.app!.inject(opts);
+  // Every request as the administrator: what this suite is about is the registry, not who may use it.
+  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> =>
+    system.app!.inject({ ...opts, headers: { ...adminAuth, ...opts.headers } });
 
   beforeAll(async () => {
     system = await startSystem(
-      parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_BODY_LIMIT: '4096' }),
+      parseConfig({
+        SWITCHYARD_DATA_DIR: 'memory://',
+        SWITCHYARD_PORT: '0',
+        SWITCHYARD_BODY_LIMIT: '4096',
+        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+      }),
       silentLogger(),
     );
   });

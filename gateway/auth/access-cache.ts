@@ -77,6 +77,9 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
   }
 
   async function readOnce(): Promise<void> {
+    // What the log held before this pass: once the pass is done, everything up to it is applied,
+    // whether or not the last event there was an access event (waiters may name any position).
+    const head = waiters.length > 0 ? await options.store.headPosition() : 0n;
     for (;;) {
       const page = await options.store.readAll({ after: position, maxCount: 1_000, filter });
       if (page.length > 0) {
@@ -87,8 +90,9 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
       if (page.length < 1_000) break;
     }
     freshAt = options.clock.now().getTime();
+    const reached = head > position ? head : position;
     for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i]!.position <= position) waiters.splice(i, 1)[0]!.resolve();
+      if (waiters[i]!.position <= reached) waiters.splice(i, 1)[0]!.resolve();
     }
   }
 

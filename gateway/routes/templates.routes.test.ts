@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
+import { adminAuth, TEST_ADMIN_KEY } from '../../test/access.ts';
 
 /**
  * The template catalog, project generation and code analysis over REST, on a whole in-memory
@@ -26,7 +27,9 @@ describe('REST /api/v1 templates, projects and analyses', () => {
   let tmp: string;
   let workspace: string;
   let sources: string;
-  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> => system.app!.inject(opts);
+  // Every request as the administrator: this suite is about templates, not who may use them.
+  const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> =>
+    system.app!.inject({ ...opts, headers: { ...adminAuth, ...opts.headers } });
   const get = (url: string) => inject({ method: 'GET', url });
   const post = (url: string, payload?: object, headers: Record<string, string> = {}) =>
     inject({ method: 'POST', url, headers, ...(payload && { payload }) });
@@ -66,6 +69,7 @@ describe('REST /api/v1 templates, projects and analyses', () => {
         SWITCHYARD_PORT: '0',
         SWITCHYARD_WORKSPACE: workspace,
         SWITCHYARD_LOG_LEVEL: 'silent',
+        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
       }),
       silentLogger(),
     );

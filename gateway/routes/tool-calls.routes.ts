@@ -44,6 +44,7 @@ const toolCallSchema = z.object({
   serverName: z.string().describe("The server's name when the call was made"),
   tool: z.string(),
   actor: z.string(),
+  tenant: z.string().describe('The tenant the call belongs to'),
   via: z.enum(['mcp', 'rest']),
   sessionId: z.string().nullable(),
   status: z.enum(['running', 'succeeded', 'failed', 'abandoned']),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
+import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
 import { type Baseline, describeRun, readBaseline, runConformanceDetailed } from './run-conformance.ts';
 
@@ -22,7 +23,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   const register = async (body: unknown) => {
     const res = await fetch(`${system.url}/api/v1/servers?wait=true`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...adminAuth, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     expect(res.status).toBe(202);
@@ -34,7 +35,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     for (;;) {
       const res = await fetch(`${system.url}/api/v1/servers/${name}/tools/test_simple_text`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...adminAuth, 'content-type': 'application/json' },
         body: '{}',
       });
       if (res.status === 200) return;
@@ -48,7 +49,12 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     baseline = await readBaseline();
     fixture = await startHttpFixture();
     system = await startSystem(
-      parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_LOG_LEVEL: 'error' }),
+      parseConfig({
+        SWITCHYARD_DATA_DIR: 'memory://',
+        SWITCHYARD_PORT: '0',
+        SWITCHYARD_LOG_LEVEL: 'error',
+        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+      }),
       silentLogger(),
     );
     await register({
@@ -73,7 +79,10 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     it(`every scenario passing directly passes with a ${upstream} upstream`, {
       timeout: 150_000,
     }, async () => {
-      const run = await runConformanceDetailed({ url: `${system.url}/servers/fixture-${upstream}/mcp` });
+      const run = await runConformanceDetailed({
+        url: `${system.url}/servers/fixture-${upstream}/mcp`,
+        token: TEST_ADMIN_KEY,
+      });
       const mustPass = Object.entries(baseline.scenarios)
         .filter(([, r]) => r === 'pass')
         .map(([s]) => s);

@@ -4,8 +4,9 @@
  *
  * The CLI runs in a child process under Node 20 with two preloads: glob-sync-polyfill.mjs (the CLI
  * imports `fs.globSync`, which Node 20 lacks) and loopback-only.mjs (any connection off the loopback
- * interface is refused and fails the run: the tool must not download anything). Each scenario's
- * checks come from the `checks.json` the CLI writes with `-o <dir>`.
+ * interface is refused and fails the run: the tool must not download anything); with a token, a
+ * third, authorization-header.mjs, presents it to the endpoint (the CLI has no option for that).
+ * Each scenario's checks come from the `checks.json` the CLI writes with `-o <dir>`.
  *
  * A scenario is
  *   - 'fail' if any check is FAILURE or WARNING, or it produced no checks.json (it threw) — the same
@@ -15,6 +16,7 @@
  *
  *   node --import tsx test/conformance/run-conformance.ts                  # against the fixture (HTTP)
  *   node --import tsx test/conformance/run-conformance.ts --url <url>      # against any endpoint
+ *   SWITCHYARD_TOKEN=<API key> node --import tsx test/conformance/run-conformance.ts --url <gateway url>
  *   node --import tsx test/conformance/run-conformance.ts --write-baseline # rewrite baseline.json
  */
 import { spawn } from 'node:child_process';
@@ -45,6 +47,8 @@ export interface ConformanceOptions {
   scenario?: string;
   /** The whole run is killed after this long. Default 110 s. */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>` to the endpoint (a gateway wants a credential). */
+  token?: string;
 }
 
 export interface ConformanceRun {
@@ -66,6 +70,7 @@ export interface Baseline {
 const here = dirname(fileURLToPath(import.meta.url));
 export const POLYFILL = join(here, 'glob-sync-polyfill.mjs');
 export const LOOPBACK_ONLY = join(here, 'loopback-only.mjs');
+export const AUTHORIZATION_HEADER = join(here, 'authorization-header.mjs');
 export const BASELINE_FILE = join(here, 'baseline.json');
 export const TOOL_PACKAGE = '@modelcontextprotocol/conformance';
 
@@ -97,12 +102,20 @@ export async function runConformanceDetailed(options: ConformanceOptions): Promi
     const selection = options.scenario
       ? ['--scenario', options.scenario]
       : ['--suite', options.suite ?? 'all'];
+    // The credential travels in the environment, not on a command line anyone on the machine can read.
+    const credential = options.token
+      ? {
+          CONFORMANCE_AUTHORIZATION: `Bearer ${options.token}`,
+          CONFORMANCE_ORIGIN: new URL(options.url).origin,
+        }
+      : undefined;
     const { output, stdout, exitCode } = await runNode(
       [
         '--import',
         POLYFILL,
         '--import',
         LOOPBACK_ONLY,
+        ...(credential ? ['--import', AUTHORIZATION_HEADER] : []),
         cli,
         'server',
         '--url',
@@ -113,6 +126,7 @@ export async function runConformanceDetailed(options: ConformanceOptions): Promi
       ],
       outDir,
       options.timeoutMs ?? 110_000,
+      credential ?? {},
     );
     if (output.includes('loopback-only: blocked')) {
       throw new Error(`the conformance tool tried to reach the network:\n${tail(output)}`);
@@ -182,13 +196,14 @@ function runNode(
   args: string[],
   cwd: string,
   timeoutMs: number,
+  extraEnv: Record<string, string>,
 ): Promise<{ output: string; stdout: string; exitCode: number | null }> {
   // NODE_OPTIONS could preload a module that imports 'fs' before the polyfill (e.g. --import tsx).
   const { NODE_OPTIONS: _dropped, ...env } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd,
-      env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...env, ...extraEnv, NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -234,7 +249,8 @@ async function main(argv: string[]): Promise<void> {
     close = fixture.close;
   }
   try {
-    const run = await runConformanceDetailed({ url });
+    const token = process.env.SWITCHYARD_TOKEN;
+    const run = await runConformanceDetailed({ url, ...(token && { token }) });
     const width = Math.max(...Object.keys(run.results).map((name) => name.length));
     for (const [scenario, result] of Object.entries(run.results)) {
       console.log(`${scenario.padEnd(width)}  ${result}`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, type Program, startProgram, until, waitForHttp } from './program.ts';
+import { adminFetch, cleanEnv, freePort, type Program, startProgram, until, waitForHttp } from './program.ts';
 
 const EVERYTHING = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
@@ -26,7 +26,7 @@ describe('a crash during a tool call', () => {
   let program: Program | undefined;
 
   const calls = async () =>
-    ((await (await fetch(`${base}/api/v1/tool-calls?limit=100`)).json()) as { items: Call[] }).items;
+    ((await (await adminFetch(`${base}/api/v1/tool-calls?limit=100`)).json()) as { items: Call[] }).items;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'sy-crash-'));
@@ -47,7 +47,7 @@ describe('a crash during a tool call', () => {
   it('shows the cut-off call as abandoned after recovery', { timeout: 240_000 }, async () => {
     program = startProgram(['start'], env);
     await waitForHttp(`${base}/ready`, program, 90_000);
-    const reg = await fetch(`${base}/api/v1/servers?wait=true`, {
+    const reg = await adminFetch(`${base}/api/v1/servers?wait=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -57,7 +57,7 @@ describe('a crash during a tool call', () => {
     });
     expect(reg.status).toBe(202);
     const echo = () =>
-      fetch(`${base}/api/v1/servers/everything/tools/echo`, {
+      adminFetch(`${base}/api/v1/servers/everything/tools/echo`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ message: 'before the crash' }),
@@ -68,7 +68,7 @@ describe('a crash during a tool call', () => {
     });
 
     // A slow call, cut off by SIGKILL.
-    void fetch(`${base}/api/v1/servers/everything/tools/trigger-long-running-operation`, {
+    void adminFetch(`${base}/api/v1/servers/everything/tools/trigger-long-running-operation`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ duration: 60, steps: 60 }),

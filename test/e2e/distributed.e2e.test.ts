@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, hasNats, hasPostgres, services, uniqueName } from '../services.ts';
-import { cleanEnv, freePort, type Program, runCli, startProgram, waitForHttp } from './program.ts';
+import {
+  adminFetch,
+  cleanEnv,
+  freePort,
+  type Program,
+  runCli,
+  startProgram,
+  waitForHttp,
+} from './program.ts';
 
 const enabled = hasPostgres() && hasNats();
 if (!enabled) console.warn('!!! distributed e2e SKIPPED: needs DATABASE_URL and NATS_URL');
@@ -77,9 +85,9 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     for (let i = 0; i < 16; i++) {
       const gateway = gateways[i % 2]!;
       const name = `srv-${i}`;
-      const res = await fetch(`${gateway}/api/v1/servers`, {
+      const res = await adminFetch(`${gateway}/api/v1/servers`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-switchyard-actor': `client-${i % 2}` },
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           name,
           transport: {
@@ -96,7 +104,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     // Read each write through the *other* gateway, asking for read-your-writes.
     for (const [i, w] of written.entries()) {
       const other = gateways[(i + 1) % 2]!;
-      const res = await fetch(`${other}/api/v1/servers/${w.id}?minPosition=${w.position}`);
+      const res = await adminFetch(`${other}/api/v1/servers/${w.id}?minPosition=${w.position}`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { name: string };
       expect(body.name).toBe(w.name);
@@ -134,7 +142,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
 
     // One worker dies: the other keeps serving.
     await workers[0]!.kill();
-    const after = await fetch(`${gateways[0]}/api/v1/servers?wait=true`, {
+    const after = await adminFetch(`${gateways[0]}/api/v1/servers?wait=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'after-kill', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } }),
@@ -144,17 +152,17 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     // A rebuild asked of a gateway runs on the projector and gives the same rows.
     // Health is live telemetry beside the rows (checks keep landing), not part of what is rebuilt.
     const rows = async (gateway: string) => {
-      const page = (await (await fetch(`${gateway}/api/v1/servers?limit=500`)).json()) as {
+      const page = (await (await adminFetch(`${gateway}/api/v1/servers?limit=500`)).json()) as {
         items: Array<Record<string, unknown>>;
       };
       return page.items.map(({ health: _, ...row }) => row);
     };
     const before = await rows(gateways[1]!);
-    const rebuild = await fetch(`${gateways[1]}/api/v1/projections/servers/rebuild`, { method: 'POST' });
+    const rebuild = await adminFetch(`${gateways[1]}/api/v1/projections/servers/rebuild`, { method: 'POST' });
     expect(rebuild.status).toBe(200);
     const rebuilt = await rows(gateways[0]!);
     expect(rebuilt).toEqual(before);
-    const status = (await (await fetch(`${gateways[0]}/api/v1/projections`)).json()) as {
+    const status = (await (await adminFetch(`${gateways[0]}/api/v1/projections`)).json()) as {
       projections: Array<{ name: string; lagEvents: number }>;
     };
     expect(status.projections.find((p) => p.name === 'servers')?.lagEvents).toBe(0);
@@ -166,7 +174,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     let names: string[] = [];
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const page = (await (await fetch(`${gateways[0]}/api/v1/templates?q=mcp`)).json()) as {
+      const page = (await (await adminFetch(`${gateways[0]}/api/v1/templates?q=mcp`)).json()) as {
         items: Array<{ name: string }>;
       };
       names = page.items.map((t) => t.name);
@@ -174,7 +182,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(names).toContain('mcp-server-ts');
-    const generated = await fetch(`${gateways[1]}/api/v1/projects`, {
+    const generated = await adminFetch(`${gateways[1]}/api/v1/projects`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -185,7 +193,7 @@ describe.skipIf(!enabled)('distributed mode, end to end', () => {
     });
     expect(generated.status).toBe(201);
     const project = (await generated.json()) as { projectId: string; files: unknown[] };
-    const seen = await fetch(`${gateways[0]}/api/v1/projects/${project.projectId}`);
+    const seen = await adminFetch(`${gateways[0]}/api/v1/projects/${project.projectId}`);
     expect(seen.status).toBe(200);
     expect(((await seen.json()) as { files: unknown[] }).files).toHaveLength(project.files.length);
   });

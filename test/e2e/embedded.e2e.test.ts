@@ -2,7 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, freePort, type Program, runCli, startProgram, waitForHttp } from './program.ts';
+import { BOOTSTRAP_ADMIN_ID } from '../../domains/access/index.ts';
+import {
+  adminFetch,
+  cleanEnv,
+  freePort,
+  type Program,
+  runCli,
+  startProgram,
+  waitForHttp,
+} from './program.ts';
 
 /**
  * The embedded mode as a newcomer meets it: `switchyard start` with no configuration, data in a
@@ -35,7 +44,8 @@ describe('embedded mode, end to end', () => {
     program = startProgram(['start'], env);
     await waitForHttp(`${base}/ready`, program);
 
-    const reg = await fetch(`${base}/api/v1/servers?wait=true`, {
+    // The actor is who authenticated: a header claiming someone else is ignored.
+    const reg = await adminFetch(`${base}/api/v1/servers?wait=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-switchyard-actor': 'e2e-tester' },
       body: JSON.stringify({
@@ -61,13 +71,13 @@ describe('embedded mode, end to end', () => {
     expect(written.projected).toBe(true);
     expect(written.stream).toBe(`server-${written.id}`);
 
-    const got = await fetch(`${base}/api/v1/servers/${written.id}`);
+    const got = await adminFetch(`${base}/api/v1/servers/${written.id}`);
     expect(got.status).toBe(200);
     const server = (await got.json()) as Record<string, unknown>;
     expect(server.name).toBe('everything');
     expect(JSON.stringify(server)).not.toContain('sup3r-s3cret-value');
 
-    const dup = await fetch(`${base}/api/v1/servers`, {
+    const dup = await adminFetch(`${base}/api/v1/servers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -82,7 +92,7 @@ describe('embedded mode, end to end', () => {
 
     program = startProgram(['start'], env);
     await waitForHttp(`${base}/ready`, program);
-    const again = await fetch(`${base}/api/v1/servers/everything?minPosition=${written.position}`);
+    const again = await adminFetch(`${base}/api/v1/servers/everything?minPosition=${written.position}`);
     expect(again.status).toBe(200);
     expect(((await again.json()) as { id: string }).id).toBe(written.id);
 
@@ -93,7 +103,8 @@ describe('embedded mode, end to end', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { type: string; metadata: { actor: string } });
     expect(lines.map((l) => l.type)).toContain('ServerRegistered');
-    expect(lines[0]?.metadata.actor).toBe('e2e-tester');
+    expect(lines[0]?.metadata.actor).toBe(BOOTSTRAP_ADMIN_ID);
+    expect(events.stdout).not.toContain('e2e-tester');
     expect(events.stdout).not.toContain('sup3r-s3cret-value');
 
     const status = await runCli(['projections', 'status', '--url', base, '--json'], env);

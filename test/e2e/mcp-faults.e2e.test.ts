@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
+import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
+import { adminFetch } from './program.ts';
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../../runners/fixtures/${name}.server.ts`, import.meta.url));
@@ -23,7 +25,7 @@ describe('MCP gateway against faulty upstreams', () => {
   let client: Client;
 
   const toolCalls = async (server: string) => {
-    const res = await fetch(`${system.url}/api/v1/tool-calls?server=${server}&limit=50`);
+    const res = await adminFetch(`${system.url}/api/v1/tool-calls?server=${server}&limit=50`);
     return (
       (await res.json()) as { items: Array<{ tool: string; status: string; error: { code: string } | null }> }
     ).items;
@@ -31,7 +33,12 @@ describe('MCP gateway against faulty upstreams', () => {
 
   beforeAll(async () => {
     system = await startSystem(
-      parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_LOG_LEVEL: 'error' }),
+      parseConfig({
+        SWITCHYARD_DATA_DIR: 'memory://',
+        SWITCHYARD_PORT: '0',
+        SWITCHYARD_LOG_LEVEL: 'error',
+        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+      }),
       silentLogger(),
     );
     const servers = [
@@ -40,7 +47,7 @@ describe('MCP gateway against faulty upstreams', () => {
       ['garbage', fixture('garbage')],
     ] as const;
     for (const [name, path] of servers) {
-      const res = await fetch(`${system.url}/api/v1/servers?wait=true`, {
+      const res = await adminFetch(`${system.url}/api/v1/servers?wait=true`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -51,7 +58,7 @@ describe('MCP gateway against faulty upstreams', () => {
       });
       expect(res.status).toBe(202);
     }
-    await fetch(`${system.url}/api/v1/servers?wait=true`, {
+    await adminFetch(`${system.url}/api/v1/servers?wait=true`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -60,7 +67,11 @@ describe('MCP gateway against faulty upstreams', () => {
       }),
     });
     client = new Client({ name: 'faults', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${system.url}/mcp`)));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${system.url}/mcp`), {
+        requestInit: { headers: adminAuth },
+      }),
+    );
     const deadline = Date.now() + 60_000;
     for (;;) {
       const names = (await client.listTools()).tools.map((t) => t.name);
@@ -121,14 +132,14 @@ describe('MCP gateway against faulty upstreams', () => {
   });
 
   it('REST answers 502/504 problems for upstream failures', { timeout: 30_000 }, async () => {
-    const crash = await fetch(`${system.url}/api/v1/servers/crash/tools/crash`, {
+    const crash = await adminFetch(`${system.url}/api/v1/servers/crash/tools/crash`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
     expect([502, 503]).toContain(crash.status);
     expect(crash.headers.get('content-type')).toContain('application/problem+json');
-    const hang = await fetch(`${system.url}/api/v1/servers/hang/tools/hang`, {
+    const hang = await adminFetch(`${system.url}/api/v1/servers/hang/tools/hang`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',

@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOOTSTRAP_ADMIN_ID } from '../../domains/access/index.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
-import { freePort, until } from './program.ts';
+import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
+import { adminFetch, freePort, until } from './program.ts';
 
 const pkg = (p: string) =>
   fileURLToPath(new URL(`../../node_modules/@modelcontextprotocol/${p}`, import.meta.url));
@@ -30,9 +32,9 @@ describe('MCP gateway with real servers from npm', () => {
   const ids: Record<string, string> = {};
 
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${base}${path}`, {
+    const res = await adminFetch(`${base}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-switchyard-actor': 'e2e' },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -40,7 +42,9 @@ describe('MCP gateway with real servers from npm', () => {
 
   const connect = async (path: string) => {
     const client = new Client({ name: 'e2e', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`)));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers: adminAuth } }),
+    );
     clients.push(client);
     return client;
   };
@@ -54,7 +58,12 @@ describe('MCP gateway with real servers from npm', () => {
       stdio: 'ignore',
     });
     system = await startSystem(
-      parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_LOG_LEVEL: 'error' }),
+      parseConfig({
+        SWITCHYARD_DATA_DIR: 'memory://',
+        SWITCHYARD_PORT: '0',
+        SWITCHYARD_LOG_LEVEL: 'error',
+        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+      }),
       silentLogger(),
     );
     base = system.url!;
@@ -137,11 +146,12 @@ describe('MCP gateway with real servers from npm', () => {
     expect(outside.isError).toBe(true);
 
     const log = await until(async () => {
-      const res = await fetch(`${base}/api/v1/tool-calls?server=everything&limit=50`);
+      const res = await adminFetch(`${base}/api/v1/tool-calls?server=everything&limit=50`);
       const body = (await res.json()) as { items: Array<{ tool: string; status: string; actor: string }> };
       return body.items.some((c) => c.tool === 'echo' && c.status === 'succeeded') ? body.items : undefined;
     });
-    expect(log[0]).toMatchObject({ tool: 'echo', status: 'succeeded' });
+    // Recorded as the authenticated caller's.
+    expect(log[0]).toMatchObject({ tool: 'echo', status: 'succeeded', actor: BOOTSTRAP_ADMIN_ID });
   });
 
   it('forwards progress notifications', { timeout: 60_000 }, async () => {
@@ -188,7 +198,9 @@ describe('MCP gateway with real servers from npm', () => {
     const r = await post('/api/v1/servers/everything/tools/echo', { message: 'rest' });
     expect(r.status).toBe(200);
     expect(r.body.content).toEqual([{ type: 'text', text: 'Echo: rest' }]);
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const doc = (await (await adminFetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     expect(Object.keys(doc.paths)).toContain('/api/v1/servers/everything/tools/echo');
     expect((await post('/api/v1/servers/everything/tools/nope', {})).status).toBe(404);
   });
@@ -209,7 +221,7 @@ describe('MCP gateway with real servers from npm', () => {
     const r = await post(`/api/v1/servers/${ids.everything}/refresh`, {});
     expect(r.status).toBe(202);
     const steps = await until(async () => {
-      const res = await fetch(`${base}/api/v1/events?stream=discovery-${ids.everything}&limit=100`);
+      const res = await adminFetch(`${base}/api/v1/events?stream=discovery-${ids.everything}&limit=100`);
       const body = (await res.json()) as { events: Array<{ type: string; data: { reason?: string } }> };
       const refresh = body.events.findIndex(
         (e) => e.type === 'DiscoveryRequested' && e.data.reason === 'refresh',
@@ -219,7 +231,7 @@ describe('MCP gateway with real servers from npm', () => {
         : undefined;
     });
     expect(steps[0]).toMatchObject({ type: 'DiscoveryRequested', data: { reason: 'registered' } });
-    const catalog = await fetch(`${base}/api/v1/events?stream=catalog-${ids.everything}`);
+    const catalog = await adminFetch(`${base}/api/v1/events?stream=catalog-${ids.everything}`);
     const events = ((await catalog.json()) as { events: Array<{ type: string }> }).events;
     // The same catalog again is not a change: one CapabilitiesDiscovered for both discoveries.
     expect(events.filter((e) => e.type === 'CapabilitiesDiscovered')).toHaveLength(1);
@@ -227,7 +239,7 @@ describe('MCP gateway with real servers from npm', () => {
 
   it('reports health, last check and latency, with transitions in the log', { timeout: 60_000 }, async () => {
     const server = await until(async () => {
-      const s = (await (await fetch(`${base}/api/v1/servers/everything`)).json()) as {
+      const s = (await (await adminFetch(`${base}/api/v1/servers/everything`)).json()) as {
         health: { status: string; latencyMs: number | null; lastCheckAt: string | null };
         stats: { calls: number };
       };
@@ -236,7 +248,7 @@ describe('MCP gateway with real servers from npm', () => {
     expect(server.health.latencyMs).toBeGreaterThanOrEqual(0);
     expect(server.health.lastCheckAt).not.toBeNull();
     expect(server.stats.calls).toBeGreaterThan(0);
-    const res = await fetch(`${base}/api/v1/events?stream=health-${ids.everything}`);
+    const res = await adminFetch(`${base}/api/v1/events?stream=health-${ids.everything}`);
     const events = ((await res.json()) as { events: Array<{ type: string; data: { to: string } }> }).events;
     expect(events.at(-1)).toMatchObject({ type: 'ServerHealthChanged', data: { to: 'HEALTHY' } });
   });
@@ -245,7 +257,7 @@ describe('MCP gateway with real servers from npm', () => {
     timeout: 90_000,
   }, async () => {
     const sessions = async () => {
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const metrics = await (await adminFetch(`${base}/metrics`)).text();
       return Number(/^switchyard_mcp_sessions (\d+)/m.exec(metrics)?.[1]);
     };
     const before = await sessions();
@@ -253,7 +265,9 @@ describe('MCP gateway with real servers from npm', () => {
     const processes = targets();
     for (let i = 0; i < 20; i++) {
       const client = new Client({ name: `burst-${i}`, version: '1.0.0' });
-      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: adminAuth },
+      });
       await client.connect(transport);
       await client.callTool({ name: 'everything__echo', arguments: { message: `burst ${i}` } });
       await transport.terminateSession();
@@ -264,7 +278,7 @@ describe('MCP gateway with real servers from npm', () => {
   });
 
   it('drops a removed server from the lists and stops its process', { timeout: 60_000 }, async () => {
-    const res = await fetch(`${base}/api/v1/servers/${ids.memory}?wait=true`, { method: 'DELETE' });
+    const res = await adminFetch(`${base}/api/v1/servers/${ids.memory}?wait=true`, { method: 'DELETE' });
     expect(res.status).toBe(202);
     const client = await connect('/mcp');
     await until(async () => {

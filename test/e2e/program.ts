@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/switchyard.mjs', import.meta.url));
 
@@ -19,7 +20,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Environment of a child program: ours minus the service variables, plus the given ones. */
+/**
+ * Environment of a child program: ours minus the service variables, plus the given ones. A server
+ * makes sure of the test administrator's key at start (SWITCHYARD_ADMIN_KEY) and a CLI command
+ * presents it (SWITCHYARD_TOKEN), so the test knows a credential before anything is written.
+ */
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -28,7 +33,20 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string> 
     env[k] = v;
   }
   // Programs run from the repository: keep their default ./workspace out of it.
-  return { ...env, SWITCHYARD_WORKSPACE: join(tmpdir(), 'switchyard-e2e-workspace'), ...extra };
+  return {
+    ...env,
+    SWITCHYARD_WORKSPACE: join(tmpdir(), 'switchyard-e2e-workspace'),
+    SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+    SWITCHYARD_TOKEN: TEST_ADMIN_KEY,
+    ...extra,
+  };
+}
+
+/** `fetch` as the test administrator: every route but /health, /ready and the resource metadata wants a credential. */
+export function adminFetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', adminAuth.authorization);
+  return fetch(url, { ...init, headers });
 }
 
 export interface Program {

@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminAuth } from '../access.ts';
 import { cleanEnv, freePort, type Program, startProgram, waitForHttp } from './program.ts';
 
 const run = promisify(execFile);
@@ -26,7 +27,9 @@ describe('templates end to end: generate an MCP server, install it, register it,
 
   const connect = async (path: string) => {
     const client = new Client({ name: 'templates-e2e', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`)));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers: adminAuth } }),
+    );
     clients.push(client);
     return client;
   };
