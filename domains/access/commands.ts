@@ -3,9 +3,9 @@ import {
   displayNameSchema,
   grantResourceSchema,
   grantSubjectSchema,
-  namePatternSchema,
   permissionSchema,
   policyTargetSchema,
+  rateLimitSetSchema,
   roleSchema,
   tenantIdSchema,
 } from './events.ts';
@@ -68,20 +68,9 @@ export const SetPolicyInput = z
   })
   .strict();
 
-export const SetRateLimitInput = z
-  .object({
-    name: displayNameSchema,
-    scope: z.enum(['address', 'principal', 'principal-tool']),
-    points: z.number().int().min(1).max(1_000_000),
-    windowSeconds: z.number().int().min(1).max(86_400),
-    match: z
-      .object({
-        principal: z.uuid().optional(),
-        server: namePatternSchema.optional(),
-        tool: namePatternSchema.optional(),
-      })
-      .strict()
-      .default({}),
+export const SetRateLimitInput = rateLimitSetSchema
+  .pick({ name: true, scope: true, points: true, windowSeconds: true, match: true })
+  .extend({
     /** null: every tenant (administrators only); absent: the caller's tenant. Address limits are global. */
     tenant: tenantIdSchema.nullable().optional(),
   })

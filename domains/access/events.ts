@@ -136,6 +136,14 @@ export const policySetSchema = z.object({
 });
 export const policyRemovedSchema = z.object({ policyId: z.uuid(), removedAt: isoDate });
 
+export const rateLimitMatchSchema = z
+  .object({
+    principal: z.uuid().optional(),
+    server: namePatternSchema.optional(),
+    tool: namePatternSchema.optional(),
+  })
+  .strict();
+
 export const rateLimitSetSchema = z.object({
   rateLimitId: z.uuid(),
   /** null: every tenant (administrators only); `address` limits are always global. */
@@ -146,13 +154,7 @@ export const rateLimitSetSchema = z.object({
   points: z.number().int().min(1).max(1_000_000),
   windowSeconds: z.number().int().min(1).max(86_400),
   /** Narrows which principals (ids) and tools (patterns) the limit applies to. */
-  match: z
-    .object({
-      principal: z.uuid().optional(),
-      server: namePatternSchema.optional(),
-      tool: namePatternSchema.optional(),
-    })
-    .default({}),
+  match: rateLimitMatchSchema.default({}),
   setAt: isoDate,
 });
 export const rateLimitRemovedSchema = z.object({ rateLimitId: z.uuid(), removedAt: isoDate });
