@@ -1,21 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEventJson } from '../kernel/envelope.ts';
-import { apiGet, CliError } from './http-client.ts';
+import { CliError } from './errors.ts';
+import { type GatewayOptions, gatewayOf } from './gateway-options.ts';
+import { apiGet } from './http-client.ts';
 
-interface Options {
+interface Options extends GatewayOptions {
   stream?: string;
   category?: string;
   type?: string;
   after: string;
   limit?: string;
   follow?: boolean;
-  url: string;
 }
 
 /** Prints events as JSON lines, paging through the gateway's /api/v1/events. */
 export async function eventsCommand(opts: Options): Promise<void> {
   const max = opts.limit === undefined ? Number.POSITIVE_INFINITY : Number(opts.limit);
   if (!Number.isFinite(max) && opts.limit !== undefined) throw new CliError('--limit must be a number');
+  const gateway = await gatewayOf(opts);
   let printed = 0;
   const print = (e: RecordedEventJson) => {
     process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -26,7 +28,7 @@ export async function eventsCommand(opts: Options): Promise<void> {
     let from = '0';
     for (;;) {
       const page = await apiGet<{ events: RecordedEventJson[]; nextRevision: string | null }>(
-        opts.url,
+        gateway,
         '/api/v1/events',
         {
           stream: opts.stream,
@@ -49,7 +51,7 @@ export async function eventsCommand(opts: Options): Promise<void> {
   let after = opts.after;
   for (;;) {
     const page = await apiGet<{ events: RecordedEventJson[]; next: string; hasMore: boolean }>(
-      opts.url,
+      gateway,
       '/api/v1/events',
       {
         after,

@@ -1,19 +1,20 @@
 import { Command, Option } from 'commander';
+import { CliError } from './errors.ts';
 import { eventsCommand } from './events.command.ts';
-import { CliError } from './http-client.ts';
+import { dataDirOption, tokenOption, withGatewayOptions } from './gateway-options.ts';
+import { grantsCommand } from './grants.command.ts';
+import { keysCommand } from './keys.command.ts';
 import { mcpCommand } from './mcp.command.ts';
 import { natsCommand } from './nats.command.ts';
 import { projectionsCommand } from './projections.command.ts';
 import { startCommand } from './start.command.ts';
 import { templatesCommand } from './templates.command.ts';
+import { whoamiCommand } from './whoami.command.ts';
 
 const program = new Command()
   .name('switchyard')
   .description('Event-sourced MCP control plane and gateway')
   .showHelpAfterError();
-
-const urlOption = () =>
-  new Option('--url <url>', 'gateway base URL').env('SWITCHYARD_URL').default('http://127.0.0.1:4000');
 
 program
   .command('start')
@@ -24,8 +25,7 @@ program
   .option('--data-dir <dir>', 'embedded data directory (SWITCHYARD_DATA_DIR)')
   .action(startCommand);
 
-program
-  .command('events')
+withGatewayOptions(program.command('events'))
   .description('read (or follow) the event log as JSON lines: whole log, categories, types or one stream')
   .option('--stream <stream>', 'one stream, e.g. server-<uuid>')
   .option('--category <categories>', 'comma-separated categories')
@@ -33,16 +33,13 @@ program
   .option('--after <position>', 'start after this global position', '0')
   .option('--limit <n>', 'stop after n events (default: all)')
   .option('-f, --follow', 'keep following new events')
-  .addOption(urlOption())
   .action(eventsCommand);
 
-program
-  .command('projections')
+withGatewayOptions(program.command('projections'))
   .description('projection status (checkpoint, lag) or rebuild')
   .argument('<action>', 'status | rebuild')
   .argument('[name]', 'projection to rebuild')
   .option('--json', 'print JSON')
-  .addOption(urlOption())
   .action(projectionsCommand);
 
 program
@@ -52,7 +49,8 @@ program
   )
   .option('--url <url>', 'bridge to a running gateway instead of starting one')
   .option('--server <name>', 'with --url: one server (its /servers/<name>/mcp) instead of the aggregate')
-  .option('--actor <name>', 'who the calls are recorded as')
+  .addOption(tokenOption())
+  .addOption(dataDirOption())
   .action(mcpCommand);
 
 program
@@ -64,7 +62,10 @@ program
   .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
   .action(natsCommand);
 
-program.addCommand(templatesCommand(urlOption));
+program.addCommand(whoamiCommand());
+program.addCommand(keysCommand());
+program.addCommand(grantsCommand());
+program.addCommand(templatesCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import { createNatsBus } from '../bus/nats/nats.bus.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { parseConfig } from '../runtime/config.ts';
-import { CliError } from './http-client.ts';
+import { CliError } from './errors.ts';
 import { printTable } from './projections.command.ts';
 
 /** `switchyard nats`: what an operator would otherwise need the NATS CLI for. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CliError } from './http-client.ts';
-import { ndjsonLines, ProblemError, type ProgressLine, readOperation } from './ndjson.ts';
+import { CliError, ProblemError } from './errors.ts';
+import { ndjsonLines, type ProgressLine, readOperation } from './ndjson.ts';
 
 async function* chunks(...parts: Array<string | Uint8Array>) {
   for (const p of parts) yield typeof p === 'string' ? new TextEncoder().encode(p) : p;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CliError } from './http-client.ts';
+import { CliError, problemError } from './errors.ts';
 
 /**
  * The gateway answers a long operation (sync, generate, analyse) asked for with
@@ -19,47 +19,6 @@ export const operationLineSchema = z.discriminatedUnion('type', [
 export type OperationLine = z.infer<typeof operationLineSchema>;
 export type ProgressLine = Extract<OperationLine, { type: 'progress' }>;
 const KNOWN_TYPES = new Set<unknown>(['progress', 'result', 'error']);
-
-/** An RFC 7807 problem document, as the gateway's error mapping writes them. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail: string;
-  code: string;
-  errors?: Array<{ path: string; message: string }>;
-  [key: string]: unknown;
-}
-
-/** The gateway refused: printed as `error: <detail> (<code>)`. */
-export class ProblemError extends CliError {
-  constructor(
-    readonly status: number,
-    readonly problem: Problem,
-  ) {
-    super(`${problem.detail} (${problem.code})`);
-  }
-}
-
-/** The user asked for something the command cannot do: exit code 2, as for a bad option. */
-export class UsageError extends CliError {}
-
-/** Turns an error status and body into the error to throw, problem document or not. */
-export function problemError(status: number, statusText: string, body: unknown): CliError {
-  if (isProblem(body)) return new ProblemError(status, body);
-  const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
-  const head = statusText ? `${status} ${statusText}` : String(status);
-  return new CliError(`${head}${text ? `: ${text.slice(0, 500)}` : ''}`);
-}
-
-function isProblem(body: unknown): body is Problem {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    typeof (body as Problem).detail === 'string' &&
-    typeof (body as Problem).code === 'string'
-  );
-}
 
 /**
  * Parses newline-delimited JSON from a byte stream. Chunks split lines (and UTF-8 characters)

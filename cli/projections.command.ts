@@ -1,15 +1,18 @@
 import type { ProjectionStatusView } from '../gateway/deps.ts';
-import { apiGet, apiPost, CliError } from './http-client.ts';
+import { CliError } from './errors.ts';
+import { type GatewayOptions, gatewayOf } from './gateway-options.ts';
+import { apiGet, apiPost } from './http-client.ts';
 
 /** `switchyard projections status|rebuild [name]` through the gateway. */
 export async function projectionsCommand(
   action: string,
   name: string | undefined,
-  opts: { json?: boolean; url: string },
+  opts: GatewayOptions & { json?: boolean },
 ) {
+  const gateway = await gatewayOf(opts);
   if (action === 'status') {
     const { projections } = await apiGet<{ projections: ProjectionStatusView[] }>(
-      opts.url,
+      gateway,
       '/api/v1/projections',
     );
     if (opts.json) {
@@ -30,7 +33,7 @@ export async function projectionsCommand(
   if (action === 'rebuild') {
     if (!name) throw new CliError('projections rebuild needs a projection name');
     const r = await apiPost<{ name: string; events: number; durationMs: number }>(
-      opts.url,
+      gateway,
       `/api/v1/projections/${encodeURIComponent(name)}/rebuild`,
     );
     process.stdout.write(

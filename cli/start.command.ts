@@ -1,7 +1,7 @@
 import { createLogger } from '../kernel/logger.ts';
 import { startSystem } from '../runtime/compose.ts';
 import { ConfigError, parseConfig } from '../runtime/config.ts';
-import { CliError } from './http-client.ts';
+import { CliError } from './errors.ts';
 
 interface Options {
   port?: string;

@@ -7,11 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../kernel/logger.ts';
 import { type System, startSystem } from '../runtime/compose.ts';
 import { parseConfig } from '../runtime/config.ts';
-import { ProblemError, UsageError } from './ndjson.ts';
+import { exitCodeOf, formatError, ProblemError, UsageError } from './errors.ts';
 import {
   type CliIo,
-  exitCodeOf,
-  formatError,
   parseVars,
   templatesAnalyze,
   templatesGenerate,
@@ -103,7 +101,8 @@ describe('usage errors before any request', () => {
 describe('switchyard templates against a running gateway', () => {
   let system: System;
   let workspace: string;
-  let url: string;
+  /** The gateway and the administrator key this first start made (in memory: not on disk). */
+  let gw: { url: string; token: string };
 
   beforeAll(async () => {
     workspace = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
@@ -116,7 +115,7 @@ describe('switchyard templates against a running gateway', () => {
       }),
       silentLogger(),
     );
-    url = system.url!;
+    gw = { url: system.url!, token: system.access.bootstrapKey! };
   });
 
   afterAll(async () => {
@@ -124,18 +123,34 @@ describe('switchyard templates against a running gateway', () => {
     if (workspace) await rm(workspace, { recursive: true, force: true });
   });
 
+  it('says how to pass a credential when it has none, and never prints the one it has', async () => {
+    const error = await templatesSearch([], { url: gw.url }, capture()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemError);
+    expect(formatError(error)).toMatch(
+      /^error: .+ \(AUTH\.REQUIRED\)\nno credential was sent: pass --token /,
+    );
+
+    const refused = await templatesSearch(
+      [],
+      { url: gw.url, token: `${gw.token.slice(0, -4)}AAAA` },
+      capture(),
+    ).catch((e: unknown) => e);
+    expect(formatError(refused)).toMatch(/\(AUTH\.INVALID_CREDENTIAL\)\nthe gateway refused the credential/);
+    expect(formatError(refused)).not.toContain(gw.token.slice(20, -4));
+  });
+
   it('finds the built-in mcp-server-ts template once it is synced', { timeout: 60_000 }, async () => {
     let io = capture();
     for (const deadline = Date.now() + 45_000; Date.now() < deadline; await sleep(250)) {
       io = capture();
-      await templatesSearch(['mcp'], { url }, io);
+      await templatesSearch(['mcp'], gw, io);
       if (io.out().includes('mcp-server-ts')) break;
     }
     expect(io.out()).toMatch(/^NAME\s+VERSION\s+STACK\s+DESCRIPTION\s+TAGS\n/);
     expect(io.out()).toMatch(/\nmcp-server-ts\s+\d+\.\d+\.\d+\s+typescript-mcp\s/);
 
     const none = capture();
-    expect(await templatesSearch(['zzzz-no-such-template'], { url }, none)).toBe(0);
+    expect(await templatesSearch(['zzzz-no-such-template'], gw, none)).toBe(0);
     expect(none.out()).toContain('no templates match "zzzz-no-such-template"');
     expect(none.out()).toContain('switchyard templates sync');
   });
@@ -145,7 +160,7 @@ describe('switchyard templates against a running gateway', () => {
     const code = await templatesGenerate(
       'mcp-server-ts',
       'my-server',
-      { url, var: ['projectName=my-server', 'port=8080'] },
+      { ...gw, var: ['projectName=my-server', 'port=8080'] },
       io,
     );
     expect(code).toBe(0);
@@ -162,31 +177,31 @@ describe('switchyard templates against a running gateway', () => {
     const again = await templatesGenerate(
       'mcp-server-ts',
       'my-server',
-      { url, var: ['projectName=my-server'], quiet: true },
+      { ...gw, var: ['projectName=my-server'], quiet: true },
       capture(),
     ).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(ProblemError);
     expect(formatError(again)).toMatch(/^error: .+ \(WORKSPACE\.DESTINATION_NOT_EMPTY\)\n$/);
 
     const analysis = capture();
-    expect(await templatesAnalyze(undefined, { url, project: id!, quiet: true }, analysis)).toBe(0);
+    expect(await templatesAnalyze(undefined, { ...gw, project: id!, quiet: true }, analysis)).toBe(0);
     expect(analysis.out()).toMatch(/\nTypeScript\s+\d+/);
     expect(analysis.err()).toBe('');
   });
 
   it('syncs again and reports the built-in source unchanged', async () => {
     const io = capture();
-    expect(await templatesSync(undefined, { url, quiet: true }, io)).toBe(0);
+    expect(await templatesSync(undefined, { ...gw, quiet: true }, io)).toBe(0);
     expect(io.out()).toMatch(/^builtin: unchanged, \d+ templates in the catalog/m);
   });
 
   it('validates a catalog template, and exits 1 for a directory that is not a template', async () => {
     const ok = capture();
-    expect(await templatesValidate('mcp-server-ts', { url }, ok)).toBe(0);
+    expect(await templatesValidate('mcp-server-ts', gw, ok)).toBe(0);
     expect(ok.out()).toMatch(/^ok mcp-server-ts@/);
 
     const notOk = capture();
-    expect(await templatesValidate(undefined, { url, path: 'my-server' }, notOk)).toBe(1);
+    expect(await templatesValidate(undefined, { ...gw, path: 'my-server' }, notOk)).toBe(1);
     expect(notOk.out()).toMatch(/^not ok my-server/);
     expect(notOk.out()).toContain('TEMPLATE.NO_MANIFEST');
   });

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
-import { Command, type Option } from 'commander';
+import { Command } from 'commander';
 import type { TemplateDetail, TemplateSourceView, TemplateSummary } from '../projections/templates/index.ts';
 import type { SyncReport } from '../sagas/template-sync/sync-source.ts';
-import { CliError } from './http-client.ts';
-import { ProblemError, UsageError } from './ndjson.ts';
+import { UsageError } from './errors.ts';
+import { type GatewayOptions, gatewayOf, withGatewayOptions } from './gateway-options.ts';
+import { authorizedFetch } from './http-client.ts';
+import { type CliIo as BaseIo, type Exit, printJson, run } from './io.ts';
 import { progressReporter } from './progress.ts';
 import { type TemplatesClient, templatesClient } from './templates.client.ts';
 import {
@@ -20,28 +22,24 @@ import {
   type ValidationAnswer,
 } from './templates.format.ts';
 
-/** Where a command writes: the process's streams, or buffers in tests. */
-export interface CliIo {
-  stdout: { write(text: string): unknown };
-  /** Progress and errors; a progress bar only when it is a terminal. */
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** The gateway client; made from `--url` when absent. */
+/** Where a command writes, and (in tests) the client it uses. */
+export interface CliIo extends BaseIo {
+  /** The gateway client; made from `--url` and the credential when absent. */
   client?: TemplatesClient;
 }
 
-interface Common {
-  url: string;
+interface Common extends GatewayOptions {
   json?: boolean;
 }
 interface Quiet {
   quiet?: boolean;
 }
 
-/** An exit code: 0, or 1 when the command ran but found a problem (a template that is not valid). */
-type Exit = 0 | 1;
-
-const clientOf = (opts: Common, io: CliIo) => io.client ?? templatesClient(opts.url);
-const printJson = (io: CliIo, value: unknown) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+async function clientOf(opts: Common, io: CliIo): Promise<TemplatesClient> {
+  if (io.client) return io.client;
+  const gateway = await gatewayOf(opts);
+  return templatesClient(gateway.url, authorizedFetch(gateway));
+}
 const segment = encodeURIComponent;
 
 // --- search / show --------------------------------------------------------------------------
@@ -52,15 +50,13 @@ export async function templatesSearch(
   io: CliIo,
 ): Promise<Exit> {
   const limit = opts.limit === undefined ? undefined : positiveInt('--limit', opts.limit);
-  const { items: templates } = await clientOf(opts, io).get<{ items: TemplateSummary[] }>(
-    '/api/v1/templates',
-    {
-      q: words.length > 0 ? words.join(' ') : undefined,
-      stack: opts.stack,
-      tag: opts.tag,
-      limit: limit === undefined ? undefined : String(limit),
-    },
-  );
+  const client = await clientOf(opts, io);
+  const { items: templates } = await client.get<{ items: TemplateSummary[] }>('/api/v1/templates', {
+    q: words.length > 0 ? words.join(' ') : undefined,
+    stack: opts.stack,
+    tag: opts.tag,
+    limit: limit === undefined ? undefined : String(limit),
+  });
   if (opts.json) printJson(io, templates);
   else if (templates.length === 0) {
     io.stdout.write(formatNoResults({ words, stack: opts.stack, tag: opts.tag }));
@@ -69,7 +65,8 @@ export async function templatesSearch(
 }
 
 export async function templatesShow(name: string, opts: Common, io: CliIo): Promise<Exit> {
-  const t = await clientOf(opts, io).get<TemplateDetail>(`/api/v1/templates/${segment(name)}`);
+  const client = await clientOf(opts, io);
+  const t = await client.get<TemplateDetail>(`/api/v1/templates/${segment(name)}`);
   io.stdout.write(opts.json ? `${JSON.stringify(t, null, 2)}\n` : formatDetail(t));
   return 0;
 }
@@ -85,7 +82,7 @@ export async function templatesSync(
   opts: Common & Quiet,
   io: CliIo,
 ): Promise<Exit> {
-  const client = clientOf(opts, io);
+  const client = await clientOf(opts, io);
   const { reports } = await client.operation<{ reports: SyncReport[] }>(
     source === undefined ? '/api/v1/templates/sync' : `/api/v1/template-sources/${segment(source)}/sync`,
     {},
@@ -103,7 +100,8 @@ export async function templatesGenerate(
   io: CliIo,
 ): Promise<Exit> {
   const variables = parseVars(opts.var ?? []);
-  const project = await clientOf(opts, io).operation<GeneratedProject>(
+  const client = await clientOf(opts, io);
+  const project = await client.operation<GeneratedProject>(
     '/api/v1/projects',
     {
       template,
@@ -127,7 +125,8 @@ export async function templatesAnalyze(
   if ((path === undefined) === (opts.project === undefined)) {
     throw new UsageError('give either a path (under the gateway workspace) or --project <id>');
   }
-  const analysis = await clientOf(opts, io).operation<AnalysisAnswer>(
+  const client = await clientOf(opts, io);
+  const analysis = await client.operation<AnalysisAnswer>(
     '/api/v1/analyses',
     path === undefined ? { projectId: opts.project } : { path },
     progressFor('analyze', opts, io),
@@ -149,7 +148,7 @@ export async function templatesValidate(
   if (opts.path !== undefined && opts.version !== undefined) {
     throw new UsageError('--version is for catalog templates, not --path');
   }
-  const client = clientOf(opts, io);
+  const client = await clientOf(opts, io);
   const v =
     template === undefined
       ? await client.send<ValidationAnswer>('POST', '/api/v1/templates/validate', { path: opts.path })
@@ -166,9 +165,8 @@ export async function templatesValidate(
 // --- sources --------------------------------------------------------------------------------
 
 export async function templatesSources(opts: Common, io: CliIo): Promise<Exit> {
-  const { items: sources } = await clientOf(opts, io).get<{ items: TemplateSourceView[] }>(
-    '/api/v1/template-sources',
-  );
+  const client = await clientOf(opts, io);
+  const { items: sources } = await client.get<{ items: TemplateSourceView[] }>('/api/v1/template-sources');
   if (opts.json) printJson(io, sources);
   else io.stdout.write(formatSources(sources));
   return 0;
@@ -193,7 +191,8 @@ export async function templatesAddSource(
     ...(opts.intervalMs !== undefined && { intervalMs: positiveInt('--interval-ms', opts.intervalMs) }),
     ...(opts.replace && { replace: true }),
   };
-  const answer = await clientOf(opts, io).send<unknown>('POST', '/api/v1/template-sources', body);
+  const client = await clientOf(opts, io);
+  const answer = await client.send<unknown>('POST', '/api/v1/template-sources', body);
   if (opts.json) printJson(io, answer);
   else {
     io.stdout.write(
@@ -206,10 +205,8 @@ export async function templatesAddSource(
 }
 
 export async function templatesRemoveSource(name: string, opts: Common, io: CliIo): Promise<Exit> {
-  const answer = await clientOf(opts, io).send<unknown>(
-    'DELETE',
-    `/api/v1/template-sources/${segment(name)}`,
-  );
+  const client = await clientOf(opts, io);
+  const answer = await client.send<unknown>('DELETE', `/api/v1/template-sources/${segment(name)}`);
   if (opts.json) printJson(io, answer);
   else io.stdout.write(`removed template source ${name}; its templates left the catalog\n`);
   return 0;
@@ -243,37 +240,10 @@ function positiveInt(option: string, value: string): number {
 
 // --- wiring ---------------------------------------------------------------------------------
 
-/** Usage errors exit 2, as commander's own would in most CLIs; everything else that failed, 1. */
-export function exitCodeOf(error: unknown): number {
-  return error instanceof UsageError ? 2 : 1;
-}
-
-/** Prints a failure the way every templates subcommand does: `error: <detail> (<code>)`. */
-export function formatError(error: unknown): string {
-  if (!(error instanceof CliError)) throw error;
-  let out = `error: ${error.message}\n`;
-  if (error instanceof ProblemError) {
-    for (const e of error.problem.errors ?? []) out += `  ${e.path ? `${e.path}: ` : ''}${e.message}\n`;
-  }
-  return out;
-}
-
-const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
-
-async function run(command: (io: CliIo) => Promise<Exit>): Promise<void> {
-  const io = processIo();
-  try {
-    process.exitCode = await command(io);
-  } catch (e) {
-    io.stderr.write(formatError(e));
-    process.exitCode = exitCodeOf(e);
-  }
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** `switchyard templates …`: the template catalog, project generation and code analysis. */
-export function templatesCommand(urlOption: () => Option): Command {
+export function templatesCommand(): Command {
   const templates = new Command('templates')
     .description('search, inspect and sync templates; generate projects; analyse code (through a gateway)')
     .showHelpAfterError()
@@ -281,7 +251,7 @@ export function templatesCommand(urlOption: () => Option): Command {
     .exitOverride((e) => process.exit(e.exitCode === 1 ? 2 : e.exitCode));
 
   const sub = (name: string, description: string) =>
-    templates.command(name).description(description).addOption(urlOption());
+    withGatewayOptions(templates.command(name).description(description));
 
   sub('search', 'find templates by words in their name, stack, tags and description')
     .argument('[words...]', 'words to look for (each matches as a prefix)')

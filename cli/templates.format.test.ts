@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TemplateSummary, TemplateTreeNode } from '../projections/templates/index.ts';
 import type { SyncReport } from '../sagas/template-sync/sync-source.ts';
+import { formatTable } from './table.ts';
 import {
   formatNoResults,
   formatSearch,
   formatSyncReports,
-  formatTable,
   formatTree,
   formatValidation,
   truncate,
@@ -46,6 +46,8 @@ const summary = (over: Partial<TemplateSummary>): TemplateSummary => ({
   removedAt: null,
   variables: ['projectName'],
   rank: null,
+  tenant: null,
+  owner: 'system:builtin',
   ...over,
 });
 

@@ -8,22 +8,12 @@ import type {
 } from '../projections/templates/index.ts';
 import type { SyncReport } from '../sagas/template-sync/sync-source.ts';
 import type { ValidationIssue } from '../templates/engine/issues.ts';
+import { formatTable } from './table.ts';
 
 /**
  * What `switchyard templates …` prints for people. Pure functions from the gateway's answers to
  * text, so the layout is tested without a server; `--json` prints the answers as they came.
  */
-
-/** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    header
-      .map((_, i) => (cells[i] ?? '').padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
-}
 
 /** At most `max` characters on one line: whitespace runs folded, an ellipsis where it was cut. */
 export function truncate(text: string, max: number): string {

@@ -28,7 +28,12 @@ describe('configuration of identity and access', () => {
       SWITCHYARD_OIDC_ROLES: '[{"claim":"realm_access.roles","value":"sy-admin","role":"admin"}]',
       SWITCHYARD_OIDC_TOKEN_TYPES: 'at+jwt,JWT',
       SWITCHYARD_OIDC_ISSUERS: JSON.stringify([
-        { issuer: 'https://login.microsoftonline.com/t/v2.0', audience: 'api://switchyard', tenant: 'team-a', defaultRoles: [] },
+        {
+          issuer: 'https://login.microsoftonline.com/t/v2.0',
+          audience: 'api://switchyard',
+          tenant: 'team-a',
+          defaultRoles: [],
+        },
       ]),
     });
     expect(c.auth.publicUrl).toBe('https://mcp.example.com');
@@ -51,9 +56,11 @@ describe('configuration of identity and access', () => {
   });
 
   it('names the bad part of an issuer list', () => {
-    expect(() => parseConfig({ SWITCHYARD_OIDC_ISSUERS: '[{"issuer":"nope"}]' })).toThrow(/oidc issuer 1: issuer/);
-    expect(() => parseConfig({ SWITCHYARD_OIDC_ROLES: '{', SWITCHYARD_OIDC_ISSUER: 'https://i.test' })).toThrow(
-      /SWITCHYARD_OIDC_ROLES: not JSON/,
+    expect(() => parseConfig({ SWITCHYARD_OIDC_ISSUERS: '[{"issuer":"nope"}]' })).toThrow(
+      /oidc issuer 1: issuer/,
     );
+    expect(() =>
+      parseConfig({ SWITCHYARD_OIDC_ROLES: '{', SWITCHYARD_OIDC_ISSUER: 'https://i.test' }),
+    ).toThrow(/SWITCHYARD_OIDC_ROLES: not JSON/);
   });
 });
