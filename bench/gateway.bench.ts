@@ -2,17 +2,23 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { newApiKey } from '../kernel/api-keys.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { type System, startSystem } from '../runtime/compose.ts';
 import { parseConfig } from '../runtime/config.ts';
+import { type AccessCost, measureAccessCost } from './access-cost.ts';
 import type { BenchContext } from './context.ts';
-import { alternate, latency, throughput } from './load.ts';
+import { alternate, latency, merge, type PairResult, throughput } from './load.ts';
 import type { BenchResult, Note, Row } from './report.ts';
+import type { LatencySummary } from './stats.ts';
 
 const EVERYTHING = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
 );
 const CONCURRENCY = 32;
+/** The administrator every system of this bench is started with (SWITCHYARD_ADMIN_KEY). */
+const ADMIN_KEY = newApiKey().key;
+const AUTHORIZATION = `Bearer ${ADMIN_KEY}`;
 
 async function until<T>(f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -32,16 +38,20 @@ async function direct(): Promise<Client> {
   return client;
 }
 
-async function viaGateway(url: string): Promise<Client> {
+/** An MCP session on the gateway's `/mcp`, as the administrator unless `authorization` is null. */
+async function viaGateway(url: string, authorization: string | null = AUTHORIZATION): Promise<Client> {
   const client = new Client({ name: 'bench-gateway', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  const headers: Record<string, string> = authorization === null ? {} : { authorization };
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } }),
+  );
   return client;
 }
 
 async function registerEverything(system: System): Promise<void> {
   const res = await fetch(`${system.url}/api/v1/servers?wait=true`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: AUTHORIZATION },
     body: JSON.stringify({
       name: 'everything',
       transport: { type: 'stdio', command: process.execPath, args: [EVERYTHING] },
@@ -90,9 +100,9 @@ async function measure(
       subject: gatewayOp,
       baseline: directOp,
       concurrency,
-      sliceMs: ctx.scale(3_000, 1_000),
+      sliceMs: ctx.scale(2_000, 1_000),
       rounds: ctx.scale(3, 2),
-      warmupMs: ctx.scale(1_000, 500),
+      warmupMs: ctx.scale(500, 300),
     });
     const s = latency(r.subject);
     const b = latency(r.baseline);
@@ -177,17 +187,176 @@ async function appendCost(system: System): Promise<number> {
   return samples[Math.floor(samples.length / 2)]!;
 }
 
+/** One request kind measured through `/mcp` with authentication on and off. */
+interface OnOff {
+  what: string;
+  on: LatencySummary;
+  off: LatencySummary;
+  /** p50 of the off side in each block: how far it moves on its own between blocks. */
+  offBlocks: number[];
+}
+
+/**
+ * `on` against `off`, sequentially, alternating, in two blocks (so that the off side, measured twice,
+ * shows how far a p50 moves between blocks with nothing changed: the noise floor of the difference).
+ */
+async function onOff(
+  what: string,
+  on: () => Promise<void>,
+  off: () => Promise<void>,
+  timing: { sliceMs: number; rounds: number; warmupMs: number },
+): Promise<OnOff> {
+  const blocks: PairResult[] = [];
+  for (let b = 0; b < 2; b++) {
+    blocks.push(
+      await alternate({
+        subject: on,
+        baseline: off,
+        concurrency: 1,
+        ...timing,
+        warmupMs: b === 0 ? timing.warmupMs : 0,
+      }),
+    );
+  }
+  return {
+    what,
+    on: latency(merge(blocks.map((x) => x.subject))),
+    off: latency(merge(blocks.map((x) => x.baseline))),
+    offBlocks: blocks.map((x) => latency(x.baseline).p50),
+  };
+}
+
+/** An embedded system (PGlite, in-process bus) without the built-in templates (see gatewayBench). */
+function startEmbedded(auth: 'on' | 'off'): Promise<System> {
+  return startSystem(
+    parseConfig({
+      SWITCHYARD_DATA_DIR: 'memory://',
+      SWITCHYARD_PORT: '0',
+      SWITCHYARD_LOG_LEVEL: 'silent',
+      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+      SWITCHYARD_AUTH: auth,
+      ...(auth === 'on' ? { SWITCHYARD_ADMIN_KEY: ADMIN_KEY } : {}),
+    }),
+    silentLogger(),
+  );
+}
+
+/**
+ * What authentication and authorization add to a call, two ways. Through HTTP, the embedded system
+ * `on` (the administrator's API key on every request) against a second one alike but for
+ * SWITCHYARD_AUTH=off (loopback, the dev principal), both fresh: the echo call, and an MCP `ping`
+ * (the same authentication on its request, no tool call, no append: a request cheap enough for
+ * microseconds to show). In process: the resolver and the decisions alone (access-cost.ts), which a
+ * call of milliseconds through PGlite cannot resolve to tens of microseconds.
+ */
+async function authOnOff(ctx: BenchContext, on: System): Promise<{ rows: Row[]; notes: Note[] }> {
+  ctx.log('gateway (auth): a second embedded system, SWITCHYARD_AUTH=off');
+  const off = await startEmbedded('off');
+  const http: OnOff[] = [];
+  try {
+    await registerEverything(off);
+    const onClient = await viaGateway(on.url!);
+    const offClient = await viaGateway(off.url!, null);
+    const echo = (client: Client) => async () => {
+      await client.callTool({ name: 'everything__echo', arguments: { message: 'bench' } });
+    };
+    const ping = (client: Client) => async () => {
+      await client.ping();
+    };
+    ctx.log('gateway (auth): sequential echo and ping through /mcp, SWITCHYARD_AUTH=on vs off');
+    http.push(
+      await onOff('echo', echo(onClient), echo(offClient), {
+        sliceMs: ctx.scale(1_500, 800),
+        rounds: ctx.scale(2, 1),
+        warmupMs: ctx.scale(500, 300),
+      }),
+      await onOff('ping', ping(onClient), ping(offClient), {
+        sliceMs: ctx.scale(500, 300),
+        rounds: ctx.scale(2, 1),
+        warmupMs: ctx.scale(300, 200),
+      }),
+    );
+    await onClient.close();
+    await offClient.close();
+  } finally {
+    await off.stop();
+  }
+  ctx.log('gateway (auth): identity and authorization in process');
+  const cost = await measureAccessCost(ctx);
+  return { rows: authRows(http, cost), notes: authNotes(http, cost) };
+}
+
+function authRows(http: OnOff[], cost: AccessCost): Row[] {
+  const bench = 'gateway auth';
+  const rows: Row[] = [];
+  for (const h of http) {
+    for (const p of ['p50', 'p99'] as const) {
+      rows.push({
+        bench,
+        metric: `${h.what} through /mcp, sequential, auth on: ${p} latency`,
+        unit: 'ms',
+        value: h.on[p],
+        baseline: h.off[p],
+        baselineLabel: 'the same, SWITCHYARD_AUTH=off',
+        better: 'lower',
+      });
+    }
+  }
+  const echoOff = http.find((h) => h.what === 'echo')!.off.p50 * 1000;
+  const perCall = (metric: string, value: number, aim: boolean): Row => ({
+    bench,
+    metric,
+    unit: 'µs',
+    value,
+    baseline: echoOff,
+    baselineLabel: 'p50 of the whole echo call, SWITCHYARD_AUTH=off',
+    better: 'lower',
+    ...(aim ? { aim: { text: 'added p50 ≤ 50 µs', met: value <= 50 } } : {}),
+  });
+  rows.push(
+    perCall('identity + authorization, API key, in process: p50', cost.apiKey.p50, true),
+    perCall('identity + authorization, API key, in process: p99', cost.apiKey.p99, false),
+    perCall('identity + authorization, cached OIDC token, in process: p50', cost.oidcCached.p50, true),
+    perCall('identity + authorization, cached OIDC token, in process: p99', cost.oidcCached.p99, false),
+  );
+  return rows;
+}
+
+function authNotes(http: OnOff[], cost: AccessCost): Note[] {
+  const bench = 'gateway auth';
+  const us = (ms: number) => `${Math.round(ms * 1000).toLocaleString('en-US')} µs`;
+  const p = (l: LatencySummary) => `p50 ${l.p50.toFixed(1)} / p99 ${l.p99.toFixed(1)} µs`;
+  const z = cost.sizes;
+  return [
+    ...http.map((h) => ({
+      bench,
+      text: `${h.what} through /mcp, auth on − off: p50 ${us(h.on.p50 - h.off.p50)}, p99 ${us(h.on.p99 - h.off.p99)} (${h.on.count} and ${h.off.count} requests); the off side's p50 alone moved ${us(Math.max(...h.offBlocks) - Math.min(...h.offBlocks))} between its two blocks — the noise floor of this difference`,
+    })),
+    {
+      bench,
+      text: `in process, per call: API key ${p(cost.apiKey)} = resolve (HMAC-SHA-256 + constant-time compare + lookups) ${p(cost.resolveApiKey)} + the two decisions (listed, then with arguments) ${p(cost.decisions)}; cached OIDC token ${p(cost.oidcCached)}; a token verified afresh (RS256, JWKS already fetched) ${p(cost.oidcVerify)} — paid once per token until it expires`,
+    },
+    {
+      bench,
+      text: `access state: ${z.principals} principals, ${z.keys} API keys, ${z.grants} grants, ${z.policies} CEL policies (version ${z.version}); ${cost.apiKey.count.toLocaleString('en-US')} API-key and ${cost.oidcCached.count.toLocaleString('en-US')} token iterations`,
+    },
+  ];
+}
+
 export async function gatewayBench(ctx: BenchContext): Promise<BenchResult> {
   const rows: Row[] = [];
   const notes: Note[] = [];
 
+  // Without the built-in templates: their sync runs in the background after start and would weigh
+  // on whichever measurement it overlaps (and on the auth-on side only).
   ctx.log('gateway: embedded system (PGlite, in-process bus)');
-  const embedded = await startSystem(
-    parseConfig({ SWITCHYARD_DATA_DIR: 'memory://', SWITCHYARD_PORT: '0', SWITCHYARD_LOG_LEVEL: 'silent' }),
-    silentLogger(),
-  );
+  const embedded = await startEmbedded('on');
   try {
     await registerEverything(embedded);
+    // First, while its log is as fresh as the auth-off system's.
+    const auth = await authOnOff(ctx, embedded);
+    rows.push(...auth.rows);
+    notes.push(...auth.notes);
     const r = await measure(ctx, 'embedded', embedded);
     rows.push(...r.rows);
     notes.push(...r.notes, {
@@ -205,6 +374,8 @@ export async function gatewayBench(ctx: BenchContext): Promise<BenchResult> {
     DATABASE_URL: db.url,
     NATS_URL: ctx.natsUrl,
     SWITCHYARD_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SWITCHYARD_ADMIN_KEY: ADMIN_KEY,
+    SWITCHYARD_BUILTIN_TEMPLATES: 'off',
     SWITCHYARD_SUBJECT_PREFIX: names.subjectPrefix,
     SWITCHYARD_EVENTS_STREAM: names.eventsStream,
     SWITCHYARD_DLQ_STREAM: names.deadLetterStream,

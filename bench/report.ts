@@ -34,6 +34,11 @@ function cell(value: number, unit: string): string {
   return `${formatNumber(value)} ${unit}`;
 }
 
+/** Two decimals; a ratio below 0.01 keeps two significant digits rather than reading ×0.00. */
+function formatRatio(ratio: number): string {
+  return ratio !== 0 && Math.abs(ratio) < 0.01 ? ratio.toPrecision(2) : ratio.toFixed(2);
+}
+
 /** A Markdown table (readable as plain text too). */
 export function renderTable(rows: readonly Row[]): string {
   const header = ['benchmark', 'metric', 'Switchyard', 'baseline', 'ratio', 'aim'];
@@ -45,7 +50,7 @@ export function renderTable(rows: readonly Row[]): string {
       r.metric,
       cell(r.value, r.unit),
       `${cell(r.baseline, r.unit)} (${r.baselineLabel})`,
-      Number.isFinite(ratio) ? `×${ratio.toFixed(2)}` : 'n/a',
+      Number.isFinite(ratio) ? `×${formatRatio(ratio)}` : 'n/a',
       aim,
     ];
   });

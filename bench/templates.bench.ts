@@ -22,6 +22,7 @@ import { systemClock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { silentLogger } from '../kernel/logger.ts';
+import { DEFAULT_TENANT, type Principal } from '../kernel/principal.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import {
   createProjectionRunner,
@@ -687,7 +688,8 @@ async function benchBackend(
 /**
  * The search route of the REST API, served by a bare Fastify app on a local port (the gateway's
  * template routes, its zod compilers and error handler; none of its other plugins), against the
- * same searches called in process.
+ * same searches called in process. Without the auth plugin every request is an administrator's, as
+ * the plugin would have set it after checking a credential (what that costs: the gateway bench).
  */
 async function restSearch(
   service: ReturnType<typeof createTemplateService>,
@@ -698,6 +700,20 @@ async function restSearch(
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleHttpError);
+  const admin: Principal = {
+    id: 'bench-admin',
+    tenant: DEFAULT_TENANT,
+    name: 'bench admin',
+    kind: 'service',
+    roles: ['admin'],
+    scopes: undefined,
+    credential: { type: 'api-key', keyId: 'benchadmin000000' },
+    claims: {},
+  };
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (request) => {
+    request.principal = admin;
+  });
   await app.register(templatesRoutes(service), { prefix: '/api/v1' });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   try {

@@ -229,23 +229,14 @@ export function makeIdentityService(deps: AccessServiceDeps) {
       return last!;
     },
 
+    /** The keys the caller may read (its own; a manager's tenant's; an administrator's all), of one principal or all. */
     listKeys(caller: Principal, principalId?: string): ApiKeyView[] {
-      const keys = [...authz.state().keys.values()];
-      if (principalId === undefined || principalId === caller.id) {
-        if (principalId === caller.id) return keys.filter((k) => k.principalId === caller.id).map(apiKeyView);
-        const mayAll =
-          authz.decide(caller, 'apikey.read', { kind: 'tenant', tenant: caller.tenant }).effect === 'allow';
-        return keys
-          .filter(
-            (k) =>
-              (mayAll && (k.tenant === caller.tenant || caller.roles.includes('admin'))) ||
-              k.principalId === caller.id,
-          )
-          .map(apiKeyView);
-      }
-      const p = principalRecord(caller, principalId);
-      authz.require(caller, 'apikey.read', { kind: 'tenant', tenant: p.tenant, owner: p.id });
-      return keys.filter((k) => k.principalId === p.id).map(apiKeyView);
+      const readable = (k: ApiKeyRecord) =>
+        authz.decide(caller, 'apikey.read', { kind: 'tenant', tenant: k.tenant, owner: k.principalId }).effect ===
+        'allow';
+      return [...authz.state().keys.values()]
+        .filter((k) => (principalId === undefined || k.principalId === principalId) && readable(k))
+        .map(apiKeyView);
     },
 
     async issueKey(caller: Principal, input: unknown, meta: CommandMeta): Promise<IssuedKey> {
