@@ -40,8 +40,8 @@ describe('switchyard whoami, keys and grants against the real program', () => {
     delete env.SWITCHYARD_ADMIN_KEY;
     delete env.SWITCHYARD_TOKEN;
     program = startProgram(['start'], env);
-    await waitForHttp(`${base}/ready`, program);
-  }, 90_000);
+    await waitForHttp(`${base}/ready`, program, 110_000);
+  }, 120_000);
 
   afterAll(async () => {
     await program?.stop();
