@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { Authorizer } from '../domains/access/index.ts';
+import type { Authorizer, IdentityService, RulesService } from '../domains/access/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -9,8 +9,15 @@ import type { GatewayAuth } from './auth/auth.plugin.ts';
 import type { ResourceMetadataOptions } from './auth/resource-metadata.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
-import type { AccessRoutesDeps } from './routes/access.routes.ts';
 import type { ToolExecutor } from './tool-execution.ts';
+
+/** Identity and access use cases behind /api/v1/me, keys, principals, grants, policies, rate limits. */
+export interface AccessRoutesDeps {
+  identity: IdentityService;
+  rules: RulesService;
+  /** A server's tenant and owner by name, for explain (undefined when there is none). */
+  serverOf(name: string): Promise<{ tenant: string; owner?: string } | undefined>;
+}
 
 /** Outcome of a write, as every write endpoint answers it (202). */
 export interface WriteResult {

@@ -20,13 +20,13 @@ import type { GatewayAuth, ServerAccessInfo } from '../gateway/auth/auth.plugin.
 import { type CredentialResolver, createCredentialResolver } from '../gateway/auth/credentials.ts';
 import { createOidcVerifier } from '../gateway/auth/oidc.ts';
 import { challengeFor, type ResourceMetadataOptions } from '../gateway/auth/resource-metadata.ts';
+import type { AccessRoutesDeps } from '../gateway/deps.ts';
 import {
   createMemoryRateLimiter,
   createPostgresRateLimiter,
   type RateLimiter,
 } from '../gateway/rate-limit/index.ts';
 import { createPolicyLimits, type PolicyLimits } from '../gateway/rate-limit/policy-limits.ts';
-import type { AccessRoutesDeps } from '../gateway/routes/access.routes.ts';
 import {
   type ApiKeyHasher,
   createApiKeyHasher,
@@ -39,7 +39,7 @@ import { isUuid, randomIds, uuidV5 } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { DEFAULT_TENANT, type Principal } from '../kernel/principal.ts';
 import { getServer, getServerByName } from '../projections/index.ts';
-import type { RoleContext } from './mcp-role.ts';
+import type { RoleContext } from './role-context.ts';
 
 /** Everything identity and access: built once per process by the composition root. */
 export interface AccessParts {

@@ -1,11 +1,8 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { Kysely } from 'kysely';
-import type { Bus } from '../bus/bus.port.ts';
 import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { GatewayDeps, ServerCommandsPort } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
@@ -13,12 +10,8 @@ import { createSessionServer } from '../gateway/mcp/session-server.ts';
 import { tenantScopeOf } from '../gateway/request-context.ts';
 import { makeToolExecutor } from '../gateway/tool-execution.ts';
 import { systemClock } from '../kernel/clock.ts';
-import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';
-import type { Logger } from '../kernel/logger.ts';
 import type { Principal } from '../kernel/principal.ts';
-import type { SecretBox } from '../kernel/secrets.ts';
-import type { ReadModelTables } from '../projections/db.ts';
 import { listServers, type ProjectionRunner } from '../projections/index.ts';
 import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
@@ -31,20 +24,9 @@ import { createDiscoveryProcess } from '../sagas/discovery/discovery.process.ts'
 import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { AccessParts } from './access-role.ts';
-import type { Config } from './config.ts';
 import { runWhileLeader } from './leadership.ts';
 import { catalogRecorder, catalogSource, healthRecorder, toolCallRecorder } from './mcp-wiring.ts';
-
-export interface RoleContext {
-  config: Config;
-  logger: Logger;
-  store: EventStore;
-  bus: Bus;
-  db: Kysely<ReadModelTables>;
-  registry: EventTypeRegistry;
-  secrets: SecretBox;
-  onClose: (name: string, close: () => Promise<unknown>) => void;
-}
+import type { RoleContext } from './role-context.ts';
 
 /**
  * The runner role: hosts the enabled servers' upstream connections (stdio processes, HTTP

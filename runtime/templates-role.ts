@@ -11,7 +11,7 @@ import { type BlobStore, templateBlobStore } from '../templates/blobs.ts';
 import { TMP_DIR } from '../templates/engine/workspace.ts';
 import { createTemplateService, type TemplateService } from '../templates/service.ts';
 import { runWhileLeader } from './leadership.ts';
-import type { RoleContext } from './mcp-role.ts';
+import type { RoleContext } from './role-context.ts';
 
 /** The template catalog's moving parts, shared by the sync schedule and the gateway's operations. */
 export function templateParts(ctx: RoleContext): {

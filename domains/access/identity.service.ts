@@ -232,8 +232,8 @@ export function makeIdentityService(deps: AccessServiceDeps) {
     /** The keys the caller may read (its own; a manager's tenant's; an administrator's all), of one principal or all. */
     listKeys(caller: Principal, principalId?: string): ApiKeyView[] {
       const readable = (k: ApiKeyRecord) =>
-        authz.decide(caller, 'apikey.read', { kind: 'tenant', tenant: k.tenant, owner: k.principalId }).effect ===
-        'allow';
+        authz.decide(caller, 'apikey.read', { kind: 'tenant', tenant: k.tenant, owner: k.principalId })
+          .effect === 'allow';
       return [...authz.state().keys.values()]
         .filter((k) => (principalId === undefined || k.principalId === principalId) && readable(k))
         .map(apiKeyView);

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { Role } from '../../kernel/principal.ts';
 
-/** One trusted issuer of access tokens, as configured (runtime/config.ts parses the environment). */
+/** One trusted issuer of access tokens, as configured (the composition root parses the environment). */
 export interface OidcIssuerConfig {
   issuer: string;
   /** Accepted `aud` values (one must be in the token's audience); a trailing `*` accepts a prefix. */

@@ -6,22 +6,14 @@ import {
   AddGrantInput,
   CreatePrincipalInput,
   CreateTenantInput,
-  type IdentityService,
   IssueApiKeyInput,
-  type RulesService,
   SetPolicyInput,
   SetRateLimitInput,
   UpdatePrincipalInput,
 } from '../../domains/access/index.ts';
+import type { AccessRoutesDeps } from '../deps.ts';
 import { commandMetaOf } from '../request-context.ts';
 import { problemResponses, writeAccepted } from './shared.ts';
-
-export interface AccessRoutesDeps {
-  identity: IdentityService;
-  rules: RulesService;
-  /** A server's tenant and owner by name, for explain (undefined when there is none). */
-  serverOf(name: string): Promise<{ tenant: string; owner?: string } | undefined>;
-}
 
 const tenantQuery = z
   .object({ tenant: z.string().min(1).max(63).optional().describe('Administrators: another tenant') })

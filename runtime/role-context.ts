@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { Bus } from '../bus/bus.port.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import type { EventTypeRegistry } from '../kernel/event-types.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { SecretBox } from '../kernel/secrets.ts';
+import type { ReadModelTables } from '../projections/db.ts';
+import type { Config } from './config.ts';
+
+/** What every role of a process is built from: the composition root makes one per process. */
+export interface RoleContext {
+  config: Config;
+  logger: Logger;
+  store: EventStore;
+  bus: Bus;
+  db: Kysely<ReadModelTables>;
+  registry: EventTypeRegistry;
+  secrets: SecretBox;
+  onClose: (name: string, close: () => Promise<unknown>) => void;
+}
