@@ -12,6 +12,7 @@ import { randomIds } from '../kernel/ids.ts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import { resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import type { GatewayDeps } from './deps.ts';
+import { edgeInputPlugin } from './edge-input.plugin.ts';
 import { handleHttpError, notFoundHandler } from './error-mapping.ts';
 import { accessRoutes } from './routes/access.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
@@ -43,7 +44,10 @@ export async function buildApp(deps: GatewayDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleHttpError);
   app.setNotFoundHandler(notFoundHandler);
-  // First, so that every route registered after it is checked against the authorization table.
+  // Values that cannot be stored are refused before anything looks them up (route authorization
+  // reads the server a path names); authentication still comes first (onRequest).
+  await app.register(edgeInputPlugin);
+  // Before any route, so that every route registered after it is checked against the authorization table.
   await app.register(authPlugin, { auth: deps.auth, metrics: deps.metrics });
 
   const httpDuration = new Histogram({

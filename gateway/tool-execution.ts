@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../kernel/errors.ts';
 import type { IdGenerator } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { credentialLabel, type Principal } from '../kernel/principal.ts';
+import { findUnstorable } from '../kernel/storable.ts';
 import type { CallOptions, Upstreams } from '../runners/upstream.port.ts';
 import type { PolicyLimits } from './rate-limit/policy-limits.ts';
 
@@ -75,9 +76,10 @@ export interface ExecuteToolDeps {
 
 /**
  * ExecuteTool: every tool call, by MCP or REST, is recorded as ToolCallStarted then
- * ToolCallSucceeded or ToolCallFailed. The start is appended while the upstream works (it costs no
- * latency), and the outcome is appended before the result is handed back, so no result reaches a
- * client without its record; if the log cannot be written the caller gets an error, not the result.
+ * ToolCallSucceeded or ToolCallFailed. The start is durably appended before the upstream sees the
+ * call — a tool that writes a file cannot have run without a record of it — and the outcome before
+ * the result is handed back; if the log cannot be written the caller gets an error, and the upstream
+ * is never called (start) or its result withheld (outcome).
  * A call cut off by a crash keeps only its start and is marked abandoned on recovery.
  *
  * Throws AppError for calls that did not produce a tool result (upstream down, timeout, unknown
@@ -89,6 +91,13 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     request: ExecuteToolRequest,
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { server, principal } = request;
+    // Arguments the log cannot hold are refused before anything runs: no call without its record.
+    const bad = findUnstorable(request.args);
+    if (bad) {
+      throw new AppError('validation', 'REQUEST.UNSTORABLE', `argument ${bad.path} ${bad.reason}`, {
+        errors: [{ path: `arguments.${bad.path}`, message: bad.reason }],
+      });
+    }
     // Authorized here, for MCP, REST and stdio alike; nothing reaches the upstream or the log first.
     // A tool the caller would not see listed answers exactly as an unknown tool does; one it sees
     // but may not call with these arguments (a policy on them) is refused as forbidden.
@@ -130,9 +139,22 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
       traceparent: request.traceparent,
       startedAt,
     };
-    const started = deps.recorder.started(start);
-    // Keep a rejected start from surfacing as an unhandled rejection while the call runs.
-    started.catch(() => undefined);
+    try {
+      await deps.recorder.started(start);
+    } catch (e) {
+      log.error(
+        { err: e, callId, correlationId: request.correlationId },
+        'could not record the start of a tool call; not calling it',
+      );
+      throw new AppError(
+        'unavailable',
+        'AUDIT.UNAVAILABLE',
+        'the tool call could not be recorded in the audit log',
+        {
+          callId,
+        },
+      );
+    }
 
     let result: CallToolResult | undefined;
     let failure: AppError | undefined;
@@ -146,7 +168,6 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     const finishedAt = deps.clock.now();
     const body = result === undefined ? undefined : JSON.stringify(result);
     try {
-      await started;
       await deps.recorder.finished(
         {
           callId,

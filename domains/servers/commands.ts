@@ -99,10 +99,20 @@ const tagsInput = z
 
 const description = z.string().max(2000, 'must be at most 2000 characters');
 
+/**
+ * Names a client may give a server: not the platform's own, whose tools are `switchyard__…` on the
+ * aggregate endpoint — a server of that name would shadow them.
+ */
+export const RESERVED_SERVER_NAMES: readonly string[] = ['switchyard'];
+const newServerName = serverNameSchema.refine(
+  (n) => !RESERVED_SERVER_NAMES.includes(n),
+  'is reserved for the platform (its own tools are listed under it)',
+);
+
 /** Body of "register a server". Unknown keys are rejected, so a typo never silently does nothing. */
 export const RegisterServerInput = z
   .object({
-    name: serverNameSchema,
+    name: newServerName,
     description: description.optional(),
     transport: TransportInput,
     tags: tagsInput.default([]),
@@ -119,7 +129,7 @@ export type RegisterServerInput = z.infer<typeof RegisterServerInput>;
  */
 export const UpdateServerInput = z
   .object({
-    name: serverNameSchema.optional(),
+    name: newServerName.optional(),
     description: description.nullable().optional(),
     transport: TransportInput.optional(),
     tags: tagsInput.optional(),

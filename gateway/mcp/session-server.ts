@@ -235,8 +235,9 @@ export function createSessionServer(
         return result;
       } catch (e) {
         if (e instanceof McpError) throw e;
-        // Not allowed, or over a rate limit: the call was refused, not made — a JSON-RPC error.
-        if (isAppError(e) && (e.kind === 'forbidden' || e.kind === 'rate_limited')) throw toJsonRpcError(e);
+        // Not allowed, over a rate limit, or arguments that cannot be recorded: refused, not made.
+        if (isAppError(e) && (e.kind === 'forbidden' || e.kind === 'rate_limited' || e.kind === 'validation'))
+          throw toJsonRpcError(e);
         return toToolErrorResult(e);
       }
     });

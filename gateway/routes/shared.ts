@@ -20,10 +20,13 @@ export function problemResponses(statuses: number[]): Record<number, typeof prob
   return Object.fromEntries(statuses.map((s) => [s, problemSchema]));
 }
 
+const MAX_POSITION = 2n ** 63n - 1n;
+
 export const positionString = z
   .string()
-  .regex(/^\d{1,20}$/, 'must be a global position (a non-negative integer)')
-  .transform((s) => BigInt(s));
+  .regex(/^\d{1,19}$/, 'must be a global position (a non-negative integer)')
+  .transform((s) => BigInt(s))
+  .refine((p) => p <= MAX_POSITION, 'must be a global position (at most 2^63 - 1)');
 
 /** Read-your-writes: `?minPosition=<position from a write>` waits (bounded) for the projection. */
 export const consistencyQuery = z.object({

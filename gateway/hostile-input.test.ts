@@ -1,0 +1,151 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../kernel/clock.ts';
+import { randomIds } from '../kernel/ids.ts';
+import { silentLogger } from '../kernel/logger.ts';
+import { type HttpFixture, startHttpFixture } from '../runners/fixtures/http.server.ts';
+import type { Upstreams } from '../runners/upstream.port.ts';
+import type { System } from '../runtime/compose.ts';
+import { noToolLimits, TEST_ADMIN_KEY, testAdmin, testAuthorizer } from '../test/access.ts';
+import { until } from '../test/e2e/program.ts';
+import { client, startMemorySystem } from '../test/systems.ts';
+import { makeToolExecutor } from './tool-execution.ts';
+
+const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+
+/**
+ * Values that cannot be stored, out-of-range parameters and reserved names are refused at the edge
+ * with a 400 that changes nothing; a tool never runs without its record.
+ */
+describe('hostile input at the edge', () => {
+  let system: System;
+  let upstream: HttpFixture;
+  const admin = () => client(system);
+  const log = async () => JSON.stringify(await system.store.readAll({ maxCount: 100_000 }), bigints);
+  const count = async () => (await system.store.readAll({ maxCount: 100_000 })).length;
+
+  beforeAll(async () => {
+    upstream = await startHttpFixture();
+    system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
+    const r = await admin()('/api/v1/servers?wait=true', {
+      body: { name: 'fixture', transport: { type: 'streamable-http', url: upstream.url } },
+    });
+    expect(r.status).toBe(202);
+    await until(async () =>
+      (await admin()('/api/v1/servers/fixture/tools/echo', { body: { message: 'up?' } })).status === 200
+        ? true
+        : undefined,
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await system?.stop();
+    await upstream?.close();
+  });
+
+  it('answers malformed path and query values with 400, never 500', async () => {
+    for (const path of [
+      '/api/v1/servers/%00',
+      '/api/v1/servers/a%00b/enable',
+      '/api/v1/events?after=99999999999999999999',
+      '/api/v1/servers?minPosition=9223372036854775808',
+      '/api/v1/tool-calls?actor=%00',
+      '/api/v1/servers/%ED%A0%80',
+    ]) {
+      const method = path.endsWith('/enable') ? 'POST' : 'GET';
+      const res = await admin()(path, { method });
+      expect(res.status, `${path}: ${res.text}`).toBe(400);
+    }
+  });
+
+  it('refuses a body holding NUL or a lone surrogate, appending nothing at all (no name reserved)', async () => {
+    const before = await count();
+    for (const body of [
+      { name: 'nul', description: 'a\u0000b', transport: { type: 'streamable-http', url: upstream.url } },
+      {
+        name: 'surrogate',
+        description: 'x\uD800y',
+        transport: { type: 'streamable-http', url: upstream.url },
+      },
+      {
+        name: 'key',
+        transport: { type: 'streamable-http', url: upstream.url, headers: { 'x-a': 'v\u0000' } },
+      },
+    ]) {
+      const res = await admin()('/api/v1/servers', { body });
+      expect(res.status).toBe(400);
+      expect(res.json.code).toBe('REQUEST.UNSTORABLE');
+    }
+    expect(await count()).toBe(before);
+  });
+
+  it('refuses a server named like the platform', async () => {
+    const res = await admin()('/api/v1/servers', {
+      body: { name: 'switchyard', transport: { type: 'streamable-http', url: upstream.url } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('reserved for the platform');
+  });
+
+  it('refuses tool arguments the log cannot hold before the upstream sees them, on REST and MCP', async () => {
+    const seen = upstream.stats().credentials.length;
+    const before = await count();
+    const rest = await admin()('/api/v1/servers/fixture/tools/echo', {
+      body: { message: 'wrote a file\u0000' },
+    });
+    expect(rest.status).toBe(400);
+    const mcp = new Client({ name: 'hostile', version: '1' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } },
+      }),
+    );
+    try {
+      const err = await mcp
+        .callTool({ name: 'echo', arguments: { message: '\uDFFF' } })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: ErrorCode.InvalidParams });
+    } finally {
+      await mcp.close();
+    }
+    expect(upstream.stats().credentials.length).toBe(seen);
+    expect(await count()).toBe(before);
+    expect(await log()).not.toContain('wrote a file');
+  });
+
+  it('calls no upstream when the start of the call cannot be recorded', async () => {
+    let called = 0;
+    const upstreams = {
+      callTool: async () => {
+        called++;
+        return { content: [] };
+      },
+    } as Partial<Upstreams> as Upstreams;
+    const executeTool = makeToolExecutor({
+      upstreams,
+      authz: testAuthorizer(),
+      limits: noToolLimits,
+      recorder: {
+        started: async () => {
+          throw new Error('database down');
+        },
+        finished: async () => {},
+      },
+      clock: systemClock,
+      ids: randomIds,
+      logger: silentLogger(),
+    });
+    const call = executeTool({
+      server: { serverId: randomIds.uuid(), name: 's', tenant: 'default', owner: 'o' },
+      tool: 'write_file',
+      args: {},
+      principal: testAdmin(),
+      unknownTool: () => new Error('unknown'),
+      via: 'rest',
+      correlationId: 'c',
+    });
+    await expect(call).rejects.toMatchObject({ code: 'AUDIT.UNAVAILABLE' });
+    expect(called).toBe(0);
+  });
+});
