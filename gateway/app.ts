@@ -11,6 +11,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { randomIds } from '../kernel/ids.ts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import { resourceMetadataRoutes } from './auth/resource-metadata.ts';
+import { browserGuardPlugin } from './browser-guard.ts';
 import type { GatewayDeps } from './deps.ts';
 import { edgeInputPlugin } from './edge-input.plugin.ts';
 import { handleHttpError, notFoundHandler } from './error-mapping.ts';
@@ -31,6 +32,15 @@ export async function buildApp(deps: GatewayDeps) {
   const app = Fastify({
     loggerInstance: deps.logger.child({ module: 'gateway' }),
     bodyLimit: deps.bodyLimit,
+    ...(deps.timeouts && {
+      requestTimeout: deps.timeouts.requestMs,
+      keepAliveTimeout: deps.timeouts.keepAliveMs,
+      // Node checks those timeouts on this period (30 s by default): a slow client must not outlive it.
+      http: {
+        headersTimeout: deps.timeouts.headersMs,
+        connectionsCheckingInterval: Math.min(1_000, deps.timeouts.headersMs),
+      },
+    }),
     requestIdHeader: false,
     genReqId: (req) => {
       const h = req.headers['x-correlation-id'];
@@ -44,6 +54,7 @@ export async function buildApp(deps: GatewayDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleHttpError);
   app.setNotFoundHandler(notFoundHandler);
+  await app.register(browserGuardPlugin, deps.browserGuard);
   // Values that cannot be stored are refused before anything looks them up (route authorization
   // reads the server a path names); authentication still comes first (onRequest).
   await app.register(edgeInputPlugin);

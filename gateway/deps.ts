@@ -7,6 +7,7 @@ import type { Logger } from '../kernel/logger.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { GatewayAuth } from './auth/auth.plugin.ts';
 import type { ResourceMetadataOptions } from './auth/resource-metadata.ts';
+import type { BrowserGuardOptions } from './browser-guard.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
 import type { ToolExecutor } from './tool-execution.ts';
@@ -64,9 +65,13 @@ export interface GatewayDeps {
   auth: GatewayAuth;
   /** Identity and access use cases (/api/v1/me, keys, grants, policies…). */
   access: AccessRoutesDeps;
+  /** Host and Origin checks on every route. */
+  browserGuard: BrowserGuardOptions;
   /** Protected Resource Metadata, when an OpenID issuer is configured. */
   resourceMetadata?: ResourceMetadataOptions | undefined;
   bodyLimit: number;
+  /** Slow clients are cut off: a whole request within requestMs, its headers within headersMs. */
+  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
   consistencyTimeoutMs: number;
   servers: ServerCommandsPort;
   /** Read-model database (Kysely over pg or PGlite). */

@@ -28,7 +28,12 @@ describe('hostile input at the edge', () => {
 
   beforeAll(async () => {
     upstream = await startHttpFixture();
-    system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
+    system = await startMemorySystem({
+      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+      SWITCHYARD_MCP_MAX_SESSIONS_PER_PRINCIPAL: '2',
+      SWITCHYARD_REQUEST_TIMEOUT_MS: '1500',
+      SWITCHYARD_HEADERS_TIMEOUT_MS: '1500',
+    });
     const r = await admin()('/api/v1/servers?wait=true', {
       body: { name: 'fixture', transport: { type: 'streamable-http', url: upstream.url } },
     });
@@ -114,6 +119,61 @@ describe('hostile input at the edge', () => {
     expect(await log()).not.toContain('wrote a file');
   });
 
+  it('checks Host and Origin on every route (DNS rebinding, cross-origin pages)', async () => {
+    const rebound = await rawRequest(system.url!, 'GET /api/v1/me HTTP/1.1', { host: 'attacker.example' });
+    expect(rebound).toMatch(/^HTTP\/1\.1 403/);
+    expect(rebound).toContain('REQUEST.HOST_NOT_ALLOWED');
+    const page = await admin()('/api/v1/servers', { headers: { origin: 'https://evil.example' } });
+    expect(page.status).toBe(403);
+    expect(page.json.code).toBe('REQUEST.ORIGIN_NOT_ALLOWED');
+    expect((await admin()('/api/v1/servers', { headers: { origin: system.url! } })).status).toBe(200);
+  });
+
+  it('cuts off a client that trickles its request body', { timeout: 20_000 }, async () => {
+    const answer = await rawRequest(
+      system.url!,
+      'POST /api/v1/servers HTTP/1.1',
+      {
+        'content-type': 'application/json',
+        'content-length': '200',
+        authorization: `Bearer ${TEST_ADMIN_KEY}`,
+      },
+      { trickle: '{"name":"slow"', everyMs: 500, forMs: 6_000 },
+    );
+    // Answered 408 (and closed) before the trickle was done: the request timeout, not the client, ended it.
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('caps MCP sessions per principal: a new one ends the least recently used', async () => {
+    const open = async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } },
+      });
+      const c = new Client({ name: 'capped', version: '1' });
+      await c.connect(transport);
+      return { c, id: transport.sessionId! };
+    };
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    const ping = (id: string) =>
+      fetch(`${system.url}/servers/fixture/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          'mcp-session-id': id,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+    expect((await ping(first.id)).status).toBe(404);
+    expect((await ping(second.id)).status).toBe(200);
+    expect((await ping(third.id)).status).toBe(200);
+    for (const s of [first, second, third]) await s.c.close().catch(() => undefined);
+  });
+
   it('calls no upstream when the start of the call cannot be recorded', async () => {
     let called = 0;
     const upstreams = {
@@ -149,3 +209,37 @@ describe('hostile input at the edge', () => {
     expect(called).toBe(0);
   });
 });
+
+/** One HTTP/1.1 request over a raw socket (headers a fetch would not let us forge, bodies sent slowly). */
+async function rawRequest(
+  base: string,
+  requestLine: string,
+  headers: Record<string, string>,
+  slow?: { trickle: string; everyMs: number; forMs: number },
+): Promise<string> {
+  const { connect } = await import('node:net');
+  const u = new URL(base);
+  const socket = connect(Number(u.port), u.hostname);
+  let answer = '';
+  socket.on('data', (d) => {
+    answer += d.toString();
+  });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const head = { host: u.host, connection: 'close', ...headers };
+  socket.write(
+    `${requestLine}\r\n${Object.entries(head)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n`,
+  );
+  if (slow) {
+    const started = Date.now();
+    for (const ch of slow.trickle) {
+      if (socket.destroyed || Date.now() - started > slow.forMs) break;
+      socket.write(ch);
+      await new Promise((r) => setTimeout(r, slow.everyMs));
+    }
+  }
+  await Promise.race([closed, new Promise((r) => setTimeout(r, slow ? 1_000 : 5_000))]);
+  socket.destroy();
+  return answer;
+}

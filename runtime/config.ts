@@ -83,6 +83,14 @@ export const configSchema = z.object({
   SWITCHYARD_ALLOWED_HOSTS: z.string().optional(),
   /** Browser origins (comma-separated) that may call the MCP endpoints. */
   SWITCHYARD_ALLOWED_ORIGINS: z.string().default(''),
+  /** Longest a client may take to send a whole request, headers and body (slow clients are cut off). */
+  SWITCHYARD_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  SWITCHYARD_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** An idle keep-alive connection is closed after this long. */
+  SWITCHYARD_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
+  /** Open MCP sessions on one gateway, and per principal; the least recently used is ended first. */
+  SWITCHYARD_MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  SWITCHYARD_MCP_MAX_SESSIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(1_000_000).default(100),
   SWITCHYARD_MCP_SESSION_IDLE_MS: z.coerce
     .number()
     .int()
@@ -149,6 +157,9 @@ export interface Config {
   allowedHosts: string[];
   allowedOrigins: string[];
   mcpSessionIdleMs: number;
+  mcpMaxSessions: number;
+  mcpMaxSessionsPerPrincipal: number;
+  timeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
   maxCallMs: number;
   /** Absolute; generated projects and analysed code live below it. */
   workspaceRoot: string;
@@ -233,6 +244,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     ],
     allowedOrigins: list(c.SWITCHYARD_ALLOWED_ORIGINS),
     mcpSessionIdleMs: c.SWITCHYARD_MCP_SESSION_IDLE_MS,
+    mcpMaxSessions: c.SWITCHYARD_MCP_MAX_SESSIONS,
+    mcpMaxSessionsPerPrincipal: c.SWITCHYARD_MCP_MAX_SESSIONS_PER_PRINCIPAL,
+    timeouts: {
+      requestMs: c.SWITCHYARD_REQUEST_TIMEOUT_MS,
+      // Node requires the headers timeout not to exceed the request timeout.
+      headersMs: Math.min(c.SWITCHYARD_HEADERS_TIMEOUT_MS, c.SWITCHYARD_REQUEST_TIMEOUT_MS),
+      keepAliveMs: c.SWITCHYARD_KEEPALIVE_TIMEOUT_MS,
+    },
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
     workspaceRoot: resolve(
       c.SWITCHYARD_WORKSPACE ??

@@ -181,6 +181,8 @@ export function buildMcp(
     allowedHosts: ctx.config.allowedHosts,
     allowedOrigins: ctx.config.allowedOrigins,
     sessionIdleMs: ctx.config.mcpSessionIdleMs,
+    maxSessions: ctx.config.mcpMaxSessions,
+    maxSessionsPerPrincipal: ctx.config.mcpMaxSessionsPerPrincipal,
   });
 
   // Lists change when a catalog is (re)discovered or a server comes or goes: tell the sessions once

@@ -6,15 +6,15 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { insufficientScope } from '../../domains/access/index.ts';
 import type { Principal } from '../../kernel/principal.ts';
+import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { sessionHash } from '../tool-execution.ts';
 import { missingScopes } from './method-actions.ts';
 import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
 
-export interface McpHttpOptions {
-  /** Host names (without port) that may address the MCP endpoints; DNS-rebinding protection. */
-  allowedHosts: readonly string[];
-  /** Origins that may call from a browser; a request without Origin is not a browser's. */
-  allowedOrigins: readonly string[];
+export interface McpHttpOptions extends BrowserGuardOptions {
+  /** Open sessions on this gateway, and per principal: past either, the least recently used is ended. */
+  maxSessions?: number;
+  maxSessionsPerPrincipal?: number;
   /** A session with no request for this long is closed (default 30 min). */
   sessionIdleMs: number;
 }
@@ -57,22 +57,28 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     await s.server.close().catch(() => undefined);
   }
 
-  function hostAllowed(request: FastifyRequest): boolean {
-    const host = request.headers.host;
-    if (!host) return false;
-    const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-    return options.allowedHosts.includes('*') || options.allowedHosts.includes(hostname.toLowerCase());
-  }
-
-  function originAllowed(request: FastifyRequest): boolean {
-    const origin = request.headers.origin;
-    if (origin === undefined) return true;
-    if (options.allowedOrigins.includes('*') || options.allowedOrigins.includes(origin)) return true;
-    try {
-      const u = new URL(origin);
-      return options.allowedHosts.includes(u.hostname) || options.allowedHosts.includes(`[${u.hostname}]`);
-    } catch {
-      return false;
+  /**
+   * A new session must fit under the caps: past the principal's, its own least recently used session
+   * is ended; past the gateway's, the least recently used of all. Idle sessions go first by
+   * construction, and one client opening sessions in a loop only ever pushes out its own.
+   */
+  function makeRoomFor(principal: Principal): void {
+    const perPrincipal = options.maxSessionsPerPrincipal ?? Number.POSITIVE_INFINITY;
+    const total = options.maxSessions ?? Number.POSITIVE_INFINITY;
+    const lru = (filter: (s: Session) => boolean) => {
+      let oldest: [string, Session] | undefined;
+      for (const entry of sessions)
+        if (filter(entry[1]) && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+      return oldest;
+    };
+    const mine = [...sessions.values()].filter((s) => s.principal.id === principal.id).length;
+    if (mine >= perPrincipal) {
+      const victim = lru((s) => s.principal.id === principal.id);
+      if (victim) void closeSession(victim[0], victim[1]);
+    }
+    if (sessions.size >= total) {
+      const victim = lru(() => true);
+      if (victim) void closeSession(victim[0], victim[1]);
     }
   }
 
@@ -111,9 +117,9 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    if (!hostAllowed(request))
+    if (!hostAllowed(request, options))
       return jsonRpcError(reply, 403, -32000, 'Host not allowed (DNS rebinding protection)');
-    if (!originAllowed(request)) return jsonRpcError(reply, 403, -32000, 'Origin not allowed');
+    if (!originAllowed(request, options)) return jsonRpcError(reply, 403, -32000, 'Origin not allowed');
     const target = await scopeFor(request);
     if (!target) return jsonRpcError(reply, 404, -32001, 'no enabled server with that name');
     if (request.method === 'POST') {
@@ -160,6 +166,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
         ? {
             sessionIdGenerator: () => randomUUID(),
             onsessioninitialized: (id) => {
+              makeRoomFor(opener);
               sessions.set(id, {
                 transport,
                 server,
