@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../domains/servers/decider.ts';
+import { AppError } from '../kernel/errors.ts';
 import { revealSecrets, type SecretBox } from '../kernel/secrets.ts';
 import type { UpstreamSpec } from './upstream.port.ts';
 
@@ -11,13 +12,54 @@ export const SPEC_DEFAULTS = {
 } as const;
 
 /**
- * Resolves `env:NAME` references from the given environment (the runner's own). Other schemes
- * (`file:`, `vault:`) are not supported yet and resolve to nothing, which revealSecrets reports.
+ * Which of the runner's environment variables a server may reference (`{ secretRef: 'env:NAME' }`),
+ * as an operator configured them (SWITCHYARD_SECRET_REFS): names, and prefixes ending in `*`.
+ */
+export interface SecretRefPolicy {
+  names: readonly string[];
+  prefixes: readonly string[];
+}
+
+/** Switchyard's own settings and connection strings: never handed to an upstream, whatever is allowed. */
+const NEVER = /^(SWITCHYARD_|DATABASE_URL$|NATS_URL$|EVENTSTORE_URL$|PG[A-Z]*$|NODE_OPTIONS$)/;
+
+/** Parses `A,B,MCP_*` into a policy. */
+export function secretRefPolicy(list: string): SecretRefPolicy {
+  const parts = list
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return {
+    names: parts.filter((p) => !p.endsWith('*')),
+    prefixes: parts.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
+  };
+}
+
+/**
+ * Resolves `env:NAME` references from the given environment (the runner's own) — only the names
+ * the policy allows: a registration cannot send any variable of the runner to an endpoint of its
+ * choosing. Other schemes (`file:`, `vault:`) are not supported yet and resolve to nothing, which
+ * revealSecrets reports.
  */
 export function envSecretRefs(
   env: Readonly<Record<string, string | undefined>>,
+  policy: SecretRefPolicy = { names: [], prefixes: [] },
 ): (ref: string) => string | undefined {
-  return (ref) => (ref.startsWith('env:') ? env[ref.slice(4)] : undefined);
+  return (ref) => {
+    if (!ref.startsWith('env:')) return undefined;
+    const name = ref.slice(4);
+    const allowed =
+      !NEVER.test(name) && (policy.names.includes(name) || policy.prefixes.some((p) => name.startsWith(p)));
+    if (!allowed) {
+      throw new AppError(
+        'validation',
+        'SECRETS.REF_NOT_ALLOWED',
+        `secret reference ${ref} is not one an operator allowed (SWITCHYARD_SECRET_REFS)`,
+        { ref },
+      );
+    }
+    return env[name];
+  };
 }
 
 /**

@@ -76,7 +76,8 @@ describe('runner host', () => {
       secrets,
       upstreams: pool,
       logger: silentLogger(),
-      env: { SY_HOST_TEST_TOKEN: 'from-the-runner' },
+      env: { SY_HOST_TEST_TOKEN: 'from-the-runner', NOT_SET_ANYWHERE_OTHER: 'x' },
+      secretRefPolicy: { names: ['SY_HOST_TEST_TOKEN', 'NOT_SET_ANYWHERE'], prefixes: [] },
       exec,
     });
     await host.start();

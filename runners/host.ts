@@ -7,7 +7,7 @@ import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { SecretBox } from '../kernel/secrets.ts';
 import { idOf } from '../kernel/streams.ts';
-import { envSecretRefs, upstreamSpecFor } from './host-spec.ts';
+import { envSecretRefs, type SecretRefPolicy, upstreamSpecFor } from './host-spec.ts';
 import type { Upstreams } from './upstream.port.ts';
 
 export interface RunnerHostOptions {
@@ -21,6 +21,8 @@ export interface RunnerHostOptions {
    * References resolve on the runner, so a token need only exist where the server runs.
    */
   resolveSecretRef?: (ref: string) => string | undefined;
+  /** The variables servers may reference (default: none). */
+  secretRefPolicy?: SecretRefPolicy;
   /** The runner's own environment, for the default resolver (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>;
   /** Remote execution: told which servers to take calls for (runners/remote serveUpstreams). */
@@ -60,7 +62,8 @@ const SERVER_EVENT_TYPES = new Set<string>(serverEventTypeNames);
 export function createRunnerHost(options: RunnerHostOptions): RunnerHost {
   const { store, registry, upstreams } = options;
   const log = options.logger.child({ module: 'runners.host' });
-  const resolveRef = options.resolveSecretRef ?? envSecretRefs(options.env ?? process.env);
+  const resolveRef =
+    options.resolveSecretRef ?? envSecretRefs(options.env ?? process.env, options.secretRefPolicy);
   const hosts = options.hosts ?? (() => true);
   const servers = new Map<string, Tracked>();
   const problems = new Map<string, string>();

@@ -1,5 +1,6 @@
 export { createRunnerHost, type RunnerHost, type RunnerHostOptions } from './host.ts';
-export { envSecretRefs, SPEC_DEFAULTS, upstreamSpecFor } from './host-spec.ts';
+export type { SecretRefPolicy } from './host-spec.ts';
+export { envSecretRefs, SPEC_DEFAULTS, secretRefPolicy, upstreamSpecFor } from './host-spec.ts';
 export { liveProcessGroups } from './pool/child-process.ts';
 export type { CircuitBreakerOptions } from './pool/circuit-breaker.ts';
 export { RELAY_CAPABILITIES } from './pool/connection.ts';

@@ -126,6 +126,8 @@ export const configSchema = z.object({
   SWITCHYARD_OIDC_SCOPE_CLAIM: z.string().max(200).optional(),
   /** Several issuers: a JSON array of {issuer, audience, jwksUri, tokenTypes, tenant, tenantClaim, roles, defaultRoles, scopeClaim}. */
   SWITCHYARD_OIDC_ISSUERS: z.string().optional(),
+  /** Runner variables servers may reference as `env:NAME` secrets: names and `PREFIX*`; none by default. */
+  SWITCHYARD_SECRET_REFS: z.string().default(''),
   /** Failed authentications one client address may make per minute before it gets 429. */
   SWITCHYARD_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   /** Access rules older than this (the log unreadable) refuse every request: fail closed. */
@@ -161,6 +163,8 @@ export interface Config {
   mcpMaxSessionsPerPrincipal: number;
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
   maxCallMs: number;
+  /** `SWITCHYARD_SECRET_REFS` as given (parsed by the runner host). */
+  secretRefs: string;
   /** Absolute; generated projects and analysed code live below it. */
   workspaceRoot: string;
   /** Absolute directory of the shipped templates, or undefined when turned off. */
@@ -253,6 +257,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       keepAliveMs: c.SWITCHYARD_KEEPALIVE_TIMEOUT_MS,
     },
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
+    secretRefs: c.SWITCHYARD_SECRET_REFS,
     workspaceRoot: resolve(
       c.SWITCHYARD_WORKSPACE ??
         (c.SWITCHYARD_DATA_DIR === 'memory://'

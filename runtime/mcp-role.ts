@@ -15,6 +15,7 @@ import type { Principal } from '../kernel/principal.ts';
 import { listServers, type ProjectionRunner } from '../projections/index.ts';
 import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
+import { secretRefPolicy } from '../runners/host-spec.ts';
 import { createUpstreamPool } from '../runners/pool/pool.ts';
 import { createRemoteUpstreams } from '../runners/remote/remote-upstreams.ts';
 import { serveUpstreams } from '../runners/remote/serve-upstreams.ts';
@@ -42,6 +43,7 @@ export async function startRunnerRole(ctx: RoleContext): Promise<Upstreams> {
     : undefined;
   if (exec) ctx.onClose('exec server', () => exec.close());
   const host = createRunnerHost({
+    secretRefPolicy: secretRefPolicy(ctx.config.secretRefs),
     store: ctx.store,
     registry: ctx.registry,
     secrets: ctx.secrets,
