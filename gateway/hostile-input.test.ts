@@ -119,6 +119,19 @@ describe('hostile input at the edge', () => {
     expect(await log()).not.toContain('wrote a file');
   });
 
+  it('records tool arguments with credentials redacted, by name, by value and by pattern', async () => {
+    const secret = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
+    const res = await admin()('/api/v1/servers/fixture/tools/echo', {
+      body: {
+        message: `use https://alice:hunter2@git.example/x with ${secret} and Authorization: Bearer abc.def.ghi`,
+      },
+    });
+    expect(res.status).toBe(200);
+    const recorded = await log();
+    for (const leaked of [secret, 'hunter2', 'abc.def.ghi']) expect(recorded).not.toContain(leaked);
+    expect(recorded).toContain('git.example');
+  });
+
   it('checks Host and Origin on every route (DNS rebinding, cross-origin pages)', async () => {
     const rebound = await rawRequest(system.url!, 'GET /api/v1/me HTTP/1.1', { host: 'attacker.example' });
     expect(rebound).toMatch(/^HTTP\/1\.1 403/);

@@ -17,6 +17,8 @@ export interface ToolCallStart {
   tool: string;
   /** The caller's arguments; the recorder redacts secret-looking fields before they are stored. */
   arguments: Record<string, unknown>;
+  /** The tool's input schema: `writeOnly` and `format: password` properties are redacted too. */
+  inputSchema: unknown;
   /** The caller's principal id, tenant and credential id. */
   actor: string;
   tenant: string;
@@ -54,6 +56,8 @@ export interface ExecuteToolRequest {
   server: { serverId: string; name: string; tenant: string; owner: string };
   tool: string;
   args: Record<string, unknown>;
+  /** The tool's input schema as discovered (for redaction hints). */
+  inputSchema?: unknown;
   principal: Principal;
   /** What a caller who may not see the tool gets: exactly what an unknown tool gets on its endpoint. */
   unknownTool: () => Error;
@@ -129,6 +133,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
       serverName: server.name,
       tool: request.tool,
       arguments: request.args,
+      inputSchema: request.inputSchema,
       actor: principal.id,
       tenant: server.tenant,
       credential: credentialLabel(principal.credential),

@@ -91,7 +91,10 @@ export function toolCallRecorder(
           serverId: call.serverId,
           serverName: call.serverName,
           tool: call.tool,
-          arguments: redactArguments(call.arguments, redactPatterns),
+          arguments: redactArguments(call.arguments, {
+            patterns: redactPatterns ?? [],
+            inputSchema: call.inputSchema,
+          }),
           actor: call.actor,
           via: call.via,
           ...(call.sessionId !== undefined && { sessionId: call.sessionId }),

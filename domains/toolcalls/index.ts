@@ -34,4 +34,5 @@ export type {
   UnfinishedCall,
 } from './handlers.ts';
 export { findUnfinishedCalls, makeToolCallCommands, toolCallStream } from './handlers.ts';
-export { DEFAULT_REDACTION_PATTERNS, redactArguments, TOO_DEEP } from './redaction.ts';
+export type { RedactionOptions, RedactionPattern } from './redaction.ts';
+export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from './redaction.ts';

@@ -224,6 +224,7 @@ export function createSessionServer(
           server: target.server,
           tool: target.name,
           args,
+          inputSchema: target.server.tools.find((t) => t.name === target.name)?.inputSchema,
           principal: identity.principal(),
           unknownTool,
           via: 'mcp',

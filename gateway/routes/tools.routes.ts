@@ -56,6 +56,7 @@ export function toolsRoutes(deps: ToolRoutesDeps): FastifyPluginAsyncZod {
           server,
           tool,
           args: request.body ?? {},
+          inputSchema: server.tools.find((t) => t.name === tool)?.inputSchema,
           principal: request.principal,
           unknownTool,
           via: 'rest',
