@@ -446,7 +446,7 @@ async function benchBackend(
     const scanned = await scanSource(src);
     const scanMs = performance.now() - s0;
     const v0 = performance.now();
-    for (const t of scanned.templates) validateTemplate(t);
+    for (const t of scanned.templates) await validateTemplate(t);
     const validateMs = performance.now() - v0;
     note(
       `first sync ${sec(first.syncedMs)} to return, ${sec(first.visibleMs)} until the read model showed it (${afterFirst - before} events appended); ` +
@@ -637,7 +637,7 @@ async function benchBackend(
     }
     // The same files written without fsync, temp directory or rename: what the atomic write adds
     const loaded = await loadTemplateDir(templateDir);
-    const rendered: RenderedFile[] = renderTemplate(loaded, assertVariables(loaded.manifest, variables));
+    const rendered: RenderedFile[] = await renderTemplate(loaded, assertVariables(loaded.manifest, variables));
     const plainMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();

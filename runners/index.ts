@@ -1,3 +1,12 @@
+export {
+  type AddressClass,
+  classifyAddress,
+  DEFAULT_EGRESS_POLICY,
+  type EgressGuard,
+  type EgressPolicy,
+  EgressRefusedError,
+  egressGuard,
+} from './egress.ts';
 export { createRunnerHost, type RunnerHost, type RunnerHostOptions } from './host.ts';
 export type { SecretRefPolicy } from './host-spec.ts';
 export { envSecretRefs, SPEC_DEFAULTS, secretRefPolicy, upstreamSpecFor } from './host-spec.ts';

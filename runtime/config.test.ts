@@ -63,4 +63,25 @@ describe('configuration of identity and access', () => {
       parseConfig({ SWITCHYARD_OIDC_ROLES: '{', SWITCHYARD_OIDC_ISSUER: 'https://i.test' }),
     ).toThrow(/SWITCHYARD_OIDC_ROLES: not JSON/);
   });
+
+  it('allows loopback upstreams when embedded only, unless told, and refuses a bad egress allow list', () => {
+    expect(parseConfig({}).egress).toEqual({ allowLoopback: true, allow: [] });
+    const distributed = {
+      DATABASE_URL: 'postgres://h/db',
+      NATS_URL: 'nats://h:4222',
+      SWITCHYARD_SECRET_KEY: 'x'.repeat(44),
+    };
+    expect(parseConfig(distributed).egress.allowLoopback).toBe(false);
+    expect(
+      parseConfig({
+        ...distributed,
+        SWITCHYARD_EGRESS_ALLOW_LOOPBACK: 'true',
+        SWITCHYARD_EGRESS_ALLOW: '10.0.0.0/8, *.corp.example',
+      }).egress,
+    ).toEqual({
+      allowLoopback: true,
+      allow: ['10.0.0.0/8', '*.corp.example'],
+    });
+    expect(() => parseConfig({ SWITCHYARD_EGRESS_ALLOW: '10.0.0.0/99' })).toThrow(/SWITCHYARD_EGRESS_ALLOW/);
+  });
 });

@@ -10,6 +10,7 @@ import {
   DEFAULT_TENANT,
   TENANT_RE,
 } from '../kernel/principal.ts';
+import { egressGuard } from '../runners/egress.ts';
 
 export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
@@ -104,6 +105,10 @@ export const configSchema = z.object({
     .default(60 * 60_000 + 60_000),
   /** Generated projects go under this directory, and analyze-code reads only below it. */
   SWITCHYARD_WORKSPACE: z.string().optional(),
+  /** Where directory template sources may be (comma-separated); default: the workspace and the built-in templates. */
+  SWITCHYARD_TEMPLATE_SOURCE_ROOTS: z.string().optional(),
+  /** Allow git template sources on this machine (paths, file://): tests and single-user setups only. */
+  SWITCHYARD_TEMPLATE_LOCAL_GIT: z.enum(['true', 'false']).default('false'),
   /** The shipped templates (source `builtin`); `off` to not register them. */
   SWITCHYARD_BUILTIN_TEMPLATES: z.string().optional(),
   /** `off` only for local development: every request is the `dev` administrator; loopback only. */
@@ -126,6 +131,13 @@ export const configSchema = z.object({
   SWITCHYARD_OIDC_SCOPE_CLAIM: z.string().max(200).optional(),
   /** Several issuers: a JSON array of {issuer, audience, jwksUri, tokenTypes, tenant, tenantClaim, roles, defaultRoles, scopeClaim}. */
   SWITCHYARD_OIDC_ISSUERS: z.string().optional(),
+  /**
+   * Where HTTP/SSE upstreams may be: loopback (default: yes when embedded, no in distributed mode),
+   * and CIDRs, addresses or host names (`*.corp.example`) that are otherwise refused as private,
+   * link-local or metadata addresses.
+   */
+  SWITCHYARD_EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false']).optional(),
+  SWITCHYARD_EGRESS_ALLOW: z.string().default(''),
   /** Runner variables servers may reference as `env:NAME` secrets: names and `PREFIX*`; none by default. */
   SWITCHYARD_SECRET_REFS: z.string().default(''),
   /** Failed authentications one client address may make per minute before it gets 429. */
@@ -163,12 +175,15 @@ export interface Config {
   mcpMaxSessionsPerPrincipal: number;
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
   maxCallMs: number;
+  egress: { allowLoopback: boolean; allow: string[] };
   /** `SWITCHYARD_SECRET_REFS` as given (parsed by the runner host). */
   secretRefs: string;
   /** Absolute; generated projects and analysed code live below it. */
   workspaceRoot: string;
   /** Absolute directory of the shipped templates, or undefined when turned off. */
   builtInTemplates: string | undefined;
+  /** Where template sources may be: directory roots (absolute), and whether local git is allowed. */
+  templateSources: { directoryRoots: string[]; allowLocalGit: boolean };
   version: string;
   auth: AuthConfig;
 }
@@ -184,6 +199,8 @@ export interface AuthConfig {
 }
 
 export const VERSION = '0.1.0';
+
+const SHIPPED_TEMPLATES = fileURLToPath(new URL('../templates/builtin', import.meta.url));
 
 const list = (s: string | undefined) =>
   (s ?? '')
@@ -218,6 +235,28 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       'invalid configuration:\n  SWITCHYARD_SECRET_KEY: required with NATS_URL, so every process decrypts the same secrets (base64 of 32 bytes; `openssl rand -base64 32`)',
     );
   }
+  const egress = {
+    allowLoopback:
+      c.SWITCHYARD_EGRESS_ALLOW_LOOPBACK === undefined
+        ? mode === 'embedded'
+        : c.SWITCHYARD_EGRESS_ALLOW_LOOPBACK === 'true',
+    allow: list(c.SWITCHYARD_EGRESS_ALLOW),
+  };
+  try {
+    egressGuard(egress);
+  } catch (e) {
+    throw new ConfigError(`invalid configuration:\n  SWITCHYARD_EGRESS_ALLOW: ${(e as Error).message}`);
+  }
+  const workspaceRoot = resolve(
+    c.SWITCHYARD_WORKSPACE ??
+      (c.SWITCHYARD_DATA_DIR === 'memory://'
+        ? join(tmpdir(), `switchyard-workspace-${process.pid}`)
+        : 'workspace'),
+  );
+  const builtInTemplates =
+    c.SWITCHYARD_BUILTIN_TEMPLATES === 'off'
+      ? undefined
+      : resolve(c.SWITCHYARD_BUILTIN_TEMPLATES ?? SHIPPED_TEMPLATES);
   return {
     host: c.SWITCHYARD_HOST,
     port: c.SWITCHYARD_PORT,
@@ -258,18 +297,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
     secretRefs: c.SWITCHYARD_SECRET_REFS,
-    workspaceRoot: resolve(
-      c.SWITCHYARD_WORKSPACE ??
-        (c.SWITCHYARD_DATA_DIR === 'memory://'
-          ? join(tmpdir(), `switchyard-workspace-${process.pid}`)
-          : 'workspace'),
-    ),
-    builtInTemplates:
-      c.SWITCHYARD_BUILTIN_TEMPLATES === 'off'
-        ? undefined
-        : resolve(
-            c.SWITCHYARD_BUILTIN_TEMPLATES ?? fileURLToPath(new URL('../templates/builtin', import.meta.url)),
-          ),
+    egress,
+    templateSources: {
+      directoryRoots: c.SWITCHYARD_TEMPLATE_SOURCE_ROOTS
+        ? c.SWITCHYARD_TEMPLATE_SOURCE_ROOTS.split(',')
+            .map((p) => resolve(p.trim()))
+            .filter(Boolean)
+        : [workspaceRoot, builtInTemplates ?? SHIPPED_TEMPLATES],
+      allowLocalGit: c.SWITCHYARD_TEMPLATE_LOCAL_GIT === 'true',
+    },
+    workspaceRoot,
+    builtInTemplates,
     version: VERSION,
     auth: authConfig(c),
   };

@@ -36,7 +36,7 @@ import type { RoleContext } from './role-context.ts';
  */
 export async function startRunnerRole(ctx: RoleContext): Promise<Upstreams> {
   const logger = ctx.logger.child({ module: 'runner' });
-  const pool = createUpstreamPool({ logger });
+  const pool = createUpstreamPool({ logger, egress: ctx.config.egress });
   ctx.onClose('upstream pool', () => pool.close());
   const exec = ctx.config.natsUrl
     ? await serveUpstreams({ bus: ctx.bus, upstreams: pool, logger })

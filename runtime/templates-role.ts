@@ -28,6 +28,7 @@ export function templateParts(ctx: RoleContext): {
     clock: systemClock,
     logger: ctx.logger,
     workDir: join(ctx.config.workspaceRoot, TMP_DIR),
+    sources: ctx.config.templateSources,
     recordCheck: (source, outcome, detail) =>
       recordSourceCheck(ctx.db, { source, outcome, detail, checkedAt: systemClock.now() }),
   });
@@ -82,6 +83,7 @@ export function templateService(
     sync: parts.sync,
     clock: systemClock,
     workspaceRoot: ctx.config.workspaceRoot,
+    sources: ctx.config.templateSources,
     waitForProjection: (name, position) =>
       projections.waitForPosition(name, position, ctx.config.consistencyTimeoutMs),
   });

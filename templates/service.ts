@@ -30,7 +30,9 @@ import type { TenantScope } from '../projections/tenant-scope.ts';
 import type { OnProgress, SyncReport, TemplateSync } from '../sagas/template-sync/sync-source.ts';
 import type { BlobStore } from './blobs.ts';
 import type { TemplateLimits } from './engine/limits.ts';
-import { renderTemplate } from './engine/render.ts';
+import { assertSafeTemplate, renderTemplate } from './engine/render.ts';
+import type { SandboxOptions } from './engine/render-sandbox.ts';
+import { checkSourceLocation, defaultSourcePolicy, type SourcePolicy } from './engine/source-policy.ts';
 import { type ValidationResult, validateTemplate, validateTemplateDir } from './engine/validate.ts';
 import { assertVariables, redactVariables } from './engine/variables.ts';
 import { resolveInWorkspace, writeProjectAtomically } from './engine/workspace.ts';
@@ -75,6 +77,10 @@ export interface TemplateServiceDeps {
   clock: Clock;
   workspaceRoot: string;
   limits?: TemplateLimits;
+  /** Where sources may be registered (default: {@link defaultSourcePolicy} of the workspace root). */
+  sources?: SourcePolicy;
+  /** Limits of the child processes templates are rendered in (one per validate or generate). */
+  sandbox?: SandboxOptions;
   /** Waits (bounded) until a projection shows a position, so a read right after a write sees it. */
   waitForProjection: (name: string, position: bigint) => Promise<unknown>;
 }
@@ -86,6 +92,7 @@ export interface TemplateServiceDeps {
  */
 export function createTemplateService(deps: TemplateServiceDeps) {
   const { db } = deps;
+  const sourcePolicy = deps.sources ?? defaultSourcePolicy(deps.workspaceRoot);
   const meta = (ctx: OperationContext, key?: string): CommandMeta => ({
     commandId: ctx.requestId ? `${ctx.requestId}${key ? `/${key}` : ''}` : randomUUID(),
     actor: ctx.actor,
@@ -135,10 +142,14 @@ export function createTemplateService(deps: TemplateServiceDeps) {
     // Checked before any work, and again by the writer right before it renames.
     const target = await resolveInWorkspace(deps.workspaceRoot, p.destination, { mustExist: false });
     const total = v.files.length * phases;
+    const template = { manifest: v.manifest, files: v.files };
+    // A version published before unsafe templates were refused is refused here, before rendering.
+    assertSafeTemplate(template);
     progress({ progress: 0, total, message: `rendering ${p.template}@${v.version}` });
-    const rendered = renderTemplate({ manifest: v.manifest, files: v.files }, values, (done) =>
-      progress({ progress: done, total, message: 'rendering' }),
-    );
+    const rendered = await renderTemplate(template, values, {
+      onProgress: (done) => progress({ progress: done, total, message: 'rendering' }),
+      ...(deps.sandbox && { sandbox: deps.sandbox }),
+    });
     return { v, values, rendered, target };
   }
 
@@ -193,9 +204,10 @@ export function createTemplateService(deps: TemplateServiceDeps) {
       let result: ValidationResult;
       if (p.template !== undefined) {
         const v = await loadVersion(p.template, p.version, ctx.scope ?? {});
-        result = validateTemplate(
+        result = await validateTemplate(
           { dir: '', manifestFile: '', manifest: v.manifest, files: v.files, contentHash: v.contentHash },
           deps.limits,
+          { ...(deps.sandbox && { sandbox: deps.sandbox }) },
         );
         target = {
           kind: 'template' as const,
@@ -205,7 +217,9 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         };
       } else {
         const dir = await resolveInWorkspace(deps.workspaceRoot, p.path!, { mustExist: true });
-        result = await validateTemplateDir(dir, deps.limits);
+        result = await validateTemplateDir(dir, deps.limits, {
+          ...(deps.sandbox && { sandbox: deps.sandbox }),
+        });
         target = {
           kind: 'path' as const,
           path: toPosix(relative(deps.workspaceRoot, dir)) || '.',
@@ -366,8 +380,16 @@ export function createTemplateService(deps: TemplateServiceDeps) {
         return s;
       },
       async register(input: unknown, ctx: OperationContext) {
-        const name = (input as { name?: unknown } | null)?.name;
+        const { name, kind, location } = (input ?? {}) as {
+          name?: unknown;
+          kind?: unknown;
+          location?: unknown;
+        };
         if (typeof name === 'string') await guardSource(name, ctx, 'register');
+        // Refused here with a 400 rather than at its first sync (which checks again).
+        if ((kind === 'directory' || kind === 'git') && typeof location === 'string') {
+          await checkSourceLocation({ kind, location }, sourcePolicy);
+        }
         const r = await deps.templates.registerSource(input, meta(ctx));
         await seen('templates', r.position);
         return r;

@@ -61,7 +61,8 @@ describe('REST /api/v1 templates, projects and analyses', () => {
   beforeAll(async () => {
     tmp = await realpath(await mkdtemp(path.join(tmpdir(), 'switchyard-templates-routes-')));
     workspace = path.join(tmp, 'workspace');
-    sources = path.join(tmp, 'sources');
+    // Directory sources must be under a configured root: the workspace by default.
+    sources = path.join(workspace, 'sources');
     await mkdir(workspace);
     system = await startSystem(
       parseConfig({

@@ -17,9 +17,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { type EgressGuard, egressRefusalIn } from '../egress.ts';
 import type { ListChanged } from '../upstream.port.ts';
 import type { CallContext, CallRouter, Route } from './call-router.ts';
 import { spawnServer } from './child-process.ts';
+import { createEgressFetch } from './egress-fetch.ts';
+import { describeHttpFailure } from './errors.ts';
 import { ChildStdioTransport } from './stdio-transport.ts';
 
 /** Where one instance lives: a command to start, or a URL to reach. */
@@ -60,6 +63,8 @@ export interface ConnectOptions {
   onListChanged: (kind: ListChanged['kind']) => void;
   /** notifications/resources/updated: they carry no call, so they go to the pool, not a caller. */
   onResourceUpdated: (uri: string) => void;
+  /** Where HTTP/SSE targets may connect, checked at every connection. */
+  egress: EgressGuard;
 }
 
 /** Capabilities the gateway can relay to its own clients. */
@@ -224,11 +229,16 @@ async function openHttp(
   target: Extract<InstanceTarget, { type: 'streamable-http' | 'sse' }>,
 ): Promise<Connection> {
   const url = new URL(target.url);
+  // Judged as registered (a host written as a number is hiding something), then at each connection.
+  const refused = options.egress.checkUrl(url, target.url);
+  if (refused) throw refused;
+  const egress = createEgressFetch(options.egress);
   const requestInit = { headers: target.headers };
   const streamable = target.type === 'streamable-http';
   const transport = streamable
     ? new StreamableHTTPClientTransport(url, {
         requestInit,
+        fetch: egress.fetch,
         // The session belongs to this process; if its GET stream drops, a few quick retries, then
         // the next failing request tells us the session is gone.
         reconnectionOptions: {
@@ -238,7 +248,7 @@ async function openHttp(
           maxRetries: 3,
         },
       })
-    : new SSEClientTransport(url, { requestInit });
+    : new SSEClientTransport(url, { requestInit, fetch: egress.fetch });
   const log = options.logger.child({ url: redactUrl(url) });
   const client = routedClient({ ...options, logger: log });
   let reason: string | undefined;
@@ -247,12 +257,13 @@ async function openHttp(
     resolveClosed = r;
   });
   client.onclose = () => resolveClosed();
+  void closed.then(() => egress.close());
   if (!streamable) {
     // The SSE stream is the session: once it errors, the endpoint we post to is no longer ours.
     client.onerror = (e) => {
       log.debug({ err: e.message }, 'client error');
       if (e.name === 'SseError' || e.constructor.name === 'SseError') {
-        reason ??= `the SSE stream failed: ${e.message}`;
+        reason ??= egress.refusal()?.message ?? describeHttpFailure(e);
         void client.close();
       }
     };
@@ -262,7 +273,10 @@ async function openHttp(
     await client.connect(transport, { timeout: options.connectTimeoutMs });
   } catch (e) {
     await client.close().catch(() => {});
-    const why = e instanceof Error ? describeFetchError(e) : String(e);
+    await egress.close();
+    const refusal = egress.refusal() ?? egressRefusalIn(e);
+    if (refusal) throw refusal;
+    const why = describeHttpFailure(e);
     throw new AppError(
       'upstream',
       'UPSTREAM.CONNECT_FAILED',
@@ -300,10 +314,6 @@ async function openHttp(
 /** The URL without credentials or query (which may carry tokens), for logs and status. */
 export function redactUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
-}
-
-function describeFetchError(e: Error): string {
-  return e.cause instanceof Error ? `${e.message} (${e.cause.message})` : e.message;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -1,6 +1,7 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../kernel/errors.ts';
+import { egressRefusalIn } from '../egress.ts';
 
 /**
  * How a failed attempt at an upstream request reads, for three decisions: which AppError the
@@ -65,6 +66,8 @@ export function mcpMessage(e: McpError): string {
 export function classify(e: unknown, signal: AbortSignal | undefined): FailureClass {
   if (signal?.aborted) return 'cancelled';
   if (e instanceof AttemptError) return e.failure;
+  // The egress policy refused the connection: nothing was sent.
+  if (egressRefusalIn(e)) return 'not-delivered';
   // Our own checks of an answer (pagination, shapes) throw AppErrors.
   if (e instanceof AppError) return 'bad-answer';
   if (e instanceof McpError) {
@@ -82,6 +85,8 @@ export function classify(e: unknown, signal: AbortSignal | undefined): FailureCl
     return 'bad-answer';
   }
   if (e instanceof TypeError && /fetch failed/i.test(e.message)) return 'not-delivered';
+  // The SSE transport's POST was refused (its answer is only an acknowledgement).
+  if (e instanceof Error && SSE_POST_FAILED.test(e.message)) return 'not-delivered';
   if (e instanceof Error && e.message === 'Not connected') return 'not-delivered';
   return 'lost';
 }
@@ -93,6 +98,8 @@ export function toAttemptError(
   ctx: FailureContext,
 ): AttemptError {
   if (e instanceof AttemptError) return e;
+  const refusal = egressRefusalIn(e);
+  if (refusal) return new AttemptError(refusal, 'not-delivered');
   const failure = classify(e, signal);
   const where = `server '${ctx.serverName}' (instance #${ctx.instance})`;
   const details: Record<string, unknown> = { server: ctx.serverName, instance: ctx.instance };
@@ -117,13 +124,13 @@ export function toAttemptError(
       return make(
         'upstream',
         'UPSTREAM.CONNECTION_LOST',
-        `${where} went away during ${ctx.operation}: ${ctx.closeReason ?? errorMessage(e)}`,
+        `${where} went away during ${ctx.operation}: ${ctx.closeReason ?? describeHttpFailure(e)}`,
       );
     case 'not-delivered':
       return make(
         'upstream',
         'UPSTREAM.CONNECTION_FAILED',
-        `could not reach ${where} for ${ctx.operation}: ${httpMessage(e)}`,
+        `could not reach ${where} for ${ctx.operation}: ${describeHttpFailure(e)}`,
         e instanceof StreamableHTTPError && e.code !== undefined ? { httpStatus: e.code } : {},
       );
     case 'bad-answer':
@@ -162,7 +169,50 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function httpMessage(e: unknown): string {
-  if (e instanceof TypeError && e.cause instanceof Error) return `${e.message} (${e.cause.message})`;
-  return errorMessage(e);
+const SSE_POST_FAILED = /^Error POSTing to endpoint \(HTTP (\d+)\)/;
+/** Longest reason kept from an error we did not word ourselves. */
+const MAX_REASON = 200;
+
+/**
+ * What went wrong with an HTTP upstream, in words that can go into events, health and answers:
+ * the method and status, or the network error — never the body of the upstream's answer (the
+ * SDK puts it into its messages), nor a reason phrase or redirect target of the upstream's choosing.
+ */
+export function describeHttpFailure(e: unknown): string {
+  const refusal = egressRefusalIn(e);
+  if (refusal) return refusal.message;
+  if (e instanceof StreamableHTTPError) {
+    const message = e.message.replace(/^Streamable HTTP error: /, '');
+    if (e.code === undefined || e.code < 100) {
+      return /^Unexpected content type/.test(message)
+        ? 'the upstream answered with an unexpected content type'
+        : 'the upstream answered something that is not MCP';
+    }
+    const method = /^Error POSTing/.test(message)
+      ? 'POST'
+      : /^Failed to open SSE stream/.test(message)
+        ? 'GET of the SSE stream'
+        : /^Failed to terminate session/.test(message)
+          ? 'DELETE'
+          : 'request';
+    return `${method} answered HTTP ${e.code}${/Redirect .*not followed/.test(message) ? ' (redirect not followed)' : ''}`;
+  }
+  if (!(e instanceof Error)) return clip(String(e));
+  const ssePost = SSE_POST_FAILED.exec(e.message);
+  if (ssePost) return `POST answered HTTP ${ssePost[1]}`;
+  // The SSE transport's stream: the status when there was one (the message may carry a redirect target).
+  const code = (e as { code?: unknown }).code;
+  if (e.name === 'SseError' || e.constructor.name === 'SseError') {
+    return typeof code === 'number' && code >= 100
+      ? `the SSE stream answered HTTP ${code}`
+      : `the SSE stream failed: ${clip(e.message.replace(/^SSE error: /, ''))}`;
+  }
+  if (e.name === 'UnauthorizedError') return 'the upstream asked for authorization (HTTP 401)';
+  if (e instanceof TypeError && e.cause instanceof Error) return clip(`${e.message} (${e.cause.message})`);
+  return clip(e.message);
+}
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON)}…` : line;
 }

@@ -5,6 +5,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { EgressGuard } from '../egress.ts';
 import type { ClientSideHandlers, InstanceState, InstanceStatus, ListChanged } from '../upstream.port.ts';
 import { CallRouter } from './call-router.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
@@ -26,6 +27,7 @@ export interface InstanceOptions {
   killGraceMs: number;
   capabilities: ClientCapabilities;
   clientInfo: { name: string; version: string };
+  egress: EgressGuard;
   onListChanged: (kind: ListChanged['kind']) => void;
   onResourceUpdated: (uri: string) => void;
   /** A new session is up (first start or restart): the pool subscribes it to what callers want. */
@@ -245,6 +247,7 @@ export class UpstreamInstance {
           router: this.router,
           capabilities: this.options.capabilities,
           clientInfo: this.options.clientInfo,
+          egress: this.options.egress,
           connectTimeoutMs: this.options.connectTimeoutMs,
           killGraceMs: this.options.killGraceMs,
           logger: this.log,

@@ -10,10 +10,12 @@ import {
 import { type Clock, systemClock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { DEFAULT_EGRESS_POLICY, type EgressPolicy, egressGuard } from '../egress.ts';
 import type { CallOptions, ListChanged, UpstreamSpec, UpstreamStatus, Upstreams } from '../upstream.port.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
 import { type Connection, RELAY_CAPABILITIES } from './connection.ts';
 import { listCatalog } from './discover.ts';
+import { connectTimeChecks } from './egress-fetch.ts';
 import { AttemptError } from './errors.ts';
 import type { AttemptContext } from './instance.ts';
 import { ResourceSubscriptions } from './resource-subscriptions.ts';
@@ -38,6 +40,11 @@ export interface UpstreamPoolOptions {
   /** What we tell upstreams we can relay (default: sampling, elicitation, roots). */
   capabilities?: ClientCapabilities;
   clientInfo?: { name: string; version: string };
+  /**
+   * Where HTTP/SSE upstreams may connect, checked at every connection (default: public addresses
+   * and loopback, nothing else internal — said in a log line at start). Throws on a bad entry.
+   */
+  egress?: EgressPolicy;
 }
 
 /** The local Upstreams, plus what only a process that holds the connections can do. */
@@ -72,6 +79,18 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const clock = options.clock ?? systemClock;
   const logger = options.logger.child({ module: 'runners.pool' });
   const baseEnv = options.env ?? defaultServerEnv();
+  const egress = egressGuard(options.egress ?? DEFAULT_EGRESS_POLICY);
+  logger.info(
+    { egress: egress.policy },
+    `egress policy${options.egress ? '' : ' (default, none configured)'}: ${egress.describe()}`,
+  );
+  void connectTimeChecks().then((ok) => {
+    if (!ok) {
+      logger.warn(
+        'the global fetch dispatcher was replaced: HTTP upstream host names are checked just before each request, not at connect',
+      );
+    }
+  });
   const servers = new Map<string, ServerEntry>();
   const retiring = new Set<Promise<void>>();
   const listeners = new Set<(change: ListChanged) => void>();
@@ -89,6 +108,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     killGraceMs: options.killGraceMs ?? 3_000,
     capabilities: options.capabilities ?? RELAY_CAPABILITIES,
     clientInfo: options.clientInfo ?? { name: 'switchyard', version: '0.1.0' },
+    egress,
     onListChanged: (change: ListChanged) => {
       for (const l of listeners) {
         try {

@@ -2,6 +2,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { EgressGuard } from '../egress.ts';
 import type { ListChanged, UpstreamSpec, UpstreamStatus } from '../upstream.port.ts';
 import { Balancer } from './balancer.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
@@ -18,6 +19,7 @@ export interface ServerEntryDeps {
   killGraceMs: number;
   capabilities: ClientCapabilities;
   clientInfo: { name: string; version: string };
+  egress: EgressGuard;
   onListChanged: (change: ListChanged) => void;
   onResourceUpdated: (serverId: string, uri: string) => void;
   /** A session of one of the server's instances is up (`spec` as it is then). */
@@ -70,6 +72,7 @@ export class ServerEntry {
           killGraceMs: deps.killGraceMs,
           capabilities: deps.capabilities,
           clientInfo: deps.clientInfo,
+          egress: deps.egress,
           onListChanged: (kind) => deps.onListChanged({ serverId: spec.serverId, kind }),
           onResourceUpdated: (uri) => deps.onResourceUpdated(spec.serverId, uri),
           onConnected: (connection) => deps.onConnected(this.spec, connection),

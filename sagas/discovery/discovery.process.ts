@@ -48,6 +48,15 @@ export interface DiscoveryProcessDeps {
 const SYSTEM_ACTOR = 'system:discovery';
 
 /**
+ * An error as DiscoveryFailed keeps it: one line, capped. The runner words upstream failures
+ * without the upstream's answer body; the cap keeps a chatty error from filling the log anyway.
+ */
+function briefError(e: unknown): string {
+  const line = errorMessage(e).replace(/\s+/g, ' ').trim();
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
+
+/**
  * Runs the discovery saga: turns server events (and upstream list_changed notifications) into
  * saga inputs, runs each due attempt against the upstream, and records the outcome — the catalog
  * (CapabilitiesDiscovered only when its hash changed) or DiscoveryFailed — then the attempt in the
@@ -137,7 +146,7 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
       log.info({ serverId, attempt: n, tools: catalog.tools.length, changed }, 'discovered');
     } catch (e) {
       if (stopping.signal.aborted) return;
-      const error = errorMessage(e);
+      const error = briefError(e);
       await deps.catalog.recordFailure(serverId, error, n, n < policy.maxAttempts);
       outcome = { ok: false, error };
       log.warn({ serverId, attempt: n, error }, 'discovery failed');

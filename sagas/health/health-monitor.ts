@@ -3,6 +3,15 @@ import { errorMessage } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Upstreams } from '../../runners/upstream.port.ts';
 
+/**
+ * An error as a health check keeps it: one line, capped. The runner words upstream failures
+ * without the upstream's answer body; the cap keeps a chatty error out of every probe anyway.
+ */
+function briefError(e: unknown): string {
+  const line = errorMessage(e).replace(/\s+/g, ' ').trim();
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
+
 export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'STARTING' | 'STOPPED' | 'ERROR';
 
 /** Where checks go: every probe to the live status table, transitions as events (health domain). */
@@ -62,7 +71,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       latencyMs = Math.round(await deps.upstreams.ping(server.serverId, { timeoutMs: pingTimeoutMs }));
       status = 'HEALTHY';
     } catch (e) {
-      error = errorMessage(e);
+      error = briefError(e);
       const code = (e as { code?: string }).code;
       // Not hosted (yet): just registered or enabled, its runner is still starting it.
       if (code === 'UPSTREAM.UNKNOWN_SERVER' || code === 'UPSTREAM.NOT_HOSTED') status = 'STARTING';

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import { getTemplate, getTemplateSource, searchTemplates } from '../../projectio
 import { templatesProjection } from '../../projections/templates/templates.projection.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
 import { templateBlobStore } from '../../templates/blobs.ts';
+import { loadTemplateDir } from '../../templates/engine/load.ts';
 import { makeTempDirs, manifestYaml, writeTree } from '../../templates/engine/testing.ts';
 import { createTemplateService } from '../../templates/service.ts';
 import { createTemplateSync, type TemplateSync } from './sync-source.ts';
@@ -67,6 +70,9 @@ for (const kind of databaseKinds) {
         clock,
         logger: silentLogger(),
         workDir: await dirs.make(),
+        // The sources here are temp directories and repositories on this machine.
+        sources: { directoryRoots: [tmpdir()], allowLocalGit: true },
+        sandbox: { timeoutMs: 3_000 },
       });
       runner = createProjectionRunner({
         store: t.store,
@@ -227,6 +233,233 @@ for (const kind of databaseKinds) {
       const r = await run('intruder');
       expect(r.rejected[0]?.issues[0]?.code).toBe('TEMPLATE.OWNED_BY_OTHER_SOURCE');
       expect((await getTemplate(t.db, 'alpha'))?.source).toBe('local');
+    });
+
+    describe('templates that try to run code', () => {
+      let root: string;
+      let secret: string;
+      let marker: string;
+      let payload: string;
+      const allEvents = async () =>
+        JSON.stringify(await t.store.readAll({ after: 0n, maxCount: 100_000 }), (_k, v: unknown) =>
+          typeof v === 'bigint' ? v.toString() : v,
+        );
+      const exists = (p: string) =>
+        access(p).then(
+          () => true,
+          () => false,
+        );
+
+      beforeAll(async () => {
+        root = await dirs.make();
+        // Stands for the data directory's secret key, and for a secret in the environment.
+        secret = `secret-${randomBytes(12).toString('hex')}`;
+        await writeFile(join(root, 'secret.key'), secret);
+        process.env.SWITCHYARD_TEST_SECRET = secret;
+        marker = join(root, 'pwned');
+        payload = JSON.stringify(
+          `const fs = process.getBuiltinModule("fs"); fs.writeFileSync(${JSON.stringify(marker)}, "x"); ` +
+            `return fs.readFileSync(${JSON.stringify(join(root, 'secret.key'))}, "utf8") + ` +
+            'fs.readFileSync("/proc/self/environ", "utf8") + JSON.stringify(process.env)',
+        );
+      });
+      afterAll(() => {
+        delete process.env.SWITCHYARD_TEST_SECRET;
+      });
+
+      it('are refused by a sync, with the file and line; nothing runs, hangs, or leaks', async () => {
+        const src = await dirs.make();
+        const ab = { a: { type: 'string', default: 'constr' }, b: { type: 'string', default: 'uctor' } };
+        await writeTree(src, {
+          'good/template.yaml': manifestYaml({ name: 'good-one' }),
+          'good/README.md': 'class Good { constructor() {} }\n',
+          'static/template.yaml': manifestYaml({ name: 'evil-static' }),
+          'static/a.txt': `{{ range.constructor(${payload})() }}\n`,
+          'static/b.txt': `one\n{{ cycler.constructor(${payload})() }}`,
+          'static/c.txt': `{{ joiner.constructor(${payload})() }}{{ ("x" | upper).constructor }}`,
+          'static/d.txt': `{{ range["constr" ~ "uctor"](${payload})() }}`,
+          'dynamic/template.yaml': manifestYaml({ name: 'evil-dynamic', variables: ab }),
+          'dynamic/a.txt': `{{ range[a ~ b](${payload})() }}`,
+          'spin/template.yaml': manifestYaml({ name: 'evil-spin' }),
+          'spin/a.txt':
+            '{% for a in range(0, 100000) %}{% for b in range(0, 100000) %}{% endfor %}{% endfor %}',
+        });
+        await commands.registerSource({ name: 'attacks', kind: 'directory', location: src }, meta());
+        const started = Date.now();
+        const r = await run('attacks');
+        expect(Date.now() - started).toBeLessThan(20_000);
+        expect(r).toMatchObject({ ok: true, published: ['good-one'] });
+        const rejected = Object.fromEntries(
+          r.rejected.map((x) => [x.name, x.issues.map((i) => [i.code, i.file, i.message.split(':')[1]])]),
+        );
+        expect(rejected).toEqual({
+          'evil-static': [
+            ['TEMPLATE.UNSAFE_EXPRESSION', 'a.txt', ' line 1'],
+            ['TEMPLATE.UNSAFE_EXPRESSION', 'b.txt', ' line 2'],
+            ['TEMPLATE.UNSAFE_EXPRESSION', 'c.txt', ' line 1'],
+            ['TEMPLATE.UNSAFE_EXPRESSION', 'd.txt', ' line 1'],
+          ],
+          'evil-dynamic': [['TEMPLATE.UNSAFE_EXPRESSION', 'a.txt', ' line 1']],
+          'evil-spin': [['TEMPLATE.RENDER_TIMEOUT', 'a.txt', ' render timed out after 3 s']],
+        });
+        expect(await exists(marker)).toBe(false);
+        expect(await allEvents()).not.toContain(secret);
+        expect(JSON.stringify(r)).not.toContain(secret);
+      });
+
+      it('are refused when generating from a version that was published without those checks', async () => {
+        const dir = await dirs.make();
+        const vars = {
+          a: { type: 'string', default: 'x' },
+          b: { type: 'string', default: 'y' },
+          spin: { type: 'boolean', default: false },
+        };
+        await writeTree(dir, {
+          'template.yaml': manifestYaml({ name: 'old-evil', version: '1.0.0', variables: vars }),
+          'README.md': '{{ a }}{{ b }}',
+          'a.txt': `{{ range[a ~ b](${payload})() if a == "constr" }}`,
+          'spin.txt':
+            '{% if spin %}{% for a in range(0, 100000) %}{% for b in range(0, 100000) %}{% endfor %}{% endfor %}{% endif %}',
+        });
+        const published = async (extra: Record<string, string>) => {
+          await writeTree(dir, extra);
+          const l = await loadTemplateDir(dir);
+          const blobs = templateBlobStore(t.db);
+          await blobs.put(l.files);
+          const res = await commands.publish(
+            {
+              name: l.manifest.name,
+              source: 'by-hand',
+              version: l.manifest.version,
+              stack: l.manifest.stack,
+              description: l.manifest.description,
+              tags: l.manifest.tags,
+              manifest: l.manifest,
+              variableOrder: Object.keys(l.manifest.variables),
+              files: l.files.map(({ path, size, sha256, binary, render }) => ({
+                path,
+                size,
+                sha256,
+                binary,
+                render,
+              })),
+              contentHash: l.contentHash,
+              commit: null,
+              validation: { issues: [], stats: { files: l.files.length, bytes: 0 } },
+              publishedAt: clock.now().toISOString(),
+            },
+            meta(),
+          );
+          expect(await runner.waitForPosition('templates', res.position!, 10_000)).toBe(true);
+        };
+        const workspaceRoot = await dirs.make();
+        const service = createTemplateService({
+          db: t.db,
+          templates: commands,
+          projects: makeProjectCommands({ store: t.store, registry }),
+          blobs: templateBlobStore(t.db),
+          sync,
+          clock,
+          workspaceRoot,
+          sandbox: { timeoutMs: 2_000 },
+          waitForProjection: (name, position) => runner.waitForPosition(name, position, 10_000),
+        });
+        const ctx = { actor: 'test', correlationId: 'c-gen' };
+        const generate = (variables: Record<string, string | boolean>) =>
+          service.generate({ template: 'old-evil', destination: 'out', variables }, ctx);
+
+        await published({});
+        // Built from the user's values: only the sandboxed render can see it.
+        await expect(generate({ a: 'constr', b: 'uctor' })).rejects.toMatchObject({
+          kind: 'validation',
+          code: 'TEMPLATE.UNSAFE_EXPRESSION',
+        });
+        await expect(generate({ spin: true })).rejects.toMatchObject({ code: 'TEMPLATE.RENDER_TIMEOUT' });
+        await expect(
+          service.preview(
+            { template: 'old-evil', destination: 'out', variables: { a: 'constr', b: 'uctor' } },
+            ctx,
+          ),
+        ).rejects.toMatchObject({ code: 'TEMPLATE.UNSAFE_EXPRESSION' });
+
+        // Plain to see: refused before any child starts.
+        await published({
+          'b.txt': `{{ lipsum.constructor(${payload})() }}`,
+          'template.yaml': manifestYaml({ name: 'old-evil', version: '1.0.1', variables: vars }),
+        });
+        await expect(generate({})).rejects.toMatchObject({
+          code: 'TEMPLATE.UNSAFE_EXPRESSION',
+          message: expect.stringContaining('b.txt: line 1: "constructor" may not be used'),
+        });
+
+        expect(await exists(marker)).toBe(false);
+        expect(await readdir(workspaceRoot)).toEqual([]);
+        const events = await allEvents();
+        expect(events).not.toContain('ProjectGenerated');
+        expect(events).not.toContain(secret);
+      });
+
+      it('are read only from allowed places: other directories and git transports are refused', async () => {
+        const allowed = await dirs.make();
+        const outside = await dirs.make();
+        await writeTree(outside, { 'x/template.yaml': manifestYaml({ name: 'outsider' }), 'x/a.txt': 'a' });
+        const strict = createTemplateSync({
+          commands,
+          blobs: templateBlobStore(t.db),
+          clock,
+          logger: silentLogger(),
+          workDir: await dirs.make(),
+          sources: { directoryRoots: [allowed] },
+        });
+        const gitMarker = join(root, 'git-pwned');
+        const cases: Array<[string, 'directory' | 'git', string]> = [
+          ['outside-dir', 'directory', outside],
+          ['dotdot-dir', 'directory', join(allowed, '..', outside.split('/').at(-1)!)],
+          ['ext-git', 'git', `ext::sh -c touch% ${gitMarker}`],
+          ['fd-git', 'git', 'fd::0'],
+          ['file-git', 'git', `file://${outside}`],
+          ['path-git', 'git', outside],
+          ['http-git', 'git', 'http://127.0.0.1:9/t.git'],
+        ];
+        for (const [name, kind, location] of cases) {
+          await commands.registerSource({ name, kind, location }, meta());
+          const r = await strict.sync(name, { actor: 'test', correlationId: `c-${name}` });
+          expect(r, name).toMatchObject({
+            ok: false,
+            error: { code: 'TEMPLATE_SOURCE.LOCATION_NOT_ALLOWED' },
+          });
+          expect(await runner.waitForPosition('templates', BigInt(r.position!), 10_000)).toBe(true);
+          expect((await getTemplateSource(t.db, name))?.status).toBe('failed');
+        }
+        expect(await exists(gitMarker)).toBe(false);
+        expect((await searchTemplates(t.db, { query: 'outsider' })).map((x) => x.name)).toEqual([]);
+
+        // Registering through the service is refused at once (a 400 at the edge), and nothing is recorded.
+        const service = createTemplateService({
+          db: t.db,
+          templates: commands,
+          projects: makeProjectCommands({ store: t.store, registry }),
+          blobs: templateBlobStore(t.db),
+          sync: strict,
+          clock,
+          workspaceRoot: allowed,
+          waitForProjection: (n, position) => runner.waitForPosition(n, position, 10_000),
+        });
+        const before = await countEvents();
+        for (const [kind, location] of [
+          ['directory', outside],
+          ['git', 'ext::sh -c id'],
+          ['git', outside],
+        ] as const) {
+          await expect(
+            service.sources.register(
+              { name: 'refused', kind, location },
+              { actor: 'test', correlationId: 'c-reg' },
+            ),
+          ).rejects.toMatchObject({ kind: 'validation', code: 'TEMPLATE_SOURCE.LOCATION_NOT_ALLOWED' });
+        }
+        expect(await countEvents()).toBe(before);
+      });
     });
   });
 }

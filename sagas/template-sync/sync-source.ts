@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import {
   sourceNotFound,
   type TemplateCommands,
@@ -15,7 +16,10 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { BlobStore } from '../../templates/blobs.ts';
 import type { TemplateLimits } from '../../templates/engine/limits.ts';
 import type { LoadedTemplate } from '../../templates/engine/load.ts';
+import { openRenderer, type SandboxOptions } from '../../templates/engine/render-sandbox.ts';
+import { defaultSourcePolicy, type SourcePolicy } from '../../templates/engine/source-policy.ts';
 import { type ValidationResult, validateTemplate } from '../../templates/engine/validate.ts';
+import { TMP_DIR } from '../../templates/engine/workspace.ts';
 import { fetchSource, type ScanResult } from './fetch-source.ts';
 
 /** Progress of a long operation, in the shape MCP progress notifications take. */
@@ -52,6 +56,14 @@ export interface TemplateSyncDeps {
   /** Where git sources are checked out while they are read (removed afterwards). */
   workDir: string;
   limits?: TemplateLimits;
+  /**
+   * Where sources may be. Default: {@link defaultSourcePolicy} of the workspace root, taken to be
+   * the directory holding `workDir` when that is the workspace's TMP_DIR (as the composition root
+   * builds it), else the built-in templates alone.
+   */
+  sources?: SourcePolicy;
+  /** Limits of the child processes templates are rendered in (one per sync). */
+  sandbox?: SandboxOptions;
   /** Notes when a source was last checked, even when nothing changed (no event says so). */
   recordCheck?: (
     source: string,
@@ -92,6 +104,9 @@ interface Checked {
 export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
   const running = new Map<string, Promise<SyncReport>>();
   const log = deps.logger.child({ module: 'template-sync' });
+  const policy =
+    deps.sources ??
+    defaultSourcePolicy(path.basename(deps.workDir) === TMP_DIR ? path.dirname(deps.workDir) : undefined);
 
   async function run(name: string, options: SyncOptions): Promise<SyncReport> {
     const started = Date.now();
@@ -155,6 +170,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
       fetched = await fetchSource(name, state.config, {
         workDir: deps.workDir,
         limits: deps.limits,
+        policy,
         isCurrent,
         onProgress: (p) =>
           progress({
@@ -181,7 +197,7 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
 
     // 2. What changed: the source's revision is what was found and what was wrong with it.
     const { found, commit } = fetched;
-    const checked = check(found, fetched.dir, state.catalog, deps.limits);
+    const checked = await check(found, fetched.dir, state.catalog, deps.limits, deps.sandbox);
     const revision = commit ?? revisionOf(checked, found);
     const total = checked.length * 2 || 1;
     if (isCurrent(revision)) return unchanged(revision, commit, total);
@@ -333,28 +349,37 @@ export function createTemplateSync(deps: TemplateSyncDeps): TemplateSync {
 
 /**
  * Each template found, validated unless its content is the one the last recorded sync published
- * (valid then, and validation depends on content alone).
+ * (valid then, and validation depends on content alone). One sandboxed renderer serves them all,
+ * started only if one needs validating.
  */
-function check(
+async function check(
   found: ScanResult,
   root: string,
   catalog: readonly CatalogEntry[],
   limits: TemplateLimits | undefined,
-): Checked[] {
-  return found.templates.map((t) => {
-    const relDir = relativeDir(root, t);
-    const known = catalog.some(
-      (c) => c.dir === relDir && c.name === t.manifest.name && c.contentHash === t.contentHash,
-    );
-    const result: ValidationResult = known
-      ? {
-          ok: true,
-          issues: [],
-          stats: { files: t.files.length, bytes: t.files.reduce((n, f) => n + f.size, 0) },
-        }
-      : validateTemplate(t, limits);
-    return { template: t, relDir, known, result };
-  });
+  sandbox: SandboxOptions | undefined,
+): Promise<Checked[]> {
+  const renderer = openRenderer(sandbox);
+  try {
+    const checked: Checked[] = [];
+    for (const t of found.templates) {
+      const relDir = relativeDir(root, t);
+      const known = catalog.some(
+        (c) => c.dir === relDir && c.name === t.manifest.name && c.contentHash === t.contentHash,
+      );
+      const result: ValidationResult = known
+        ? {
+            ok: true,
+            issues: [],
+            stats: { files: t.files.length, bytes: t.files.reduce((n, f) => n + f.size, 0) },
+          }
+        : await validateTemplate(t, limits, { renderer });
+      checked.push({ template: t, relDir, known, result });
+    }
+    return checked;
+  } finally {
+    await renderer.close();
+  }
 }
 
 /** A directory source's revision: every template's place, name, content and validity, and every problem. */

@@ -1,10 +1,11 @@
 import nunjucks from 'nunjucks';
+import { FORBIDDEN_MEMBER_NAMES, FORBIDDEN_NAMES } from './sandbox/render-core.mjs';
 
 /**
- * The variables a nunjucks template reads from its context, found by walking the parser's AST.
- * nunjucks exposes its parser (`nunjucks.parser`, `nunjucks.nodes`) without types; the little we
- * rely on is typed here. Knowing the names lets validation say "projectName is used in
- * src/index.ts but not declared" before anyone renders.
+ * What a nunjucks template reads from its context, and what it must not reach, found by walking the
+ * parser's AST. nunjucks exposes its parser (`nunjucks.parser`, `nunjucks.nodes`) without types; the
+ * little we rely on is typed here. Knowing the names lets validation say "projectName is used in
+ * src/index.ts but not declared", and "line 3 reaches constructor", before anyone renders.
  */
 
 /** A nunjucks AST node: `typename` names its class, `fields` its child properties. */
@@ -51,6 +52,25 @@ function childrenOf(node: unknown): unknown[] {
   return isNode(node) && Array.isArray(node.children) ? node.children : [];
 }
 
+/** A name a template reaches that no template may: see {@link FORBIDDEN_NAMES}. */
+export interface UnsafeAccess {
+  name: string;
+  /** 1-based, as editors count. */
+  line: number;
+}
+
+/**
+ * Parses `src` as nunjucks (throws nunjucks' TemplateError on a syntax error, with lineno/colno)
+ * and returns what {@link readVariables} and {@link unsafeAccesses} find, from one parse.
+ */
+export function inspectTemplate(
+  src: string,
+  lexerOptions: Record<string, unknown> = {},
+): { reads: string[]; unsafe: UnsafeAccess[] } {
+  const root = parser.parse(src, undefined, lexerOptions);
+  return { reads: readsOf(root), unsafe: unsafeOf(root) };
+}
+
 /**
  * Parses `src` as nunjucks (throws nunjucks' TemplateError on a syntax error, with lineno/colno)
  * and returns the top-level names it reads, in order of first use. Names bound by the template
@@ -58,6 +78,20 @@ function childrenOf(node: unknown): unknown[] {
  * globals are not reads; for `a.b` and `a[b]` the root `a` is (and `b` in `a[b]`).
  */
 export function readVariables(src: string, lexerOptions: Record<string, unknown> = {}): string[] {
+  return readsOf(parser.parse(src, undefined, lexerOptions));
+}
+
+/**
+ * Parses `src` and returns every place it names a forbidden property or variable: `range.constructor`,
+ * `x["__proto__"]`, `x["constr" ~ "uctor"]`, `{% set k = "prototype" %}`, a filter or test called
+ * `constructor`. A name only known at render time (`x[k]` with `k` a variable's value) is not
+ * found here; the sandboxed renderer refuses it when it happens (sandbox/render-core.mjs).
+ */
+export function unsafeAccesses(src: string, lexerOptions: Record<string, unknown> = {}): UnsafeAccess[] {
+  return unsafeOf(parser.parse(src, undefined, lexerOptions));
+}
+
+function readsOf(root: NjkNode): string[] {
   const reads = new Set<string>();
   const walk = (value: unknown, scope: Scope): void => {
     if (Array.isArray(value)) {
@@ -162,6 +196,119 @@ export function readVariables(src: string, lexerOptions: Record<string, unknown>
         for (const field of node.fields) walk(node[field], scope);
     }
   };
-  walk(parser.parse(src, undefined, lexerOptions), new Scope());
+  walk(root, new Scope());
   return [...reads];
+}
+
+/**
+ * A template may name none of these, as a variable, a member, a filter, a test or a string that
+ * ends up as one; nor any of FORBIDDEN_MEMBER_NAMES as a member (`{{ caller() }}` is nunjucks').
+ */
+const FORBIDDEN = new Set(FORBIDDEN_NAMES);
+const FORBIDDEN_MEMBER = new Set(FORBIDDEN_MEMBER_NAMES);
+
+/** String filters whose result is known when their input and arguments are (a Map: no inherited keys). */
+const FOLDABLE_FILTERS = new Map<string, (input: string, args: string[]) => string>([
+  ['lower', (s) => s.toLowerCase()],
+  ['upper', (s) => s.toUpperCase()],
+  ['trim', (s) => s.trim()],
+  ['string', (s) => s],
+  ['safe', (s) => s],
+  ['reverse', (s) => [...s].reverse().join('')],
+  ['replace', (s, [from, to]) => (from === undefined || to === undefined ? s : s.split(from).join(to))],
+]);
+
+/**
+ * The strings `node` may evaluate to, when that is known without rendering: literals, `~` and `+`
+ * of them, a few string filters, `a if c else b`, and `[...] | join`. Undefined when not known.
+ */
+function constantStrings(node: unknown): string[] | undefined {
+  if (!isNode(node)) return undefined;
+  const all = (nodes: unknown[]): string[][] | undefined => {
+    const out: string[][] = [];
+    for (const n of nodes) {
+      const c = constantStrings(n);
+      if (c === undefined) return undefined;
+      out.push(c);
+    }
+    return out;
+  };
+  const cross = (a: string[], b: string[]): string[] => a.flatMap((x) => b.map((y) => x + y)).slice(0, 64);
+  switch (node.typename) {
+    case 'Literal':
+      return typeof node.value === 'string' || typeof node.value === 'number'
+        ? [String(node.value)]
+        : undefined;
+    case 'Group': {
+      const children = childrenOf(node);
+      return children.length === 1 ? constantStrings(children[0]) : undefined;
+    }
+    case 'Concat':
+    case 'Add': {
+      const parts = all([node.left, node.right]);
+      return parts === undefined ? undefined : cross(parts[0]!, parts[1]!);
+    }
+    case 'InlineIf': {
+      const parts = all([node.body, node.else_]);
+      return parts === undefined ? undefined : parts.flat();
+    }
+    case 'Filter': {
+      const name = symbolName(node.name);
+      const [input, ...rest] = childrenOf(node.args);
+      if (name === 'join' && isNode(input) && input.typename === 'Array') {
+        const items = all(childrenOf(input));
+        const sep = rest.length === 0 ? [''] : rest.length === 1 ? constantStrings(rest[0]) : undefined;
+        if (items === undefined || sep === undefined) return undefined;
+        return sep.flatMap((s) =>
+          items.reduce<string[]>((acc, item, i) => (i === 0 ? item : cross(cross(acc, [s]), item)), []),
+        );
+      }
+      const fold = name === undefined ? undefined : FOLDABLE_FILTERS.get(name);
+      const parts = fold === undefined ? undefined : all([input, ...rest]);
+      if (fold === undefined || parts === undefined) return undefined;
+      const [inputs, ...args] = parts;
+      const fixed = args.map((a) => a[0]!);
+      if (args.some((a) => a.length !== 1)) return undefined;
+      return inputs!.map((s) => fold(s, fixed));
+    }
+    default:
+      return undefined;
+  }
+}
+
+function unsafeOf(root: NjkNode): UnsafeAccess[] {
+  const found: UnsafeAccess[] = [];
+  const note = (name: string, node: NjkNode) => {
+    const line = typeof node.lineno === 'number' ? node.lineno + 1 : 1;
+    if (!found.some((f) => f.name === name && f.line === line)) found.push({ name, line });
+  };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v);
+      return;
+    }
+    if (!isNode(value)) return;
+    const node = value;
+    if (node.typename === 'Symbol') {
+      const name = symbolName(node);
+      if (name !== undefined && FORBIDDEN.has(name)) note(name, node);
+      return;
+    }
+    if (node.typename === 'LookupVal') {
+      // `a.b` parses as a["b"]: the member is a literal, or an expression that may be one.
+      for (const name of constantStrings(node.val) ?? []) {
+        if (FORBIDDEN_MEMBER.has(name)) note(name, node);
+      }
+    } else {
+      // Any other constant string: `{% set k = "constr" ~ "uctor" %}{{ x[k] }}` is refused at the set.
+      const strings = constantStrings(node);
+      if (strings !== undefined) {
+        for (const name of strings) if (FORBIDDEN.has(name)) note(name, node);
+        return;
+      }
+    }
+    for (const field of node.fields) walk(node[field]);
+  };
+  walk(root);
+  return found.sort((a, b) => a.line - b.line);
 }

@@ -7,7 +7,10 @@ import { AppError } from '../../kernel/errors.ts';
 /**
  * Template sources in git, through the system `git` binary: no shell, no prompt (a private repo
  * without credentials fails instead of hanging on a terminal that is not there), a time limit,
- * and the `ext::` transport (which runs commands) switched off.
+ * and only the https and ssh transports (a repository on this machine only when the caller allows
+ * it): `ext::` and `fd::` run commands, other remote helpers are programs of their own, and `file`
+ * reads whatever repository this process can. Nothing of Switchyard's environment (database URL,
+ * keys) is handed to git or the ssh it starts.
  */
 
 const LS_REMOTE_TIMEOUT_MS = 30_000;
@@ -28,17 +31,68 @@ class GitFailure extends Error {
   }
 }
 
-function git(args: string[], timeoutMs: number, cwd?: string): Promise<GitResult> {
+/** What git and ssh need of this process's environment: finding programs, keys, proxies, CAs. */
+const PASSED_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'TMPDIR',
+  'SSH_AUTH_SOCK',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_SSH_VARIANT',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_NOSYSTEM',
+  'XDG_CONFIG_HOME',
+  'GIT_SSL_CAINFO',
+  'GIT_SSL_CAPATH',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+];
+
+/** The transports a template source may use; `file` only when allowed. */
+type Transport = 'https' | 'ssh' | 'file';
+
+function gitEnv(transports: readonly Transport[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of PASSED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return {
+    ...env,
+    // Overrides any protocol.allow configuration, for redirects and submodules too.
+    GIT_ALLOW_PROTOCOL: transports.join(':'),
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    SSH_ASKPASS: '',
+    LC_ALL: 'C',
+  };
+}
+
+function git(
+  args: string[],
+  timeoutMs: number,
+  options: { cwd?: string; allowFile?: boolean } = {},
+): Promise<GitResult> {
+  const transports: Transport[] = options.allowFile ? ['https', 'ssh', 'file'] : ['https', 'ssh'];
+  const allow = transports.flatMap((t) => ['-c', `protocol.${t}.allow=always`]);
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      ['-c', 'protocol.ext.allow=never', '-c', 'core.askPass=', ...args],
+      ['-c', 'protocol.allow=never', ...allow, '-c', 'core.askPass=', ...args],
       {
-        cwd,
+        cwd: options.cwd,
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
         maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '', LC_ALL: 'C' },
+        env: gitEnv(transports),
         windowsHide: true,
       },
       (err, stdout, stderr) => {
@@ -78,6 +132,55 @@ function localPath(url: string): string | undefined {
   const slash = url.indexOf('/');
   if (colon > 0 && (slash === -1 || colon < slash)) return undefined;
   return path.resolve(url);
+}
+
+function notAllowed(url: string, why: string): AppError {
+  return new AppError(
+    'validation',
+    'TEMPLATE_SOURCE.LOCATION_NOT_ALLOWED',
+    `git url ${displayUrl(url)}: ${why}`,
+    { url: displayUrl(url) },
+  );
+}
+
+/**
+ * The transport `url` would use, or an AppError('validation', 'TEMPLATE_SOURCE.LOCATION_NOT_ALLOWED'
+ * | 'TEMPLATE_SOURCE.INVALID_ARGUMENT') saying why it may not be used: https and ssh
+ * (`ssh://`, `git+ssh://`, scp-like `git@host:path`) are; a path or `file://` URL only with
+ * `allowFile`; remote helpers (`ext::cmd`, `fd::0`, `foo::url`), other schemes (`http`, `git`) and
+ * anything that git or ssh could read as an option (`-u...`, `ssh://-oProxyCommand=...`) never.
+ */
+export function checkGitUrl(url: string, options: { allowFile?: boolean } = {}): Transport {
+  refuseOptionLike('git url', url);
+  if (/^[A-Za-z0-9][A-Za-z0-9+.-]*::/.test(url)) {
+    throw notAllowed(url, 'remote helpers (such as ext:: and fd::) are not allowed; use an https or ssh URL');
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  let transport: Transport;
+  let host: string | undefined;
+  if (scheme !== undefined) {
+    if (scheme === 'https') transport = 'https';
+    else if (scheme === 'ssh' || scheme === 'git+ssh' || scheme === 'ssh+git') transport = 'ssh';
+    else if (scheme === 'file') transport = 'file';
+    else throw notAllowed(url, `the ${scheme} transport is not allowed; use https or ssh`);
+    host = url
+      .slice(scheme.length + 3)
+      .split('/')[0]
+      ?.replace(/^[^@]*@/, '');
+  } else if (localPath(url) === undefined) {
+    transport = 'ssh';
+    host = url.slice(0, url.indexOf(':')).replace(/^[^@]*@/, '');
+  } else {
+    transport = 'file';
+  }
+  if (host?.startsWith('-')) throw notAllowed(url, 'a host may not start with "-"');
+  if (transport === 'file' && !options.allowFile) {
+    throw notAllowed(
+      url,
+      'repositories on this machine (a path or file://) are not allowed; use https or ssh',
+    );
+  }
+  return transport;
 }
 
 function refuseOptionLike(what: string, value: string | undefined): void {
@@ -133,12 +236,17 @@ function failure(command: string, url: string, e: unknown, timeoutMs: number): A
 /**
  * The commit a branch or tag (default: the remote's HEAD) points at, without fetching anything.
  * Tags win over branches of the same name, as in git; an annotated tag gives the commit it tags.
- * `url` may be a local path (relative or absolute) or any git URL.
- * Throws `TEMPLATE_SOURCE.UNREACHABLE` (unavailable), `TEMPLATE_SOURCE.REF_NOT_FOUND` (not_found),
+ * `url` is an https or ssh URL, or with `allowFile` a local path (relative or absolute) or file://
+ * URL (see {@link checkGitUrl}). Throws `TEMPLATE_SOURCE.LOCATION_NOT_ALLOWED` (validation),
+ * `TEMPLATE_SOURCE.UNREACHABLE` (unavailable), `TEMPLATE_SOURCE.REF_NOT_FOUND` (not_found),
  * `TEMPLATE_SOURCE.TIMEOUT` (timeout).
  */
-export async function gitResolve(url: string, ref?: string): Promise<string> {
-  refuseOptionLike('git url', url);
+export async function gitResolve(
+  url: string,
+  ref?: string,
+  options: { allowFile?: boolean } = {},
+): Promise<string> {
+  checkGitUrl(url, options);
   refuseOptionLike('git ref', ref);
   const remote = localPath(url) ?? url;
   const wanted =
@@ -150,7 +258,7 @@ export async function gitResolve(url: string, ref?: string): Promise<string> {
   let stdout: string;
   try {
     // The peeled pattern must be asked for: `refs/tags/v1` alone does not list `refs/tags/v1^{}`.
-    ({ stdout } = await git(['ls-remote', remote, ...wanted], LS_REMOTE_TIMEOUT_MS));
+    ({ stdout } = await git(['ls-remote', '--', remote, ...wanted], LS_REMOTE_TIMEOUT_MS, options));
   } catch (e) {
     throw failure('ls-remote', url, e, LS_REMOTE_TIMEOUT_MS);
   }
@@ -181,9 +289,9 @@ export async function gitCheckout(
   url: string,
   ref: string | undefined,
   dest: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; allowFile?: boolean } = {},
 ): Promise<{ commit: string }> {
-  refuseOptionLike('git url', url);
+  checkGitUrl(url, options);
   refuseOptionLike('git ref', ref);
   const target = path.resolve(dest);
   if (await lstat(target).catch(() => undefined)) {
@@ -200,8 +308,8 @@ export async function gitCheckout(
   const args = ['clone', '--quiet', '--depth', '1', '--single-branch', '--no-tags'];
   if (ref !== undefined && ref !== 'HEAD') args.push('--branch', ref);
   try {
-    await git([...args, '--', remote, target], timeoutMs);
-    const { stdout } = await git(['rev-parse', 'HEAD'], LS_REMOTE_TIMEOUT_MS, target);
+    await git([...args, '--', remote, target], timeoutMs, options);
+    const { stdout } = await git(['rev-parse', 'HEAD'], LS_REMOTE_TIMEOUT_MS, { cwd: target });
     return { commit: stdout.trim() };
   } catch (e) {
     await rm(target, { recursive: true, force: true });

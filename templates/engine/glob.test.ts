@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { camelCase, constantCase, kebabCase, pascalCase, snakeCase } from './case.ts';
 import { compileGlobs, globToRegExp } from './glob.ts';
+import { camelCase, constantCase, kebabCase, pascalCase, snakeCase } from './sandbox/render-core.mjs';
 
 describe('globs', () => {
   it.each([

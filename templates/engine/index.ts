@@ -13,12 +13,19 @@ export {
   templateContentHash,
 } from './load.ts';
 export {
-  createEnvironment,
+  assertSafeTemplate,
   type RenderableTemplate,
   type RenderedFile,
+  type RenderOptions,
   renderTemplate,
   usedVariables,
 } from './render.ts';
+export {
+  DEFAULT_SANDBOX,
+  openRenderer,
+  type SandboxOptions,
+  type TemplateRenderer,
+} from './render-sandbox.ts';
 export { type ValidationResult, validateTemplate, validateTemplateDir } from './validate.ts';
 export {
   assertVariables,

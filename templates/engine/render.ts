@@ -1,10 +1,10 @@
-import nunjucks from 'nunjucks';
 import type { TemplateManifest } from '../../domains/templates/manifest.ts';
 import { AppError, errorMessage } from '../../kernel/errors.ts';
-import { readVariables } from './ast.ts';
-import { camelCase, constantCase, kebabCase, pascalCase, snakeCase } from './case.ts';
+import { inspectTemplate } from './ast.ts';
 import { error, ISSUE_CODES, type ValidationIssue } from './issues.ts';
 import type { TemplateFile } from './load.ts';
+import { openRenderer, type SandboxOptions, type TemplateRenderer } from './render-sandbox.ts';
+import { NUNJUCKS_OPTIONS } from './sandbox/render-core.mjs';
 
 /** One file of a generated project. */
 export interface RenderedFile {
@@ -22,199 +22,44 @@ export interface RenderableTemplate {
   >;
 }
 
-const OPTIONS = {
-  // Generated files are code and config, not HTML.
-  autoescape: false,
-  // A misspelt variable must fail the render, not silently become an empty string.
-  throwOnUndefined: true,
-  trimBlocks: true,
-  lstripBlocks: true,
-} as const;
-
-/**
- * A nunjucks environment with the case and json filters. `includes` maps template-relative paths
- * to sources so `{% include "partials/header.njk" %}` reads the template's own files and nothing
- * else (nunjucks' default loader would read ./views from the working directory).
- */
-export function createEnvironment(includes: ReadonlyMap<string, string> = new Map()): nunjucks.Environment {
-  const loader: nunjucks.ILoader = {
-    getSource: (name) => {
-      const src = includes.get(name);
-      // null makes nunjucks report "template not found: <name>".
-      return (src === undefined ? null : { src, path: name, noCache: false }) as nunjucks.LoaderSource;
-    },
-  };
-  const env = new nunjucks.Environment(loader, OPTIONS);
-  env.addFilter('camelCase', camelCase);
-  env.addFilter('pascalCase', pascalCase);
-  env.addFilter('kebabCase', kebabCase);
-  env.addFilter('snakeCase', snakeCase);
-  env.addFilter('constantCase', constantCase);
-  env.addFilter('json', (value: unknown, indent?: number | string) => JSON.stringify(value, null, indent));
-  return env;
+/** Options of {@link renderTemplate}. */
+export interface RenderOptions {
+  /** Called after each file: the service turns it into progress notifications. */
+  onProgress?: (done: number, total: number) => void;
+  /** A renderer already open for a batch (a sync's validations); otherwise one is opened and closed. */
+  renderer?: TemplateRenderer;
+  /** Limits of the child, when one is opened here. */
+  sandbox?: SandboxOptions;
 }
 
 /**
- * "src/index.ts: line 3: attempted to output null or undefined value: export const x = {{ nme }};"
- * from nunjucks' multi-line "(src/index.ts) [Line 3, Column 5]\n  Error: ...".
+ * Renders a template with resolved values (see `assertVariables`), in a sandboxed child process
+ * (./render-sandbox.ts): every path, and the content of every `render` file; other files are
+ * copied byte for byte. A trailing `.njk` is dropped from rendered files' names (copied files keep
+ * theirs: a template may ship nunjucks files as they are). Throws `AppError('validation',
+ * 'TEMPLATE.RENDER_FAILED' | 'TEMPLATE.UNSAFE_EXPRESSION' | 'TEMPLATE.RENDER_TIMEOUT' |
+ * 'TEMPLATE.PATH_ESCAPES' | 'TEMPLATE.DUPLICATE_PATH' | 'TEMPLATE.TOO_LARGE')` naming the file.
+ * Pure: nothing is written.
  */
-function describeFailure(label: string, e: unknown, source?: string): string {
-  // Errors from includes arrive wrapped once per template: "(a) [Line 1, ...]\n Template render error: (b) ...".
-  let rest = errorMessage(e);
-  const frames: Array<{ where: string; line: string | undefined }> = [];
-  for (;;) {
-    const m = /^\s*(?:Template render error:\s*)?\(([^)\n]*)\)(?: \[Line (\d+), Column \d+\])?/.exec(rest);
-    if (!m) break;
-    frames.push({ where: m[1]!, line: m[2] });
-    rest = rest.slice(m[0].length);
-  }
-  const text = rest
-    .replace(/^\s*(?:Template render )?Error: /, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const inner = frames.findLast((f) => f.line !== undefined) ?? frames.at(-1);
-  const where = inner?.where;
-  const line = inner?.line;
-  const elsewhere =
-    where !== undefined && where !== label && where !== 'unknown path' ? ` (in ${where})` : '';
-  let snippet = '';
-  if (source !== undefined && line !== undefined && elsewhere === '') {
-    const sourceLine = source.split('\n')[Number(line) - 1]?.trim();
-    if (sourceLine) snippet = `: ${sourceLine.length > 100 ? `${sourceLine.slice(0, 100)}…` : sourceLine}`;
-  }
-  return `${label}: ${line === undefined ? '' : `line ${line}: `}${text}${elsewhere}${snippet}`;
-}
-
-// Stands for a "/" the template author wrote, as opposed to one that came from a value.
-const SEPARATOR = '\u0001';
-
-/** Replaces each "/" outside `{{ }}`, `{% %}` and `{# #}` with {@link SEPARATOR}. */
-function markSeparators(templatePath: string): string {
-  let out = '';
-  let close: string | undefined;
-  for (let i = 0; i < templatePath.length; i++) {
-    const two = templatePath.slice(i, i + 2);
-    if (close === undefined) {
-      if (two === '{{' || two === '{%' || two === '{#') {
-        close = two === '{{' ? '}}' : two === '{%' ? '%}' : '#}';
-        out += two;
-        i++;
-      } else {
-        out += templatePath[i] === '/' ? SEPARATOR : templatePath[i];
-      }
-    } else {
-      if (two === close) {
-        close = undefined;
-        out += two;
-        i++;
-      } else {
-        out += templatePath[i];
-      }
-    }
-  }
-  return out;
-}
-
-function escapes(source: string, message: string): AppError {
-  return new AppError('validation', ISSUE_CODES.PATH_ESCAPES, `${source}: ${message}`, { file: source });
-}
-
-/**
- * Renders a template path to an output path, or undefined when a segment the author wrote renders
- * empty (`{% if docker %}Dockerfile{% endif %}`): that is how a template leaves a file out. A "/"
- * coming from a value may nest directories, but the result must stay relative and inside the
- * project: absolute, `..`, `.`, empty, backslash and control characters are refused.
- */
-export function renderPath(
-  env: nunjucks.Environment,
-  sourcePath: string,
-  values: Record<string, unknown>,
-  stripNjk: boolean,
-): string | undefined {
-  let rendered: string;
-  try {
-    rendered = new nunjucks.Template(markSeparators(sourcePath), env, `${sourcePath} (path)`, true).render(
-      values,
-    );
-  } catch (e) {
-    throw new AppError('validation', ISSUE_CODES.RENDER_FAILED, describeFailure(`${sourcePath} (path)`, e), {
-      file: sourcePath,
-    });
-  }
-  const segments = rendered.split(SEPARATOR);
-  if (stripNjk) segments[segments.length - 1] = segments.at(-1)!.replace(/\.njk$/, '');
-  if (segments.some((s) => s === '')) return undefined;
-  const parts: string[] = [];
-  for (const segment of segments) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-    if (/[\\\u0000-\u001f]/.test(segment)) {
-      throw escapes(
-        sourcePath,
-        `renders to ${JSON.stringify(segment)}, with a backslash or control character`,
-      );
-    }
-    for (const part of segment.split('/')) {
-      if (part === '' || part === '.' || part === '..') {
-        throw escapes(sourcePath, `renders to ${JSON.stringify(segments.join('/'))}, outside the project`);
-      }
-      parts.push(part);
-    }
-  }
-  return parts.join('/');
-}
-
-/**
- * Renders a template with resolved values (see `assertVariables`): every path, and the content of
- * every `render` file; other files are copied byte for byte. A trailing `.njk` is dropped from
- * rendered files' names (copied files keep theirs: a template may ship nunjucks files as they are).
- * Throws `AppError('validation', 'TEMPLATE.RENDER_FAILED' | 'TEMPLATE.PATH_ESCAPES' |
- * 'TEMPLATE.DUPLICATE_PATH')` naming the file. Pure: nothing is written.
- */
-export function renderTemplate(
+export async function renderTemplate(
   t: RenderableTemplate,
   values: Record<string, unknown>,
-  onProgress?: (done: number, total: number) => void,
-): RenderedFile[] {
-  const includes = new Map(t.files.filter((f) => f.render).map((f) => [f.path, f.content.toString('utf8')]));
-  const env = createEnvironment(includes);
-  const out: RenderedFile[] = [];
-  const sources = new Map<string, string>();
-  const total = t.files.length;
-  for (const [i, file] of t.files.entries()) {
-    const path = renderPath(env, file.path, values, file.render);
-    if (path !== undefined) {
-      const taken = sources.get(path);
-      if (taken !== undefined) {
-        throw new AppError(
-          'validation',
-          ISSUE_CODES.DUPLICATE_PATH,
-          `${file.path}: renders to ${path}, as ${taken} does`,
-          { file: file.path, path },
-        );
-      }
-      sources.set(path, file.path);
-      let content = file.content;
-      if (file.render) {
-        const source = includes.get(file.path) ?? '';
-        try {
-          content = Buffer.from(new nunjucks.Template(source, env, file.path, true).render(values), 'utf8');
-        } catch (e) {
-          throw new AppError('validation', ISSUE_CODES.RENDER_FAILED, describeFailure(file.path, e, source), {
-            file: file.path,
-          });
-        }
-      }
-      out.push(file.executable ? { path, content, executable: true } : { path, content });
-    }
-    onProgress?.(i + 1, total);
+  options: RenderOptions = {},
+): Promise<RenderedFile[]> {
+  if (options.renderer) return options.renderer.render(t, values, options.onProgress);
+  const renderer = openRenderer(options.sandbox);
+  try {
+    return await renderer.render(t, values, options.onProgress);
+  } finally {
+    await renderer.close();
   }
-  return out;
 }
 
 /**
  * The variables a template reads, each with the files (content or path) that read it, found by
  * parsing, not rendering: so an undeclared name is caught even in a branch no sample takes.
- * Syntax errors come back as issues, one per file.
+ * Syntax errors come back as issues, one per file, and so does every place that reaches a name
+ * no template may (`range.constructor`, `x["__proto__"]`): UNSAFE_EXPRESSION, with its line.
  */
 export function usedVariables(t: RenderableTemplate): {
   names: Map<string, string[]>;
@@ -232,7 +77,17 @@ export function usedVariables(t: RenderableTemplate): {
     if (file.render) sources.push([file.path, file.content.toString('utf8')]);
     for (const [label, src] of sources) {
       try {
-        for (const name of readVariables(src, OPTIONS)) note(name, file.path);
+        const found = inspectTemplate(src, { ...NUNJUCKS_OPTIONS });
+        for (const name of found.reads) note(name, file.path);
+        for (const u of found.unsafe) {
+          issues.push(
+            error(
+              ISSUE_CODES.UNSAFE_EXPRESSION,
+              `${label}: line ${u.line}: "${u.name}" may not be used in a template (it leads to running code)`,
+              file.path,
+            ),
+          );
+        }
       } catch (e) {
         const lineno = (e as { lineno?: unknown }).lineno;
         const where = typeof lineno === 'number' && lineno > 0 ? `line ${lineno}: ` : '';
@@ -247,4 +102,21 @@ export function usedVariables(t: RenderableTemplate): {
     }
   }
   return { names, issues };
+}
+
+/**
+ * Refuses a template that reaches a forbidden name anywhere ({@link usedVariables}' UNSAFE_EXPRESSION
+ * issues): generating from a version published before such templates were refused stops here,
+ * before any child is started. Throws `AppError('validation', 'TEMPLATE.UNSAFE_EXPRESSION')`.
+ */
+export function assertSafeTemplate(t: RenderableTemplate): void {
+  const unsafe = usedVariables(t).issues.filter((i) => i.code === ISSUE_CODES.UNSAFE_EXPRESSION);
+  const first = unsafe[0];
+  if (first) {
+    const more = unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : '';
+    throw new AppError('validation', first.code, `${first.message}${more}`, {
+      file: first.file,
+      issues: unsafe,
+    });
+  }
 }

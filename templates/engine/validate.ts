@@ -2,7 +2,8 @@ import { isAppError } from '../../kernel/errors.ts';
 import { error, hasErrors, ISSUE_CODES, type ValidationIssue, warning } from './issues.ts';
 import { DEFAULT_LIMITS, type TemplateLimits } from './limits.ts';
 import { type LoadedTemplate, loadTemplateDir } from './load.ts';
-import { renderTemplate, usedVariables } from './render.ts';
+import { type RenderOptions, renderTemplate, usedVariables } from './render.ts';
+import { openRenderer } from './render-sandbox.ts';
 import { checkValue, sampleValues, type VariableValue } from './variables.ts';
 
 export interface ValidationResult {
@@ -46,12 +47,18 @@ function sizeIssues(t: LoadedTemplate, limits: TemplateLimits): ValidationIssue[
 }
 
 /** Renders with `values`; a failure becomes the issue it names (RENDER_FAILED, PATH_ESCAPES, ...). */
-function renderIssue(t: LoadedTemplate, values: Record<string, unknown>, note: string): ValidationIssue[] {
+async function renderIssue(
+  t: LoadedTemplate,
+  values: Record<string, unknown>,
+  note: string,
+  options: RenderOptions,
+): Promise<ValidationIssue[]> {
   try {
-    renderTemplate(t, values);
+    await renderTemplate(t, values, options);
     return [];
   } catch (e) {
-    if (!isAppError(e)) throw e;
+    // The template's fault is an issue; a renderer that cannot start is the caller's problem.
+    if (!isAppError(e) || e.kind !== 'validation') throw e;
     const file = typeof e.details?.file === 'string' ? e.details.file : undefined;
     return [error(e.code, `${e.message}${note}`, file)];
   }
@@ -59,14 +66,17 @@ function renderIssue(t: LoadedTemplate, values: Record<string, unknown>, note: s
 
 /**
  * Everything that can be known about a loaded template without a user's input: each variable read
- * is declared (and each declared one read), defaults fit their variables, every file parses and
- * renders with sample values (once with booleans true, once false, so both sides of a
- * `{% if flag %}` are tried), no path escapes the output, and sizes are within `limits`.
+ * is declared (and each declared one read), no expression reaches what turns a template into code
+ * (`constructor`, `__proto__`, ...), defaults fit their variables, every file parses and renders
+ * with sample values (once with booleans true, once false, so both sides of a `{% if flag %}` are
+ * tried) in the sandboxed renderer, no path escapes the output, and sizes are within `limits`.
+ * Pass `renderer` to validate a batch in one child; otherwise one is started for this template.
  */
-export function validateTemplate(
+export async function validateTemplate(
   t: LoadedTemplate,
   limits: TemplateLimits = DEFAULT_LIMITS,
-): ValidationResult {
+  options: Pick<RenderOptions, 'renderer' | 'sandbox'> = {},
+): Promise<ValidationResult> {
   const issues: ValidationIssue[] = [];
   const { manifest } = t;
   const manifestFile = t.manifestFile;
@@ -108,17 +118,24 @@ export function validateTemplate(
     }
   }
 
-  // A syntax error would only be reported again as a render failure.
+  // A syntax error would only be reported again as a render failure; an unsafe template is not rendered.
   if (used.issues.length === 0) {
-    // Undeclared names are already reported: give them a value so the render finds the next problem.
-    const values: Record<string, VariableValue> = { ...sampleValues(manifest) };
-    for (const name of undeclared) values[name] = 'example';
-    const rendered = renderIssue(t, values, '');
-    issues.push(...rendered);
-    const flags = Object.entries(manifest.variables).filter(([, v]) => v.type === 'boolean');
-    if (rendered.length === 0 && flags.length > 0) {
-      const off = { ...values, ...Object.fromEntries(flags.map(([name]) => [name, false])) };
-      issues.push(...renderIssue(t, off, ` (with ${flags.map(([n]) => n).join(', ')} false)`));
+    const renderer = options.renderer ?? openRenderer(options.sandbox);
+    try {
+      // Undeclared names are already reported: give them a value so the render finds the next problem.
+      const values: Record<string, VariableValue> = { ...sampleValues(manifest) };
+      for (const name of undeclared) values[name] = 'example';
+      const rendered = await renderIssue(t, values, '', { renderer });
+      issues.push(...rendered);
+      const flags = Object.entries(manifest.variables).filter(([, v]) => v.type === 'boolean');
+      if (rendered.length === 0 && flags.length > 0) {
+        const off = { ...values, ...Object.fromEntries(flags.map(([name]) => [name, false])) };
+        issues.push(
+          ...(await renderIssue(t, off, ` (with ${flags.map(([n]) => n).join(', ')} false)`, { renderer })),
+        );
+      }
+    } finally {
+      if (!options.renderer) await renderer.close();
     }
   }
 
@@ -135,6 +152,7 @@ export function validateTemplate(
 export async function validateTemplateDir(
   dir: string,
   limits: TemplateLimits = DEFAULT_LIMITS,
+  options: Pick<RenderOptions, 'renderer' | 'sandbox'> = {},
 ): Promise<ValidationResult> {
   let t: LoadedTemplate;
   try {
@@ -145,5 +163,5 @@ export async function validateTemplateDir(
     }
     throw e;
   }
-  return validateTemplate(t, limits);
+  return validateTemplate(t, limits, options);
 }

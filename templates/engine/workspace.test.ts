@@ -127,7 +127,7 @@ describe('writeProjectAtomically', () => {
         binary: false,
         render: true,
       });
-      const files = renderTemplate(
+      const files = await renderTemplate(
         { manifest, files: [text('a.txt', 'ok'), text('b.txt', '{{ missing }}')] },
         {},
       );
