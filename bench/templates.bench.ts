@@ -637,7 +637,10 @@ async function benchBackend(
     }
     // The same files written without fsync, temp directory or rename: what the atomic write adds
     const loaded = await loadTemplateDir(templateDir);
-    const rendered: RenderedFile[] = await renderTemplate(loaded, assertVariables(loaded.manifest, variables));
+    const rendered: RenderedFile[] = await renderTemplate(
+      loaded,
+      assertVariables(loaded.manifest, variables),
+    );
     const plainMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();

@@ -12,7 +12,7 @@ describe('strings that cannot be stored', () => {
       path: 'a[1].c',
       reason: expect.stringMatching(/NUL/),
     });
-    expect(findUnstorable({ ['k\u0000']: 1 })).toMatchObject({
+    expect(findUnstorable({ 'k\u0000': 1 })).toMatchObject({
       path: 'k\u0000',
       reason: expect.stringMatching(/^a key/),
     });
