@@ -8,7 +8,7 @@ import { silentLogger } from '../kernel/logger.ts';
 import { type HttpFixture, startHttpFixture } from '../runners/fixtures/http.server.ts';
 import type { Upstreams } from '../runners/upstream.port.ts';
 import type { System } from '../runtime/compose.ts';
-import { noToolLimits, TEST_ADMIN_KEY, testAdmin, testAuthorizer } from '../test/access.ts';
+import { noToolLimits, roomyInFlight, TEST_ADMIN_KEY, testAdmin, testAuthorizer } from '../test/access.ts';
 import { until } from '../test/e2e/program.ts';
 import { client, startMemorySystem } from '../test/systems.ts';
 import { makeToolExecutor } from './tool-execution.ts';
@@ -199,6 +199,7 @@ describe('hostile input at the edge', () => {
       upstreams,
       authz: testAuthorizer(),
       limits: noToolLimits,
+      inFlight: roomyInFlight,
       recorder: {
         started: async () => {
           throw new Error('database down');

@@ -8,6 +8,7 @@ import type { Logger } from '../kernel/logger.ts';
 import { credentialLabel, type Principal } from '../kernel/principal.ts';
 import { findUnstorable } from '../kernel/storable.ts';
 import type { CallOptions, Upstreams } from '../runners/upstream.port.ts';
+import { type InFlight, resultTooLarge } from './call-limits.ts';
 import type { PolicyLimits } from './rate-limit/policy-limits.ts';
 
 export interface ToolCallStart {
@@ -72,6 +73,8 @@ export interface ExecuteToolDeps {
   upstreams: Upstreams;
   authz: Authorizer;
   limits: Pick<PolicyLimits, 'tool'>;
+  /** Calls in flight per principal and per server, and the largest result handed back. */
+  inFlight: InFlight;
   recorder: ToolCallRecorder;
   clock: Clock;
   ids: IdGenerator;
@@ -144,6 +147,20 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
       traceparent: request.traceparent,
       startedAt,
     };
+    const release = deps.inFlight.acquire(principal.id, server.serverId);
+    try {
+      return await run(start, request, release);
+    } finally {
+      release();
+    }
+  };
+
+  async function run(
+    start: ToolCallStart,
+    request: ExecuteToolRequest,
+    release: () => void,
+  ): Promise<{ callId: string; result: CallToolResult }> {
+    const { callId, startedAt } = start;
     try {
       await deps.recorder.started(start);
     } catch (e) {
@@ -164,21 +181,32 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     let result: CallToolResult | undefined;
     let failure: AppError | undefined;
     try {
-      result = await deps.upstreams.callTool(server.serverId, request.tool, request.args, request.options);
+      result = await deps.upstreams.callTool(
+        request.server.serverId,
+        request.tool,
+        request.args,
+        request.options,
+      );
     } catch (e) {
       failure = isAppError(e)
         ? e
         : new AppError('upstream', 'UPSTREAM.FAILED', `the upstream call failed: ${(e as Error).message}`);
     }
+    // The upstream is done with it: free its slot before the outcome is written.
+    release();
     const finishedAt = deps.clock.now();
     const body = result === undefined ? undefined : JSON.stringify(result);
+    const bytes = body === undefined ? 0 : Buffer.byteLength(body);
+    if (bytes > deps.inFlight.caps.maxResultBytes) {
+      failure = resultTooLarge(bytes, deps.inFlight.caps.maxResultBytes);
+    }
     try {
       await deps.recorder.finished(
         {
           callId,
           outcome: failure ? 'failed' : 'succeeded',
           durationMs: finishedAt.getTime() - startedAt.getTime(),
-          resultBytes: body === undefined ? 0 : Buffer.byteLength(body),
+          resultBytes: bytes,
           resultHash: body === undefined ? undefined : createHash('sha256').update(body).digest('hex'),
           isError: result?.isError === true,
           error: failure ? { kind: failure.kind, code: failure.code, message: failure.message } : undefined,
@@ -200,7 +228,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
     }
     if (failure) throw failure;
     return { callId, result: result! };
-  };
+  }
 }
 
 export type ToolExecutor = ReturnType<typeof makeToolExecutor>;

@@ -138,6 +138,15 @@ export const configSchema = z.object({
    */
   SWITCHYARD_EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false']).optional(),
   SWITCHYARD_EGRESS_ALLOW: z.string().default(''),
+  /** Tool calls in flight on one gateway, per principal and per server; the largest result handed back. */
+  SWITCHYARD_MAX_CALLS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(64),
+  SWITCHYARD_MAX_CALLS_PER_SERVER: z.coerce.number().int().min(1).max(100_000).default(256),
+  SWITCHYARD_MAX_RESULT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1_073_741_824)
+    .default(16 * 1_048_576),
   /** Runner variables servers may reference as `env:NAME` secrets: names and `PREFIX*`; none by default. */
   SWITCHYARD_SECRET_REFS: z.string().default(''),
   /** Failed authentications one client address may make per minute before it gets 429. */
@@ -176,6 +185,7 @@ export interface Config {
   timeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
   maxCallMs: number;
   egress: { allowLoopback: boolean; allow: string[] };
+  calls: { perPrincipal: number; perServer: number; maxResultBytes: number };
   /** `SWITCHYARD_SECRET_REFS` as given (parsed by the runner host). */
   secretRefs: string;
   /** Absolute; generated projects and analysed code live below it. */
@@ -298,6 +308,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
     secretRefs: c.SWITCHYARD_SECRET_REFS,
     egress,
+    calls: {
+      perPrincipal: c.SWITCHYARD_MAX_CALLS_PER_PRINCIPAL,
+      perServer: c.SWITCHYARD_MAX_CALLS_PER_SERVER,
+      maxResultBytes: c.SWITCHYARD_MAX_RESULT_BYTES,
+    },
     templateSources: {
       directoryRoots: c.SWITCHYARD_TEMPLATE_SOURCE_ROOTS
         ? c.SWITCHYARD_TEMPLATE_SOURCE_ROOTS.split(',')

@@ -3,6 +3,7 @@ import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
+import { createInFlight } from '../gateway/call-limits.ts';
 import type { GatewayDeps, ServerCommandsPort } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
@@ -158,6 +159,7 @@ export function buildMcp(
     upstreams,
     authz: access.authz,
     limits: access.limits,
+    inFlight: createInFlight(ctx.config.calls),
     recorder: toolCallRecorder(toolCalls),
     clock: systemClock,
     ids: randomIds,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Authorizer, emptyAccessState, makeAuthorizer } from '../domains/access/index.ts';
+import { createInFlight } from '../gateway/call-limits.ts';
 import { DEFAULT_TENANT, type Principal } from '../kernel/principal.ts';
 
 /**
@@ -26,6 +27,13 @@ export function testAuthorizer(): Authorizer {
 }
 
 export const noToolLimits = { tool: async () => ({ verdicts: [], headers: {} }) };
+
+/** In-flight caps high enough never to bite in a test. */
+export const roomyInFlight = createInFlight({
+  perPrincipal: 10_000,
+  perServer: 10_000,
+  maxResultBytes: 100_000_000,
+});
 
 /** Every request of `app` is `principal`'s (what the auth plugin does after authenticating). */
 export function asPrincipal(app: FastifyInstance, principal: Principal = testAdmin()): void {

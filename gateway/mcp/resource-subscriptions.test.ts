@@ -21,7 +21,7 @@ import {
   textOf,
 } from '../../runners/test-kit.ts';
 import type { UpstreamSpec, Upstreams } from '../../runners/upstream.port.ts';
-import { asPrincipal, noToolLimits, testAuthorizer } from '../../test/access.ts';
+import { asPrincipal, noToolLimits, roomyInFlight, testAuthorizer } from '../../test/access.ts';
 import { services, uniqueName } from '../../test/services.ts';
 import { makeToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer } from './catalog-source.ts';
@@ -123,6 +123,7 @@ async function startGateway(upstreams: Upstreams, server: CatalogServer): Promis
         upstreams,
         authz,
         limits: noToolLimits,
+        inFlight: roomyInFlight,
         recorder: { started: async () => {}, finished: async () => {} },
         clock: systemClock,
         ids: randomIds,
