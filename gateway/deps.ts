@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Authorizer, IdentityService, RulesService } from '../domains/access/index.ts';
+import type { CatalogCommands } from '../domains/catalog/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -74,6 +75,8 @@ export interface GatewayDeps {
   timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
   consistencyTimeoutMs: number;
   servers: ServerCommandsPort;
+  /** Approving tool definitions of servers that pin them (written to the catalog stream directly). */
+  toolApprovals: Pick<CatalogCommands, 'approveTool'>;
   /** Read-model database (Kysely over pg or PGlite). */
   // biome-ignore lint/suspicious/noExplicitAny: read models span tables owned by several projections
   readDb: Kysely<any>;

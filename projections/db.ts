@@ -47,6 +47,7 @@ export interface ServerSettingsView {
   extraUrls?: string[];
   loadBalancing?: 'round-robin' | 'least-connections' | 'weighted';
   weights?: number[];
+  pinTools?: boolean;
 }
 
 export interface ServersTable {
@@ -132,6 +133,24 @@ export interface ServerResourceTemplatesTable extends CatalogItemColumns {
 export interface ServerPromptsTable extends CatalogItemColumns {
   name: string;
   arguments: Json<Array<Record<string, unknown>>>;
+}
+
+/**
+ * Owned by the `catalog` projection: per tool of a server, the definition approved for it (pinning)
+ * and the last change reported. A row outlives the tool (an approval is kept for when it returns).
+ */
+export interface ServerToolPinsTable {
+  server_id: string;
+  tool: string;
+  /** Hash of the approved definition; null while only a change (a new tool) was reported. */
+  approved_hash: string | null;
+  /** The approved definition (what toolDefinitionHash covers), for showing what changed. */
+  approved_definition: NullableJson<Record<string, unknown>>;
+  approved_at: NullableTimestamp;
+  approved_by: string | null;
+  /** Hash of the definition the last ToolDefinitionChanged reported, and when. */
+  reported_hash: string | null;
+  reported_at: NullableTimestamp;
 }
 
 export type HealthStatusColumn = 'HEALTHY' | 'UNHEALTHY' | 'STARTING' | 'STOPPED' | 'ERROR';
@@ -352,6 +371,7 @@ export interface ReadModelTables {
   server_resources: ServerResourcesTable;
   server_resource_templates: ServerResourceTemplatesTable;
   server_prompts: ServerPromptsTable;
+  server_tool_pins: ServerToolPinsTable;
   server_health: ServerHealthTable;
   server_health_probes: ServerHealthProbesTable;
   tool_calls: ToolCallsTable;

@@ -9,7 +9,7 @@ import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.t
 import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
 import { registerAccessEvents } from '../domains/access/index.ts';
-import { registerCatalogEvents } from '../domains/catalog/index.ts';
+import { makeCatalogCommands, registerCatalogEvents } from '../domains/catalog/index.ts';
 import { registerHealthEvents } from '../domains/health/index.ts';
 import { registerProjectEvents } from '../domains/projects/index.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
@@ -209,6 +209,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         timeouts: config.timeouts,
         consistencyTimeoutMs: config.consistencyTimeoutMs,
         servers,
+        toolApprovals: makeCatalogCommands({ store, registry, clock: systemClock }),
         readDb: sql.db,
         store,
         projections,

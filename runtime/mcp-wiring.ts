@@ -146,8 +146,8 @@ export function toolCallRecorder(
 export function catalogRecorder(commands: CatalogCommands): CatalogRecorder {
   const meta = () => systemMeta('system:discovery', randomIds.uuid());
   return {
-    async record(serverId, serverRevision, catalog) {
-      const r = await commands.recordDiscovery({ serverId, serverRevision, catalog }, meta());
+    async record(serverId, serverRevision, catalog, { pinTools }) {
+      const r = await commands.recordDiscovery({ serverId, serverRevision, catalog, pinTools }, meta());
       return { hash: r.hash, changed: r.changed };
     },
     async recordFailure(serverId, reason, attempt, willRetry) {

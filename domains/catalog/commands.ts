@@ -22,6 +22,8 @@ export const RecordDiscoveryInput = z
     serverId: z.uuid(),
     serverRevision: revisionInput,
     catalog: catalogSchema,
+    /** The server's `pinTools` setting when the discovery ran: tools are checked against approvals. */
+    pinTools: z.boolean().default(false),
     discoveredAt: timeInput.optional(),
   })
   .strict();
@@ -50,6 +52,19 @@ export const ClearCatalogInput = z
   .strict();
 export type ClearCatalogInput = z.input<typeof ClearCatalogInput>;
 
+export const ApproveToolDefinitionInput = z
+  .object({
+    serverId: z.uuid(),
+    tool: z.string().min(1).max(1000),
+    /** The definition hash the operator reviewed (GET …/tools/pending): exactly that is approved. */
+    hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be the sha256 (hex) of the definition reviewed'),
+    /** Whether the server pins its tools now (its settings, as the caller read them). */
+    pinned: z.boolean(),
+    approvedAt: timeInput.optional(),
+  })
+  .strict();
+export type ApproveToolDefinitionInput = z.input<typeof ApproveToolDefinitionInput>;
+
 // ---------------------------------------------------------------------------------------------
 // Commands: what the decider sees.
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +77,10 @@ export const RecordDiscovery = z.object({
     catalog: catalogSchema,
     /** catalogHash(catalog). */
     hash: z.string(),
+    /** Check the tools against their approvals (the server's `pinTools` setting). */
+    pinTools: z.boolean(),
+    /** toolDefinitionHash of each tool, by name, in the catalog's order. */
+    toolHashes: z.array(z.tuple([z.string(), z.string()])),
     discoveredAt: z.date(),
   }),
 });
@@ -91,4 +110,16 @@ export const ClearCatalog = z.object({
 });
 export type ClearCatalog = z.infer<typeof ClearCatalog>;
 
-export type CatalogCommand = RecordDiscovery | RecordDiscoveryFailure | ClearCatalog;
+export const ApproveToolDefinition = z.object({
+  type: z.literal('ApproveToolDefinition'),
+  data: z.object({
+    serverId: z.uuid(),
+    tool: z.string(),
+    hash: z.string(),
+    pinned: z.boolean(),
+    approvedAt: z.date(),
+  }),
+});
+export type ApproveToolDefinition = z.infer<typeof ApproveToolDefinition>;
+
+export type CatalogCommand = RecordDiscovery | RecordDiscoveryFailure | ClearCatalog | ApproveToolDefinition;

@@ -129,6 +129,39 @@ export const catalogClearedSchema = z.object({
   clearedAt: isoDate,
 });
 
+// ---------------------------------------------------------------------------------------------
+// Tool pinning (rug pulls). A server whose settings say `pinTools` serves a tool only while its
+// definition hash (toolDefinitionHash) equals the hash approved for it. The approvals live in the
+// same `catalog-<serverId>` stream as the catalogs they judge, so one decider sees both (a change is
+// detected against the approvals, an approval checked against the current catalog) and the change
+// feed on the catalog category tells the sessions when a tool is withheld or comes back.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A discovery of a pinning server found a tool whose definition is not the approved one (a changed
+ * tool; or a new one, `previousHash` null, once anything was approved). The tool is withheld from
+ * clients until its new hash is approved. Recorded once per new definition.
+ */
+export const toolDefinitionChangedSchema = z.object({
+  serverId: z.uuid(),
+  tool: z.string().min(1),
+  previousHash: sha256Hex.nullable(),
+  newHash: sha256Hex,
+  detectedAt: isoDate,
+});
+
+/**
+ * A tool's definition approved: served while its hash is `hash`. The actor (metadata) is the
+ * operator; `system:discovery` for what the first discovery of a pinning server found (trust on
+ * first use).
+ */
+export const toolDefinitionApprovedSchema = z.object({
+  serverId: z.uuid(),
+  tool: z.string().min(1),
+  hash: sha256Hex,
+  approvedAt: isoDate,
+});
+
 export type CapabilitiesDiscovered = {
   type: 'CapabilitiesDiscovered';
   data: z.infer<typeof capabilitiesDiscoveredSchema>;
@@ -140,7 +173,22 @@ export type DiscoveryRecovered = {
 };
 export type CatalogCleared = { type: 'CatalogCleared'; data: z.infer<typeof catalogClearedSchema> };
 
-export type CatalogEvent = CapabilitiesDiscovered | DiscoveryFailed | DiscoveryRecovered | CatalogCleared;
+export type ToolDefinitionChanged = {
+  type: 'ToolDefinitionChanged';
+  data: z.infer<typeof toolDefinitionChangedSchema>;
+};
+export type ToolDefinitionApproved = {
+  type: 'ToolDefinitionApproved';
+  data: z.infer<typeof toolDefinitionApprovedSchema>;
+};
+
+export type CatalogEvent =
+  | CapabilitiesDiscovered
+  | DiscoveryFailed
+  | DiscoveryRecovered
+  | CatalogCleared
+  | ToolDefinitionChanged
+  | ToolDefinitionApproved;
 export type CatalogEventType = CatalogEvent['type'];
 
 /** Stream category: `catalog-<serverId>`. */
@@ -151,6 +199,8 @@ export const catalogEventTypeNames: readonly CatalogEventType[] = [
   'DiscoveryFailed',
   'DiscoveryRecovered',
   'CatalogCleared',
+  'ToolDefinitionChanged',
+  'ToolDefinitionApproved',
 ];
 
 export const catalogEventTypes: readonly EventTypeDefinition[] = [
@@ -158,6 +208,8 @@ export const catalogEventTypes: readonly EventTypeDefinition[] = [
   { type: 'DiscoveryFailed', schemaVersion: 1, schema: discoveryFailedSchema },
   { type: 'DiscoveryRecovered', schemaVersion: 1, schema: discoveryRecoveredSchema },
   { type: 'CatalogCleared', schemaVersion: 1, schema: catalogClearedSchema },
+  { type: 'ToolDefinitionChanged', schemaVersion: 1, schema: toolDefinitionChangedSchema },
+  { type: 'ToolDefinitionApproved', schemaVersion: 1, schema: toolDefinitionApprovedSchema },
 ];
 
 /** Registers this domain's event types; returns the registry for chaining. */

@@ -7,6 +7,7 @@ import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { streamName } from '../../kernel/streams.ts';
 import { parseWith } from '../../kernel/validation.ts';
 import {
+  ApproveToolDefinitionInput,
   type CatalogCommand,
   ClearCatalogInput,
   RecordDiscoveryFailureInput,
@@ -15,7 +16,7 @@ import {
 import { catalogDecider } from './decider.ts';
 import { invalidCatalogInput } from './errors.ts';
 import { CATALOG_CATEGORY } from './events.ts';
-import { catalogHash } from './hash.ts';
+import { catalogHash, toolDefinitionHash } from './hash.ts';
 
 export interface CatalogCommandDeps {
   store: EventStore;
@@ -44,6 +45,12 @@ export interface CatalogCommands {
   recordFailure(input: RecordDiscoveryFailureInput, meta: CommandMeta): Promise<CatalogCommandResult>;
   /** Empties the catalog of a removed server (CatalogCleared). */
   clear(input: ClearCatalogInput, meta: CommandMeta): Promise<CatalogCommandResult>;
+  /**
+   * Approves the tool definition with `hash` (ToolDefinitionApproved, the caller the actor): a tool
+   * the catalog lacks is not_found; a server that does not pin, or a hash that is not the tool's
+   * current one, is a conflict. Approving the approved definition again appends nothing.
+   */
+  approveTool(input: ApproveToolDefinitionInput, meta: CommandMeta): Promise<CatalogCommandResult>;
 }
 
 /** `catalog-<serverId>`: the discovered catalog of one server. */
@@ -71,6 +78,8 @@ export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
             serverRevision: p.serverRevision,
             catalog: p.catalog,
             hash,
+            pinTools: p.pinTools,
+            toolHashes: p.catalog.tools.map((t) => [t.name, toolDefinitionHash(t)] as [string, string]),
             discoveredAt: p.discoveredAt ?? deps.clock.now(),
           },
         },
@@ -109,6 +118,24 @@ export function makeCatalogCommands(deps: CatalogCommandDeps): CatalogCommands {
             ...(p.serverRevision !== undefined && { serverRevision: p.serverRevision }),
             ...(p.reason !== undefined && { reason: p.reason }),
             clearedAt: p.clearedAt ?? deps.clock.now(),
+          },
+        },
+        meta,
+      );
+    },
+
+    async approveTool(input, meta) {
+      const p = parseInput(ApproveToolDefinitionInput, input);
+      return run(
+        p.serverId,
+        {
+          type: 'ApproveToolDefinition',
+          data: {
+            serverId: p.serverId,
+            tool: p.tool,
+            hash: p.hash,
+            pinned: p.pinned,
+            approvedAt: p.approvedAt ?? deps.clock.now(),
           },
         },
         meta,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Catalog } from './events.ts';
+import type { Catalog, CatalogTool } from './events.ts';
 
 /**
  * JSON with object keys sorted at every depth and `undefined` members left out, so two values that
@@ -34,4 +34,42 @@ export function catalogHash(catalog: Catalog): string {
     prompts: byKey(catalog.prompts, (p) => p.name),
   };
   return createHash('sha256').update(canonicalJson(normalised), 'utf8').digest('hex');
+}
+
+/**
+ * What an operator reviews of a tool and what pinning fingerprints: the fields a model reads or a
+ * client acts on. Anything else a server lists (icons, `_meta`, fields of a newer protocol) may
+ * change without a review.
+ */
+export interface ToolDefinition {
+  name: string;
+  title?: string | undefined;
+  description?: string | undefined;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown> | undefined;
+  annotations?: Record<string, unknown> | undefined;
+}
+
+/** The reviewed part of a tool as a server listed it (or as a read model stored it). */
+export function toolDefinition(tool: CatalogTool | Record<string, unknown>): ToolDefinition {
+  const t = tool as Partial<ToolDefinition>;
+  return {
+    name: String(t.name),
+    ...(t.title !== undefined && { title: t.title }),
+    ...(t.description !== undefined && { description: t.description }),
+    inputSchema: t.inputSchema ?? {},
+    ...(t.outputSchema !== undefined && { outputSchema: t.outputSchema }),
+    ...(t.annotations !== undefined && { annotations: t.annotations }),
+  };
+}
+
+/**
+ * A tool's definition fingerprint for pinning: sha256 (hex) of the canonical JSON of its name, title,
+ * description, inputSchema, outputSchema and annotations. An upstream that rewords a description
+ * (a "rug pull" telling the model to do something else) changes it; one that reorders keys does not.
+ */
+export function toolDefinitionHash(tool: CatalogTool | Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(canonicalJson(toolDefinition(tool)), 'utf8')
+    .digest('hex');
 }

@@ -1,5 +1,7 @@
 export type { CatalogCommand } from './commands.ts';
 export {
+  ApproveToolDefinition,
+  ApproveToolDefinitionInput,
   ClearCatalog,
   ClearCatalogInput,
   RecordDiscovery,
@@ -7,7 +9,7 @@ export {
   RecordDiscoveryFailureInput,
   RecordDiscoveryInput,
 } from './commands.ts';
-export type { CatalogState } from './decider.ts';
+export type { CatalogState, ToolPins } from './decider.ts';
 export { catalogDecider, decide, evolve, initialState } from './decider.ts';
 export { CatalogErrorCode } from './errors.ts';
 export type {
@@ -22,6 +24,8 @@ export type {
   CatalogTool,
   DiscoveryFailed,
   DiscoveryRecovered,
+  ToolDefinitionApproved,
+  ToolDefinitionChanged,
 } from './events.ts';
 export {
   CATALOG_CATEGORY,
@@ -32,4 +36,5 @@ export {
 } from './events.ts';
 export type { CatalogCommandDeps, CatalogCommandResult, CatalogCommands } from './handlers.ts';
 export { catalogStream, makeCatalogCommands } from './handlers.ts';
-export { canonicalJson, catalogHash } from './hash.ts';
+export type { ToolDefinition } from './hash.ts';
+export { canonicalJson, catalogHash, toolDefinition, toolDefinitionHash } from './hash.ts';

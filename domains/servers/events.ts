@@ -54,6 +54,12 @@ export const serverSettingsSchema = z
       .optional(),
     /** With loadBalancing "weighted": one weight per instance, transport's own first. */
     weights: z.array(z.number().int().min(0).max(1000)).min(1).max(16).optional(),
+    /**
+     * Pin tool definitions (default false): a tool whose definition changed since it was approved
+     * (the first discovery approves what it finds) is withheld from clients until an operator
+     * approves the new definition. See domains/catalog (ToolDefinitionChanged, ToolDefinitionApproved).
+     */
+    pinTools: z.boolean().optional(),
   })
   .strict();
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

@@ -266,6 +266,8 @@ describe('authorization matrix', () => {
     const bodies: Record<string, unknown> = {
       'POST /api/v1/servers': { transport: { type: stdio ? 'stdio' : 'streamable-http' } },
       'POST /api/v1/servers/:name/tools/:tool': { message: 'matrix' },
+      // The server does not pin its tools: an allowed caller gets 409 (CATALOG.NOT_PINNED).
+      'POST /api/v1/servers/:id/tools/:tool/approve': { hash: '0'.repeat(64) },
       'POST /api/v1/principals': { name: 'made-by-matrix', roles: ['reader'] },
       'PATCH /api/v1/principals/:id': { roles: ['reader'] },
       'POST /api/v1/api-keys': { name: 'own key' },

@@ -25,6 +25,10 @@ export interface RouteRule {
 const isStdioBody = (request: FastifyRequest) =>
   (request.body as { transport?: { type?: unknown } } | undefined)?.transport?.type === 'stdio';
 
+/** Turning tool pinning on or off decides what definitions go live unreviewed: a manager's call. */
+const changesPinning = (request: FastifyRequest) =>
+  (request.body as { settings?: { pinTools?: unknown } } | undefined)?.settings?.pinTools !== undefined;
+
 const r = (action: Action, resource: RouteResource, refine?: RouteRule['refine']): RouteRule => ({
   action,
   resource,
@@ -39,12 +43,18 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
     isStdioBody(req) ? 'server.register-stdio' : 'server.register',
   ),
   'PATCH /api/v1/servers/:id': r('server.update', 'server', (req, server) =>
-    isStdioBody(req) || server?.transportType === 'stdio' ? 'server.update-stdio' : 'server.update',
+    isStdioBody(req) || server?.transportType === 'stdio'
+      ? 'server.update-stdio'
+      : changesPinning(req)
+        ? 'server.pin'
+        : 'server.update',
   ),
   'POST /api/v1/servers/:id/enable': r('server.enable', 'server'),
   'POST /api/v1/servers/:id/disable': r('server.disable', 'server'),
   'POST /api/v1/servers/:id/refresh': r('server.refresh', 'server'),
   'DELETE /api/v1/servers/:id': r('server.remove', 'server'),
+  'GET /api/v1/servers/:id/tools/pending': r('server.read', 'server'),
+  'POST /api/v1/servers/:id/tools/:tool/approve': r('tool.approve', 'server'),
   'POST /api/v1/servers/:name/tools/:tool': r('tool.call', 'use-case'),
   'GET /api/v1/tool-calls': r('toolcall.read', 'tenant'),
   'GET /api/v1/tool-calls/:id': r('toolcall.read', 'tenant'),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { RegisterServerInput, UpdateServerInput } from '../../domains/servers/index.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isUuid } from '../../kernel/ids.ts';
+import { listPendingTools } from '../../projections/catalog/catalog.queries.ts';
 import { getServer, getServerByName, listServers } from '../../projections/servers/servers.queries.ts';
 import type { GatewayDeps, WriteResult } from '../deps.ts';
 import { commandMetaOf, tenantScopeOf } from '../request-context.ts';
@@ -13,6 +14,53 @@ const PROJECTION = 'servers';
 
 const idParams = z.object({
   id: z.string().min(1).max(128).describe('Server id (uuid) or name'),
+});
+
+const toolParams = idParams.extend({
+  tool: z.string().min(1).max(1000).describe('Tool name, as the server lists it'),
+});
+
+const approveBody = z
+  .object({
+    hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the sha256 (hex) of the definition reviewed')
+      .describe('proposed.hash of the pending change: exactly that definition is approved'),
+  })
+  .strict();
+
+const toolDefinitionSchema = z
+  .object({
+    name: z.string(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    inputSchema: z.record(z.string(), z.unknown()),
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
+    annotations: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe('What a definition hash covers');
+
+const pendingToolsSchema = z.object({
+  serverId: z.string(),
+  pinTools: z.boolean().describe('Whether the server pins its tools (settings.pinTools)'),
+  items: z.array(
+    z.object({
+      tool: z.string(),
+      previous: z
+        .object({
+          hash: z.string(),
+          definition: toolDefinitionSchema.nullable(),
+          approvedAt: z.string().nullable(),
+          approvedBy: z.string().nullable(),
+        })
+        .nullable()
+        .describe('The approved definition; null for a tool never approved'),
+      proposed: z
+        .object({ hash: z.string(), definition: toolDefinitionSchema })
+        .describe('The definition the server lists now, withheld from clients'),
+      detectedAt: z.string().nullable(),
+    }),
+  ),
 });
 
 const listQuery = z
@@ -171,6 +219,77 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         },
       );
     }
+
+    // Tool pinning: what is withheld, and approving it (catalog domain; the catalog read model).
+    app.get(
+      '/servers/:id/tools/pending',
+      {
+        schema: {
+          tags: ['servers'],
+          summary: 'Tool definition changes waiting for approval',
+          description:
+            'For a server with `settings.pinTools`: each tool withheld from clients because its definition (name, title, description, inputSchema, outputSchema, annotations) is not the approved one — the approved definition and hash (`previous`, null for a new tool), and the one the server lists now (`proposed`). Empty for a server that does not pin its tools.',
+          params: idParams,
+          querystring: consistencyQuery,
+          response: { 200: pendingToolsSchema, ...problemResponses([404]) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        if (q.minPosition !== undefined)
+          await deps.projections.waitForPosition(
+            'catalog',
+            q.minPosition,
+            q.waitMs ?? deps.consistencyTimeoutMs,
+          );
+        const id = await resolveId(request.params.id);
+        const pending = await listPendingTools(deps.readDb, id, tenantScopeOf(request.principal));
+        if (!pending) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no server ${request.params.id}`);
+        return pending;
+      },
+    );
+
+    app.post(
+      '/servers/:id/tools/:tool/approve',
+      {
+        schema: {
+          tags: ['servers'],
+          summary: 'Approve a tool definition (the tool is served again)',
+          description:
+            'Appends ToolDefinitionApproved for the definition with `hash`, the caller the actor. 404 when the server lists no such tool; 409 when the server does not pin its tools, or when `hash` is not the definition the server lists now (it changed since it was reviewed). `?wait=true` answers once the catalog read model shows it.',
+          params: toolParams,
+          body: approveBody,
+          querystring: z.object({ wait: z.enum(['true', 'false']).optional() }),
+          response: problemResponses([400, 404, 409]),
+        },
+      },
+      async (request, reply) => {
+        const id = await resolveId(request.params.id);
+        const server = await getServer(deps.readDb, id, tenantScopeOf(request.principal));
+        if (!server) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no server ${request.params.id}`);
+        const { tool } = request.params;
+        const r = await deps.toolApprovals.approveTool(
+          { serverId: id, tool, hash: request.body.hash, pinned: server.settings.pinTools === true },
+          commandMetaOf(request, `approve-tool:${id}:${tool}:${request.body.hash}`, now()),
+        );
+        const projected =
+          request.query.wait === 'true' && r.position !== undefined
+            ? await deps.projections.waitForPosition('catalog', r.position, deps.consistencyTimeoutMs)
+            : undefined;
+        return writeAccepted(
+          reply,
+          {
+            id: r.serverId,
+            stream: r.stream,
+            revision: r.revision,
+            position: r.position,
+            duplicate: r.duplicate,
+          },
+          `/api/v1/servers/${id}/tools/pending`,
+          projected,
+        );
+      },
+    );
 
     app.delete(
       '/servers/:id',

@@ -5,8 +5,15 @@ import type {
   CatalogEvent,
   DiscoveryFailed,
   DiscoveryRecovered,
+  ToolDefinitionApproved,
+  ToolDefinitionChanged,
 } from '../../domains/catalog/index.ts';
-import { CATALOG_CATEGORY, catalogEventTypeNames } from '../../domains/catalog/index.ts';
+import {
+  CATALOG_CATEGORY,
+  catalogEventTypeNames,
+  toolDefinition,
+  toolDefinitionHash,
+} from '../../domains/catalog/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { CatalogStateTable, ReadModelTables } from '../db.ts';
 import type { Projection } from '../projection.ts';
@@ -26,6 +33,7 @@ interface Tables {
   server_resources: 'server_resources';
   server_resource_templates: 'server_resource_templates';
   server_prompts: 'server_prompts';
+  pins: 'server_tool_pins';
 }
 
 /** Rows per INSERT: a server with thousands of tools stays far below the bind-parameter limit. */
@@ -34,14 +42,16 @@ const CHUNK = 500;
 /**
  * The `catalog` read model: the current catalog of every server (tools, resources, resource
  * templates, prompts — each item also kept whole as `definition`), and per server the state of
- * discovery (hash, when, last error). A new catalog replaces the old one as a whole. Writes are
- * guarded by the catalog stream's revision, so applying an event twice changes nothing.
+ * discovery (hash, when, last error). A new catalog replaces the old one as a whole. Per tool, the
+ * approved definition and the last change reported (tool pinning; which tools are withheld is read
+ * from these and the server's `pinTools` setting, see catalog.queries.ts). Writes are guarded by the
+ * catalog stream's revision, so applying an event twice changes nothing.
  */
 export const catalogProjection: Projection = {
   name: 'catalog',
   version: 1,
   filter: { categories: [CATALOG_CATEGORY], types: catalogEventTypeNames },
-  tables: ['catalog_state', ...ITEM_TABLES],
+  tables: ['catalog_state', ...ITEM_TABLES, 'server_tool_pins'],
   async apply(trx, event, tableNames) {
     // Physical names (a rebuild writes to fresh copies), typed as the logical tables they copy.
     const name = <T extends string>(table: T) => (tableNames[table] ?? table) as T;
@@ -51,6 +61,7 @@ export const catalogProjection: Projection = {
       server_resources: name('server_resources'),
       server_resource_templates: name('server_resource_templates'),
       server_prompts: name('server_prompts'),
+      pins: name('server_tool_pins'),
     };
     const t = trx as Trx;
     const e = { type: event.type, data: event.data } as CatalogEvent;
@@ -69,6 +80,10 @@ export const catalogProjection: Projection = {
         return recovered(t, tables, event, e);
       case 'CatalogCleared':
         return cleared(t, tables, event, e);
+      case 'ToolDefinitionChanged':
+        return toolChanged(t, tables, event, e);
+      case 'ToolDefinitionApproved':
+        return toolApproved(t, tables, event, e);
       default: {
         const _: never = e;
         return;
@@ -205,6 +220,9 @@ async function recovered(
 
 async function cleared(trx: Trx, tables: Tables, event: RecordedEvent, e: CatalogCleared): Promise<void> {
   await deleteItems(trx, tables, e.data.serverId);
+  // A final clearing (removal) forgets the approvals, as the decider does.
+  if (e.data.serverRevision === undefined)
+    await trx.deleteFrom(tables.pins).where('server_id', '=', e.data.serverId).execute();
   await upsertState(trx, tables, e.data.serverId, {
     hash: null,
     server_revision: e.data.serverRevision === undefined ? null : String(e.data.serverRevision),
@@ -221,6 +239,68 @@ async function cleared(trx: Trx, tables: Tables, event: RecordedEvent, e: Catalo
     revision: event.revision,
     position: event.position,
     updated_at: e.data.clearedAt,
+  });
+}
+
+async function toolChanged(
+  trx: Trx,
+  tables: Tables,
+  event: RecordedEvent,
+  e: ToolDefinitionChanged,
+): Promise<void> {
+  const columns = { reported_hash: e.data.newHash, reported_at: e.data.detectedAt };
+  await trx
+    .insertInto(tables.pins)
+    .values({ server_id: e.data.serverId, tool: e.data.tool, ...columns })
+    .onConflict((oc) => oc.columns(['server_id', 'tool']).doUpdateSet(columns))
+    .execute();
+  await moveRevision(trx, tables, event, e.data.serverId, e.data.detectedAt);
+}
+
+async function toolApproved(
+  trx: Trx,
+  tables: Tables,
+  event: RecordedEvent,
+  e: ToolDefinitionApproved,
+): Promise<void> {
+  // The decider approves only the current definition, so the catalog as projected so far has it
+  // (also in a rebuild, which replays the same order); kept to show what a later change changes.
+  const row = await trx
+    .selectFrom(tables.server_tools)
+    .select('definition')
+    .where('server_id', '=', e.data.serverId)
+    .where('name', '=', e.data.tool)
+    .executeTakeFirst();
+  const definition =
+    row && toolDefinitionHash(row.definition) === e.data.hash ? toolDefinition(row.definition) : undefined;
+  const columns = {
+    approved_hash: e.data.hash,
+    approved_definition: jsonOrNull(definition),
+    approved_at: e.data.approvedAt,
+    approved_by: event.metadata.actor,
+    reported_hash: null,
+    reported_at: null,
+  };
+  await trx
+    .insertInto(tables.pins)
+    .values({ server_id: e.data.serverId, tool: e.data.tool, ...columns })
+    .onConflict((oc) => oc.columns(['server_id', 'tool']).doUpdateSet(columns))
+    .execute();
+  await moveRevision(trx, tables, event, e.data.serverId, e.data.approvedAt);
+}
+
+/** The state row follows the stream's revision (the guard against applying an event twice). */
+async function moveRevision(
+  trx: Trx,
+  tables: Tables,
+  event: RecordedEvent,
+  serverId: string,
+  at: string,
+): Promise<void> {
+  await upsertState(trx, tables, serverId, {
+    revision: event.revision,
+    position: event.position,
+    updated_at: at,
   });
 }
 

@@ -1,5 +1,5 @@
 import { serverDecider } from '../../domains/servers/decider.ts';
-import type { ServerEvent } from '../../domains/servers/events.ts';
+import type { ServerEvent, ServerSettings } from '../../domains/servers/events.ts';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { handleCommand, loadStream } from '../../kernel/command-handler.ts';
@@ -22,11 +22,15 @@ import { DISCOVERY_CATEGORY, type DiscoveryEvent, type DiscoveryReason } from '.
 
 /** Where discovered catalogs are recorded (the catalog domain). */
 export interface CatalogRecorder {
-  /** Records a catalog; `changed` is false when its hash equals the last one (nothing appended). */
+  /**
+   * Records a catalog; `changed` is false when its hash equals the last one (no CapabilitiesDiscovered).
+   * With `pinTools`, its tools are also judged against their approvals (the catalog domain).
+   */
   record(
     serverId: string,
     serverRevision: bigint,
     catalog: Catalog,
+    options: { pinTools: boolean },
   ): Promise<{ hash: string; changed: boolean }>;
   recordFailure(serverId: string, reason: string, attempt: number, willRetry: boolean): Promise<void>;
   clear(serverId: string): Promise<void>;
@@ -104,6 +108,15 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
     return events.reduce(discoveryDecider.evolve, discoveryDecider.initialState);
   }
 
+  async function serverState(serverId: string): Promise<{ settings?: ServerSettings | undefined }> {
+    const { events } = await loadStream<ServerEvent>(
+      { store: deps.store, registry: deps.registry },
+      streamName('server', serverId),
+    );
+    const server = events.reduce(serverDecider.evolve, serverDecider.initialState);
+    return server.status === 'active' ? { settings: server.settings } : {};
+  }
+
   async function schedule(serverId: string): Promise<void> {
     if (stopping.signal.aborted) return;
     const s = await state(serverId);
@@ -141,7 +154,10 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
         signal: stopping.signal,
         timeoutMs: attemptTimeoutMs,
       });
-      const { hash, changed } = await deps.catalog.record(serverId, s.serverRevision, catalog);
+      // The setting as it is now, not as the request found it: pinning turned on while an attempt
+      // was pending takes effect with this attempt.
+      const pinTools = (await serverState(serverId)).settings?.pinTools === true;
+      const { hash, changed } = await deps.catalog.record(serverId, s.serverRevision, catalog, { pinTools });
       outcome = { ok: true, hash, changed };
       log.info({ serverId, attempt: n, tools: catalog.tools.length, changed }, 'discovered');
     } catch (e) {
