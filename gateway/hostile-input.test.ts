@@ -10,6 +10,7 @@ import type { Upstreams } from '../runners/upstream.port.ts';
 import type { System } from '../runtime/compose.ts';
 import { noToolLimits, roomyInFlight, TEST_ADMIN_KEY, testAdmin, testAuthorizer } from '../test/access.ts';
 import { until } from '../test/e2e/program.ts';
+import { startMutableUpstream } from '../test/fixtures/mutable-upstream.ts';
 import { client, startMemorySystem } from '../test/systems.ts';
 import { makeToolExecutor } from './tool-execution.ts';
 
@@ -130,6 +131,28 @@ describe('hostile input at the edge', () => {
     const recorded = await log();
     for (const leaked of [secret, 'hunter2', 'abc.def.ghi']) expect(recorded).not.toContain(leaked);
     expect(recorded).toContain('git.example');
+  });
+
+  it('keeps serving an upstream whose catalog holds what the log cannot: replaced, not fatal', async () => {
+    const dirty = await startMutableUpstream('echoes\u0000 with a NUL and a \uD800 lone surrogate');
+    try {
+      const r = await admin()('/api/v1/servers?wait=true', {
+        body: { name: 'dirty', transport: { type: 'streamable-http', url: dirty.url } },
+      });
+      expect(r.status).toBe(202);
+      const ok = await until(async () => {
+        const call = await admin()('/api/v1/servers/dirty/tools/echo', { body: { message: 'still here' } });
+        return call.status === 200 ? call : undefined;
+      });
+      expect(ok.text).toContain('still here');
+      const catalog = JSON.stringify(
+        await system.store.readAll({ filter: { categories: ['catalog'] }, maxCount: 10_000 }),
+        bigints,
+      );
+      expect(catalog).toContain('echoes\uFFFD with a NUL');
+    } finally {
+      await dirty.close();
+    }
   });
 
   it('checks Host and Origin on every route (DNS rebinding, cross-origin pages)', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findUnstorable, unstorableReason } from './storable.ts';
+import { findUnstorable, sanitizeStorable, unstorableReason } from './storable.ts';
 
 describe('strings that cannot be stored', () => {
   it('refuses NUL and lone surrogates, anywhere, keys included, and says where', () => {
@@ -30,5 +30,15 @@ describe('strings that cannot be stored', () => {
         expect(findUnstorable(v)).toBeUndefined();
       }),
     );
+  });
+
+  it('cleans what upstreams send: every unstorable character replaced, keys included, nothing else changed', () => {
+    const dirty = { ['na\u0000me']: 'a\u0000b', list: ['\uD800x', 'ok 😀'], n: 1, __proto__x: null };
+    const clean = sanitizeStorable(dirty);
+    expect(findUnstorable(clean)).toBeUndefined();
+    expect(clean).toEqual({ 'na\uFFFDme': 'a\uFFFDb', list: ['\uFFFDx', 'ok 😀'], n: 1, __proto__x: null });
+    const proto = sanitizeStorable(JSON.parse('{"__proto__":{"polluted":1}}') as object);
+    expect(Object.keys(proto)).toEqual(['__proto__']);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
   });
 });

@@ -51,3 +51,31 @@ function walk(value: unknown, path: string, depth: number): { path: string; reas
   }
   return undefined;
 }
+
+/**
+ * For data Switchyard does not choose — an upstream's catalog, tool descriptions, error messages —
+ * where refusing would only hide the server: every NUL and lone surrogate is replaced by U+FFFD, in
+ * strings and keys, so one hostile byte can never stop an append or a projection.
+ */
+export function sanitizeStorable<T>(value: T): T {
+  return clean(value, 0) as T;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is replaced
+const UNSTORABLE_G = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function clean(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_G, '\uFFFD');
+  if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => clean(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, clean(k, depth) as string, {
+      value: clean(v, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}

@@ -7,6 +7,7 @@ import type { CatalogServer, CatalogSource } from '../gateway/mcp/catalog-source
 import type { ToolCallRecorder } from '../gateway/tool-execution.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { randomIds } from '../kernel/ids.ts';
+import { sanitizeStorable } from '../kernel/storable.ts';
 import type { ReadModelTables } from '../projections/db.ts';
 import { type CatalogView, listCatalog, recordHealthProbe } from '../projections/index.ts';
 import type { CatalogRecorder } from '../sagas/discovery/discovery.process.ts';
@@ -132,7 +133,9 @@ export function toolCallRecorder(
             callId: call.callId,
             outcome: 'failed',
             durationMs: call.durationMs,
-            error: call.error ?? { kind: 'internal', code: 'UNKNOWN', message: 'unknown failure' },
+            error: sanitizeStorable(
+              call.error ?? { kind: 'internal', code: 'UNKNOWN', message: 'unknown failure' },
+            ),
             finishedAt: call.finishedAt,
           },
           meta,
@@ -147,11 +150,18 @@ export function catalogRecorder(commands: CatalogCommands): CatalogRecorder {
   const meta = () => systemMeta('system:discovery', randomIds.uuid());
   return {
     async record(serverId, serverRevision, catalog, { pinTools }) {
-      const r = await commands.recordDiscovery({ serverId, serverRevision, catalog, pinTools }, meta());
+      // An upstream's catalog is data we do not choose: what the log cannot hold is replaced, not refused.
+      const r = await commands.recordDiscovery(
+        { serverId, serverRevision, catalog: sanitizeStorable(catalog), pinTools },
+        meta(),
+      );
       return { hash: r.hash, changed: r.changed };
     },
     async recordFailure(serverId, reason, attempt, willRetry) {
-      await commands.recordFailure({ serverId, reason, attempt, willRetry }, meta());
+      await commands.recordFailure(
+        { serverId, reason: sanitizeStorable(reason), attempt, willRetry },
+        meta(),
+      );
     },
     async clear(serverId) {
       await commands.clear({ serverId, reason: 'server removed' }, meta());
@@ -162,7 +172,8 @@ export function catalogRecorder(commands: CatalogCommands): CatalogRecorder {
 /** Health checks: transitions as events, every probe into the live status table. */
 export function healthRecorder(commands: HealthCommands, db: Kysely<ReadModelTables>): HealthRecorder {
   return {
-    async record(check) {
+    async record(probe) {
+      const check = sanitizeStorable(probe);
       await recordHealthProbe(db, check);
       await commands.record(
         {
