@@ -37,6 +37,8 @@ describe('strings that cannot be stored', () => {
     const clean = sanitizeStorable(dirty);
     expect(findUnstorable(clean)).toBeUndefined();
     expect(clean).toEqual({ 'na\uFFFDme': 'a\uFFFDb', list: ['\uFFFDx', 'ok 😀'], n: 1, __proto__x: null });
+    const at = new Date();
+    expect(sanitizeStorable({ at }).at).toBe(at);
     const proto = sanitizeStorable(JSON.parse('{"__proto__":{"polluted":1}}') as object);
     expect(Object.keys(proto)).toEqual(['__proto__']);
     expect(({} as { polluted?: number }).polluted).toBeUndefined();

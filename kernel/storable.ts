@@ -68,6 +68,9 @@ function clean(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return value.replace(UNSTORABLE_G, '\uFFFD');
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
   if (Array.isArray(value)) return value.map((v) => clean(v, depth + 1));
+  // Dates, buffers and other instances are not JSON data from outside: left as they are.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     Object.defineProperty(out, clean(k, depth) as string, {

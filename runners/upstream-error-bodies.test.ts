@@ -26,7 +26,12 @@ describe('an upstream’s error body stays out of the log and the API', () => {
       ['flaky', refusesCalls],
     ] as const) {
       const r = await admin()('/api/v1/servers?wait=true', {
-        body: { name, transport: { type: 'streamable-http', url: fixture.url } },
+        // Health every second: the test need not wait for the default interval.
+        body: {
+          name,
+          transport: { type: 'streamable-http', url: fixture.url },
+          settings: { healthIntervalMs: 1_000 },
+        },
       });
       expect(r.status).toBe(202);
     }
@@ -37,7 +42,9 @@ describe('an upstream’s error body stays out of the log and the API', () => {
     await refusesCalls?.close();
   });
 
-  it('records discovery failures, health and failed calls with the status only', async () => {
+  it('records discovery failures, health and failed calls with the status only', {
+    timeout: 120_000,
+  }, async () => {
     // A call the upstream answers 500: the caller hears the status.
     const call = await until(async () => {
       const r = await admin()('/api/v1/servers/flaky/tools/echo', { body: { message: 'hi' } });
@@ -60,7 +67,7 @@ describe('an upstream’s error body stays out of the log and the API', () => {
         (e) => e.type === 'DiscoveryFailed' && /HTTP 500/.test(JSON.stringify(e.data)),
       );
       return reached && events.some((e) => e.type === 'ToolCallFailed') ? events : undefined;
-    });
+    }, 100_000);
     const text = JSON.stringify(log, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('internal-db-password');

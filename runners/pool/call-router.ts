@@ -18,8 +18,8 @@ export type Route =
  * Finds the call a server-initiated request (sampling, elicitation, roots) or log message belongs
  * to. MCP does not say: over stdio these messages carry no reference to the request that caused
  * them, and the SDK client does not surface the Streamable HTTP stream they came on. So: when the
- * calls in flight on the instance that can take the message all belong to one caller, it goes to
- * that caller's most recent call; when they belong to several callers it is refused, never guessed
+ * calls in flight on the instance all belong to one caller, it goes to that caller's most recent
+ * call that can take it; when they belong to several callers it is refused, never guessed
  * (a sampling request shown to the wrong user would leak the other user's context). Progress is
  * exact (by progress token, in the SDK).
  */
@@ -33,18 +33,22 @@ export class CallRouter {
     return { context, leave: () => this.calls.delete(context.id) };
   }
 
-  /** Where a server-initiated message goes, among the calls whose caller can serve it (`canServe`). */
+  /**
+   * Where a server-initiated message goes. Callers are counted over every call in flight, whatever
+   * they can serve: a caller without sampling may be the one whose call caused the request, so
+   * handing it to another caller that happens to sample would be a guess. Exactly one caller: its
+   * most recent call that can serve it (`canServe`), or nowhere. Several: refused.
+   */
   route(canServe: (handlers: ClientSideHandlers) => boolean): Route {
-    let last: CallContext | undefined;
     const callers = new Set<string>();
+    let last: CallContext | undefined;
     for (const c of this.calls.values()) {
-      if (!canServe(c.handlers)) continue;
-      last = c;
       // A call without a caller stands for itself.
       callers.add(c.handlers.caller ?? `call:${c.id}`);
+      if (canServe(c.handlers)) last = c;
     }
-    if (!last) return { kind: 'none' };
-    return callers.size === 1 ? { kind: 'call', call: last } : { kind: 'ambiguous', callers: callers.size };
+    if (callers.size > 1) return { kind: 'ambiguous', callers: callers.size };
+    return last ? { kind: 'call', call: last } : { kind: 'none' };
   }
 
   get size(): number {
