@@ -178,7 +178,11 @@ describe('REST /api/v1 templates, projects and analyses', () => {
       variables: { projectName: 'other-name' },
     });
     expect(preview.statusCode).toBe(200);
-    expect(preview.json()).toMatchObject({ destination: 'demo', destinationInUse: true });
+    expect(preview.json()).toMatchObject({
+      destination: 'demo',
+      destinationInUse: true,
+      destinationDecision: { action: 'refuse', refusal: { code: 'WORKSPACE.DESTINATION_NOT_EMPTY' } },
+    });
     const previewed = preview.json<{ files: Array<{ path: string; sha256: string }> }>().files;
     expect(previewed.map((f) => f.path)).toEqual(project.files.map((f) => f.path));
     expect(await snapshot(path.join(workspace, 'demo'))).toEqual(before);
@@ -193,9 +197,20 @@ describe('REST /api/v1 templates, projects and analyses', () => {
       overwrite: true,
     });
     expect(replaced.statusCode).toBe(201);
+    expect(replaced.json()).toMatchObject({
+      replaced: { projectId: project.projectId, template: 'mcp-server-ts' },
+    });
     const after = await snapshot(path.join(workspace, 'demo'));
     expect(after['NOTES.md']).toBeUndefined();
     expect(JSON.parse(after['package.json']!).name).toBe('other-name');
+
+    // A directory Switchyard never generated is not replaced, overwrite or not.
+    await mkdir(path.join(workspace, 'mine'));
+    await writeFile(path.join(workspace, 'mine', 'main.c'), 'int main;\n');
+    const theirs = await post('/api/v1/projects', { ...body, destination: 'mine', overwrite: true });
+    expect(theirs.statusCode).toBe(409);
+    expect(theirs.json()).toMatchObject({ code: 'PROJECT.DESTINATION_NOT_GENERATED' });
+    expect(await readdir(path.join(workspace, 'mine'))).toEqual(['main.c']);
   });
 
   it('refuses destinations outside the workspace and writes nothing there', async () => {

@@ -160,6 +160,14 @@ export const writeAcceptedSchema = z.object({
   projected: z.boolean().optional(),
 });
 
+/** An earlier generation that generate-project with overwrite replaced. */
+const replacedProjectSchema = z.object({
+  projectId: z.string(),
+  template: z.string(),
+  version: z.string(),
+  generatedAt: z.string(),
+});
+
 export const projectPreviewSchema = z.object({
   template: z.string(),
   version: z.string(),
@@ -168,12 +176,23 @@ export const projectPreviewSchema = z.object({
   destinationInUse: z
     .boolean()
     .describe('The destination exists and is not empty: generating needs overwrite'),
+  destinationDecision: z
+    .object({
+      action: z.enum(['write', 'replace', 'refuse']),
+      replaces: replacedProjectSchema.nullable(),
+      refusal: z.object({ code: z.string(), message: z.string() }).nullable(),
+    })
+    .describe('What generating would do: write, replace an earlier generation, or refuse (409)'),
   variables: z.record(z.string(), z.unknown()).describe('As they would be recorded; secrets "[redacted]"'),
   files: z.array(generatedFileSchema),
 });
 
 export const generatedProjectSchema = projectGeneratedSchema.extend({
   path: z.string().describe('Absolute path of the project on the gateway host'),
+  replaced: replacedProjectSchema
+    .nullable()
+    .optional()
+    .describe('The earlier generation overwrite replaced; absent on a retried request'),
 });
 
 const projectViewSchema = z.object({

@@ -1,11 +1,12 @@
-import { lstat, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manifestSchema } from '../../domains/templates/manifest.ts';
 import type { RenderedFile } from './render.ts';
 import { renderTemplate } from './render.ts';
 import { makeTempDirs, PNG_BYTES, writeTree } from './testing.ts';
-import { resolveInWorkspace, TMP_DIR, writeProjectAtomically } from './workspace.ts';
+import { holdsAnyOf, resolveInWorkspace, TMP_DIR, writeProjectAtomically } from './workspace.ts';
 
 const temp = await makeTempDirs();
 afterEach(temp.cleanup);
@@ -56,6 +57,22 @@ describe('resolveInWorkspace', () => {
     );
   });
 
+  it('refuses, for writing, a destination that is itself a symlink, wherever it leads', async () => {
+    const root = await temp.make();
+    const outside = await temp.make();
+    await mkdir(path.join(root, 'real'));
+    await symlink(path.join(root, 'real'), path.join(root, 'in'));
+    await symlink(outside, path.join(root, 'out'));
+    for (const destination of ['in', 'out', 'in/']) {
+      await expect(resolveInWorkspace(root, destination, { mustExist: false })).rejects.toMatchObject({
+        kind: 'validation',
+        code: 'WORKSPACE.DESTINATION_IS_SYMLINK',
+      });
+    }
+    // Reading through one that stays inside is fine.
+    expect(await resolveInWorkspace(root, 'in', { mustExist: true })).toBe(path.join(root, 'real'));
+  });
+
   it('says NOT_FOUND when the path must exist and does not', async () => {
     const root = await temp.make();
     await expect(resolveInWorkspace(root, 'missing', { mustExist: true })).rejects.toMatchObject({
@@ -90,6 +107,29 @@ describe('writeProjectAtomically', () => {
     await writeProjectAtomically(root, 'demo', project, { overwrite: true });
     expect((await readdir(path.join(root, 'demo'))).sort()).toEqual(['bin', 'logo.png', 'src']);
     expect(await readdir(root)).toEqual(['demo']);
+  });
+
+  it('asks mayReplace before replacing a non-empty destination, and keeps it whole when refused', async () => {
+    const root = await temp.make();
+    await writeTree(root, { 'demo/old.txt': 'old', 'empty/.keep': '' });
+    await rm(path.join(root, 'empty/.keep'));
+    const asked: string[] = [];
+    const refuse = async (dest: string) => {
+      asked.push(dest);
+      throw new Error('not yours');
+    };
+    await expect(
+      writeProjectAtomically(root, 'demo', project, { overwrite: true, mayReplace: refuse }),
+    ).rejects.toThrow('not yours');
+    expect(asked).toEqual([path.join(root, 'demo')]);
+    expect(await readdir(path.join(root, 'demo'))).toEqual(['old.txt']);
+    expect((await readdir(root)).sort()).toEqual(['demo', 'empty']);
+
+    // Nothing to lose: an absent or empty destination is written without asking.
+    await writeProjectAtomically(root, 'empty', project, { overwrite: true, mayReplace: refuse });
+    await writeProjectAtomically(root, 'fresh', project, { overwrite: true, mayReplace: refuse });
+    expect(asked).toHaveLength(1);
+    expect((await readdir(path.join(root, 'empty'))).sort()).toEqual(['bin', 'logo.png', 'src']);
   });
 
   it('refuses a destination that is a file', async () => {
@@ -153,5 +193,31 @@ describe('writeProjectAtomically', () => {
       writeProjectAtomically(root, 'new/deep/demo', project, { overwrite: false, onProgress: failing }),
     ).rejects.toThrow('disk full');
     expect(await readdir(root)).toEqual(['demo']);
+  });
+});
+
+describe('holdsAnyOf', () => {
+  const written = (p: string, content: string | Buffer) => {
+    const b = Buffer.from(content);
+    return { path: p, size: b.length, sha256: createHash('sha256').update(b).digest('hex') };
+  };
+  const files = [written('README.md', '# demo\n'), written('src/index.ts', 'export {};\n')];
+
+  it('is true while one file is as written, false once none is', async () => {
+    const dir = await temp.make();
+    await writeTree(dir, { 'README.md': '# edited\n', 'src/index.ts': 'export {};\n', 'extra.txt': 'x' });
+    expect(await holdsAnyOf(dir, files)).toBe(true);
+    await writeTree(dir, { 'src/index.ts': 'export const x = 1;\n' });
+    expect(await holdsAnyOf(dir, files)).toBe(false);
+    expect(await holdsAnyOf(dir, [])).toBe(false);
+  });
+
+  it('follows no symlink to find a file as written', async () => {
+    const dir = await temp.make();
+    const elsewhere = await temp.make();
+    await writeTree(elsewhere, { 'README.md': '# demo\n', 'src/index.ts': 'export {};\n' });
+    await symlink(path.join(elsewhere, 'README.md'), path.join(dir, 'README.md'));
+    await symlink(path.join(elsewhere, 'src'), path.join(dir, 'src'));
+    expect(await holdsAnyOf(dir, files)).toBe(false);
   });
 });

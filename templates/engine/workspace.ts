@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../kernel/errors.ts';
@@ -30,7 +31,8 @@ async function lstatOrUndefined(p: string) {
  * The absolute path of `relPath` under `root`, after checking it: relative, no `..`, no NUL, and
  * every part that exists resolves (through any symlinks) to a place under the root. `''` and `.`
  * mean the root itself, allowed only with `mustExist` (reading, never writing over the workspace).
- * Existing parts are returned resolved, so later writes go where the check looked.
+ * Without `mustExist` (writing), the last part may not be a symlink at all. Existing parts are
+ * returned resolved, so later writes go where the check looked.
  */
 export async function resolveInWorkspace(
   root: string,
@@ -83,6 +85,15 @@ export async function resolveInWorkspace(
       return path.join(next, ...segments.slice(i + 1));
     }
     if (s.isSymbolicLink()) {
+      // Writing replaces the destination directory: through a link, it would replace another
+      // directory than the one named (checked, and recorded, under a name it does not have).
+      if (!options.mustExist && i === segments.length - 1) {
+        throw new AppError(
+          'validation',
+          'WORKSPACE.DESTINATION_IS_SYMLINK',
+          `${relPath} is a symbolic link; give the directory itself as the destination`,
+        );
+      }
       const target = await realpath(next).catch(() => undefined);
       if (target === undefined || !isInside(rootReal, target)) {
         throw new AppError(
@@ -97,6 +108,32 @@ export async function resolveInWorkspace(
     }
   }
   return current;
+}
+
+/**
+ * What is at a (resolved) destination: nothing a generation would replace (`free`: absent, or an
+ * empty directory), a directory with something in it (`in-use`), or something else (`not-a-directory`).
+ */
+export async function destinationState(dest: string): Promise<'free' | 'in-use' | 'not-a-directory'> {
+  const s = await lstatOrUndefined(dest);
+  if (s === undefined) return 'free';
+  if (!s.isDirectory()) return 'not-a-directory';
+  return (await readdir(dest)).length > 0 ? 'in-use' : 'free';
+}
+
+/** The refusals of {@link destinationState}'s answers, as the writer and a preview both give them. */
+export function destinationRefusal(state: 'in-use' | 'not-a-directory', relDestination: string): AppError {
+  return state === 'in-use'
+    ? new AppError(
+        'conflict',
+        'WORKSPACE.DESTINATION_NOT_EMPTY',
+        `${relDestination} exists and is not empty; choose another destination or overwrite it`,
+      )
+    : new AppError(
+        'conflict',
+        'WORKSPACE.NOT_A_DIRECTORY',
+        `${relDestination} exists and is not a directory`,
+      );
 }
 
 /** Rejects output paths that are not plain relative posix paths; render already does, this is the last line. */
@@ -182,20 +219,67 @@ async function removeCreatedParents(dir: string, top: string): Promise<void> {
   }
 }
 
+/** A file as a generation recorded it. */
+export interface WrittenFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Whether `dir` still holds at least one of `files` as it was written (same size and sha256):
+ * evidence that the directory is the project recorded there, and not something put in its place
+ * since. Only regular files reached through plain directories count; no symlink is followed.
+ */
+export async function holdsAnyOf(dir: string, files: readonly WrittenFile[]): Promise<boolean> {
+  // Smallest first: the likeliest to be left as written (a .gitignore, a LICENSE), and the cheapest.
+  const bySize = [...files].sort((a, b) => a.size - b.size);
+  for (const f of bySize) {
+    const parts = f.path.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..')) continue;
+    let plain = true;
+    for (let i = 1; i < parts.length && plain; i++) {
+      const s = await lstatOrUndefined(path.join(dir, ...parts.slice(0, i))).catch(() => undefined);
+      plain = s?.isDirectory() === true;
+    }
+    if (!plain) continue;
+    const target = path.join(dir, ...parts);
+    const s = await lstatOrUndefined(target).catch(() => undefined);
+    if (!s?.isFile() || s.size !== f.size) continue;
+    const handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+    if (handle === undefined) continue;
+    try {
+      const content = await handle.readFile();
+      if (createHash('sha256').update(content).digest('hex') === f.sha256) return true;
+    } catch {
+      // Unreadable: not evidence either way; try the next file.
+    } finally {
+      await handle.close();
+    }
+  }
+  return false;
+}
+
 /**
  * Writes a generated project to `relDestination` under `root`, all or nothing: files go to a fresh
  * directory under `<root>/.switchyard-tmp`, are fsynced, and the directory is renamed into place.
- * With `overwrite`, an existing destination is moved aside, replaced, then removed (and put back if
- * the replacement fails). Missing parents are created. On any failure the scratch directory is
- * removed and the destination is as it was. Returns the absolute destination and what was written,
- * sorted by path.
+ * A non-empty destination is refused unless `overwrite`; then `mayReplace` (the caller's policy:
+ * which directories it may replace) is asked first, and may refuse by throwing. The old directory
+ * is moved aside, replaced, then removed (and put back if the replacement fails). Missing parents
+ * are created. On any failure the scratch directory is removed and the destination is as it was.
+ * Returns the absolute destination and what was written, sorted by path.
  */
 export async function writeProjectAtomically(
   root: string,
   relDestination: string,
   files: RenderedFile[],
-  options: { overwrite: boolean; onProgress?: (done: number, total: number) => void },
-): Promise<{ path: string; files: Array<{ path: string; size: number; sha256: string }> }> {
+  options: {
+    overwrite: boolean;
+    /** Called with the absolute destination before a non-empty one is replaced; throws to refuse. */
+    mayReplace?: (dest: string) => Promise<void>;
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<{ path: string; files: WrittenFile[] }> {
   const dest = await resolveInWorkspace(root, relDestination, { mustExist: false });
   const rootReal = await realpath(root);
   if (path.relative(rootReal, dest).split(path.sep)[0] === TMP_DIR) {
@@ -207,24 +291,17 @@ export async function writeProjectAtomically(
   }
   checkOutputPaths(files);
 
-  const existing = await lstatOrUndefined(dest);
-  if (existing && !existing.isDirectory()) {
-    throw new AppError(
-      'conflict',
-      'WORKSPACE.NOT_A_DIRECTORY',
-      `${relDestination} exists and is not a directory`,
-    );
+  const state = await destinationState(dest);
+  if (state === 'not-a-directory') throw destinationRefusal(state, relDestination);
+  if (state === 'in-use') {
+    if (!options.overwrite) throw destinationRefusal(state, relDestination);
+    await options.mayReplace?.(dest);
   }
-  if (existing && !options.overwrite && (await readdir(dest)).length > 0) {
-    throw new AppError(
-      'conflict',
-      'WORKSPACE.DESTINATION_NOT_EMPTY',
-      `${relDestination} exists and is not empty; choose another destination or overwrite it`,
-    );
-  }
+  // An empty directory is replaced like a full one, without asking: nothing in it is lost.
+  const existing = (await lstatOrUndefined(dest)) !== undefined;
 
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const written: Array<{ path: string; size: number; sha256: string }> = [];
+  const written: WrittenFile[] = [];
   const tmp = await makeTempDir(rootReal, 'new-');
   let aside: string | undefined;
   let createdParent: string | undefined;
