@@ -133,6 +133,48 @@ describe('hostile input at the edge', () => {
     expect(recorded).toContain('git.example');
   });
 
+  it('refuses a credential in an upstream URL, and seals one given as transport.query', async () => {
+    const key = 'sk-live0123456789abcdefghijklmnop';
+    const before = await count();
+    for (const url of [
+      `${upstream.url}?api_key=plain`,
+      `${upstream.url}?x=1&access_token=abc`,
+      `${upstream.url}?k=${key}`,
+      `${upstream.url}?jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln`,
+    ]) {
+      const r = await admin()('/api/v1/servers', {
+        body: { name: 'keyed', transport: { type: 'streamable-http', url } },
+      });
+      expect(r.status, url).toBe(400);
+      expect(r.text).toContain('transport.query');
+      expect(r.text).not.toContain(key);
+    }
+    expect(await count()).toBe(before);
+
+    const r = await admin()('/api/v1/servers?wait=true', {
+      body: {
+        name: 'keyed',
+        transport: { type: 'streamable-http', url: `${upstream.url}?region=eu`, query: { api_key: key } },
+      },
+    });
+    expect(r.status).toBe(202);
+    const seen = upstream.stats().queries.length;
+    await until(async () =>
+      (await admin()('/api/v1/servers/keyed/tools/echo', { body: { message: 'keyed' } })).status === 200
+        ? true
+        : undefined,
+    );
+    const sent = upstream.stats().queries.slice(seen);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const q of sent) expect(new URLSearchParams(q).get('api_key')).toBe(key);
+    expect(new URLSearchParams(sent[0]).get('region')).toBe('eu');
+
+    const shown = await admin()('/api/v1/servers/keyed', { method: 'GET' });
+    expect(shown.json).toMatchObject({ transport: { query: { api_key: '[redacted]' } } });
+    expect(shown.text).not.toContain(key);
+    expect(await log()).not.toContain(key);
+  });
+
   it('keeps serving an upstream whose catalog holds what the log cannot: replaced, not fatal', async () => {
     const dirty = await startMutableUpstream('echoes\u0000 with a NUL and a \uD800 lone surrogate');
     try {

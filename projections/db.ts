@@ -36,8 +36,18 @@ export type RedactedSecret = '[redacted]' | SecretRef;
 
 export type RedactedTransport =
   | { type: 'stdio'; command: string; args: string[]; env: Record<string, RedactedSecret>; cwd?: string }
-  | { type: 'streamable-http'; url: string; headers: Record<string, RedactedSecret> }
-  | { type: 'sse'; url: string; headers: Record<string, RedactedSecret> };
+  | {
+      type: 'streamable-http';
+      url: string;
+      headers: Record<string, RedactedSecret>;
+      query?: Record<string, RedactedSecret>;
+    }
+  | {
+      type: 'sse';
+      url: string;
+      headers: Record<string, RedactedSecret>;
+      query?: Record<string, RedactedSecret>;
+    };
 
 export interface ServerSettingsView {
   connectTimeoutMs?: number;

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { envSecretRefs, secretRefPolicy } from './host-spec.ts';
+import { createSecretBox } from '../kernel/secrets.ts';
+import { envSecretRefs, secretRefPolicy, upstreamSpecFor } from './host-spec.ts';
 
 describe('secret references resolve only what an operator allowed', () => {
   const env = {
@@ -28,5 +30,31 @@ describe('secret references resolve only what an operator allowed', () => {
 
   it('allows nothing by default', () => {
     expect(() => envSecretRefs(env)('env:GITHUB_TOKEN')).toThrow(/SWITCHYARD_SECRET_REFS/);
+  });
+});
+
+describe('the query of an HTTP upstream', () => {
+  it('is opened only in the runner and set on every instance URL, replacing a parameter of the same name', () => {
+    const secrets = createSecretBox(randomBytes(32));
+    const spec = upstreamSpecFor(
+      {
+        serverId: '00000000-0000-4000-8000-000000000001',
+        name: 'keyed',
+        description: undefined,
+        tags: [],
+        transport: {
+          type: 'streamable-http',
+          url: 'https://a.test/mcp?region=eu&api_key=stale',
+          headers: {},
+          query: { api_key: secrets.encrypt('k1'), tenant: { secretRef: 'env:MCP_TENANT' } },
+        },
+        settings: { extraUrls: ['https://b.test/mcp'] },
+      },
+      1n,
+      secrets,
+      envSecretRefs({ MCP_TENANT: 't 1' }, secretRefPolicy('MCP_*')),
+    );
+    expect(spec.transport).toMatchObject({ url: 'https://a.test/mcp?region=eu&api_key=k1&tenant=t+1' });
+    expect(spec.extraUrls).toEqual(['https://b.test/mcp?api_key=k1&tenant=t+1']);
   });
 });

@@ -74,6 +74,7 @@ export function upstreamSpecFor(
   resolveRef: (ref: string) => string | undefined,
 ): UpstreamSpec {
   const t = config.transport;
+  const query = t.type === 'stdio' ? undefined : t.query && revealSecrets(t.query, secrets, resolveRef);
   const transport: UpstreamSpec['transport'] =
     t.type === 'stdio'
       ? {
@@ -83,7 +84,11 @@ export function upstreamSpecFor(
           env: revealSecrets(t.env, secrets, resolveRef),
           ...(t.cwd !== undefined ? { cwd: t.cwd } : {}),
         }
-      : { type: t.type, url: t.url, headers: revealSecrets(t.headers, secrets, resolveRef) };
+      : {
+          type: t.type,
+          url: withQuery(t.url, query),
+          headers: revealSecrets(t.headers, secrets, resolveRef),
+        };
   const s = config.settings;
   return {
     serverId: config.serverId,
@@ -91,10 +96,22 @@ export function upstreamSpecFor(
     revision,
     transport,
     replicas: t.type === 'stdio' ? (s.replicas ?? SPEC_DEFAULTS.replicas) : 1,
-    extraUrls: t.type === 'stdio' ? [] : [...(s.extraUrls ?? [])],
+    extraUrls: t.type === 'stdio' ? [] : (s.extraUrls ?? []).map((u) => withQuery(u, query)),
     loadBalancing: s.loadBalancing ?? SPEC_DEFAULTS.loadBalancing,
     weights: [...(s.weights ?? [])],
     connectTimeoutMs: s.connectTimeoutMs ?? SPEC_DEFAULTS.connectTimeoutMs,
     callTimeoutMs: s.callTimeoutMs ?? SPEC_DEFAULTS.callTimeoutMs,
   };
+}
+
+/**
+ * `url` with the server's query parameters set (replacing any of the same name): how upstreams that
+ * take a key in the URL get it, while the log and the read models hold it sealed. Runners log and
+ * report URLs without their query (see redactUrl).
+ */
+function withQuery(url: string, query: Record<string, string> | undefined): string {
+  if (!query || Object.keys(query).length === 0) return url;
+  const u = new URL(url);
+  for (const [name, value] of Object.entries(query)) u.searchParams.set(name, value);
+  return u.toString();
 }

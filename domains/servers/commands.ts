@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ownerIdSchema, tenantIdSchema } from '../../kernel/ownership.ts';
+import { isSecretName, redactArguments } from '../../kernel/redaction.ts';
 import { REDACTED, secretRefSchema } from '../../kernel/secrets.ts';
 import {
   ENV_KEY_RE,
   HEADER_NAME_RE,
+  QUERY_NAME_RE,
   serverNameSchema,
   serverSettingsSchema,
   storedTransportSchema,
@@ -38,6 +40,27 @@ const headersInput = z.record(
   z.string().regex(HEADER_NAME_RE, 'must be a valid HTTP header name'),
   SecretInput,
 );
+const queryInput = z
+  .record(
+    z.string().regex(QUERY_NAME_RE, 'query parameter names are 1 to 128 letters, digits and "-_.~[]"'),
+    SecretInput,
+  )
+  .refine((q) => Object.keys(q).length <= 32, 'at most 32 query parameters');
+
+/**
+ * The first query parameter of `url` that redaction would hide (a credential by its name, like
+ * `api_key`, or by its value, like a JWT or `sk-…`), or undefined. Such a value would sit in clear
+ * text in the event log and every read model: it belongs in `transport.query`, which is sealed.
+ */
+export function credentialInQuery(url: string): string | undefined {
+  const parsed = URL.parse(url);
+  if (!parsed) return undefined;
+  for (const [name, value] of parsed.searchParams) {
+    if (isSecretName(name) || redactArguments(value) !== value) return name;
+  }
+  return undefined;
+}
+
 const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   .max(2048, 'must be at most 2048 characters')
@@ -45,7 +68,16 @@ const httpUrl = z
   .refine((u) => {
     const parsed = URL.parse(u);
     return !parsed || (parsed.username === '' && parsed.password === '');
-  }, 'must not carry credentials (user:password@); send them in headers, which are encrypted');
+  }, 'must not carry credentials (user:password@); send them in headers, which are encrypted')
+  .superRefine((u, ctx) => {
+    const name = credentialInQuery(u);
+    if (name !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `query parameter "${name.slice(0, 64)}" looks like a credential: give it in transport.query, which is encrypted, not in the URL`,
+      });
+    }
+  });
 
 export const TransportInput = z.discriminatedUnion(
   'type',
@@ -60,9 +92,21 @@ export const TransportInput = z.discriminatedUnion(
       })
       .strict(),
     z
-      .object({ type: z.literal('streamable-http'), url: httpUrl, headers: headersInput.default({}) })
+      .object({
+        type: z.literal('streamable-http'),
+        url: httpUrl,
+        headers: headersInput.default({}),
+        query: queryInput.optional(),
+      })
       .strict(),
-    z.object({ type: z.literal('sse'), url: httpUrl, headers: headersInput.default({}) }).strict(),
+    z
+      .object({
+        type: z.literal('sse'),
+        url: httpUrl,
+        headers: headersInput.default({}),
+        query: queryInput.optional(),
+      })
+      .strict(),
   ],
   { error: 'transport.type must be one of "stdio", "streamable-http", "sse"' },
 );

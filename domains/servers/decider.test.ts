@@ -364,6 +364,13 @@ describe('inputs', () => {
           },
         }),
       ).toEqual([]);
+      // Ordinary query parameters are fine; a key goes in transport.query, which is sealed.
+      expect(
+        issuesOf({
+          ...base,
+          transport: { ...http, url: 'https://a.test/mcp?region=eu&page=2', query: { api_key: 'k' } },
+        }),
+      ).toEqual([]);
     });
 
     it.each([
@@ -390,6 +397,15 @@ describe('inputs', () => {
         /settings\.extraUrls\.0: must not carry credentials/,
       ],
       [{ transport: http, settings: { extraUrls: ['https://a.test/mcp'] } }, /must be distinct/],
+      [
+        { transport: http, settings: { extraUrls: ['https://b.test/mcp?token=abc'] } },
+        /settings\.extraUrls\.0: query parameter "token" looks like a credential/,
+      ],
+      [
+        { transport: { ...http, url: 'https://a.test/mcp?q=ghp_abcdefghijklmnopqrstuvwxyz0123456789' } },
+        /transport\.url: query parameter "q" looks like a credential: give it in transport\.query/,
+      ],
+      [{ transport: { ...http, query: { 'bad name': 'x' } } }, /transport\.query/],
       [{ transport: http, settings: { extraUrls: ['ftp://b.test/x'] } }, /http/],
     ])('rejects %j', (over, message) => {
       const issues = issuesOf({ ...base, ...over });

@@ -30,6 +30,8 @@ export const tagSchema = z
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 // RFC 9110 token characters.
 export const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** A URL query parameter name Switchyard adds itself: unreserved characters and brackets only. */
+export const QUERY_NAME_RE = /^[A-Za-z0-9._~[\]-]{1,128}$/;
 
 export const LOAD_BALANCING = ['round-robin', 'least-connections', 'weighted'] as const;
 export type LoadBalancing = (typeof LOAD_BALANCING)[number];
@@ -66,8 +68,13 @@ export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 
 const storedEnv = z.record(z.string().regex(ENV_KEY_RE), storedSecretSchema);
 const storedHeaders = z.record(z.string().regex(HEADER_NAME_RE), storedSecretSchema);
+const storedQuery = z.record(z.string().regex(QUERY_NAME_RE), storedSecretSchema);
 
-/** A transport as events hold it: every env and header value sealed or a reference. */
+/**
+ * A transport as events hold it: every env, header and query value sealed or a reference. `query`
+ * (parameters added to the URL when connecting, for upstreams that take a key there) is absent
+ * when there are none.
+ */
 export const storedTransportSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -78,8 +85,17 @@ export const storedTransportSchema = z.discriminatedUnion('type', [
       cwd: z.string().min(1).optional(),
     })
     .strict(),
-  z.object({ type: z.literal('streamable-http'), url: z.url(), headers: storedHeaders }).strict(),
-  z.object({ type: z.literal('sse'), url: z.url(), headers: storedHeaders }).strict(),
+  z
+    .object({
+      type: z.literal('streamable-http'),
+      url: z.url(),
+      headers: storedHeaders,
+      query: storedQuery.optional(),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal('sse'), url: z.url(), headers: storedHeaders, query: storedQuery.optional() })
+    .strict(),
 ]);
 export type StoredTransport = z.infer<typeof storedTransportSchema>;
 export type TransportType = StoredTransport['type'];

@@ -240,16 +240,16 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
           ...(input.cwd !== undefined && { cwd: input.cwd }),
         };
       case 'streamable-http':
-      case 'sse':
+      case 'sse': {
+        const prev = previous?.type === 'streamable-http' || previous?.type === 'sse' ? previous : undefined;
+        const query = input.query && sealMap(input.query, prev?.query, 'transport.query');
         return {
           type: input.type,
           url: input.url,
-          headers: sealMap(
-            input.headers,
-            previous?.type === 'streamable-http' || previous?.type === 'sse' ? previous.headers : undefined,
-            'transport.headers',
-          ),
+          headers: sealMap(input.headers, prev?.headers, 'transport.headers'),
+          ...(query && Object.keys(query).length > 0 && { query }),
         };
+      }
       default: {
         const _: never = input;
         return _;

@@ -34,5 +34,5 @@ export type {
   UnfinishedCall,
 } from './handlers.ts';
 export { findUnfinishedCalls, makeToolCallCommands, toolCallStream } from './handlers.ts';
-export type { RedactionOptions, RedactionPattern } from './redaction.ts';
-export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from './redaction.ts';
+export type { RedactionOptions, RedactionPattern } from '../../kernel/redaction.ts';
+export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from '../../kernel/redaction.ts';

@@ -111,7 +111,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
         name: 'register-server',
         title: 'Register an MCP server',
         description:
-          'Registers an MCP server with Switchyard: a name, a transport ({type:"stdio", command, args, env, cwd} or {type:"streamable-http"|"sse", url, headers}), tags and settings. Its tools appear on /mcp once discovered.',
+          'Registers an MCP server with Switchyard: a name, a transport ({type:"stdio", command, args, env, cwd} or {type:"streamable-http"|"sse", url, headers, query}; keys in headers and query are encrypted, never put them in the URL), tags and settings. Its tools appear on /mcp once discovered.',
         inputSchema: {
           type: 'object',
           properties: {
@@ -119,7 +119,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             description: { type: 'string' },
             transport: {
               type: 'object',
-              description: 'stdio: {type, command, args, env, cwd}; http: {type, url, headers}',
+              description: 'stdio: {type, command, args, env, cwd}; http: {type, url, headers, query}',
             },
             tags: { type: 'array', items: { type: 'string' } },
             enabled: { type: 'boolean' },

@@ -156,7 +156,12 @@ export function redactTransport(t: StoredTransport): RedactedTransport {
       };
     case 'streamable-http':
     case 'sse':
-      return { type: t.type, url: t.url, headers: redactSecrets(t.headers) };
+      return {
+        type: t.type,
+        url: t.url,
+        headers: redactSecrets(t.headers),
+        ...(t.query && { query: redactSecrets(t.query) }),
+      };
     default: {
       const _: never = t;
       return _;

@@ -1,4 +1,4 @@
-import { REDACTED } from '../../kernel/secrets.ts';
+import { REDACTED } from './secrets.ts';
 
 /**
  * Tool-call arguments go to an append-only log and stay there, so redaction errs on the side of

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newApiKey } from '../../kernel/api-keys.ts';
+import { newApiKey } from './api-keys.ts';
 import {
   isSecretName,
   type RedactionOptions,
