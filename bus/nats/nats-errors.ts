@@ -16,6 +16,11 @@ export function isStreamNotFound(e: unknown): boolean {
   return natsError(e)?.api_error?.err_code === STREAM_NOT_FOUND;
 }
 
+/** The server refused a publish or request: the user's permissions do not allow that subject. */
+export function isPermissionDenied(e: unknown): boolean {
+  return natsError(e)?.code === ErrorCode.PermissionsViolation;
+}
+
 export function isConsumerNotFound(e: unknown): boolean {
   return natsError(e)?.api_error?.err_code === CONSUMER_NOT_FOUND;
 }

@@ -1,4 +1,4 @@
-import nats, { type NatsConnection } from 'nats';
+import nats, { type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Logger } from '../../kernel/logger.ts';
 import { type Bus, type BusNames, type Closeable, defaultBusNames } from '../bus.port.ts';
 import { natsRequest, serveNatsCommands } from './nats-commands.ts';
@@ -33,6 +33,39 @@ function serverAtLeast(version: string | undefined, major: number, minor: number
 }
 
 /**
+ * Connection options for a NATS_URL: servers, and the credentials the URL carries
+ * (`nats://user:password@host`, or `nats://token@host`) as options, since the client does not take
+ * them from the URL. A user also sets the reply subjects to `_INBOX_<user>`: with one NATS user per
+ * role (deploy/nats.conf) each role may subscribe to its own replies only, and none reads the
+ * answers meant for another.
+ */
+export function connectOptionsFor(url: string): ConnectionOptions {
+  const servers: string[] = [];
+  let user = '';
+  let pass = '';
+  for (const raw of url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const parsed = URL.parse(raw.includes('://') ? raw : `nats://${raw}`);
+    if (!parsed) {
+      servers.push(raw);
+      continue;
+    }
+    if (parsed.username !== '' && user === '') {
+      user = decodeURIComponent(parsed.username);
+      pass = decodeURIComponent(parsed.password);
+    }
+    servers.push(`${parsed.protocol}//${parsed.host}`);
+  }
+  if (user === '') return { servers };
+  // A user without a password is a token (nats://<token>@host).
+  if (pass === '') return { servers, token: user };
+  const inbox = /^[A-Za-z0-9_-]{1,64}$/.test(user) ? { inboxPrefix: `_INBOX_${user}` } : {};
+  return { servers, user, pass, ...inbox };
+}
+
+/**
  * The NATS adapter of the Bus port: events in one JetStream stream (`<prefix>.events.>`), durable
  * ordered pull consumers, parked messages in a dead-letter stream (`<prefix>.dlq.>`), and commands
  * over core request/reply with queue groups. Creates or updates both streams before resolving.
@@ -42,7 +75,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const names = options.names ?? defaultBusNames;
   const logger = options.logger.child({ module: 'bus.nats' });
   const owned = !options.connection;
-  const nc = options.connection ?? (await connect({ servers: options.url!, name: 'switchyard' }));
+  const nc =
+    options.connection ?? (await connect({ ...connectOptionsFor(options.url!), name: 'switchyard' }));
   const closeables = new Set<{ close(): Promise<void> } | { stop(): Promise<void> }>();
   try {
     const js = nc.jetstream();
