@@ -320,7 +320,7 @@ export function describeBusContract(
     it("answers 'unavailable' when no worker serves a category, also after the last one leaves", async () => {
       const none = await bus.request('nobody', 'Anything', {}).catch((e: unknown) => e);
       expect(none).toBeInstanceOf(AppError);
-      expect(none).toMatchObject({ kind: 'unavailable', code: 'BUS.NO_WORKERS' });
+      expect(none).toMatchObject({ kind: 'unavailable', code: 'BUS.NO_RESPONDERS' });
       const server = await bus.serveCommands({
         category: 'brief',
         queue: 'w',
@@ -333,7 +333,7 @@ export function describeBusContract(
         const e = await bus.request('brief', 'Ping', {}, { timeoutMs: 1000 }).catch((err: unknown) => err);
         return e instanceof AppError && e.kind === 'unavailable' ? e : undefined;
       });
-      expect(gone.code).toBe('BUS.NO_WORKERS');
+      expect(gone.code).toBe('BUS.NO_RESPONDERS');
     });
 
     it('serves requests on subjects of its own, shared by a queue group, with headers and AppErrors', async () => {

@@ -8,6 +8,7 @@ import {
   type RequestOptions,
   type ServeCommandsOptions,
 } from '../bus.port.ts';
+import { noResponders, requestTimedOut } from '../bus-errors.ts';
 import { assertToken } from '../subjects.ts';
 import {
   decodeCommandPayload,
@@ -71,7 +72,7 @@ export class CommandRouter {
       groups.set(s.options.queue, [...(groups.get(s.options.queue) ?? []), s]);
     }
     if (groups.size === 0) {
-      throw new AppError('unavailable', 'BUS.NO_WORKERS', `no worker serves ${subject}`, { subject });
+      throw noResponders(subject);
     }
     const body = encodeJson(payload);
     const replies = [...groups].map(([queue, members]) => {
@@ -82,16 +83,7 @@ export class CommandRouter {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new AppError('timeout', 'BUS.TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, {
-              subject,
-              timeoutMs,
-            }),
-          ),
-        timeoutMs,
-      );
+      timer = setTimeout(() => reject(requestTimedOut(subject, timeoutMs)), timeoutMs);
     });
     try {
       return decodeReply(await Promise.race([Promise.race(replies), timeout]));

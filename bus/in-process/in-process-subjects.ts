@@ -10,6 +10,7 @@ import {
   type SubjectMessage,
   type SubscribeSubjectOptions,
 } from '../bus.port.ts';
+import { noResponders, requestCancelled, requestTimedOut } from '../bus-errors.ts';
 import { assertSubject, assertToken, subjectMatches } from '../subjects.ts';
 import {
   decodeCommandPayload,
@@ -88,9 +89,9 @@ export class SubjectRouter {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const targets = this.targets(subject);
     if (targets.length === 0) {
-      throw new AppError('unavailable', 'BUS.NO_RESPONDERS', `nothing serves ${full}`, { subject: full });
+      throw noResponders(full);
     }
-    if (options.signal?.aborted) throw cancelled(full);
+    if (options.signal?.aborted) throw requestCancelled(full);
     const body = encodeJson(payload);
     await Promise.resolve();
     const replies = targets
@@ -99,17 +100,8 @@ export class SubjectRouter {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const giveUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new AppError('timeout', 'BUS.TIMEOUT', `no reply on ${full} within ${timeoutMs} ms`, {
-              subject: full,
-              timeoutMs,
-            }),
-          ),
-        timeoutMs,
-      );
-      onAbort = () => reject(cancelled(full));
+      timer = setTimeout(() => reject(requestTimedOut(full, timeoutMs)), timeoutMs);
+      onAbort = () => reject(requestCancelled(full));
       options.signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
@@ -173,8 +165,4 @@ export class SubjectRouter {
   private message(subject: string, body: Uint8Array, headers: Record<string, string> = {}): SubjectMessage {
     return { subject, payload: decodeCommandPayload(body), headers: { ...headers } };
   }
-}
-
-function cancelled(subject: string): AppError {
-  return new AppError('timeout', 'BUS.CANCELLED', `request on ${subject} was cancelled`, { subject });
 }

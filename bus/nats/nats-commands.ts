@@ -18,7 +18,7 @@ import {
   errorText,
   errorToWire,
 } from '../wire.ts';
-import { isMaxPayload, isNoResponders, isTimeout } from './nats-errors.ts';
+import { isMaxPayload, requestError } from './nats-errors.ts';
 
 const { headers: createHeaders } = nats;
 
@@ -125,23 +125,7 @@ export async function natsRequest(
   try {
     reply = await nc.request(subject, encodeJson(payload), { timeout: timeoutMs, headers: h });
   } catch (e) {
-    if (isNoResponders(e)) {
-      throw new AppError('unavailable', 'BUS.NO_WORKERS', `no worker serves ${subject}`, { subject });
-    }
-    if (isTimeout(e)) {
-      throw new AppError('timeout', 'BUS.TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, {
-        subject,
-        timeoutMs,
-      });
-    }
-    if (isMaxPayload(e)) {
-      throw new AppError(
-        'payload_too_large',
-        'BUS.PAYLOAD_TOO_LARGE',
-        'the command exceeds the NATS max payload',
-      );
-    }
-    throw new AppError('unavailable', 'BUS.REQUEST_FAILED', `request on ${subject} failed: ${errorText(e)}`);
+    throw requestError(e, subject, timeoutMs);
   }
   return decodeReply(reply.data);
 }

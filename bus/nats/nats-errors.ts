@@ -1,4 +1,7 @@
 import nats from 'nats';
+import { AppError } from '../../kernel/errors.ts';
+import { noResponders, payloadTooLarge, requestFailed, requestTimedOut } from '../bus-errors.ts';
+import { errorText } from '../wire.ts';
 
 const { ErrorCode } = nats;
 
@@ -36,4 +39,13 @@ export function isTimeout(e: unknown): boolean {
 
 export function isMaxPayload(e: unknown): boolean {
   return natsError(e)?.code === ErrorCode.MaxPayloadExceeded;
+}
+
+/** A failed NATS request (a command, or a request on a subject) as the bus's error. */
+export function requestError(e: unknown, subject: string, timeoutMs: number): AppError {
+  if (e instanceof AppError) return e;
+  if (isNoResponders(e)) return noResponders(subject);
+  if (isTimeout(e)) return requestTimedOut(subject, timeoutMs);
+  if (isMaxPayload(e)) return payloadTooLarge();
+  return requestFailed(subject, errorText(e));
 }

@@ -11,6 +11,7 @@ import {
   type SubjectMessage,
   type SubscribeSubjectOptions,
 } from '../bus.port.ts';
+import { requestCancelled } from '../bus-errors.ts';
 import { assertSubject, assertToken } from '../subjects.ts';
 import {
   decodeCommandPayload,
@@ -20,7 +21,7 @@ import {
   errorText,
   errorToWire,
 } from '../wire.ts';
-import { isMaxPayload, isNoResponders, isTimeout } from './nats-errors.ts';
+import { isMaxPayload, requestError } from './nats-errors.ts';
 
 const { headers: createHeaders } = nats;
 
@@ -86,10 +87,10 @@ export function natsSubjects(nc: NatsConnection, names: BusNames, logger: Logger
       const h = createHeaders();
       for (const [k, v] of Object.entries(options.headers ?? {})) h.set(k, v);
       const signal = options.signal;
-      if (signal?.aborted) throw cancelled(full);
+      if (signal?.aborted) throw requestCancelled(full);
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(cancelled(full));
+        onAbort = () => reject(requestCancelled(full));
         signal?.addEventListener('abort', onAbort, { once: true });
       });
       // Without a listener a rejection nobody raced would be reported as unhandled.
@@ -163,29 +164,4 @@ async function answer(msg: Msg, run: () => Promise<unknown>, log: Logger): Promi
       : e;
     msg.respond(encodeReply({ ok: false, error: errorToWire(error) }));
   }
-}
-
-function cancelled(subject: string): AppError {
-  return new AppError('timeout', 'BUS.CANCELLED', `request on ${subject} was cancelled`, { subject });
-}
-
-function requestError(e: unknown, subject: string, timeoutMs: number): unknown {
-  if (e instanceof AppError) return e;
-  if (isNoResponders(e)) {
-    return new AppError('unavailable', 'BUS.NO_RESPONDERS', `nothing serves ${subject}`, { subject });
-  }
-  if (isTimeout(e)) {
-    return new AppError('timeout', 'BUS.TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, {
-      subject,
-      timeoutMs,
-    });
-  }
-  if (isMaxPayload(e)) {
-    return new AppError(
-      'payload_too_large',
-      'BUS.PAYLOAD_TOO_LARGE',
-      'the message exceeds the NATS max payload',
-    );
-  }
-  return new AppError('unavailable', 'BUS.REQUEST_FAILED', `request on ${subject} failed: ${errorText(e)}`);
 }
