@@ -96,9 +96,10 @@ export async function handleCommand<C, E extends DomainEvent, S>(
     const earlier = recorded.filter((r) => r.metadata.causationId === meta.commandId);
     if (earlier.length > 0) {
       const last = earlier.at(-1)!;
+      // As the first time: the revision its last event got, not the stream's revision now.
       return {
         stream,
-        revision: revision ?? -1n,
+        revision: last.revision,
         position: last.position,
         events: earlier.map((r) => ({ id: r.id, type: r.type })),
         duplicate: true,

@@ -114,6 +114,16 @@ for (const kind of databaseKinds) {
       expect(first.duplicate).toBe(false);
       expect(again).toEqual({ ...first, duplicate: true });
       expect(await t.store.readStream(serverStream(first.serverId))).toHaveLength(1);
+
+      // Retried after the server changed: still the first answer, not the stream's revision now.
+      const update = meta();
+      const updated = await servers.update(first.serverId, { description: 'changed' }, update);
+      await servers.disable(first.serverId, meta());
+      expect(await servers.register(input, m)).toEqual({ ...first, duplicate: true });
+      expect(await servers.update(first.serverId, { description: 'changed' }, update)).toEqual({
+        ...updated,
+        duplicate: true,
+      });
     });
 
     it('refuses a taken name, frees it on remove, and lets a rename take and release names', async () => {

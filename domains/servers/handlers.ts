@@ -123,7 +123,8 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     return {
       serverId,
       stream,
-      revision: loaded.revision ?? -1n,
+      // As the first time: the revision its last event got, not the stream's revision now.
+      revision: earlier.revision,
       position: earlier.position,
       duplicate: true,
     };
