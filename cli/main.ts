@@ -36,9 +36,11 @@ withGatewayOptions(program.command('events'))
   .action(eventsCommand);
 
 withGatewayOptions(program.command('projections'))
-  .description('projection status (checkpoint, lag) or rebuild')
-  .argument('<action>', 'status | rebuild')
-  .argument('[name]', 'projection to rebuild')
+  .description('projection status (checkpoint, lag, quarantined events), rebuild, quarantine or release')
+  .argument('<action>', 'status | rebuild | quarantine | release')
+  .argument('[name]', 'projection to rebuild, or whose event to quarantine or release')
+  .argument('[eventId]', 'quarantine, release: the event (failedEvent in the status)')
+  .option('--reason <text>', 'quarantine, release: why (recorded in the log)')
   .option('--json', 'print JSON')
   .action(projectionsCommand);
 

@@ -51,11 +51,40 @@ export interface ProjectionStatusView {
   [key: string]: unknown;
 }
 
+/** An operator's decision about one event of a projection (quarantine or release). */
+export interface ProjectionDecision {
+  /** The event the decision is about. */
+  eventId: string;
+  /** The projection's decisions stream and its revision after the command. */
+  stream: string;
+  revision: bigint;
+  position: bigint | undefined;
+  /** True for a retried command (same Idempotency-Key): nothing new was appended. */
+  duplicate: boolean;
+  /** True when something was appended (false: the event was already quarantined). */
+  recorded: boolean;
+}
+
 /** Projection operations; works the same whether the projector runs in this process or not. */
 export interface ProjectionsPort {
   status(): Promise<ProjectionStatusView[]>;
   /** Starts a rebuild; resolves when the rebuilt tables have been swapped in. */
   rebuild(name: string): Promise<{ name: string; events: number; durationMs: number }>;
+  /**
+   * Records that projection `name` skips the event (it must be in the log, and one the projection
+   * reads); every runner honours it, live and in rebuilds. Written to the log from any process.
+   */
+  quarantine(
+    name: string,
+    request: { eventId: string; reason: string },
+    meta: CommandMeta,
+  ): Promise<ProjectionDecision>;
+  /** Lifts a quarantine: the next rebuild applies the event again. */
+  release(
+    name: string,
+    request: { eventId: string; reason: string },
+    meta: CommandMeta,
+  ): Promise<ProjectionDecision>;
   /** True once the named projection has applied everything up to `position` (bounded wait). */
   waitForPosition(name: string, position: bigint, timeoutMs: number): Promise<boolean>;
 }

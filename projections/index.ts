@@ -48,6 +48,9 @@ export type {
   ProjectView,
 } from './projects/index.ts';
 export { getAnalysis, getProject, listAnalyses, listProjects, projectsProjection } from './projects/index.ts';
+export type { ProjectionQuarantine, ProjectionQuarantineDeps } from './quarantine.ts';
+export { makeProjectionQuarantine } from './quarantine.ts';
+export type { QuarantinedEvent } from './quarantine-book.ts';
 export type {
   ProjectionRunner,
   ProjectionRunnerOptions,

@@ -62,3 +62,17 @@ export function rebuildTableName(table: string, n: number): string {
   if (Buffer.byteLength(name) > 63) throw new Error(`table name too long for a rebuild: ${name}`);
   return name;
 }
+
+/** An event whose `apply` throws: names the event, keeps the projection's error as the cause. */
+export class PoisonedEventError extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    cause: unknown,
+  ) {
+    super(
+      `event ${event.id} (${event.type} at ${event.position}) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'PoisonedEventError';
+  }
+}

@@ -18,7 +18,16 @@ import {
   resetCheckpoint,
 } from './checkpoints.ts';
 import type { ReadModelTables } from './db.ts';
-import { applyAll, liveTableNames, type Projection, rebuildTableName } from './projection.ts';
+import {
+  applyAll,
+  liveTableNames,
+  PoisonedEventError,
+  type Projection,
+  rebuildTableName,
+} from './projection.ts';
+import { createQuarantineBook } from './quarantine-book.ts';
+import { buildPages } from './rebuild-pages.ts';
+import { type ProjectionStatus, readStatus } from './status.ts';
 import { createTableCopies, dropTables, swapInCopies } from './tables.ts';
 
 export interface ProjectionRunnerOptions {
@@ -42,29 +51,14 @@ export interface ProjectionRunnerOptions {
   liveFeed?: LiveFeed;
 }
 
-/** `live`: caught up; `catching-up`: behind the store; `failed`: stopped on an event, see lastError. */
-export type ProjectionState = 'stopped' | 'catching-up' | 'live' | 'rebuilding' | 'failed';
-
-export interface ProjectionStatus {
-  name: string;
-  version: number;
-  state: ProjectionState;
-  /** Position of the last event applied (decimal string). */
-  checkpoint: string;
-  /** Events in the store matching the projection's filter and not yet applied. */
-  lagEvents: number;
-  /** Age of the oldest unapplied event, 0 when there is none. */
-  lagMs: number;
-  lastError: string | null;
-  failedEvent: { id: string; position: string } | null;
-  /** Whether this process runs the projection's live loop (another process may). */
-  runningHere: boolean;
-}
+export type { ProjectionState, ProjectionStatus } from './status.ts';
 
 export interface RebuildResult {
   name: string;
   /** Events applied into the fresh tables. */
   events: number;
+  /** Events of the log left out because they are quarantined. */
+  quarantined: number;
   durationMs: number;
   /** Checkpoint the swapped-in tables start from (decimal string). */
   checkpoint: string;
@@ -97,16 +91,8 @@ interface Failure {
   error: string;
   eventId: string;
   position: bigint;
-}
-
-class PoisonedEventError extends Error {
-  constructor(
-    readonly event: RecordedEvent,
-    cause: unknown,
-  ) {
-    super(`event ${event.id} (${event.type} at ${event.position}) failed: ${errorText(cause)}`, { cause });
-    this.name = 'PoisonedEventError';
-  }
+  /** `apply`: the live loop stopped on the event; `rebuild`: a rebuild (for a new version) failed. */
+  during: 'apply' | 'rebuild';
 }
 
 interface Worker {
@@ -127,7 +113,10 @@ interface Worker {
  *
  * A poisoned event (apply keeps throwing) stops its projection after `maxAttempts`, marked failed
  * with the error and the event in its status; it is not skipped, because a read model that silently
- * missed an event would no longer equal a rebuild from the log. `retry` or `rebuild` resumes it.
+ * missed an event would no longer equal a rebuild from the log. `retry` or `rebuild` resumes it, and
+ * so does an operator's decision to quarantine the event (quarantine-book.ts): from then on the
+ * projection skips exactly that event, live and in every rebuild, on every runner — the decision is
+ * in the log, so a rebuild still equals the live tables.
  *
  * The live feed is the store's own subscription by default (gap-safe by construction, and it
  * survives a wiped NATS); in distributed mode a durable NATS consumer per projection drives it
@@ -145,6 +134,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const liveFeed = options.liveFeed ?? storeFeed(store);
   const shutdown = new AbortController();
   const rebuilds = new Set<Promise<unknown>>();
+  const quarantine = createQuarantineBook({ store, logger: log, retryDelayMs });
+  let following: Promise<void> | undefined;
   let started = false;
 
   const workers = new Map<string, Worker>();
@@ -182,9 +173,11 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const last = events.at(-1);
     if (!last) return;
     const tables = liveTableNames(w.projection);
+    // Quarantined events are left out, yet the checkpoint moves past them.
+    const applicable = quarantine.applicable(w.projection.name, events);
     await db.transaction().execute(async (trx) => {
       await advanceCheckpoint(trx, w.projection.name, w.checkpoint, last.position, clock.now());
-      await applyAll(w.projection, trx, events.map(upcast), tables);
+      await applyAll(w.projection, trx, applicable.map(upcast), tables);
     });
     moved(w, last.position);
   }
@@ -206,6 +199,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       }
     }
     for (const event of pending) {
+      let reloaded = false;
       for (let attempt = 1; ; attempt++) {
         if (signal.aborted || event.position <= w.checkpoint) break;
         try {
@@ -213,7 +207,14 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           break;
         } catch (e) {
           if (e instanceof CheckpointMovedError) throw e;
-          if (attempt >= maxAttempts) throw new PoisonedEventError(event, e);
+          if (attempt >= maxAttempts) {
+            // Quarantined through another gateway a moment ago? Its stream says so at once.
+            if (reloaded) throw new PoisonedEventError(event, e);
+            reloaded = true;
+            await quarantine.load(w.projection.name);
+            if (!quarantine.has(w.projection.name, event.id)) throw new PoisonedEventError(event, e);
+            continue;
+          }
           log.warn(
             {
               projection: w.projection.name,
@@ -241,6 +242,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       try {
         const cp = await ensureCheckpoint(db, name, w.projection.version, clock.now());
         moved(w, cp.position);
+        await quarantine.load(name);
         const events = liveFeed(name, {
           after: cp.position,
           filter: w.projection.filter,
@@ -257,7 +259,14 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           continue;
         }
         if (e instanceof PoisonedEventError) {
-          const failure = { error: e.message, eventId: e.event.id, position: e.event.position };
+          // Quarantined while it was being retried (a decision that follow() just loaded): skip it.
+          if (quarantine.has(name, e.event.id)) continue;
+          const failure: Failure = {
+            error: e.message,
+            eventId: e.event.id,
+            position: e.event.position,
+            during: 'apply',
+          };
           w.failure = failure;
           log.error(
             { projection: name, ...failure, position: failure.position.toString(), err: e.cause },
@@ -296,45 +305,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     await loop.done;
   }
 
-  /** Applies the store's events after `after` into `tables`, until a short page says it reached the head. */
-  async function build(
-    w: Worker,
-    tables: Readonly<Record<string, string>>,
-    from: { position: bigint; events: number },
-    signal: AbortSignal,
-  ): Promise<{ position: bigint; events: number }> {
-    let { position, events } = from;
-    for (;;) {
-      if (signal.aborted) throw new AppError('unavailable', 'PROJECTION.REBUILD_ABORTED', 'runner stopped');
-      const page = await store.readAll({ after: position, maxCount: batchSize, filter: w.projection.filter });
-      if (page.length > 0) {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await db.transaction().execute(async (trx) => {
-              await applyAll(w.projection, trx, page.map(upcast), tables);
-            });
-            break;
-          } catch (e) {
-            if (attempt >= maxAttempts) {
-              throw new AppError(
-                'internal',
-                'PROJECTION.REBUILD_FAILED',
-                `rebuild of ${w.projection.name} failed: ${errorText(e)}`,
-                {
-                  name: w.projection.name,
-                  after: position.toString(),
-                },
-              );
-            }
-            await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 5_000), signal);
-          }
-        }
-        position = page.at(-1)!.position;
-        events += page.length;
-      }
-      if (page.length < batchSize) return { position, events };
-    }
-  }
+  const pages = { store, db, quarantine, upcast, batchSize, maxAttempts, retryDelayMs };
 
   /** Tracked, so that stop() waits for a rebuild to finish or abandon its tables. */
   function rebuild(name: string): Promise<RebuildResult> {
@@ -364,14 +335,17 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       const copies = Object.fromEntries(p.tables.map((t) => [t, rebuildTableName(t, n)]));
       log.info({ projection: name, tables: copies }, 'rebuild started');
       await createTableCopies(db, copies);
+      // Decisions taken through any gateway up to now; a later one is read again before giving up.
+      await quarantine.load(name);
       const wasRunning = w.loop !== undefined || w.failure !== undefined;
       let paused = false;
       try {
         // The bulk of the work happens while the live loop still serves the old tables.
-        let progress = await build(w, copies, { position: 0n, events: 0 }, shutdown.signal);
+        const start = { position: 0n, events: 0, quarantined: 0 };
+        let progress = await buildPages(pages, p, copies, start, shutdown.signal);
         paused = true;
         await stopLoop(w);
-        progress = await build(w, copies, progress, shutdown.signal);
+        progress = await buildPages(pages, p, copies, progress, shutdown.signal);
         await db.transaction().execute(async (trx) => {
           await swapInCopies(trx, copies);
           await resetCheckpoint(trx, name, progress.position, p.version, clock.now());
@@ -381,6 +355,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         const result = {
           name,
           events: progress.events,
+          quarantined: progress.quarantined,
           durationMs: Math.round(performance.now() - t0),
           checkpoint: progress.position.toString(),
         };
@@ -400,39 +375,35 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     }
   }
 
-  async function statusOf(name: string): Promise<ProjectionStatus> {
+  function statusOf(name: string): Promise<ProjectionStatus> {
     const w = worker(name);
-    const p = w.projection;
-    const cp = await readCheckpoint(db, name);
-    const position = cp?.position ?? 0n;
-    const lagEvents = await store.countAfter(position, p.filter);
-    let lagMs = 0;
-    if (lagEvents > 0) {
-      const [oldest] = await store.readAll({ after: position, maxCount: 1, filter: p.filter });
-      if (oldest) lagMs = Math.max(0, clock.now().getTime() - oldest.recordedAt.getTime());
-    }
-    const lastError = cp?.lastError ?? w.failure?.error ?? null;
-    const failedId = cp?.failedEventId ?? w.failure?.eventId;
-    const failedPosition = cp?.failedPosition ?? w.failure?.position;
-    let state: ProjectionState;
-    if (w.rebuilding) state = 'rebuilding';
-    else if (lastError !== null) state = 'failed';
-    else if (started && !w.loop) state = 'stopped';
-    else state = lagEvents === 0 ? 'live' : 'catching-up';
-    return {
-      name,
-      version: cp?.version ?? p.version,
-      state,
-      checkpoint: position.toString(),
-      lagEvents,
-      lagMs,
-      lastError,
-      failedEvent:
-        failedId && failedPosition !== undefined && failedPosition !== null
-          ? { id: failedId, position: failedPosition.toString() }
-          : null,
-      runningHere: w.loop !== undefined,
-    };
+    return readStatus({ db, store, clock, quarantine }, w.projection, () => ({
+      rebuilding: w.rebuilding,
+      looping: w.loop !== undefined,
+      started,
+      failure: w.failure,
+    }));
+  }
+
+  /**
+   * A decision about `name` appeared in the log: if this process's loop stopped on an event that is
+   * now quarantined, it resumes (skipping it) with no operator restart. A rebuild for a new version
+   * that failed is not resumed here: it needs another rebuild, which the decision now lets through.
+   */
+  async function resumeIfQuarantined(name: string): Promise<void> {
+    const w = workers.get(name);
+    const failure = w?.failure;
+    if (!w || failure?.during !== 'apply' || !quarantine.has(name, failure.eventId)) return;
+    // The loop that failed may still be recording its failure; start the next one after it.
+    await w.loop?.done;
+    if (w.failure !== failure || shutdown.signal.aborted) return;
+    log.warn(
+      { projection: name, eventId: failure.eventId, position: failure.position.toString() },
+      'the event this projection stopped on is quarantined; resuming without it',
+    );
+    w.failure = undefined;
+    await clearFailure(db, name, clock.now());
+    startLoop(w);
   }
 
   /** Waits until the local checkpoint moves, or `ms` pass. */
@@ -463,6 +434,13 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     async start() {
       if (started) return;
       started = true;
+      // From the head before any loop reads its decisions: none taken in between is missed.
+      const head = await store.headPosition();
+      following = quarantine.follow(head, shutdown.signal, (name) => {
+        resumeIfQuarantined(name).catch((err: unknown) =>
+          log.error({ projection: name, err }, 'could not resume after a quarantine'),
+        );
+      });
       for (const w of workers.values()) {
         const cp = await ensureCheckpoint(db, w.projection.name, w.projection.version, clock.now());
         w.checkpoint = cp.position;
@@ -477,10 +455,13 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           );
           // Reads keep the old tables until the rebuild swaps; the live loop starts after it.
           rebuild(w.projection.name).catch((err: unknown) => {
+            // The event it failed on, when it could name one: an operator may quarantine it.
+            const at = err instanceof AppError ? err.details : undefined;
             w.failure = {
               error: `rebuild for version ${w.projection.version} failed: ${errorText(err)}`,
-              eventId: '',
-              position: 0n,
+              eventId: typeof at?.eventId === 'string' ? at.eventId : '',
+              position: typeof at?.position === 'string' ? BigInt(at.position) : 0n,
+              during: 'rebuild',
             };
           });
         } else {
@@ -492,7 +473,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     async stop() {
       shutdown.abort();
       await Promise.all([...workers.values()].map(stopLoop));
-      await Promise.allSettled([...rebuilds]);
+      await Promise.allSettled([...rebuilds, following]);
     },
 
     async status() {

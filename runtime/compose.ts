@@ -11,6 +11,7 @@ import { createRelay, type Relay } from '../bus/relay/relay.ts';
 import { registerAccessEvents } from '../domains/access/index.ts';
 import { makeCatalogCommands, registerCatalogEvents } from '../domains/catalog/index.ts';
 import { registerHealthEvents } from '../domains/health/index.ts';
+import { registerOperationEvents } from '../domains/operations/index.ts';
 import { registerProjectEvents } from '../domains/projects/index.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
@@ -31,6 +32,7 @@ import { busFeed } from '../projections/bus-feed.ts';
 import {
   allProjections,
   createProjectionRunner,
+  makeProjectionQuarantine,
   migrateReadModels,
   type ProjectionRunner,
 } from '../projections/index.ts';
@@ -125,6 +127,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     registerTemplateEvents(registry);
     registerProjectEvents(registry);
     registerAccessEvents(registry);
+    registerOperationEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -190,7 +193,14 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       onClose('projection commands', () => served.close());
     }
 
-    const projections = projectionsPort(runner, bus, roles.has('projector'));
+    const quarantine = makeProjectionQuarantine({
+      store,
+      db: sql.db,
+      registry,
+      clock: systemClock,
+      projections: allProjections,
+    });
+    const projections = projectionsPort(runner, bus, roles.has('projector'), quarantine);
     const templateOps = templateService(ctx, templates, projections);
     const servers: ServerCommandsPort = serverCommandsOverBus(bus);
     const mcpParts = upstreams

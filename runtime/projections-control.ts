@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
-import type { ProjectionsPort } from '../gateway/deps.ts';
+import type { ProjectionDecisionResult } from '../domains/operations/index.ts';
+import type { ProjectionDecision, ProjectionsPort } from '../gateway/deps.ts';
 import { AppError } from '../kernel/errors.ts';
-import type { ProjectionRunner } from '../projections/index.ts';
+import type { ProjectionQuarantine, ProjectionRunner } from '../projections/index.ts';
 
 const CATEGORY = 'projection';
 const rebuildRequest = z.object({ name: z.string().min(1).max(100) });
@@ -12,11 +13,14 @@ const rebuildReply = z.object({ name: z.string(), events: z.number(), durationMs
  * Projection operations for the gateway. Status and read-your-writes waits read the checkpoint
  * table and the store, so any process can answer them; a rebuild must run where the projection's
  * live loop runs (it pauses it), so a gateway without the projector role asks over the bus.
+ * Quarantine decisions are appended to the log from here, whichever process this is: every runner
+ * follows them there.
  */
 export function projectionsPort(
   runner: ProjectionRunner,
   bus: Bus,
   projectorIsLocal: boolean,
+  quarantine: ProjectionQuarantine,
 ): ProjectionsPort {
   return {
     status: async () => {
@@ -31,6 +35,19 @@ export function projectionsPort(
       return rebuildReply.parse(reply);
     },
     waitForPosition: (name, position, timeoutMs) => runner.waitForPosition(name, position, timeoutMs),
+    quarantine: async (name, request, meta) => decision(await quarantine.quarantine(name, request, meta)),
+    release: async (name, request, meta) => decision(await quarantine.release(name, request, meta)),
+  };
+}
+
+function decision(r: ProjectionDecisionResult): ProjectionDecision {
+  return {
+    eventId: r.eventId,
+    stream: r.stream,
+    revision: r.revision,
+    position: r.position,
+    duplicate: r.duplicate,
+    recorded: r.events.length > 0,
   };
 }
 

@@ -78,6 +78,11 @@ export const ACTIONS = {
   'metrics.read': a('mcp:read', 'platform', 'scrape /metrics'),
   'projection.read': a('mcp:read', 'platform', 'read projection status'),
   'projection.rebuild': a('mcp:manage', 'platform', 'rebuild a projection'),
+  'projection.quarantine': a(
+    'mcp:manage',
+    'platform',
+    'quarantine an event a projection cannot apply (it skips it from then on), or release it',
+  ),
   // identity and access
   'me.read': a('mcp:read', 'self', 'who am I, and what may I do'),
   'tenant.list': a('mcp:read', 'self', 'list tenants (one’s own; every tenant for administrators)'),

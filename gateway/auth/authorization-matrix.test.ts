@@ -262,12 +262,16 @@ describe('authorization matrix', () => {
       .replace(':id', id)
       .replace(':name', name)
       .replace(':tool', 'echo')
-      .replace(':keyId', ids.victimKey);
+      .replace(':keyId', ids.victimKey)
+      .replace(':eventId', randomUUID());
     const bodies: Record<string, unknown> = {
       'POST /api/v1/servers': { transport: { type: stdio ? 'stdio' : 'streamable-http' } },
       'POST /api/v1/servers/:name/tools/:tool': { message: 'matrix' },
       // The server does not pin its tools: an allowed caller gets 409 (CATALOG.NOT_PINNED).
       'POST /api/v1/servers/:id/tools/:tool/approve': { hash: '0'.repeat(64) },
+      // Platform routes: nobody in the matrix is an administrator, so the event need not exist.
+      'POST /api/v1/projections/:name/quarantine': { eventId: randomUUID(), reason: 'matrix' },
+      'POST /api/v1/projections/:name/quarantine/:eventId/release': { reason: 'matrix' },
       'POST /api/v1/principals': { name: 'made-by-matrix', roles: ['reader'] },
       'PATCH /api/v1/principals/:id': { roles: ['reader'] },
       'POST /api/v1/api-keys': { name: 'own key' },

@@ -83,6 +83,8 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'GET /openapi.json': r('docs.read', 'tenant'),
   'GET /api/v1/projections': r('projection.read', 'platform'),
   'POST /api/v1/projections/:name/rebuild': r('projection.rebuild', 'platform'),
+  'POST /api/v1/projections/:name/quarantine': r('projection.quarantine', 'platform'),
+  'POST /api/v1/projections/:name/quarantine/:eventId/release': r('projection.quarantine', 'platform'),
   // MCP endpoints: the session decides per method and per item (gateway/mcp/method-actions.ts)
   'GET /mcp': r('mcp.connect', 'self'),
   'POST /mcp': r('mcp.connect', 'self'),
