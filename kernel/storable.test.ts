@@ -33,7 +33,7 @@ describe('strings that cannot be stored', () => {
   });
 
   it('cleans what upstreams send: every unstorable character replaced, keys included, nothing else changed', () => {
-    const dirty = { ['na\u0000me']: 'a\u0000b', list: ['\uD800x', 'ok 😀'], n: 1, __proto__x: null };
+    const dirty = { 'na\u0000me': 'a\u0000b', list: ['\uD800x', 'ok 😀'], n: 1, __proto__x: null };
     const clean = sanitizeStorable(dirty);
     expect(findUnstorable(clean)).toBeUndefined();
     expect(clean).toEqual({ 'na\uFFFDme': 'a\uFFFDb', list: ['\uFFFDx', 'ok 😀'], n: 1, __proto__x: null });

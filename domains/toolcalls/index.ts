@@ -1,3 +1,5 @@
+export type { RedactionOptions, RedactionPattern } from '../../kernel/redaction.ts';
+export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from '../../kernel/redaction.ts';
 export type { ToolCallCommand } from './commands.ts';
 export {
   AbandonToolCall,
@@ -34,5 +36,3 @@ export type {
   UnfinishedCall,
 } from './handlers.ts';
 export { findUnfinishedCalls, makeToolCallCommands, toolCallStream } from './handlers.ts';
-export type { RedactionOptions, RedactionPattern } from '../../kernel/redaction.ts';
-export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from '../../kernel/redaction.ts';
