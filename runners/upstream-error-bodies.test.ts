@@ -60,7 +60,7 @@ describe('an upstream’s error body stays out of the log and the API', () => {
     expect((down.json.health as { lastError: string }).lastError).toMatch(/HTTP 500/);
     expect(down.text).not.toContain(SECRET);
 
-    // The first attempt may come before the runner hosts the server; a retry reaches the upstream.
+    // Discovery reached the upstream and recorded its status.
     const log = await until(async () => {
       const events = await system.store.readAll({ maxCount: 100_000 });
       const reached = events.some(

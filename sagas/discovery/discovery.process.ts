@@ -5,7 +5,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import { handleCommand, loadStream } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
-import { errorMessage } from '../../kernel/errors.ts';
+import { AppError, errorMessage } from '../../kernel/errors.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -47,7 +47,12 @@ export interface DiscoveryProcessDeps {
   checkpoint: { load(): Promise<bigint>; save(position: bigint): Promise<void> };
   policy?: RetryPolicy;
   attemptTimeoutMs?: number;
+  /** How long an attempt waits for a runner to host the server before it counts as failed. */
+  hostWaitMs?: number;
 }
+
+/** The runner does not (yet) host the server: it follows the same log and may be behind us. */
+const NOT_HOSTED = new Set(['UPSTREAM.UNKNOWN_SERVER', 'UPSTREAM.NOT_HOSTED']);
 
 const SYSTEM_ACTOR = 'system:discovery';
 
@@ -70,6 +75,7 @@ function briefError(e: unknown): string {
 export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
   const policy = deps.policy ?? defaultRetryPolicy;
   const attemptTimeoutMs = deps.attemptTimeoutMs ?? 30_000;
+  const hostWaitMs = deps.hostWaitMs ?? 30_000;
   const log = deps.logger.child({ module: 'discovery' });
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Map<string, Promise<void>>();
@@ -150,10 +156,8 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
     const attemptId = randomIds.uuid();
     let outcome: Extract<DiscoveryCommand, { type: 'RecordAttempt' }>['outcome'];
     try {
-      const catalog = await deps.upstreams.discover(serverId, {
-        signal: stopping.signal,
-        timeoutMs: attemptTimeoutMs,
-      });
+      const catalog = await discoverWhenHosted(serverId);
+      if (!catalog) return;
       // The setting as it is now, not as the request found it: pinning turned on while an attempt
       // was pending takes effect with this attempt.
       const pinTools = (await serverState(serverId)).settings?.pinTools === true;
@@ -172,6 +176,28 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
       { type: 'RecordAttempt', serverId, attempt: n, outcome, at: deps.clock.now(), policy },
       attemptId,
     );
+  }
+
+  /**
+   * Asks the upstream for its catalog, waiting (with backoff, up to hostWaitMs) while no runner
+   * hosts the server yet — the runner starts it from the same event that requested discovery.
+   * Answers nothing when the request is no longer pending (disabled, removed meanwhile).
+   */
+  async function discoverWhenHosted(serverId: string): Promise<Catalog | undefined> {
+    const waitUntil = Date.now() + hostWaitMs;
+    for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+      try {
+        return await deps.upstreams.discover(serverId, {
+          signal: stopping.signal,
+          timeoutMs: attemptTimeoutMs,
+        });
+      } catch (e) {
+        const notHosted = e instanceof AppError && NOT_HOSTED.has(e.code);
+        if (!notHosted || Date.now() + pause > waitUntil || stopping.signal.aborted) throw e;
+        await new Promise((r) => setTimeout(r, pause));
+        if ((await state(serverId)).status !== 'pending') return undefined;
+      }
+    }
   }
 
   /** Turns one server event into saga inputs. */

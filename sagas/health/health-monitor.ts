@@ -71,10 +71,11 @@ export function createHealthMonitor(deps: HealthMonitorDeps) {
       latencyMs = Math.round(await deps.upstreams.ping(server.serverId, { timeoutMs: pingTimeoutMs }));
       status = 'HEALTHY';
     } catch (e) {
-      error = briefError(e);
       const code = (e as { code?: string }).code;
-      // Not hosted (yet): just registered or enabled, its runner is still starting it.
-      if (code === 'UPSTREAM.UNKNOWN_SERVER' || code === 'UPSTREAM.NOT_HOSTED') status = 'STARTING';
+      // Not hosted (yet): just registered or enabled, its runner is still starting it — not an error.
+      const notHosted = code === 'UPSTREAM.UNKNOWN_SERVER' || code === 'UPSTREAM.NOT_HOSTED';
+      error = notHosted ? undefined : briefError(e);
+      if (notHosted) status = 'STARTING';
       else if (instances.length > 0 && instances.every((i) => i.state === 'error')) status = 'ERROR';
       else if (instances.some((i) => i.state === 'starting')) status = 'STARTING';
       else status = 'UNHEALTHY';
