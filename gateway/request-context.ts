@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { CommandMeta } from '../kernel/decider.ts';
+import { AppError } from '../kernel/errors.ts';
 import { randomIds, uuidV5 } from '../kernel/ids.ts';
 import { credentialLabel, type Principal } from '../kernel/principal.ts';
 import type { TenantScope } from '../projections/tenant-scope.ts';
@@ -20,7 +21,32 @@ export function commandMetaOf(request: FastifyRequest, operation: string, now: D
     correlationId: String(request.id),
     traceparent: typeof traceparent === 'string' ? traceparent : undefined,
     issuedAt: now,
+    ifRevision: ifMatchRevision(request.headers['if-match']),
   };
+}
+
+/**
+ * `If-Match: "<revision>"` (the ETag a read answered; weak or unquoted forms too) as a stream
+ * revision; `*` or no header: no precondition. Anything else is refused before anything runs.
+ */
+export function ifMatchRevision(header: string | string[] | undefined): bigint | undefined {
+  if (header === undefined) return undefined;
+  const value = (Array.isArray(header) ? header.join(',') : header).trim();
+  if (value === '*') return undefined;
+  const m = /^(?:W\/)?(?:"(-1|0|[1-9][0-9]{0,18})"|(-1|0|[1-9][0-9]{0,18}))$/.exec(value);
+  if (!m) {
+    throw new AppError(
+      'validation',
+      'REQUEST.INVALID_IF_MATCH',
+      'If-Match must be one revision as an ETag, e.g. "3" (from the resource\'s ETag)',
+    );
+  }
+  return BigInt(m[1] ?? m[2]!);
+}
+
+/** The ETag of a resource that is one stream: its revision. */
+export function etagOf(revision: bigint | string): string {
+  return `"${revision}"`;
 }
 
 /** Who, in event metadata: the principal's id, tenant and credential id. */

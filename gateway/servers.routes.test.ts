@@ -115,6 +115,81 @@ describe('REST /api/v1/servers', () => {
     expect(await registryEvents()).toEqual(head);
   });
 
+  it('honours If-Match with the ETag: a write on a server that changed meanwhile is 412 and appends nothing', async () => {
+    const created = await register({
+      name: 'etag',
+      transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' },
+    });
+    const { id } = created.json<{ id: string }>();
+    expect(created.headers.etag).toBe('"0"');
+    const read = await inject({ method: 'GET', url: `/api/v1/servers/${id}` });
+    expect(read.headers.etag).toBe('"0"');
+
+    // Alice and Bob both read revision 0; Alice's rename lands first.
+    const alice = await inject({
+      method: 'PATCH',
+      url: `/api/v1/servers/${id}?wait=true`,
+      payload: { name: 'etag-alice' },
+      headers: { 'if-match': read.headers.etag as string },
+    });
+    expect(alice.statusCode).toBe(202);
+    expect(alice.headers.etag).toBe('"1"');
+
+    const head = await registryEvents();
+    // Bob's rename (it would claim a name: nothing of that may be appended either), his disable
+    // and his removal, each on revision 0: refused.
+    for (const [method, url, payload] of [
+      ['PATCH', `/api/v1/servers/${id}`, { name: 'etag-bob' }],
+      ['POST', `/api/v1/servers/${id}/disable`, undefined],
+      ['DELETE', `/api/v1/servers/${id}`, undefined],
+    ] as const) {
+      const bob = await inject({ method, url, ...(payload && { payload }), headers: { 'if-match': '"0"' } });
+      expect(bob.statusCode, `${method} ${url}`).toBe(412);
+      expect(bob.json()).toMatchObject({ code: 'COMMAND.PRECONDITION_FAILED' });
+    }
+    expect(await registryEvents()).toEqual(head);
+    const now = await inject({ method: 'GET', url: `/api/v1/servers/${id}` });
+    expect(now.json()).toMatchObject({ name: 'etag-alice', enabled: true });
+
+    // With the current ETag (weak form too) the write goes through; `*` is no precondition.
+    const disable = await inject({
+      method: 'POST',
+      url: `/api/v1/servers/${id}/disable?wait=true`,
+      headers: { 'if-match': `W/${now.headers.etag}` },
+    });
+    expect(disable.statusCode).toBe(202);
+    const enable = await inject({
+      method: 'POST',
+      url: `/api/v1/servers/${id}/enable`,
+      headers: { 'if-match': '*' },
+    });
+    expect(enable.statusCode).toBe(202);
+
+    // A malformed If-Match is 400; one on a route without ETags cannot match: 412; neither appends.
+    const before = await registryEvents();
+    const garbled = await inject({
+      method: 'POST',
+      url: `/api/v1/servers/${id}/refresh`,
+      headers: { 'if-match': '"abc", "1"' },
+    });
+    expect(garbled.statusCode).toBe(400);
+    const elsewhere = await register(
+      { name: 'etag-new', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } },
+      '',
+    ).then(() =>
+      inject({
+        method: 'POST',
+        url: '/api/v1/servers',
+        payload: { name: 'etag-other', transport: { type: 'sse', url: 'http://127.0.0.1:9/sse' } },
+        headers: { 'if-match': '"0"' },
+      }),
+    );
+    expect(elsewhere.statusCode).toBe(412);
+    expect(elsewhere.json()).toMatchObject({ code: 'REQUEST.NOT_CONDITIONAL' });
+    const names = (await registryEvents()).length - before.length;
+    expect(names).toBe(2); // etag-new's reservation and registration only
+  });
+
   describe('bad input gets a 4xx problem and appends nothing', () => {
     const cases: Array<[string, () => Promise<LightMyRequestResponse>, number, string]> = [
       [

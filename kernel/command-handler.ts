@@ -1,7 +1,7 @@
 import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
 import type { EventMetadata, NewEvent, RecordedEvent } from './envelope.ts';
-import { WrongExpectedRevisionError } from './errors.ts';
+import { AppError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
 
@@ -40,6 +40,16 @@ export function eventMetadata(meta: CommandMeta, schemaVersion: number): EventMe
   };
 }
 
+/** The caller's If-Match names a revision the stream is no longer (or not yet) at: 412. */
+export function preconditionFailed(stream: string, expected: bigint, actual: bigint): AppError {
+  return new AppError(
+    'concurrency',
+    'COMMAND.PRECONDITION_FAILED',
+    `${stream} is at revision ${actual}, not ${expected} (If-Match): read it again`,
+    { stream, expected: expected.toString(), actual: actual.toString() },
+  );
+}
+
 /** Loads an aggregate's events from the store, upcast and validated. */
 export async function loadStream<E extends DomainEvent>(
   deps: CommandHandlerDeps,
@@ -55,7 +65,8 @@ export async function loadStream<E extends DomainEvent>(
 
 /**
  * Runs one command against one stream: load, fold, decide, append with the expected revision.
- * Optimistic-concurrency conflicts are retried (the decision is re-made on fresh state). A command
+ * Optimistic-concurrency conflicts are retried (the decision is re-made on fresh state), unless the
+ * caller named the revision it saw (`meta.ifRevision`): then anything else is refused. A command
  * id seen before in the stream returns the original outcome and appends nothing.
  */
 export async function handleCommand<C, E extends DomainEvent, S>(
@@ -104,6 +115,9 @@ export async function handleCommand<C, E extends DomainEvent, S>(
         events: earlier.map((r) => ({ id: r.id, type: r.type })),
         duplicate: true,
       };
+    }
+    if (meta.ifRevision !== undefined && (revision ?? -1n) !== meta.ifRevision) {
+      throw preconditionFailed(stream, meta.ifRevision, revision ?? -1n);
     }
     const state = assumed
       ? assumed.state

@@ -28,6 +28,11 @@ export interface CommandMeta {
   correlationId: string;
   traceparent?: string | undefined;
   issuedAt: Date;
+  /**
+   * The stream revision the caller last saw (HTTP If-Match): the command is refused with
+   * COMMAND.PRECONDITION_FAILED if the stream is at any other revision (-1n: it must not exist).
+   */
+  ifRevision?: bigint | undefined;
 }
 
 export function fold<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, events: readonly E[]): S {

@@ -21,6 +21,10 @@ const metaSchema = z.object({
   correlationId: z.string().min(1).max(200),
   traceparent: z.string().max(200).optional(),
   issuedAt: z.iso.datetime(),
+  ifRevision: z
+    .string()
+    .regex(/^(-1|0|[1-9][0-9]{0,18})$/)
+    .optional(),
 });
 
 const messageSchema = z.object({
@@ -60,7 +64,12 @@ function fromWire(r: WireResult): WriteResult {
 }
 
 function metaToWire(m: CommandMeta) {
-  return { ...m, traceparent: m.traceparent, issuedAt: m.issuedAt.toISOString() };
+  return {
+    ...m,
+    traceparent: m.traceparent,
+    issuedAt: m.issuedAt.toISOString(),
+    ifRevision: m.ifRevision?.toString(),
+  };
 }
 
 /** Worker side: serves server commands from the bus with the given (local) command handlers. */
@@ -80,7 +89,11 @@ export function serveServerCommands(
       const parsed = messageSchema.safeParse(message.payload);
       if (!parsed.success) throw new AppError('validation', 'COMMAND.MALFORMED', parsed.error.message);
       const { id, input, meta: wireMeta } = parsed.data;
-      const meta: CommandMeta = { ...wireMeta, issuedAt: new Date(wireMeta.issuedAt) };
+      const meta: CommandMeta = {
+        ...wireMeta,
+        issuedAt: new Date(wireMeta.issuedAt),
+        ifRevision: wireMeta.ifRevision === undefined ? undefined : BigInt(wireMeta.ifRevision),
+      };
       const need = (): string => {
         if (!id) throw new AppError('validation', 'COMMAND.MALFORMED', `${op} needs a server id`);
         return id;

@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import { eventMetadata, handleCommand, loadStream } from '../../kernel/command-handler.ts';
+import {
+  eventMetadata,
+  handleCommand,
+  loadStream,
+  preconditionFailed,
+} from '../../kernel/command-handler.ts';
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import { WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
@@ -344,6 +349,10 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
       const earlier = earlierResult(serverId, stream, loaded, meta);
       if (earlier) return earlier;
       const current = requireActive(loaded.state, serverId);
+      // Before the name is claimed: a refused update appends nothing at all.
+      const at = loaded.revision ?? -1n;
+      if (meta.ifRevision !== undefined && at !== meta.ifRevision)
+        throw preconditionFailed(stream, meta.ifRevision, at);
       const transport = parsed.transport && sealTransport(parsed.transport, current.transport);
       const rename = parsed.name !== undefined && parsed.name !== current.name ? parsed.name : undefined;
       if (rename) await claimName(rename, serverId, meta);

@@ -7,10 +7,13 @@ import { isUuid } from '../../kernel/ids.ts';
 import { listPendingTools } from '../../projections/catalog/catalog.queries.ts';
 import { getServer, getServerByName, listServers } from '../../projections/servers/servers.queries.ts';
 import type { GatewayDeps, WriteResult } from '../deps.ts';
-import { commandMetaOf, tenantScopeOf } from '../request-context.ts';
+import { commandMetaOf, etagOf, tenantScopeOf } from '../request-context.ts';
 import { consistencyQuery, problemResponses, writeAccepted } from './shared.ts';
 
 const PROJECTION = 'servers';
+
+const IF_MATCH =
+  'Optimistic concurrency: with `If-Match: "<revision>"` (the `ETag` of GET /servers/:id or of an earlier write) the write is refused with 412 and appends nothing if the server stream is at another revision. The answer’s `ETag` is the revision after the write.';
 
 const idParams = z.object({
   id: z.string().min(1).max(128).describe('Server id (uuid) or name'),
@@ -99,6 +102,8 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         wait && result.position !== undefined
           ? await deps.projections.waitForPosition(PROJECTION, result.position, deps.consistencyTimeoutMs)
           : undefined;
+      // The server stream's revision after the write: the If-Match of the next one.
+      reply.header('etag', etagOf(result.revision));
       return writeAccepted(reply, result, `/api/v1/servers/${result.id}`, projected);
     }
 
@@ -158,11 +163,13 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['servers'],
           summary: 'Get one server by id or name',
+          description:
+            'The `ETag` header is the server stream’s revision as the read model shows it: send it as `If-Match` on a write to have the write refused (412) if the server changed meanwhile.',
           params: idParams,
           querystring: consistencyQuery,
         },
       },
-      async (request) => {
+      async (request, reply) => {
         await awaitPosition(request.query);
         const { id } = request.params;
         const scope = tenantScopeOf(request.principal);
@@ -170,6 +177,7 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
           ? await getServer(deps.readDb, id, scope)
           : await getServerByName(deps.readDb, id, scope);
         if (!server) throw new AppError('not_found', 'SERVER.NOT_FOUND', `no server ${id}`);
+        reply.header('etag', etagOf(server.revision));
         return server;
       },
     );
@@ -180,11 +188,13 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['servers'],
           summary: 'Update a server',
+          description: IF_MATCH,
           params: idParams,
           body: UpdateServerInput,
           querystring: z.object({ wait: z.enum(['true', 'false']).optional() }),
           response: problemResponses([400, 404, 409, 412]),
         },
+        config: { conditional: true },
       },
       async (request, reply) => {
         const id = await resolveId(request.params.id);
@@ -207,10 +217,12 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
               action === 'refresh'
                 ? 'Discover the server’s tools, resources and prompts again'
                 : `${action[0]!.toUpperCase()}${action.slice(1)} a server`,
+            description: IF_MATCH,
             params: idParams,
             querystring: z.object({ wait: z.enum(['true', 'false']).optional() }),
-            response: problemResponses([404, 409]),
+            response: problemResponses([404, 409, 412]),
           },
+          config: { conditional: true },
         },
         async (request, reply) => {
           const id = await resolveId(request.params.id);
@@ -297,10 +309,12 @@ export function serversRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['servers'],
           summary: 'Remove a server (soft: its history stays in the log, its name becomes free)',
+          description: IF_MATCH,
           params: idParams,
           querystring: z.object({ wait: z.enum(['true', 'false']).optional() }),
-          response: problemResponses([404]),
+          response: problemResponses([404, 412]),
         },
+        config: { conditional: true },
       },
       async (request, reply) => {
         const id = await resolveId(request.params.id);
