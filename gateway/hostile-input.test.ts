@@ -164,10 +164,14 @@ describe('hostile input at the edge', () => {
         ? true
         : undefined,
     );
-    const sent = upstream.stats().queries.slice(seen);
+    // The fixture is shared with servers of other tests (their health checks): this server's
+    // requests are the ones with its URL's own parameter.
+    const sent = upstream
+      .stats()
+      .queries.slice(seen)
+      .filter((q) => new URLSearchParams(q).get('region') === 'eu');
     expect(sent.length).toBeGreaterThan(0);
     for (const q of sent) expect(new URLSearchParams(q).get('api_key')).toBe(key);
-    expect(new URLSearchParams(sent[0]).get('region')).toBe('eu');
 
     const shown = await admin()('/api/v1/servers/keyed', { method: 'GET' });
     expect(shown.json).toMatchObject({ transport: { query: { api_key: '[redacted]' } } });
