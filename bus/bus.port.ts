@@ -125,7 +125,7 @@ export interface BusInfo {
 
 /**
  * The message bus. Adapters: NATS JetStream + core request/reply (bus/nats), in-process
- * (bus/in-process). Contract: bus/bus.contract.ts.
+ * (bus/in-process). Contract: test/contracts/bus.contract.ts.
  */
 export interface Bus {
   readonly names: BusNames;

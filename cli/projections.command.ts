@@ -1,4 +1,4 @@
-import type { ProjectionStatusView } from '../gateway/deps.ts';
+import type { ProjectionStatusView } from '../gateway/ports.ts';
 import { CliError } from './errors.ts';
 import { type GatewayOptions, gatewayOf } from './gateway-options.ts';
 import { apiGet, apiPost } from './http-client.ts';

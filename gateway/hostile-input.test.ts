@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../kernel/clock.ts';
 import { randomIds } from '../kernel/ids.ts';
 import { silentLogger } from '../kernel/logger.ts';
-import { type HttpFixture, startHttpFixture } from '../runners/fixtures/http.server.ts';
 import type { Upstreams } from '../runners/upstream.port.ts';
 import type { System } from '../runtime/compose.ts';
 import { noToolLimits, roomyInFlight, TEST_ADMIN_KEY, testAdmin, testAuthorizer } from '../test/access.ts';
 import { until } from '../test/e2e/program.ts';
 import { startMutableUpstream } from '../test/fixtures/mutable-upstream.ts';
+import { type HttpFixture, startHttpFixture } from '../test/fixtures/upstreams/http.server.ts';
 import { client, startMemorySystem } from '../test/systems.ts';
 import { makeToolExecutor } from './tool-execution.ts';
 

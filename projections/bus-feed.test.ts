@@ -7,11 +7,11 @@ import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.t
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
 import { silentLogger } from '../kernel/logger.ts';
+import { databaseKinds, type TestDatabase } from '../test/databases.ts';
 import { hasNats, hasPostgres, services, uniqueName } from '../test/services.ts';
 import { busFeed } from './bus-feed.ts';
 import type { Projection } from './projection.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
-import { databaseKinds, type TestDatabase } from './test-databases.ts';
 
 const enabled = hasPostgres() && hasNats();
 if (!enabled) console.warn('!!! bus-fed projections SKIPPED: needs DATABASE_URL and NATS_URL');

@@ -6,11 +6,11 @@ import { systemClock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test/databases.ts';
 import type { Projection } from './projection.ts';
 import { makeProjectionQuarantine } from './quarantine.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
 import { tableContents } from './tables.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from './test-databases.ts';
 
 function newEvent(type: string): NewEvent {
   return {

@@ -7,13 +7,13 @@ import type { CommandMeta } from '../kernel/decider.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { createSecretBox } from '../kernel/secrets.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test/databases.ts';
 import { advanceCheckpoint, CheckpointMovedError, ensureCheckpoint, readCheckpoint } from './checkpoints.ts';
 import type { Projection } from './projection.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
 import { serversProjection } from './servers/server.projection.ts';
 import { listServers } from './servers/servers.queries.ts';
 import { tableContents } from './tables.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from './test-databases.ts';
 
 function newEvent(type: string, data: unknown = {}): NewEvent {
   return {

@@ -12,11 +12,11 @@ import { silentLogger } from '../kernel/logger.ts';
 import { createSecretBox } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import { openPGlite, type SqlConnection } from '../runtime/sql.ts';
+import { eventually, fixturePath, newMarker, processesWith, repoRoot, textOf } from '../test/runners.ts';
 import { createRunnerHost, type RunnerHost } from './host.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool/pool.ts';
 import { createRemoteUpstreams } from './remote/remote-upstreams.ts';
 import { serveUpstreams, type UpstreamsServer } from './remote/serve-upstreams.ts';
-import { eventually, fixturePath, newMarker, processesWith, repoRoot, textOf } from './test-kit.ts';
 import type { Upstreams } from './upstream.port.ts';
 
 const meta = (): CommandMeta => ({

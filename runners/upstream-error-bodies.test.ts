@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../runtime/compose.ts';
 import { until } from '../test/e2e/program.ts';
+import { type HttpFixture, startHttpFixture } from '../test/fixtures/upstreams/http.server.ts';
 import { client, startMemorySystem } from '../test/systems.ts';
-import { type HttpFixture, startHttpFixture } from './fixtures/http.server.ts';
 
 const SECRET = 'sk-live-0d1e2a3d4b5e6e7f-internal-db-password';
 const BODY = JSON.stringify({ error: 'boom', detail: `postgres://admin:${SECRET}@10.0.0.5/prod` });

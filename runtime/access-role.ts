@@ -20,7 +20,7 @@ import type { GatewayAuth, ServerAccessInfo } from '../gateway/auth/auth.plugin.
 import { type CredentialResolver, createCredentialResolver } from '../gateway/auth/credentials.ts';
 import { createOidcVerifier } from '../gateway/auth/oidc.ts';
 import { challengeFor, type ResourceMetadataOptions } from '../gateway/auth/resource-metadata.ts';
-import type { AccessRoutesDeps } from '../gateway/deps.ts';
+import type { AccessRoutesDeps } from '../gateway/ports.ts';
 import {
   createMemoryRateLimiter,
   createPostgresRateLimiter,

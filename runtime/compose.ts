@@ -20,7 +20,7 @@ import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
 import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
-import type { ServerCommandsPort } from '../gateway/deps.ts';
+import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';

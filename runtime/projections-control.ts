@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
 import type { ProjectionDecisionResult } from '../domains/operations/index.ts';
-import type { ProjectionDecision, ProjectionsPort } from '../gateway/deps.ts';
+import type { ProjectionDecision, ProjectionsPort } from '../gateway/ports.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { ProjectionQuarantine, ProjectionRunner } from '../projections/index.ts';
 

@@ -1,7 +1,7 @@
 import { ZodError, type z } from 'zod';
 import type { ServerCommands } from '../domains/servers/handlers.ts';
 import { DisableServerInput, RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
-import type { ServerCommandsPort, WriteResult } from '../gateway/deps.ts';
+import type { ServerCommandsPort, WriteResult } from '../gateway/ports.ts';
 import { AppError } from '../kernel/errors.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
-import type { ServerCommandsPort, WriteResult } from '../gateway/deps.ts';
+import type { ServerCommandsPort, WriteResult } from '../gateway/ports.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeProjectCommands } from '../domains/projects/index.ts';
 import { makeTemplateCommands } from '../domains/templates/index.ts';
-import type { ProjectionsPort } from '../gateway/deps.ts';
+import type { ProjectionsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { listTemplateSources, recordSourceCheck } from '../projections/templates/index.ts';
 import { createTemplateSync, type TemplateSync } from '../sagas/template-sync/sync-source.ts';

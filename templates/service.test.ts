@@ -9,10 +9,10 @@ import { silentLogger } from '../kernel/logger.ts';
 import { listProjects, projectsProjection } from '../projections/projects/index.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../projections/runner.ts';
 import { templatesProjection } from '../projections/templates/templates.projection.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../projections/test-databases.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test/databases.ts';
+import { makeTempDirs, manifestYaml, writeTree } from '../test/templates.ts';
 import { templateBlobStore } from './blobs.ts';
 import { loadTemplateDir } from './engine/load.ts';
-import { makeTempDirs, manifestYaml, writeTree } from './engine/testing.ts';
 import { createTemplateService, type TemplateService } from './service.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { silentLogger } from '../../kernel/logger.ts';
-import { describeBusContract } from '../bus.contract.ts';
+import { describeBusContract } from '../../test/contracts/bus.contract.ts';
 import { createInProcessBus } from './in-process.bus.ts';
 
 describeBusContract('in-process', async () => {

@@ -2,8 +2,8 @@ import nats from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../kernel/errors.ts';
 import { silentLogger } from '../../kernel/logger.ts';
+import { describeBusContract, eventFactory, eventually } from '../../test/contracts/bus.contract.ts';
 import { services, uniqueName } from '../../test/services.ts';
-import { describeBusContract, eventFactory, eventually } from '../bus.contract.ts';
 import type { Bus, BusNames } from '../bus.port.ts';
 import { createNatsBus } from './nats.bus.ts';
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
+import { eventually } from '../../test/contracts/bus.contract.ts';
 import { createTestDatabase, services, uniqueName } from '../../test/services.ts';
-import { eventually } from '../bus.contract.ts';
 import { createInProcessLeaderLock } from './in-process-leader-lock.ts';
 import type { LeaderLock } from './leader-lock.port.ts';
 import { createPostgresLeaderLock } from './postgres-leader-lock.ts';

@@ -5,12 +5,12 @@ import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
 import { openPGlite, type SqlConnection } from '../../runtime/sql.ts';
-import { eventually } from '../bus.contract.ts';
+import { eventually } from '../../test/contracts/bus.contract.ts';
+import { appendMany, readWholeStore } from '../../test/relay.ts';
 import type { Bus, Consumer } from '../bus.port.ts';
 import { createInProcessBus } from '../in-process/in-process.bus.ts';
 import { createInProcessLeaderLock } from './in-process-leader-lock.ts';
 import { createRelay, type Relay } from './relay.ts';
-import { appendMany, readWholeStore } from './relay-test-kit.ts';
 
 /** The embedded mode's wiring: PGlite event store, in-process bus and lock. Needs no services. */
 describe('relay: embedded (PGlite store → in-process bus)', () => {

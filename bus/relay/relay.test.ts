@@ -6,13 +6,13 @@ import { createPostgresEventStore } from '../../event-store/postgres/postgres.ev
 import { silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
 import { openPostgres, type SqlConnection } from '../../runtime/sql.ts';
+import { eventually } from '../../test/contracts/bus.contract.ts';
+import { appendMany, deleteStreams, duplicates, readWholeBus, readWholeStore } from '../../test/relay.ts';
 import { createTestDatabase, services, uniqueName } from '../../test/services.ts';
-import { eventually } from '../bus.contract.ts';
 import type { Bus, BusNames } from '../bus.port.ts';
 import { createNatsBus } from '../nats/nats.bus.ts';
 import { createPostgresLeaderLock } from './postgres-leader-lock.ts';
 import { createRelay, type Relay } from './relay.ts';
-import { appendMany, deleteStreams, duplicates, readWholeBus, readWholeStore } from './relay-test-kit.ts';
 
 const { databaseUrl, natsUrl } = services();
 const missing = !databaseUrl || !natsUrl;
@@ -180,7 +180,7 @@ describe.skipIf(missing)('relay: Postgres event store → NATS JetStream', () =>
   });
 
   function startRelayProcess(): ChildProcess {
-    const script = fileURLToPath(new URL('./test-relay-process.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../../test/fixtures/relay-process.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       env: {
         ...process.env,

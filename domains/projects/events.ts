@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
 import { recordedOwner, recordedTenant } from '../../kernel/ownership.ts';
-import { templateNameSchema, templateVersionSchema } from '../templates/manifest.ts';
+import { templateNameSchema, templateVersionSchema } from '../../kernel/template-ref.ts';
 
 const isoDate = z.iso.datetime({ offset: true });
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256');

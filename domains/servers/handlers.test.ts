@@ -6,7 +6,7 @@ import { toJson } from '../../kernel/envelope.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
 import { createSecretBox, type SealedSecret } from '../../kernel/secrets.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { registerServerEvents, type StoredTransport } from './events.ts';
 import { makeServerCommands, serverNameStream, serverStream } from './handlers.ts';
 

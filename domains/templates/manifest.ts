@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { templateNameSchema, templateVersionSchema } from '../../kernel/template-ref.ts';
+
+export { TEMPLATE_NAME_RE, templateNameSchema, templateVersionSchema } from '../../kernel/template-ref.ts';
 
 /**
  * A template's manifest (`template.yaml` or `template.json` at the root of its directory): what it
  * is, and the variables it renders with. Pure schema: reading files is the engine's business
  * (templates/), deciding what to record is this domain's.
  */
-
-/** Template names become stream ids (`template-<name>`), URL segments and MCP arguments. */
-export const TEMPLATE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const templateNameSchema = z
-  .string()
-  .regex(TEMPLATE_NAME_RE, 'must be 1-63 characters of a-z, 0-9 or "-", starting with a letter or digit');
 
 /** A stack groups templates ("typescript-mcp", "node-fastify", "node-cli"). */
 export const stackSchema = z
@@ -20,14 +17,6 @@ export const stackSchema = z
 export const templateTagSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.:+-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, "_", ".", ":", "+" or "-"');
-
-/** Semantic version, as template authors write them: 1.2.3, 1.2.3-beta.1, 1.2.3+build. */
-export const templateVersionSchema = z
-  .string()
-  .regex(
-    /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/,
-    'must be a semantic version such as 1.0.0 or 2.1.0-beta.1',
-  );
 
 export const VARIABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean'] as const;

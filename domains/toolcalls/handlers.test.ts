@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { registerToolCallEvents } from './events.ts';
 import { findUnfinishedCalls, makeToolCallCommands, toolCallStream } from './handlers.ts';
 

@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpFixture, startHttpFixture } from '../../runners/fixtures/http.server.ts';
 import type { System } from '../../runtime/compose.ts';
 import { TEST_ADMIN_KEY } from '../../test/access.ts';
 import { until } from '../../test/e2e/program.ts';
+import { type HttpFixture, startHttpFixture } from '../../test/fixtures/upstreams/http.server.ts';
 import { client, startMemorySystem } from '../../test/systems.ts';
 import { JSONRPC_RATE_LIMITED } from '../error-mapping.ts';
 

@@ -19,8 +19,8 @@ import {
   ValidateTemplateInput,
 } from '../../templates/inputs.ts';
 import type { OperationContext, TemplateService } from '../../templates/service.ts';
-import type { ServerCommandsPort } from '../deps.ts';
 import { toToolErrorResult } from '../error-mapping.ts';
+import type { ServerCommandsPort } from '../ports.ts';
 import { actorMeta, tenantScopeOf } from '../request-context.ts';
 
 /** Who calls a platform tool, and where its progress goes. */

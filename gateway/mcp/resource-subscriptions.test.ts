@@ -12,16 +12,9 @@ import { silentLogger } from '../../kernel/logger.ts';
 import { createUpstreamPool, type UpstreamPool } from '../../runners/pool/pool.ts';
 import { createRemoteUpstreams } from '../../runners/remote/remote-upstreams.ts';
 import { serveUpstreams } from '../../runners/remote/serve-upstreams.ts';
-import {
-  eventually,
-  fixtureTransport,
-  newMarker,
-  processesWith,
-  spec,
-  textOf,
-} from '../../runners/test-kit.ts';
 import type { UpstreamSpec, Upstreams } from '../../runners/upstream.port.ts';
 import { asPrincipal, noToolLimits, roomyInFlight, testAuthorizer } from '../../test/access.ts';
+import { eventually, fixtureTransport, newMarker, processesWith, spec, textOf } from '../../test/runners.ts';
 import { services, uniqueName } from '../../test/services.ts';
 import { makeToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer } from './catalog-source.ts';

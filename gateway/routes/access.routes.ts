@@ -11,7 +11,7 @@ import {
   SetRateLimitInput,
   UpdatePrincipalInput,
 } from '../../domains/access/index.ts';
-import type { AccessRoutesDeps } from '../deps.ts';
+import type { AccessRoutesDeps } from '../ports.ts';
 import { commandMetaOf } from '../request-context.ts';
 import { problemResponses, writeAccepted } from './shared.ts';
 

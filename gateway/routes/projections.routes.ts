@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { GatewayDeps, ProjectionDecision } from '../deps.ts';
+import type { GatewayDeps } from '../deps.ts';
+import type { ProjectionDecision } from '../ports.ts';
 import { commandMetaOf } from '../request-context.ts';
 import { problemResponses, writeAccepted } from './shared.ts';
 

@@ -6,7 +6,8 @@ import { AppError } from '../../kernel/errors.ts';
 import { isUuid } from '../../kernel/ids.ts';
 import { listPendingTools } from '../../projections/catalog/catalog.queries.ts';
 import { getServer, getServerByName, listServers } from '../../projections/servers/servers.queries.ts';
-import type { GatewayDeps, WriteResult } from '../deps.ts';
+import type { GatewayDeps } from '../deps.ts';
+import type { WriteResult } from '../ports.ts';
 import { commandMetaOf, etagOf, tenantScopeOf } from '../request-context.ts';
 import { consistencyQuery, problemResponses, writeAccepted } from './shared.ts';
 

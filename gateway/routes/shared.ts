@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { WriteResult } from '../deps.ts';
+import type { WriteResult } from '../ports.ts';
 
 /** RFC 7807 body, for the OpenAPI document. */
 export const problemSchema = z

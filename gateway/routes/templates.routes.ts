@@ -6,7 +6,7 @@ import { templateNameSchema, templateVersionSchema } from '../../domains/templat
 import type { CommandResult } from '../../kernel/command-handler.ts';
 import { SyncTemplatesInput } from '../../templates/inputs.ts';
 import type { TemplateService } from '../../templates/service.ts';
-import type { WriteResult } from '../deps.ts';
+import type { WriteResult } from '../ports.ts';
 import { tenantScopeOf } from '../request-context.ts';
 import { operationContextOf, runOperation } from './operations.ts';
 import { problemResponses, writeAccepted } from './shared.ts';

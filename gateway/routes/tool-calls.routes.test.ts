@@ -10,9 +10,9 @@ import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.ts';
 import { serversProjection } from '../../projections/servers/server.projection.ts';
-import { databaseKinds, type TestDatabase } from '../../projections/test-databases.ts';
 import { toolCallsProjection } from '../../projections/tool-calls/tool-calls.projection.ts';
 import { asPrincipal } from '../../test/access.ts';
+import { databaseKinds, type TestDatabase } from '../../test/databases.ts';
 import { handleHttpError, notFoundHandler } from '../error-mapping.ts';
 import { toolCallsRoutes } from './tool-calls.routes.ts';
 

@@ -12,9 +12,9 @@ import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { serversProjection } from '../servers/server.projection.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { catalogProjection } from './catalog.projection.ts';
 import { getServerCatalog, listCatalog, listPendingTools } from './catalog.queries.ts';
 

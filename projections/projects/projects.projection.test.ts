@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerProjectEvents } from '../../domains/projects/index.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { liveTableNames } from '../projection.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { tableContents } from '../tables.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { projectsProjection } from './projects.projection.ts';
 import { getAnalysis, getProject, listAnalyses, listProjects } from './projects.queries.ts';
 

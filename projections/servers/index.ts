@@ -1,4 +1,5 @@
-export { redactTransport, serversProjection } from './server.projection.ts';
+export { redactTransport } from './redact-transport.ts';
+export { serversProjection } from './server.projection.ts';
 export type {
   ListServersOptions,
   ServerDetailView,

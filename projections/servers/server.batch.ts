@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type { ServerEvent } from '../../domains/servers/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { ReadModelTables } from '../db.ts';
-import { redactTransport } from './server.projection.ts';
+import { redactTransport } from './redact-transport.ts';
 
 /** A servers row as the batch holds it in memory (JSON columns as objects). */
 interface Row {

@@ -6,13 +6,12 @@ import type {
   ServerRegistered,
   ServerRemoved,
   ServerUpdated,
-  StoredTransport,
 } from '../../domains/servers/index.ts';
 import { SERVER_CATEGORY, serverEventTypeNames } from '../../domains/servers/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
-import { redactSecrets } from '../../kernel/secrets.ts';
-import type { ReadModelTables, RedactedTransport, ServersTable } from '../db.ts';
+import type { ReadModelTables, ServersTable } from '../db.ts';
 import type { Projection } from '../projection.ts';
+import { redactTransport } from './redact-transport.ts';
 import { applyServersBatch } from './server.batch.ts';
 
 type Trx = Transaction<ReadModelTables>;
@@ -141,30 +140,4 @@ async function update(
     .where('id', '=', serverId)
     .where('revision', '<', event.revision.toString())
     .execute();
-}
-
-/** What the read side may show of a transport. */
-export function redactTransport(t: StoredTransport): RedactedTransport {
-  switch (t.type) {
-    case 'stdio':
-      return {
-        type: 'stdio',
-        command: t.command,
-        args: t.args,
-        env: redactSecrets(t.env),
-        ...(t.cwd !== undefined && { cwd: t.cwd }),
-      };
-    case 'streamable-http':
-    case 'sse':
-      return {
-        type: t.type,
-        url: t.url,
-        headers: redactSecrets(t.headers),
-        ...(t.query && { query: redactSecrets(t.query) }),
-      };
-    default: {
-      const _: never = t;
-      return _;
-    }
-  }
 }

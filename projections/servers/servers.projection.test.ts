@@ -5,8 +5,8 @@ import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { serversProjection } from './server.projection.ts';
 import { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';
 

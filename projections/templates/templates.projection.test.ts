@@ -3,10 +3,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTemplateEvents } from '../../domains/templates/index.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
 import { liveTableNames } from '../projection.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { tableContents } from '../tables.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test-databases.ts';
 import { recordSourceCheck } from './source-checks.ts';
 import { templatesProjection } from './templates.projection.ts';
 import {

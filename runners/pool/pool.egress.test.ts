@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../kernel/errors.ts';
 import { silentLogger } from '../../kernel/logger.ts';
-import { type HttpFixture, startHttpFixture } from '../fixtures/http.server.ts';
-import { capturingLogger, spec, textOf } from '../test-kit.ts';
+import { type HttpFixture, startHttpFixture } from '../../test/fixtures/upstreams/http.server.ts';
+import { capturingLogger, spec, textOf } from '../../test/runners.ts';
 import type { UpstreamSpec } from '../upstream.port.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool.ts';
 

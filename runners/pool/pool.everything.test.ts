@@ -9,7 +9,7 @@ import {
   spec,
   startEverythingHttp,
   textOf,
-} from '../test-kit.ts';
+} from '../../test/runners.ts';
 import type { ListChanged, UpstreamSpec } from '../upstream.port.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool.ts';
 

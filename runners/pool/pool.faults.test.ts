@@ -10,7 +10,7 @@ import {
   processesWith,
   spec,
   textOf,
-} from '../test-kit.ts';
+} from '../../test/runners.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool.ts';
 import { isAlive } from './process-tree.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
-import { eventually, fixtureTransport, newMarker, processesWith, spec, textOf } from '../test-kit.ts';
+import { eventually, fixtureTransport, newMarker, processesWith, spec, textOf } from '../../test/runners.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool.ts';
 
 /** Resource subscriptions of several callers over the shared upstream sessions of the pool. */

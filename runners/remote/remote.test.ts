@@ -5,9 +5,6 @@ import { createInProcessBus } from '../../bus/in-process/in-process.bus.ts';
 import { createNatsBus } from '../../bus/nats/nats.bus.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { silentLogger } from '../../kernel/logger.ts';
-import { services, uniqueName } from '../../test/services.ts';
-import { createUpstreamPool, type UpstreamPool } from '../pool/pool.ts';
-import { signalGroup } from '../pool/process-tree.ts';
 import {
   eventually,
   everythingTransport,
@@ -17,7 +14,10 @@ import {
   repoRoot,
   spec,
   textOf,
-} from '../test-kit.ts';
+} from '../../test/runners.ts';
+import { services, uniqueName } from '../../test/services.ts';
+import { createUpstreamPool, type UpstreamPool } from '../pool/pool.ts';
+import { signalGroup } from '../pool/process-tree.ts';
 import type { UpstreamSpec, Upstreams } from '../upstream.port.ts';
 import { createRemoteUpstreams } from './remote-upstreams.ts';
 import { serveUpstreams, type UpstreamsServer } from './serve-upstreams.ts';
@@ -220,7 +220,7 @@ describe.skipIf(!natsUrl)('remote execution over NATS: a runner process dies', (
       [
         '--import',
         'tsx',
-        'runners/remote/runner-process.fixture.ts',
+        'test/fixtures/runner-process.ts',
         natsUrl,
         JSON.stringify(names),
         JSON.stringify({ ...hang, revision: hang.revision.toString() }),

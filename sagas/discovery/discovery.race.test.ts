@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { everythingBin } from '../../runners/test-kit.ts';
 import type { System } from '../../runtime/compose.ts';
 import { until } from '../../test/e2e/program.ts';
+import { everythingBin } from '../../test/runners.ts';
 import { client, startMemorySystem } from '../../test/systems.ts';
 
 /**

@@ -18,11 +18,11 @@ import { silentLogger } from '../../kernel/logger.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.ts';
 import { getTemplate, getTemplateSource, searchTemplates } from '../../projections/templates/index.ts';
 import { templatesProjection } from '../../projections/templates/templates.projection.ts';
-import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../projections/test-databases.ts';
 import { templateBlobStore } from '../../templates/blobs.ts';
 import { loadTemplateDir } from '../../templates/engine/load.ts';
-import { makeTempDirs, manifestYaml, writeTree } from '../../templates/engine/testing.ts';
 import { createTemplateService } from '../../templates/service.ts';
+import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
+import { makeTempDirs, manifestYaml, writeTree } from '../../test/templates.ts';
 import { createTemplateSync, type TemplateSync } from './sync-source.ts';
 
 const git = promisify(execFile);

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDirs } from '../../test/templates.ts';
 import { checkGitUrl, displayUrl, gitCheckout, gitResolve } from './git.ts';
-import { makeTempDirs } from './testing.ts';
 
 const run = promisify(execFile);
 const temp = await makeTempDirs();

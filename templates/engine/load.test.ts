@@ -2,9 +2,9 @@ import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../kernel/errors.ts';
+import { makeTempDirs, manifestYaml, PNG_BYTES, writeTree } from '../../test/templates.ts';
 import type { TemplateLimits } from './limits.ts';
 import { loadTemplateDir, type ScanProgress, scanSource } from './load.ts';
-import { makeTempDirs, manifestYaml, PNG_BYTES, writeTree } from './testing.ts';
 
 const temp = await makeTempDirs();
 afterEach(temp.cleanup);

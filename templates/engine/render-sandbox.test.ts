@@ -4,9 +4,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { manifestSchema } from '../../domains/templates/manifest.ts';
+import { makeTempDirs } from '../../test/templates.ts';
 import type { RenderableTemplate } from './render.ts';
 import { openRenderer, sandboxExecArgv } from './render-sandbox.ts';
-import { makeTempDirs } from './testing.ts';
 
 /**
  * The second line of defence: what the sandboxed child does with a template that got past the

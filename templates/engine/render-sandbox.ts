@@ -6,9 +6,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { TemplateManifest } from '../../domains/templates/manifest.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { ISSUE_CODES } from './issues.ts';
-import type { RenderableTemplate, RenderedFile } from './render.ts';
+import type { TemplateFile } from './load.ts';
+
+/** One file of a generated project. */
+export interface RenderedFile {
+  /** Posix, relative to the project root; checked not to escape it. */
+  path: string;
+  content: Buffer;
+  executable?: boolean;
+}
+
+/** What rendering needs of a template: a {@link LoadedTemplate} fits, so does a test fixture. */
+export interface RenderableTemplate {
+  manifest: TemplateManifest;
+  files: ReadonlyArray<
+    Pick<TemplateFile, 'path' | 'content' | 'binary' | 'render'> & { executable?: boolean }
+  >;
+}
 
 /**
  * Templates are rendered in a child process, never in a Switchyard process: nunjucks is not a

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { manifestSchema } from '../../domains/templates/manifest.ts';
 import { AppError } from '../../kernel/errors.ts';
+import { PNG_BYTES } from '../../test/templates.ts';
 import { assertSafeTemplate, type RenderableTemplate, renderTemplate, usedVariables } from './render.ts';
 import { openRenderer } from './render-sandbox.ts';
-import { PNG_BYTES } from './testing.ts';
 
 const manifest = manifestSchema.parse({ name: 'demo', version: '1.0.0', stack: 'node', description: 'demo' });
 

@@ -1,26 +1,16 @@
-import type { TemplateManifest } from '../../domains/templates/manifest.ts';
 import { AppError, errorMessage } from '../../kernel/errors.ts';
 import { inspectTemplate } from './ast.ts';
 import { error, ISSUE_CODES, type ValidationIssue } from './issues.ts';
-import type { TemplateFile } from './load.ts';
-import { openRenderer, type SandboxOptions, type TemplateRenderer } from './render-sandbox.ts';
+import {
+  openRenderer,
+  type RenderableTemplate,
+  type RenderedFile,
+  type SandboxOptions,
+  type TemplateRenderer,
+} from './render-sandbox.ts';
 import { NUNJUCKS_OPTIONS } from './sandbox/render-core.mjs';
 
-/** One file of a generated project. */
-export interface RenderedFile {
-  /** Posix, relative to the project root; checked not to escape it. */
-  path: string;
-  content: Buffer;
-  executable?: boolean;
-}
-
-/** What rendering needs of a template: a {@link LoadedTemplate} fits, so does a test fixture. */
-export interface RenderableTemplate {
-  manifest: TemplateManifest;
-  files: ReadonlyArray<
-    Pick<TemplateFile, 'path' | 'content' | 'binary' | 'render'> & { executable?: boolean }
-  >;
-}
+export type { RenderableTemplate, RenderedFile } from './render-sandbox.ts';
 
 /** Options of {@link renderTemplate}. */
 export interface RenderOptions {

@@ -1,8 +1,8 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDirs } from '../../test/templates.ts';
 import { BUILTIN_TEMPLATES_DIR, checkSourceLocation, defaultSourcePolicy } from './source-policy.ts';
-import { makeTempDirs } from './testing.ts';
 
 const temp = await makeTempDirs();
 afterEach(temp.cleanup);

@@ -1,9 +1,9 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDirs, manifestYaml, writeTree } from '../../test/templates.ts';
 import { loadTemplateDir } from './load.ts';
 import { BUILTIN_TEMPLATES_DIR } from './source-policy.ts';
-import { makeTempDirs, manifestYaml, writeTree } from './testing.ts';
 import { validateTemplate, validateTemplateDir } from './validate.ts';
 
 const temp = await makeTempDirs();

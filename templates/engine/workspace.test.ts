@@ -3,9 +3,9 @@ import { lstat, mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/prom
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manifestSchema } from '../../domains/templates/manifest.ts';
+import { makeTempDirs, PNG_BYTES, writeTree } from '../../test/templates.ts';
 import type { RenderedFile } from './render.ts';
 import { renderTemplate } from './render.ts';
-import { makeTempDirs, PNG_BYTES, writeTree } from './testing.ts';
 import { holdsAnyOf, resolveInWorkspace, TMP_DIR, writeProjectAtomically } from './workspace.ts';
 
 const temp = await makeTempDirs();

@@ -9,7 +9,7 @@ import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 import { adminFetch } from './program.ts';
 
 const fixture = (name: string) =>
-  fileURLToPath(new URL(`../../runners/fixtures/${name}.server.ts`, import.meta.url));
+  fileURLToPath(new URL(`../fixtures/upstreams/${name}.server.ts`, import.meta.url));
 const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const EVERYTHING = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),

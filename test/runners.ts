@@ -7,8 +7,8 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Logger, pino } from 'pino';
-import { isAlive, killGroup } from './pool/process-tree.ts';
-import type { UpstreamSpec } from './upstream.port.ts';
+import { isAlive, killGroup } from '../runners/pool/process-tree.ts';
+import type { UpstreamSpec } from '../runners/upstream.port.ts';
 
 /** Helpers for the runner tests: specs for fixtures and npm servers, and process inspection. */
 
@@ -16,7 +16,7 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const everythingBin = join(repoRoot, 'node_modules/.bin/mcp-server-everything');
 
 export function fixturePath(name: string): string {
-  return join(repoRoot, 'runners/fixtures', `${name}.server.ts`);
+  return join(repoRoot, 'test/fixtures/upstreams', `${name}.server.ts`);
 }
 
 /** A spec with defaults a test overrides. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import nats from 'nats';
-import type { EventStore } from '../../event-store/event-store.port.ts';
-import type { NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
-import type { BusNames } from '../bus.port.ts';
-import { readMessages } from '../nats/nats-read.ts';
-import { decodeEvent } from '../wire.ts';
+import type { BusNames } from '../bus/bus.port.ts';
+import { readMessages } from '../bus/nats/nats-read.ts';
+import { decodeEvent } from '../bus/wire.ts';
+import type { EventStore } from '../event-store/event-store.port.ts';
+import type { NewEvent, RecordedEvent } from '../kernel/envelope.ts';
 
 /** Test support for the relay: writing to a store, reading back both sides. */
 

@@ -3,9 +3,9 @@ import type { EventStore } from '../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import { migrateReadModels } from '../migrations/read-models/index.ts';
+import type { ReadModelTables } from '../projections/db.ts';
 import { openPGlite, openPostgres, type SqlConnection } from '../runtime/sql.ts';
-import { createTestDatabase, hasPostgres } from '../test/services.ts';
-import type { ReadModelTables } from './db.ts';
+import { createTestDatabase, hasPostgres } from './services.ts';
 
 /** Test support: one migrated database holding both the event store and the read models. */
 export interface TestDatabase {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../kernel/envelope.ts';
-import { AppError } from '../kernel/errors.ts';
-import type { Bus, ConsumeOptions, Consumer } from './bus.port.ts';
+import type { Bus, ConsumeOptions, Consumer } from '../../bus/bus.port.ts';
+import type { RecordedEvent } from '../../kernel/envelope.ts';
+import { AppError } from '../../kernel/errors.ts';
 
 export interface BusFixture {
   bus: Bus;
