@@ -1,6 +1,6 @@
 /**
  * Dependencies point down — kernel ← event-store, bus ← domains ← projections, runners, sagas,
- * templates ← gateway ← runtime ← cli — and `npm run lint` checks it with this file. Tests,
+ * templates ← application (use cases spanning those: callTool) ← gateway ← runtime ← cli — and `npm run lint` checks it with this file. Tests,
  * benchmarks and test helpers (all under test/) sit on top: they may import anything, and
  * production code never imports them.
  */
@@ -9,6 +9,7 @@ const layers = [
   ['event-store', 'bus', 'migrations', 'analysis'],
   ['domains'],
   ['projections', 'runners', 'sagas', 'templates'],
+  ['application'],
   ['gateway'],
   ['runtime'],
   ['cli'],

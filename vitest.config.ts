@@ -17,7 +17,7 @@ const unit = [
   'cli/{mcp,access}.command.test.ts',
   'cli/{ndjson,progress,gateway-options}.test.ts',
   'gateway/mcp/names.test.ts',
-  'gateway/call-limits.test.ts',
+  'application/toolcalls/call-limits.test.ts',
   'gateway/auth/access-cache.test.ts',
   'runners/host-spec.test.ts',
   'runners/egress.test.ts',

@@ -47,7 +47,7 @@ export interface AccessCost {
  * What identity and authorization cost one tool call, in process and without HTTP: the gateway's
  * credential resolver over an access state of a few hundred principals, keys and grants and a few
  * CEL policies (built by applying events, as a gateway follows them from the log), then the two
- * decisions `executeTool` makes (listed? then allowed with these arguments?). Once with an API key
+ * decisions `callTool` makes (listed? then allowed with these arguments?). Once with an API key
  * (keyed hash + constant-time compare every time) and once with an OIDC access token signed here and
  * verified against a JWKS served on loopback — the first verification is not timed, later calls hit
  * the resolver's cache; a token verified afresh every time is timed on its own.

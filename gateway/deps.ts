@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import type { CallTool } from '../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../domains/access/index.ts';
 import type { CatalogCommands } from '../domains/catalog/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
@@ -11,7 +12,6 @@ import type { BrowserGuardOptions } from './browser-guard.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
 import type { AccessRoutesDeps, ProjectionsPort, ServerCommandsPort } from './ports.ts';
-import type { ToolExecutor } from './tool-execution.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -45,7 +45,7 @@ export interface GatewayDeps {
   mcp?: {
     endpoints: McpEndpoints;
     catalog: CatalogSource;
-    executeTool: ToolExecutor;
+    callTool: CallTool;
     authz: Authorizer;
   };
 }

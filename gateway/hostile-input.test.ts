@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCallTool } from '../application/toolcalls/call-tool.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { randomIds } from '../kernel/ids.ts';
 import { silentLogger } from '../kernel/logger.ts';
@@ -12,7 +13,6 @@ import { until } from '../test/e2e/program.ts';
 import { startMutableUpstream } from '../test/fixtures/mutable-upstream.ts';
 import { type HttpFixture, startHttpFixture } from '../test/fixtures/upstreams/http.server.ts';
 import { client, startMemorySystem } from '../test/systems.ts';
-import { makeToolExecutor } from './tool-execution.ts';
 
 const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
@@ -25,7 +25,10 @@ describe('hostile input at the edge', () => {
   let upstream: HttpFixture;
   const admin = () => client(system);
   const log = async () => JSON.stringify(await system.store.readAll({ maxCount: 100_000 }), bigints);
-  const count = async () => (await system.store.readAll({ maxCount: 100_000 })).length;
+  // What requests append; health and discovery append on their own at any time.
+  const background = /^(health|discovery|catalog)-/;
+  const count = async () =>
+    (await system.store.readAll({ maxCount: 100_000 })).filter((e) => !background.test(e.stream)).length;
 
   beforeAll(async () => {
     upstream = await startHttpFixture();
@@ -95,8 +98,12 @@ describe('hostile input at the edge', () => {
   });
 
   it('refuses tool arguments the log cannot hold before the upstream sees them, on REST and MCP', async () => {
-    const seen = upstream.stats().credentials.length;
-    const before = await count();
+    const calls = () => upstream.stats().methods.filter((m) => m === 'tools/call').length;
+    const seen = calls();
+    // Health and discovery append on their own meanwhile: what must not grow is the calls' log.
+    const toolCallEvents = async () =>
+      (await system.store.readAll({ filter: { categories: ['toolcall'] }, maxCount: 100_000 })).length;
+    const before = await toolCallEvents();
     const rest = await admin()('/api/v1/servers/fixture/tools/echo', {
       body: { message: 'wrote a file\u0000' },
     });
@@ -115,8 +122,9 @@ describe('hostile input at the edge', () => {
     } finally {
       await mcp.close();
     }
-    expect(upstream.stats().credentials.length).toBe(seen);
-    expect(await count()).toBe(before);
+    // Health checks of the shared fixture go on meanwhile: what must not have reached it is a call.
+    expect(calls()).toBe(seen);
+    expect(await toolCallEvents()).toBe(before);
     expect(await log()).not.toContain('wrote a file');
   });
 
@@ -264,7 +272,7 @@ describe('hostile input at the edge', () => {
         return { content: [] };
       },
     } as Partial<Upstreams> as Upstreams;
-    const executeTool = makeToolExecutor({
+    const callTool = makeCallTool({
       upstreams,
       authz: testAuthorizer(),
       limits: noToolLimits,
@@ -279,8 +287,14 @@ describe('hostile input at the edge', () => {
       ids: randomIds,
       logger: silentLogger(),
     });
-    const call = executeTool({
-      server: { serverId: randomIds.uuid(), name: 's', tenant: 'default', owner: 'o' },
+    const call = callTool({
+      server: {
+        serverId: randomIds.uuid(),
+        name: 's',
+        tenant: 'default',
+        owner: 'o',
+        tools: [{ name: 'write_file' }],
+      },
       tool: 'write_file',
       args: {},
       principal: testAdmin(),

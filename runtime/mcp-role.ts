@@ -1,16 +1,17 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { createInFlight } from '../application/toolcalls/call-limits.ts';
+import { makeCallTool } from '../application/toolcalls/call-tool.ts';
+import { toolCallJournal } from '../application/toolcalls/journal.ts';
 import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
-import { createInFlight } from '../gateway/call-limits.ts';
 import type { GatewayDeps } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
 import { createSessionServer } from '../gateway/mcp/session-server.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { tenantScopeOf } from '../gateway/request-context.ts';
-import { makeToolExecutor } from '../gateway/tool-execution.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Principal } from '../kernel/principal.ts';
@@ -28,7 +29,7 @@ import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { AccessParts } from './access-role.ts';
 import { runWhileLeader } from './leadership.ts';
-import { catalogRecorder, catalogSource, healthRecorder, toolCallRecorder } from './mcp-wiring.ts';
+import { catalogRecorder, catalogSource, healthRecorder } from './mcp-wiring.ts';
 import type { RoleContext } from './role-context.ts';
 
 /**
@@ -156,12 +157,12 @@ export function buildMcp(
   const logger = ctx.logger.child({ module: 'mcp' });
   const catalog = catalogSource(ctx.db);
   const toolCalls = makeToolCallCommands({ store: ctx.store, registry: ctx.registry, clock: systemClock });
-  const executeTool = makeToolExecutor({
+  const callTool = makeCallTool({
     upstreams,
     authz: access.authz,
     limits: access.limits,
     inFlight: createInFlight(ctx.config.calls),
-    recorder: toolCallRecorder(toolCalls),
+    recorder: toolCallJournal(toolCalls),
     clock: systemClock,
     ids: randomIds,
     logger,
@@ -170,7 +171,7 @@ export function buildMcp(
     catalog,
     authz: access.authz,
     upstreams,
-    executeTool,
+    callTool,
     platform: createPlatformTools({
       authz: access.authz,
       listServers: async (principal: Principal) =>
@@ -223,7 +224,7 @@ export function buildMcp(
   });
   ctx.onClose('mcp access feed', async () => stopAccessFeed());
 
-  const mcp: NonNullable<GatewayDeps['mcp']> = { endpoints, catalog, executeTool, authz: access.authz };
+  const mcp: NonNullable<GatewayDeps['mcp']> = { endpoints, catalog, callTool, authz: access.authz };
   return {
     mcp,
     /** The aggregate endpoint as a bare MCP server, for `switchyard mcp` over stdio. */

@@ -2,9 +2,7 @@ import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprot
 import type { Kysely } from 'kysely';
 import type { CatalogCommands } from '../domains/catalog/index.ts';
 import type { HealthCommands } from '../domains/health/index.ts';
-import { redactArguments, type ToolCallCommands } from '../domains/toolcalls/index.ts';
 import type { CatalogServer, CatalogSource } from '../gateway/mcp/catalog-source.ts';
-import type { ToolCallRecorder } from '../gateway/tool-execution.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { randomIds } from '../kernel/ids.ts';
 import { sanitizeStorable } from '../kernel/storable.ts';
@@ -78,72 +76,6 @@ const systemMeta = (
   traceparent,
   issuedAt: new Date(),
 });
-
-/** ExecuteTool's records, as toolcalls commands; arguments are redacted before they are stored. */
-export function toolCallRecorder(
-  commands: ToolCallCommands,
-  redactPatterns?: readonly (RegExp | string)[],
-): ToolCallRecorder {
-  return {
-    async started(call) {
-      await commands.start(
-        {
-          callId: call.callId,
-          serverId: call.serverId,
-          serverName: call.serverName,
-          tool: call.tool,
-          arguments: redactArguments(call.arguments, {
-            patterns: redactPatterns ?? [],
-            inputSchema: call.inputSchema,
-          }),
-          actor: call.actor,
-          via: call.via,
-          ...(call.sessionId !== undefined && { sessionId: call.sessionId }),
-          tenant: call.tenant,
-          authz: call.authz,
-          startedAt: call.startedAt,
-        },
-        systemMeta(call.actor, call.correlationId, call.traceparent, {
-          tenant: call.tenant,
-          credential: call.credential,
-        }),
-      );
-    },
-    async finished(call, start) {
-      const meta = systemMeta(start.actor, start.correlationId, start.traceparent, {
-        tenant: start.tenant,
-        credential: start.credential,
-      });
-      if (call.outcome === 'succeeded') {
-        await commands.complete(
-          {
-            callId: call.callId,
-            outcome: 'succeeded',
-            durationMs: call.durationMs,
-            resultBytes: call.resultBytes,
-            resultHash: call.resultHash!,
-            isError: call.isError,
-            finishedAt: call.finishedAt,
-          },
-          meta,
-        );
-      } else {
-        await commands.complete(
-          {
-            callId: call.callId,
-            outcome: 'failed',
-            durationMs: call.durationMs,
-            error: sanitizeStorable(
-              call.error ?? { kind: 'internal', code: 'UNKNOWN', message: 'unknown failure' },
-            ),
-            finishedAt: call.finishedAt,
-          },
-          meta,
-        );
-      }
-    },
-  };
-}
 
 /** The discovery saga's outcomes, as catalog commands. */
 export function catalogRecorder(commands: CatalogCommands): CatalogRecorder {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { createInFlight } from '../application/toolcalls/call-limits.ts';
 import { type Authorizer, emptyAccessState, makeAuthorizer } from '../domains/access/index.ts';
-import { createInFlight } from '../gateway/call-limits.ts';
 import { DEFAULT_TENANT, type Principal } from '../kernel/principal.ts';
 
 /**

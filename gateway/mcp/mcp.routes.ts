@@ -4,10 +4,10 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sessionHash } from '../../application/toolcalls/call-tool.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
-import { sessionHash } from '../tool-execution.ts';
 import { missingScopes } from './method-actions.ts';
 import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
 

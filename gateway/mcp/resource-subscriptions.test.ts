@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Bus } from '../../bus/bus.port.ts';
 import { createInProcessBus } from '../../bus/in-process/in-process.bus.ts';
 import { createNatsBus } from '../../bus/nats/nats.bus.ts';
@@ -16,7 +17,6 @@ import type { UpstreamSpec, Upstreams } from '../../runners/upstream.port.ts';
 import { asPrincipal, noToolLimits, roomyInFlight, testAuthorizer } from '../../test/access.ts';
 import { eventually, fixtureTransport, newMarker, processesWith, spec, textOf } from '../../test/runners.ts';
 import { services, uniqueName } from '../../test/services.ts';
-import { makeToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer } from './catalog-source.ts';
 import { mcpRoutes } from './mcp.routes.ts';
 import { createPlatformTools } from './platform-tools.ts';
@@ -112,7 +112,7 @@ async function startGateway(upstreams: Upstreams, server: CatalogServer): Promis
       },
       authz,
       upstreams,
-      executeTool: makeToolExecutor({
+      callTool: makeCallTool({
         upstreams,
         authz,
         limits: noToolLimits,

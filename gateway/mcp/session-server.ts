@@ -20,13 +20,13 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
 import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
 import { toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
-import type { ToolExecutor } from '../tool-execution.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
 import { type Naming, qualify, unqualify, unwrapUri, wrapUri } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
@@ -41,7 +41,7 @@ export interface McpSessionDeps {
   catalog: CatalogSource;
   authz: Authorizer;
   upstreams: Upstreams;
-  executeTool: ToolExecutor;
+  callTool: CallTool;
   platform: PlatformTools;
   /** The platform's tools on the aggregate endpoint are `<platformPrefix><tool>`. */
   platformPrefix: string;
@@ -218,13 +218,12 @@ export function createSessionServer(
       }
       const unknownTool = () => new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
       const target = await route(name);
-      if (!target?.server.tools.some((t) => t.name === target.name)) throw unknownTool();
+      if (!target) throw unknownTool();
       try {
-        const { result } = await deps.executeTool({
+        const { result } = await deps.callTool({
           server: target.server,
           tool: target.name,
           args,
-          inputSchema: target.server.tools.find((t) => t.name === target.name)?.inputSchema,
           principal: identity.principal(),
           unknownTool,
           via: 'mcp',

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { CatalogServer, CatalogSource } from '../mcp/catalog-source.ts';
-import type { ToolExecutor } from '../tool-execution.ts';
 
 export interface ToolRoutesDeps {
   catalog: CatalogSource;
   authz: Authorizer;
-  executeTool: ToolExecutor;
+  callTool: CallTool;
 }
 
 const params = z.object({
@@ -51,12 +51,10 @@ export function toolsRoutes(deps: ToolRoutesDeps): FastifyPluginAsyncZod {
         if (!sees) throw noServer();
         const unknownTool = () =>
           new AppError('not_found', 'TOOL.NOT_FOUND', `server ${name} has no tool ${tool}`);
-        if (!server.tools.some((t) => t.name === tool)) throw unknownTool();
-        const { callId, result } = await deps.executeTool({
+        const { callId, result } = await deps.callTool({
           server,
           tool,
           args: request.body ?? {},
-          inputSchema: server.tools.find((t) => t.name === tool)?.inputSchema,
           principal: request.principal,
           unknownTool,
           via: 'rest',

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Authorizer } from '../domains/access/index.ts';
-import type { Clock } from '../kernel/clock.ts';
-import { AppError, isAppError } from '../kernel/errors.ts';
-import type { IdGenerator } from '../kernel/ids.ts';
-import type { Logger } from '../kernel/logger.ts';
-import { credentialLabel, type Principal } from '../kernel/principal.ts';
-import { findUnstorable } from '../kernel/storable.ts';
-import type { CallOptions, Upstreams } from '../runners/upstream.port.ts';
+import type { Authorizer } from '../../domains/access/index.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { IdGenerator } from '../../kernel/ids.ts';
+import type { Logger } from '../../kernel/logger.ts';
+import { credentialLabel, type Principal } from '../../kernel/principal.ts';
+import { findUnstorable } from '../../kernel/storable.ts';
+import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
 import { type InFlight, resultTooLarge } from './call-limits.ts';
-import type { PolicyLimits } from './rate-limit/policy-limits.ts';
 
 export interface ToolCallStart {
   callId: string;
@@ -46,19 +45,26 @@ export interface ToolCallFinish {
   finishedAt: Date;
 }
 
-/** Where ExecuteTool's events go (the toolcalls domain, through the event store). */
+/** Where callTool's records go: the journal (the toolcalls domain, through the event store). */
 export interface ToolCallRecorder {
   started(call: ToolCallStart): Promise<void>;
   /** `start` is the call as `started` got it (who, why), so the outcome carries the same metadata. */
   finished(call: ToolCallFinish, start: ToolCallStart): Promise<void>;
 }
 
-export interface ExecuteToolRequest {
-  server: { serverId: string; name: string; tenant: string; owner: string };
+/** The server a call goes to, as the catalog lists it (its tools as discovered, their schemas too). */
+export interface CallTarget {
+  serverId: string;
+  name: string;
+  tenant: string;
+  owner: string;
+  tools: ReadonlyArray<{ name: string; inputSchema?: unknown }>;
+}
+
+export interface CallToolRequest {
+  server: CallTarget;
   tool: string;
   args: Record<string, unknown>;
-  /** The tool's input schema as discovered (for redaction hints). */
-  inputSchema?: unknown;
   principal: Principal;
   /** What a caller who may not see the tool gets: exactly what an unknown tool gets on its endpoint. */
   unknownTool: () => Error;
@@ -69,10 +75,11 @@ export interface ExecuteToolRequest {
   options?: CallOptions;
 }
 
-export interface ExecuteToolDeps {
+export interface CallToolDeps {
   upstreams: Upstreams;
   authz: Authorizer;
-  limits: Pick<PolicyLimits, 'tool'>;
+  /** Rate limits per principal and tool (throws when one is exceeded). */
+  limits: { tool(principal: Principal, server: string, tool: string): Promise<unknown> };
   /** Calls in flight per principal and per server, and the largest result handed back. */
   inFlight: InFlight;
   recorder: ToolCallRecorder;
@@ -82,7 +89,9 @@ export interface ExecuteToolDeps {
 }
 
 /**
- * ExecuteTool: every tool call, by MCP or REST, is recorded as ToolCallStarted then
+ * callTool, the one use case every edge calls a tool through (/mcp, /servers/<name>/mcp, REST, and
+ * the stdio bridge, which speaks to /mcp): it looks the tool up, refuses arguments the log cannot
+ * hold, authorizes, applies rate limits and in-flight caps, and records the call. Every tool call is recorded as ToolCallStarted then
  * ToolCallSucceeded or ToolCallFailed. The start is durably appended before the upstream sees the
  * call — a tool that writes a file cannot have run without a record of it — and the outcome before
  * the result is handed back; if the log cannot be written the caller gets an error, and the upstream
@@ -92,12 +101,15 @@ export interface ExecuteToolDeps {
  * Throws AppError for calls that did not produce a tool result (upstream down, timeout, unknown
  * tool…); the MCP layer turns those into `isError` results, REST into problem documents.
  */
-export function makeToolExecutor(deps: ExecuteToolDeps) {
-  const log = deps.logger.child({ module: 'tool-execution' });
-  return async function executeTool(
-    request: ExecuteToolRequest,
+export function makeCallTool(deps: CallToolDeps) {
+  const log = deps.logger.child({ module: 'call-tool' });
+  return async function callTool(
+    request: CallToolRequest,
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { server, principal } = request;
+    // Looked up here, for every edge alike: a tool the server does not list is unknown.
+    const tool = server.tools.find((t) => t.name === request.tool);
+    if (!tool) throw request.unknownTool();
     // Arguments the log cannot hold are refused before anything runs: no call without its record.
     const bad = findUnstorable(request.args);
     if (bad) {
@@ -136,7 +148,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
       serverName: server.name,
       tool: request.tool,
       arguments: request.args,
-      inputSchema: request.inputSchema,
+      inputSchema: tool.inputSchema,
       actor: principal.id,
       tenant: server.tenant,
       credential: credentialLabel(principal.credential),
@@ -157,7 +169,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
 
   async function run(
     start: ToolCallStart,
-    request: ExecuteToolRequest,
+    request: CallToolRequest,
     release: () => void,
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { callId, startedAt } = start;
@@ -231,7 +243,7 @@ export function makeToolExecutor(deps: ExecuteToolDeps) {
   }
 }
 
-export type ToolExecutor = ReturnType<typeof makeToolExecutor>;
+export type CallTool = ReturnType<typeof makeCallTool>;
 
 /** Session ids are bearer-like: what is recorded is a hash that ties calls of one session together. */
 export function sessionHash(sessionId: string): string {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../kernel/clock.ts';
-import { randomIds } from '../kernel/ids.ts';
-import { silentLogger } from '../kernel/logger.ts';
-import type { Upstreams } from '../runners/upstream.port.ts';
-import { noToolLimits, testAdmin, testAuthorizer } from '../test/access.ts';
+import { systemClock } from '../../kernel/clock.ts';
+import { randomIds } from '../../kernel/ids.ts';
+import { silentLogger } from '../../kernel/logger.ts';
+import type { Upstreams } from '../../runners/upstream.port.ts';
+import { noToolLimits, testAdmin, testAuthorizer } from '../../test/access.ts';
 import { createInFlight } from './call-limits.ts';
-import { makeToolExecutor, type ToolCallFinish } from './tool-execution.ts';
+import { makeCallTool, type ToolCallFinish } from './call-tool.ts';
 
 describe('calls in flight and result size', () => {
   function executor(caps: Parameters<typeof createInFlight>[0], callTool: Upstreams['callTool']) {
     const finished: ToolCallFinish[] = [];
-    const execute = makeToolExecutor({
+    const execute = makeCallTool({
       upstreams: { callTool } as Partial<Upstreams> as Upstreams,
       authz: testAuthorizer(),
       limits: noToolLimits,
@@ -22,7 +22,7 @@ describe('calls in flight and result size', () => {
     });
     const call = (server = 's1', principal = testAdmin()) =>
       execute({
-        server: { serverId: server, name: server, tenant: 'default', owner: 'o' },
+        server: { serverId: server, name: server, tenant: 'default', owner: 'o', tools: [{ name: 't' }] },
         tool: 't',
         args: {},
         principal,

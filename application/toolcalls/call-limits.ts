@@ -1,4 +1,4 @@
-import { AppError } from '../kernel/errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 
 /** How much one gateway lets run at once, and how large a result it hands back (configuration). */
 export interface CallCaps {
