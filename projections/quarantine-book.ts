@@ -5,11 +5,11 @@ import {
   registerOperationEvents,
 } from '../domains/operations/index.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
+import { fromPosition, startProcessor } from '../event-store/processor.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { idOf } from '../kernel/streams.ts';
-import { sleep } from './async.ts';
 
 /** An event a projection skips, with the decision that says so. */
 export interface QuarantinedEvent {
@@ -109,26 +109,22 @@ export function createQuarantineBook(options: {
     signal: AbortSignal,
     decided: (projection: string) => void,
   ): Promise<void> {
-    let from = after;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        for await (const e of store.subscribeToAll({ after: from, filter: DECISIONS_FILTER, signal })) {
-          const projection = idOf(e.stream);
-          await load(projection);
-          // Moved only once loaded: an error above resubscribes from before this decision.
-          from = e.position;
-          failures = 0;
-          decided(projection);
-        }
-        if (!signal.aborted) throw new Error('the subscription to the log ended');
-      } catch (err) {
-        if (signal.aborted) return;
-        failures++;
-        log.warn({ err, failures }, 'following quarantine decisions interrupted; retrying');
-        await sleep(Math.min(options.retryDelayMs * 2 ** Math.min(failures, 10), 5_000), signal);
-      }
-    }
+    const processor = startProcessor({
+      name: 'quarantine decisions',
+      store,
+      filter: DECISIONS_FILTER,
+      checkpoint: fromPosition(after),
+      async handle(e) {
+        const projection = idOf(e.stream);
+        await load(projection);
+        decided(projection);
+      },
+      logger: log,
+      retry: { firstMs: options.retryDelayMs },
+    });
+    if (!signal.aborted)
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    await processor.stop();
   }
 
   return {

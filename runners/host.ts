@@ -1,7 +1,7 @@
-import { sleep } from '../bus/sleep.ts';
 import { evolve, initialState, type ServerConfig, type ServerState } from '../domains/servers/decider.ts';
 import { SERVER_CATEGORY, type ServerEvent, serverEventTypeNames } from '../domains/servers/events.ts';
 import type { EventStore } from '../event-store/event-store.port.ts';
+import { type Processor, startProcessor } from '../event-store/processor.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -29,7 +29,7 @@ export interface RunnerHostOptions {
   exec?: { serve(serverId: string): Promise<void>; unserve(serverId: string): Promise<void> };
   /** Which servers this runner hosts (default: every one). */
   hosts?: (config: ServerConfig) => boolean;
-  /** Pause before resubscribing after the store's subscription failed (default 1 s). */
+  /** First pause before retrying after the store's subscription failed (default 100 ms, doubling to 5 s). */
   retryDelayMs?: number;
 }
 
@@ -69,8 +69,7 @@ export function createRunnerHost(options: RunnerHostOptions): RunnerHost {
   const problems = new Map<string, string>();
   const chains = new Map<string, Promise<void>>();
   let position = 0n;
-  let controller: AbortController | undefined;
-  let following: Promise<void> | undefined;
+  let following: Processor | undefined;
 
   /** Folds one event into its server's state; false if it is not a server event we know. */
   function apply(event: RecordedEvent): string | undefined {
@@ -143,36 +142,26 @@ export function createRunnerHost(options: RunnerHostOptions): RunnerHost {
     }
   }
 
-  async function follow(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        for await (const event of store.subscribeToAll({
-          after: position,
-          filter: { categories: [SERVER_CATEGORY] },
-          signal,
-        })) {
-          const serverId = apply(event);
-          if (serverId) void reconcile(serverId);
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        log.warn({ err: (e as Error).message }, 'server event subscription failed; resubscribing');
-      }
-      await sleep(options.retryDelayMs ?? 1_000, signal);
-    }
-  }
-
   return {
     async start() {
-      if (controller) return;
-      controller = new AbortController();
+      if (following) return;
       await catchUp();
       await Promise.all([...servers.keys()].map(reconcile));
-      following = follow(controller.signal);
+      following = startProcessor({
+        name: 'runner host',
+        store,
+        filter: { categories: [SERVER_CATEGORY] },
+        checkpoint: { load: async () => position },
+        async handle(event) {
+          const serverId = apply(event);
+          if (serverId) void reconcile(serverId);
+        },
+        logger: log,
+        retry: { firstMs: options.retryDelayMs ?? 100 },
+      });
     },
     async stop() {
-      controller?.abort();
-      await following;
+      await following?.stop();
       await Promise.allSettled([...chains.values()]);
     },
     problems: () => Object.fromEntries(problems),

@@ -6,6 +6,7 @@ import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
+import { fromHead, startProcessor } from '../event-store/processor.ts';
 import type { GatewayDeps } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
@@ -193,24 +194,20 @@ export function buildMcp(
 
   // Lists change when a catalog is (re)discovered or a server comes or goes: tell the sessions once
   // the catalog projection shows it.
-  const changes = new AbortController();
-  ctx.onClose('mcp list_changed feed', async () => changes.abort());
-  void (async () => {
-    let after = await ctx.store.headPosition();
-    for await (const event of ctx.store.subscribeToAll({
-      after,
-      filter: { categories: ['catalog', 'server'] },
-      signal: changes.signal,
-    })) {
-      after = event.position;
+  const changes = startProcessor({
+    name: 'mcp list_changed',
+    store: ctx.store,
+    filter: { categories: ['catalog', 'server'] },
+    checkpoint: fromHead(ctx.store),
+    async handle(event) {
       await runner.waitForPosition('catalog', event.position, 10_000);
       await runner.waitForPosition('servers', event.position, 10_000);
       catalog.invalidate();
       await endpoints.notifyListChanged();
-    }
-  })().catch((e: unknown) => {
-    if (!changes.signal.aborted) logger.warn({ err: e }, 'list_changed feed stopped');
+    },
+    logger,
   });
+  ctx.onClose('mcp list_changed feed', () => changes.stop());
 
   // What a session may see changes with a grant, a revocation or a policy: tell the sessions of
   // the tenants concerned (every session, for a change of no tenant).

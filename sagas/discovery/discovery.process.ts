@@ -1,6 +1,7 @@
 import { serverDecider } from '../../domains/servers/decider.ts';
 import type { ServerEvent, ServerSettings } from '../../domains/servers/events.ts';
 import type { EventStore } from '../../event-store/event-store.port.ts';
+import { type Processor, startProcessor } from '../../event-store/processor.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { handleCommand, loadStream } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
@@ -80,7 +81,7 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Map<string, Promise<void>>();
   const stopping = new AbortController();
-  let feed: Promise<void> | undefined;
+  let feed: Processor | undefined;
   let unsubscribe: (() => void) | undefined;
 
   const meta = (commandId: string, correlationId = commandId): CommandMeta => ({
@@ -251,33 +252,8 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
     }
   }
 
-  async function follow(after: bigint): Promise<void> {
-    for await (const event of deps.store.subscribeToAll({
-      after,
-      filter: { categories: ['server'] },
-      signal: stopping.signal,
-    })) {
-      for (let tries = 1; ; tries++) {
-        try {
-          await onServerEvent(event);
-          break;
-        } catch (e) {
-          if (stopping.signal.aborted) return;
-          // A store or database hiccup: retry this input rather than skip it; never loop hot.
-          log.warn(
-            { err: e, eventId: event.id, tries },
-            'could not turn a server event into a discovery input',
-          );
-          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** tries)));
-        }
-      }
-      await deps.checkpoint.save(event.position);
-    }
-  }
-
   return {
     async start(): Promise<void> {
-      const after = await deps.checkpoint.load();
       // Resume what a previous process left pending (its schedule is in the saga streams).
       const seen = new Set<string>();
       let position = 0n;
@@ -311,8 +287,14 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
           log.warn({ err: e, serverId }, 'could not request discovery after list_changed'),
         );
       });
-      feed = follow(after).catch((e: unknown) => {
-        if (!stopping.signal.aborted) log.error({ err: e }, 'discovery feed stopped');
+      // Server events become saga inputs; a store or database hiccup retries the same event.
+      feed = startProcessor({
+        name: 'discovery',
+        store: deps.store,
+        filter: { categories: ['server'] },
+        checkpoint: deps.checkpoint,
+        handle: onServerEvent,
+        logger: log,
       });
     },
     async stop(): Promise<void> {
@@ -320,7 +302,7 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
       unsubscribe?.();
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
-      await feed;
+      await feed?.stop();
       await Promise.allSettled(running.values());
     },
     /** Pending attempts and running ones, for status and tests. */

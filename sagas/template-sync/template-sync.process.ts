@@ -1,6 +1,7 @@
 import type { TemplateCommands } from '../../domains/templates/index.ts';
 import { TEMPLATE_SOURCE_CATEGORY } from '../../domains/templates/index.ts';
 import type { EventStore } from '../../event-store/event-store.port.ts';
+import { fromPosition, type Processor, startProcessor } from '../../event-store/processor.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { errorMessage } from '../../kernel/errors.ts';
 import { randomIds } from '../../kernel/ids.ts';
@@ -41,7 +42,7 @@ const ACTOR = 'system:template-sync';
  */
 export function createTemplateSyncProcess(deps: TemplateSyncProcessDeps): TemplateSyncProcess {
   const log = deps.logger.child({ module: 'template-sync' });
-  const abort = new AbortController();
+  let feed: Processor | undefined;
   const lastRun = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   const tasks = new Set<Promise<unknown>>();
@@ -86,16 +87,13 @@ export function createTemplateSyncProcess(deps: TemplateSyncProcessDeps): Templa
       }
       for (const s of await deps.listSources()) if (!lastRun.has(s.name)) syncNow(s.name, 'start');
       // New registrations (and changed ones) are synced at once, wherever they were made.
-      void (async () => {
-        for await (const e of deps.store.subscribeToAll({
-          after: head,
-          filter: { categories: [TEMPLATE_SOURCE_CATEGORY], types: ['TemplateSourceRegistered'] },
-          signal: abort.signal,
-        })) {
-          syncNow((e.data as { name: string }).name, 'registered');
-        }
-      })().catch((e: unknown) => {
-        if (!abort.signal.aborted) log.warn({ err: e }, 'template source feed stopped');
+      feed = startProcessor({
+        name: 'template sources',
+        store: deps.store,
+        filter: { categories: [TEMPLATE_SOURCE_CATEGORY], types: ['TemplateSourceRegistered'] },
+        checkpoint: fromPosition(head),
+        handle: async (e) => syncNow((e.data as { name: string }).name, 'registered'),
+        logger: log,
       });
       timer = setInterval(() => {
         void tick().catch((e: unknown) =>
@@ -105,7 +103,7 @@ export function createTemplateSyncProcess(deps: TemplateSyncProcessDeps): Templa
       timer.unref();
     },
     async stop() {
-      abort.abort();
+      await feed?.stop();
       if (timer) clearInterval(timer);
       await Promise.allSettled([...tasks]);
     },
