@@ -1,9 +1,10 @@
-import type { Transaction, Updateable } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { ToolCallEvent } from '../../domains/toolcalls/index.ts';
 import { TOOLCALL_CATEGORY, toolCallEventTypeNames } from '../../domains/toolcalls/index.ts';
-import type { RecordedEvent } from '../../kernel/envelope.ts';
-import type { ReadModelTables, ToolCallsTable } from '../db.ts';
+import type { ReadModelTables } from '../db.ts';
 import type { Projection } from '../projection.ts';
+import { applyToolCallsBatch } from './tool-calls.batch.ts';
+import { outcomeColumns, startedRow } from './tool-calls.rows.ts';
 
 type Trx = Transaction<ReadModelTables>;
 
@@ -11,6 +12,7 @@ type Trx = Transaction<ReadModelTables>;
  * The `tool_calls` read model: the log of tool calls, one row per call, moving from running to its
  * outcome. Arguments are stored as the events hold them (redacted before they were recorded).
  * Every write is guarded by the call stream's revision, so applying an event twice changes nothing.
+ * Batches (live under load, and rebuilds) go through applyToolCallsBatch: two statements each.
  */
 export const toolCallsProjection: Projection = {
   name: 'tool_calls',
@@ -21,89 +23,22 @@ export const toolCallsProjection: Projection = {
     const table = (tableNames.tool_calls ?? 'tool_calls') as 'tool_calls';
     const t = trx as Trx;
     const e = { type: event.type, data: event.data } as ToolCallEvent;
-    switch (e.type) {
-      case 'ToolCallStarted': {
-        const d = e.data;
-        await t
-          .insertInto(table)
-          .values({
-            id: d.callId,
-            server_id: d.serverId,
-            server_name: d.serverName,
-            tool: d.tool,
-            actor: d.actor,
-            via: d.via,
-            session_id: d.sessionId ?? null,
-            status: 'running',
-            is_error: false,
-            arguments: JSON.stringify(d.arguments),
-            started_at: d.startedAt,
-            finished_at: null,
-            duration_ms: null,
-            result_bytes: null,
-            result_hash: null,
-            error: null,
-            abandon_reason: null,
-            revision: event.revision,
-            position: event.position,
-            tenant: d.tenant,
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-        return;
-      }
-      case 'ToolCallSucceeded': {
-        const d = e.data;
-        return update(t, table, event, d.callId, {
-          status: 'succeeded',
-          is_error: d.isError,
-          finished_at: d.finishedAt,
-          duration_ms: d.durationMs,
-          result_bytes: String(d.resultBytes),
-          result_hash: d.resultHash,
-          error: null,
-        });
-      }
-      case 'ToolCallFailed': {
-        const d = e.data;
-        return update(t, table, event, d.callId, {
-          status: 'failed',
-          is_error: false,
-          finished_at: d.finishedAt,
-          duration_ms: d.durationMs,
-          result_bytes: d.resultBytes === undefined ? null : String(d.resultBytes),
-          result_hash: d.resultHash ?? null,
-          error: JSON.stringify(d.error),
-        });
-      }
-      case 'ToolCallAbandoned': {
-        const d = e.data;
-        return update(t, table, event, d.callId, {
-          status: 'abandoned',
-          finished_at: d.abandonedAt,
-          abandon_reason: d.reason,
-        });
-      }
-      default: {
-        const _: never = e;
-        return;
-      }
+    if (e.type === 'ToolCallStarted') {
+      await t
+        .insertInto(table)
+        .values(startedRow(e, event))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      return;
     }
+    // Only moves a row forwards: an event at or below the row's revision has already been applied.
+    await t
+      .updateTable(table)
+      .set({ ...outcomeColumns(e), revision: event.revision, position: event.position })
+      .where('id', '=', e.data.callId)
+      .where('revision', '<', event.revision.toString())
+      .execute();
   },
+  applyBatch: (trx, events, tableNames) =>
+    applyToolCallsBatch(trx as Trx, (tableNames.tool_calls ?? 'tool_calls') as 'tool_calls', events),
 };
-
-/** Only moves a row forwards: an event at or below the row's revision has already been applied. */
-async function update(
-  trx: Trx,
-  table: 'tool_calls',
-  event: RecordedEvent,
-  callId: string,
-  columns: Updateable<ToolCallsTable>,
-): Promise<void> {
-  await trx
-    .updateTable(table)
-    .set({ ...columns, revision: event.revision, position: event.position })
-    .where('id', '=', callId)
-    .where('revision', '<', event.revision.toString())
-    .execute();
-}
