@@ -211,7 +211,15 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     if (roles.has('gateway')) {
       const a = await buildApp({
         logger,
-        auth: access.gatewayAuth,
+        auth: {
+          ...access.gatewayAuth,
+          waitForServers: (position, waitMs) =>
+            projections.waitForPosition(
+              'servers',
+              position,
+              Math.min(waitMs ?? config.consistencyTimeoutMs, 60_000),
+            ),
+        },
         access: access.routes,
         resourceMetadata: access.resourceMetadata,
         browserGuard: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },

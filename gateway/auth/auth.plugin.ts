@@ -38,6 +38,11 @@ export interface GatewayAuth {
   /** The server a route names (id or name), in any tenant; undefined when there is none. */
   serverAccess(idOrName: string): Promise<ServerAccessInfo | undefined>;
   /**
+   * Waits (bounded) until the servers read model has applied `position`: a request that asks to
+   * read its own write (`?minPosition=`) must not be refused as "no server" by the lookup above.
+   */
+  waitForServers?(position: bigint, waitMs: number | undefined): Promise<unknown>;
+  /**
    * The value of `WWW-Authenticate` on a 401 (and, with `error`/`scope`, on a 403 for too narrow a
    * token): Bearer with the resource metadata URL when an issuer is configured (MCP authorization).
    */
@@ -141,6 +146,12 @@ async function authorizeRoute(auth: GatewayAuth, request: FastifyRequest, rule: 
     case 'server': {
       const params = request.params as { id?: string; name?: string };
       const ref = params.id ?? params.name ?? '';
+      const { minPosition, waitMs } = request.query as { minPosition?: unknown; waitMs?: unknown };
+      // Validated again (and refused if malformed) with the route's query; only a well-formed one waits.
+      if (typeof minPosition === 'string' && /^[0-9]{1,19}$/.test(minPosition)) {
+        const ms = typeof waitMs === 'string' && /^[0-9]{1,5}$/.test(waitMs) ? Number(waitMs) : undefined;
+        await auth.waitForServers?.(BigInt(minPosition), ms);
+      }
       server = await auth.serverAccess(ref);
       const notFound = () => new AppError('not_found', 'SERVER.NOT_FOUND', `no server ${ref}`);
       if (!server) throw notFound();
