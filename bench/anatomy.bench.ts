@@ -35,7 +35,8 @@ import type { BenchResult, Row } from './report.ts';
 const POSITION_STRIDE = '1048576';
 const LOCK_NAMESPACE = 0x5359_4553;
 
-const LOCK = `SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext($1))`;
+// As the store does: register as an appender (the events table refuses others), then the stream lock.
+const LOCK = `SELECT sy_es.register_appender(), pg_advisory_xact_lock(${LOCK_NAMESPACE}, hashtext($1))`;
 const READ_STATE = `SELECT pg_current_xact_id()::text AS tx_id,
   (SELECT revision FROM sy_es.streams WHERE stream_name = $1) AS revision,
   COALESCE((SELECT json_agg(json_build_object('id', id, 'stream', stream, 'revision', revision::text,

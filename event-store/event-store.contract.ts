@@ -24,8 +24,8 @@ export interface ContractSubject {
  * shared server such as EventStoreDB.
  */
 export function describeEventStoreContract(name: string, factory: () => Promise<ContractSubject>): void {
-  // Generous limits: on a shared PostgreSQL server, other sessions' transactions can hold back the
-  // visible end of the log for seconds (see event-store/postgres/read.ts).
+  // Generous limits: on a loaded machine, slow appends to the same log hold back its visible end
+  // (see event-store/postgres/horizon.ts).
   describe(`EventStore contract: ${name}`, { timeout: 90_000 }, () => {
     let subject: ContractSubject;
     let store: EventStore;
@@ -541,7 +541,7 @@ async function consume(subscription: AsyncIterable<RecordedEvent>, into: Recorde
 
 /**
  * The global log may show an append a moment after it returns: the Postgres store waits for older
- * transactions anywhere on the server to end before it shows newer ones.
+ * appends still in flight to end before it shows newer ones.
  */
 async function untilVisible(store: EventStore, position: bigint): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -15,5 +15,7 @@ export {
 export {
   type AppendTestHooks,
   createPostgresEventStore,
+  type HorizonStatus,
+  type PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres/postgres.event-store.ts';

@@ -27,6 +27,7 @@ export interface AppendTestHooks {
  * Appends `events` to `stream` in one transaction.
  *
  * Order of operations matters:
+ * 0. The transaction registers as an appender before it has an id (see horizon.ts).
  * 1. The stream's advisory lock comes first, before anything that could assign the transaction an
  *    id. Once we hold it, every earlier append to this stream has committed or rolled back, so the
  *    id we get next is larger than theirs: within a stream, global positions follow revisions.
@@ -45,9 +46,12 @@ export async function appendEvents(
   const ids = events.map((e) => e.id.toLowerCase());
   try {
     return await db.transaction().execute(async (trx) => {
-      // Its own statement: a statement's snapshot is taken before it waits, so reads in the same
-      // statement as the lock could miss the append we waited for.
-      await sql`SELECT pg_advisory_xact_lock(${sql.lit(STREAM_LOCK_NAMESPACE)}, hashtext(${stream}))`.execute(
+      // Registering as an appender comes first (before anything can assign a transaction id), so
+      // readers count this transaction in the log's horizon (horizon.ts). The stream lock is in
+      // the same statement and not with the reads: a statement's snapshot is taken before it waits,
+      // so reads in the same statement as the lock could miss the append we waited for.
+      await sql`SELECT sy_es.register_appender(),
+                       pg_advisory_xact_lock(${sql.lit(STREAM_LOCK_NAMESPACE)}, hashtext(${stream}))`.execute(
         trx,
       );
 

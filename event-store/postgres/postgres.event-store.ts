@@ -1,8 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
+import type { Logger } from '../../kernel/logger.ts';
 import type { SqlConnection } from '../../runtime/sql.ts';
 import type { EventStore } from '../event-store.port.ts';
 import { type AppendTestHooks, appendEvents } from './append.ts';
+import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
 import {
   countEventsAfter,
   hasHeldBackEvents,
@@ -14,7 +16,7 @@ import {
 import type { EventStoreTables } from './schema.ts';
 import { AppendFeed, subscribeToAllEvents } from './subscribe.ts';
 
-export type { AppendTestHooks };
+export type { AppendTestHooks, HorizonStatus };
 
 export interface PostgresEventStoreOptions {
   /** PostgreSQL or PGlite; the schema must be migrated first (`migrateEventStore(connection.db)`). */
@@ -23,6 +25,19 @@ export interface PostgresEventStoreOptions {
   pollIntervalMs?: number;
   /** Test only: lets a test hold an append's transaction open or make it roll back. */
   testHooks?: AppendTestHooks;
+  /** Where the store warns that an open appending transaction holds the log back. */
+  logger?: Logger;
+  /** How long an appending transaction may hold back readers before the warning. Default 5 s. */
+  stallWarnMs?: number;
+}
+
+/** The Postgres store also reports what holds back the visible end of its global log. */
+export interface PostgresEventStore extends EventStore {
+  /**
+   * The log's horizon and the appending transaction holding it (its backend pid and age): a reader
+   * sees nothing of the log past it until that transaction ends. `ageMs` is the figure to watch.
+   */
+  horizonStatus(): Promise<HorizonStatus>;
 }
 
 /**
@@ -31,8 +46,9 @@ export interface PostgresEventStoreOptions {
  * The store borrows the connection: `close()` ends its subscriptions and its LISTEN, and leaves
  * the connection to its owner (read models and the leader lock share it).
  */
-export function createPostgresEventStore(options: PostgresEventStoreOptions): EventStore {
+export function createPostgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
   const db = options.connection.db as Kysely<EventStoreTables>;
+  const watch = new HorizonWatch(db, options.logger, options.stallWarnMs ?? 5_000);
   const feed = new AppendFeed(options.connection);
   const closing = new AbortController();
   // Every live subscription listens on it; a process has a dozen (projections, sagas, runners).
@@ -50,6 +66,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
           feed,
           readAll,
           hasHeldBack: (after, filter) => hasHeldBackEvents(db, after, filter),
+          onHeldBack: () => watch.heldBack(),
           pollIntervalMs: options.pollIntervalMs ?? 500,
           closed: closing.signal,
         },
@@ -57,6 +74,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       ),
     headPosition: () => readHeadPosition(db),
     countAfter: (after, filter) => countEventsAfter(db, after, filter),
+    horizonStatus: () => readHorizonStatus(db),
     async close() {
       closing.abort();
       await feed.close();

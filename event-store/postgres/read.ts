@@ -2,31 +2,15 @@ import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AllFilter, ReadAllOptions, ReadStreamOptions } from '../event-store.port.ts';
+import { horizonXid } from './horizon.ts';
 import { DEFAULT_PAGE_SIZE, type EventStoreTables, toRecordedEvent } from './schema.ts';
 
 /*
- * Why reading the global log below xmin is gap-safe.
- *
- * An event's position is `tx_id * 2^20 + i`, where tx_id is the id of the transaction that appended
- * it and i < 2^20 its index in the append. So positions are unique and ordered by (tx_id, i).
- *
- * Transactions do not commit in id order: T1 (id 100) can still be running when T2 (id 101) commits.
- * A reader that took "everything after my last position" would then read T2's events, move its
- * checkpoint past 100 * 2^20, and never see T1's events when T1 commits — a silent gap.
- *
- * So a reader only returns events whose tx_id is below xmin of its own snapshot
- * (`pg_snapshot_xmin(pg_current_snapshot())`): the id of the oldest transaction still running when the
- * statement started. Every transaction below xmin has finished — committed (its events are all
- * visible to this statement) or rolled back (it left none). Every transaction still running, and every
- * one that has not started yet, has an id >= xmin, so all events it may ever commit have positions
- * >= xmin * 2^20, above anything this read returned. The returned prefix of the log is therefore final:
- * no event can later appear before its end.
- *
- * The price: one long-running writing transaction anywhere in the database (the store's or not)
- * holds back xmin, and with it the visible end of the log, until it ends. Read-only transactions have
- * no transaction id and hold nothing back.
+ * Every read of the global log stops at the horizon: events of transactions below it are final (no
+ * event can later appear before them). horizon.ts says how the horizon is found and why that is
+ * gap-safe.
  */
-const belowXmin = sql<SqlBool>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`;
+const belowHorizon = sql<SqlBool>`tx_id < ${horizonXid}`;
 
 export async function readStreamEvents(
   db: Kysely<EventStoreTables>,
@@ -72,7 +56,7 @@ export async function readAllEvents(
     .selectFrom('sy_es.events')
     .selectAll()
     .where('position', '>', (options.after ?? 0n).toString())
-    .where(belowXmin)
+    .where(belowHorizon)
     .where((eb) => eb.and(filterConditions(options.filter)))
     .orderBy('position', 'asc')
     .limit(limit)
@@ -94,7 +78,7 @@ export async function hasHeldBackEvents(
     .selectFrom('sy_es.events')
     .select('position')
     .where('position', '>', after.toString())
-    .where(sql<SqlBool>`tx_id >= pg_snapshot_xmin(pg_current_snapshot())`)
+    .where(sql<SqlBool>`tx_id >= ${horizonXid}`)
     .where((eb) => eb.and(filterConditions(filter)))
     .limit(1)
     .executeTakeFirst();
@@ -106,7 +90,7 @@ export async function readHeadPosition(db: Kysely<EventStoreTables>): Promise<bi
   const row = await db
     .selectFrom('sy_es.events')
     .select('position')
-    .where(belowXmin)
+    .where(belowHorizon)
     .orderBy('position', 'desc')
     .limit(1)
     .executeTakeFirst();
@@ -122,7 +106,7 @@ export async function countEventsAfter(
     .selectFrom('sy_es.events')
     .select((eb) => eb.fn.countAll<string>().as('count'))
     .where('position', '>', after.toString())
-    .where(belowXmin)
+    .where(belowHorizon)
     .where((eb) => eb.and(filterConditions(filter)))
     .executeTakeFirstOrThrow();
   return Number(row.count);

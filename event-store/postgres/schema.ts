@@ -33,6 +33,12 @@ export const MAX_EVENTS_PER_APPEND = 1_048_576;
 /** Namespace (first key) of the two-key advisory locks that guard streams. */
 export const STREAM_LOCK_NAMESPACE = 0x5359_4553; // 'SYES'
 
+/**
+ * First key of the shared advisory lock every appending transaction holds (second key 0), taken by
+ * `sy_es.register_appender()` (migrations/event-store/2026-12-05-001). See horizon.ts.
+ */
+export const APPENDER_LOCK_NAMESPACE = 0x5359_4541; // 'SYEA'
+
 /** Default page size of readAll and of a subscription's catch-up. */
 export const DEFAULT_PAGE_SIZE = 1000;
 

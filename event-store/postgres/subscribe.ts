@@ -65,6 +65,8 @@ export interface SubscribeDeps {
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Whether events after a position exist that an older, still running transaction keeps unreadable. */
   hasHeldBack(after: bigint, filter: AllFilter | undefined): Promise<boolean>;
+  /** Told each time events are found held back, so that a long stall gets reported. */
+  onHeldBack?: () => void;
   /** Fallback when a NOTIFY never comes (lost connection, missed wake-up). */
   pollIntervalMs: number;
   /** Aborted when the store closes. */
@@ -108,6 +110,7 @@ export async function* subscribeToAllEvents(
     }
     if (page.length === batchSize || signal.aborted) continue;
     if (await deps.hasHeldBack(after, options.filter)) {
+      deps.onHeldBack?.();
       heldBackRetryMs = Math.min(
         Math.max(heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
         HELD_BACK_MAX_RETRY_MS,
