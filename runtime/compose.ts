@@ -96,7 +96,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
           url: config.databaseUrl,
           onError: (e) => log.warn({ err: e }, 'postgres connection error'),
         })
-      : await openPGlite({ dataDir: inMemory ? 'memory://' : join(config.dataDir, 'pglite') });
+      : await openPGlite({
+          dataDir: inMemory ? 'memory://' : join(config.dataDir, 'pglite'),
+          thread: config.pgliteThread,
+        });
     onClose('sql', () => sql.close());
     await migrateReadModels(sql.db);
 

@@ -54,6 +54,8 @@ export const configSchema = z.object({
   SWITCHYARD_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** Embedded data directory, or `memory://` for a throw-away in-memory system (tests). */
   SWITCHYARD_DATA_DIR: z.string().default('.data'),
+  /** Embedded: PGlite on a worker thread (on), or on the event loop (off). */
+  SWITCHYARD_PGLITE_THREAD: z.enum(['on', 'off']).default('on'),
   SWITCHYARD_ROLES: rolesSchema,
   SWITCHYARD_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -165,6 +167,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Embedded mode runs PGlite on a worker thread, off the event loop that serves HTTP and MCP. */
+  pgliteThread: boolean;
   roles: Role[];
   logLevel: string;
   bodyLimit: number;
@@ -271,6 +275,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: c.SWITCHYARD_HOST,
     port: c.SWITCHYARD_PORT,
     dataDir: c.SWITCHYARD_DATA_DIR === 'memory://' ? 'memory://' : resolve(c.SWITCHYARD_DATA_DIR),
+    pgliteThread: c.SWITCHYARD_PGLITE_THREAD === 'on',
     roles: c.SWITCHYARD_ROLES,
     logLevel: c.SWITCHYARD_LOG_LEVEL,
     bodyLimit: c.SWITCHYARD_BODY_LIMIT,

@@ -1,0 +1,64 @@
+// PGlite on its own thread (see pglite-thread.ts): the WebAssembly Postgres runs here, so its CPU
+// never blocks the event loop that serves HTTP and MCP. Plain JavaScript: a worker thread does not
+// inherit the main thread's TypeScript loader.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite, types } from '@electric-sql/pglite';
+
+// Match pg: int8 as a decimal string, never a lossy number.
+const options = { parsers: { [types.INT8]: (value) => value } };
+const db =
+  workerData.dataDir === 'memory://'
+    ? await PGlite.create(options)
+    : await PGlite.create(workerData.dataDir, options);
+const unlistens = new Map();
+
+/** What a PostgreSQL error says, so the caller can tell a unique violation from the rest. */
+function errorOf(e) {
+  const out = { message: e instanceof Error ? e.message : String(e) };
+  for (const k of [
+    'name',
+    'code',
+    'detail',
+    'constraint',
+    'schema',
+    'table',
+    'column',
+    'severity',
+    'hint',
+    'where',
+  ])
+    if (e && typeof e === 'object' && e[k] !== undefined) out[k] = e[k];
+  return out;
+}
+
+async function run(m) {
+  switch (m.op) {
+    case 'query': {
+      const r = await db.query(m.sql, m.params);
+      return { rows: r.rows, affectedRows: r.affectedRows, fields: r.fields };
+    }
+    case 'listen':
+      unlistens.set(
+        m.channel,
+        await db.listen(m.channel, (payload) => parentPort.postMessage({ notify: m.channel, payload })),
+      );
+      return null;
+    case 'unlisten':
+      await unlistens.get(m.channel)?.();
+      unlistens.delete(m.channel);
+      return null;
+    case 'close':
+      await db.close();
+      return null;
+    default:
+      throw new Error(`unknown op ${m.op}`);
+  }
+}
+
+parentPort.on('message', (m) => {
+  run(m).then(
+    (value) => parentPort.postMessage({ id: m.id, value }),
+    (e) => parentPort.postMessage({ id: m.id, error: errorOf(e) }),
+  );
+});
+parentPort.postMessage({ ready: true });
