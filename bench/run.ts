@@ -2,8 +2,9 @@
  * `npm run bench [-- [--quick] [--json <file>] [name…]]`
  *
  * Runs the benchmarks (append, replay, relay, lag, rebuild, pglite, gateway, templates — or those
- * whose name contains one of the given words; `anatomy`, a diagnosis of the append path, runs only
- * when named) against the PostgreSQL at DATABASE_URL and the NATS at NATS_URL (both
+ * whose name contains one of the given words; `anatomy`, a diagnosis of the append path, and
+ * `history`, appends on an empty log against a log of 100,000, 1,000,000 and 10,000,000 events, run
+ * only when named) against the PostgreSQL at DATABASE_URL and the NATS at NATS_URL (both
  * default to the local services), each figure next to a baseline measured in the same run, and
  * prints one table. Everything it creates (databases `sy_bench_<run>_*`, JetStream streams
  * `SYBENCH_<run>_*`, a temporary PGlite directory) is removed at the end, also on Ctrl-C.
@@ -14,6 +15,7 @@ import { appendBench } from './append.bench.ts';
 import { createContext, currentLoad, machineInfo } from './context.ts';
 import { closeServerLog } from './fixtures.ts';
 import { gatewayBench } from './gateway.bench.ts';
+import { historyBench } from './history.bench.ts';
 import { lagBench } from './lag.bench.ts';
 import { pgliteBench } from './pglite.bench.ts';
 import { rebuildBench } from './rebuild.bench.ts';
@@ -33,6 +35,7 @@ const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean
   { name: 'gateway', run: gatewayBench },
   { name: 'templates', run: templatesBench },
   { name: 'anatomy', run: anatomyBench, optIn: true },
+  { name: 'history', run: historyBench, optIn: true },
 ];
 
 function parseArgs(argv: string[]): { quick: boolean; json: string | undefined; filters: string[] } {
