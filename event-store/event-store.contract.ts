@@ -16,6 +16,11 @@ export interface ContractSubject {
    * offer this; the gap-safety test then mixes slow and rolled-back appends into its load.
    */
   setBeforeCommit?: (hook: BeforeCommitHook | undefined) => void;
+  /**
+   * False for stores that append an `appendMany` stream by stream (EventStoreDB): a conflict there
+   * leaves the entries before it written. Default true: all or nothing.
+   */
+  appendManyIsAtomic?: boolean;
 }
 
 /**
@@ -198,6 +203,131 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(error).toBeInstanceOf(AppError);
         expect(error).toMatchObject({ kind: 'conflict', code: 'EVENT_STORE.PARTIAL_DUPLICATE' });
         expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['a']);
+      });
+    });
+
+    describe('appendMany', () => {
+      it('appends to several streams at once, each at its expected revision, in the order given', async () => {
+        const cat = category();
+        const existing = `${cat}-existing`;
+        await store.append(existing, [event('opened'), event('noted')], 'no-stream');
+        const start = await store.headPosition();
+        const fresh = `${cat}-fresh`;
+        const any = `${cat}-any`;
+
+        const results = await store.appendMany([
+          { stream: fresh, events: [event('a'), event('b')], expected: 'no-stream' },
+          { stream: existing, events: [event('c')], expected: 1n },
+          { stream: any, events: [event('d')], expected: 'any' },
+        ]);
+
+        expect(results.map((r) => [r.nextExpectedRevision, r.duplicate])).toEqual([
+          [1n, false],
+          [2n, false],
+          [0n, false],
+        ]);
+        expectIncreasing(results.map((r) => r.position));
+        expect((await store.readStream(fresh)).map((e) => e.type)).toEqual(['a', 'b']);
+        expect((await store.readStream(existing)).map((e) => e.type)).toEqual(['opened', 'noted', 'c']);
+        expect(await store.streamRevision(any)).toBe(0n);
+        const [lastOfFresh] = await store.readStream(fresh, { direction: 'backwards', maxCount: 1 });
+        expect(lastOfFresh!.position).toBe(results[0]!.position);
+        await untilVisible(store, results[2]!.position);
+        const logged = await store.readAll({ after: start, filter: { categories: [cat] } });
+        expect(logged.map((e) => e.type)).toEqual(['a', 'b', 'c', 'd']);
+        expectIncreasing(logged.map((e) => e.position));
+      });
+
+      it("fails with the conflicting stream's concurrency error, appending nothing where atomic", async () => {
+        const cat = category();
+        const existing = `${cat}-existing`;
+        await store.append(existing, [event('opened')], 'no-stream');
+        const before = `${cat}-before`;
+        const after = `${cat}-after`;
+
+        const error = await store
+          .appendMany([
+            { stream: before, events: [event('a')], expected: 'no-stream' },
+            { stream: existing, events: [event('b')], expected: 5n },
+            { stream: after, events: [event('c')], expected: 'no-stream' },
+          ])
+          .catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+        expect(error).toMatchObject({ kind: 'concurrency', stream: existing, actual: '0' });
+        expect(await store.streamRevision(existing)).toBe(0n);
+        expect(await store.streamRevision(after)).toBeUndefined();
+        if (subject.appendManyIsAtomic !== false) expect(await store.streamRevision(before)).toBeUndefined();
+        else expect(await store.streamRevision(before)).toBe(0n);
+
+        const missing = await store
+          .appendMany([
+            { stream: `${cat}-x`, events: [event('x')], expected: 'any' },
+            { stream: `${cat}-missing`, events: [event('y')], expected: 'stream-exists' },
+          ])
+          .catch((e: unknown) => e);
+        expect(missing).toMatchObject({ kind: 'concurrency', stream: `${cat}-missing`, actual: 'no-stream' });
+      });
+
+      it('answers a replayed entry with its first result and appends the others; ids stored in part fail', async () => {
+        const cat = category();
+        const first = [
+          { stream: `${cat}-1`, events: [event('a'), event('b')], expected: 'no-stream' as const },
+          { stream: `${cat}-2`, events: [event('c')], expected: 'no-stream' as const },
+        ];
+        const original = await store.appendMany(first);
+
+        // The whole batch again (a retried command): nothing new.
+        expect(await store.appendMany(first)).toEqual(original.map((r) => ({ ...r, duplicate: true })));
+        // One entry replayed beside a new one.
+        const mixed = await store.appendMany([
+          first[1]!,
+          { stream: `${cat}-3`, events: [event('d')], expected: 'no-stream' },
+        ]);
+        expect(mixed[0]).toEqual({ ...original[1]!, duplicate: true });
+        expect(mixed[1]).toMatchObject({ nextExpectedRevision: 0n, duplicate: false });
+        expect((await store.readStream(`${cat}-1`)).map((e) => e.type)).toEqual(['a', 'b']);
+        expect((await store.readStream(`${cat}-2`)).map((e) => e.type)).toEqual(['c']);
+
+        const partial = await store
+          .appendMany([
+            { stream: `${cat}-4`, events: [event('e')], expected: 'no-stream' },
+            { stream: `${cat}-1`, events: [first[0]!.events[0]!, event('f')], expected: 'any' },
+          ])
+          .catch((e: unknown) => e);
+        expect(partial).toMatchObject({ kind: 'conflict', code: 'EVENT_STORE.PARTIAL_DUPLICATE' });
+        expect((await store.readStream(`${cat}-1`)).map((e) => e.type)).toEqual(['a', 'b']);
+        if (subject.appendManyIsAtomic !== false)
+          expect(await store.streamRevision(`${cat}-4`)).toBeUndefined();
+      });
+
+      it('refuses invalid batches before writing anything', async () => {
+        const cat = category();
+        const ok = { stream: `${cat}-ok`, events: [event('a')], expected: 'no-stream' as const };
+        const shared = event('twice');
+        const invalid: Array<[string, Parameters<EventStore['appendMany']>[0]]> = [
+          ['EVENT_STORE.EMPTY_APPEND', []],
+          ['EVENT_STORE.EMPTY_APPEND', [ok, { stream: `${cat}-empty`, events: [], expected: 'any' }]],
+          ['EVENT_STORE.DUPLICATE_STREAM', [ok, { ...ok, events: [event('b')] }]],
+          [
+            'EVENT_STORE.DUPLICATE_EVENT_ID',
+            [
+              { ...ok, events: [shared] },
+              { stream: `${cat}-other`, events: [shared], expected: 'any' },
+            ],
+          ],
+          ['EVENT_STORE.INVALID_STREAM', [ok, { stream: '$system', events: [event('c')], expected: 'any' }]],
+          [
+            'EVENT_STORE.INVALID_EVENT_ID',
+            [ok, { stream: `${cat}-bad`, events: [{ ...event('d'), id: 'nope' }], expected: 'any' }],
+          ],
+          ['EVENT_STORE.INVALID_EXPECTED_REVISION', [{ ...ok, expected: -1n }]],
+        ];
+        for (const [code, appends] of invalid) {
+          await expect(store.appendMany(appends), code).rejects.toMatchObject({ kind: 'validation', code });
+        }
+        expect(await store.streamRevision(ok.stream)).toBeUndefined();
+        expect(await store.streamRevision(`${cat}-other`)).toBeUndefined();
       });
     });
 
@@ -442,14 +572,23 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
                 // Some writers hold an exact expected revision, so the lock is contended both ways.
                 const expected =
                   Math.random() < 0.25 ? ((await store.streamRevision(stream)) ?? 'no-stream') : 'any';
+                // Some append to a second stream in the same call, in any order of the two: the
+                // streams' locks must not deadlock, and the two appends commit (or not) together.
+                const other = streams[Math.floor(Math.random() * streams.length)]!;
+                const also =
+                  Math.random() < 0.3 && other !== stream
+                    ? { stream: other, events: [event('loaded', { also: true })], expected: 'any' as const }
+                    : undefined;
+                const written = [...events, ...(also?.events ?? [])];
                 try {
-                  await store.append(stream, events, expected);
+                  if (also) await store.appendMany([{ stream, events, expected }, also]);
+                  else await store.append(stream, events, expected);
                   if (fate === 'fail')
                     throw new Error('an append whose transaction was rolled back reported success');
-                  for (const e of events) committed.add(e.id);
+                  for (const e of written) committed.add(e.id);
                 } catch (error) {
                   if (fate === 'fail' && !(error instanceof WrongExpectedRevisionError)) {
-                    for (const e of events) rolledBack.add(e.id);
+                    for (const e of written) rolledBack.add(e.id);
                   } else if (!(error instanceof WrongExpectedRevisionError)) {
                     throw error;
                   }

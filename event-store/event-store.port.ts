@@ -18,6 +18,13 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/** One stream's part of an `appendMany`. */
+export interface StreamAppend {
+  stream: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+}
+
 export interface ReadStreamOptions {
   direction?: 'forwards' | 'backwards';
   /** Inclusive start revision; defaults to the first (forwards) or last (backwards) event. */
@@ -61,6 +68,20 @@ export interface EventStore {
    * returns the original result with `duplicate: true`; a partial overlap is a conflict error.
    */
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+
+  /**
+   * Append to several streams at once, each as `append` would: its expected revision checked, an
+   * entry whose ids are all already stored in its stream answered with its original result
+   * (`duplicate: true`). Returns one result per entry, in order; within the global log the entries'
+   * events follow the order of the list. A stream may appear once, an event id once, per call.
+   *
+   * Atomic where the store allows it: on Postgres (pg and PGlite) one transaction in one round trip,
+   * and any entry's conflict (wrong revision, ids stored in part) fails the whole call, writing
+   * nothing. EventStoreDB has no transaction across streams: there the entries are appended one after
+   * another, and a conflict leaves the entries before it written (see that adapter). Invalid input is
+   * refused on every store before anything is written.
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
 
   /** Events of one stream; an unknown stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

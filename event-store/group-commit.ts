@@ -85,6 +85,7 @@ export function groupCommit(store: EventStore, options: GroupCommitOptions): Eve
         void flush();
       });
     },
+    appendMany: (appends) => store.appendMany(appends),
     readStream: (stream, o) => store.readStream(stream, o),
     streamRevision: (stream) => store.streamRevision(stream),
     readAll: (o) => store.readAll(o),

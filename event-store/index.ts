@@ -6,6 +6,7 @@ export type {
   ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,
+  StreamAppend,
   SubscribeOptions,
 } from './event-store.port.ts';
 export {

@@ -18,6 +18,7 @@ if (configuredUrl !== '' || docker) {
     const store = createEventStoreDbStore({ connectionString: server.url });
     return {
       store,
+      appendManyIsAtomic: false,
       async teardown() {
         await store.close();
         await server.stop();

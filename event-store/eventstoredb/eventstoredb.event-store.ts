@@ -22,7 +22,7 @@ import {
 import type { EventMetadata, NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError, WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import { matchesFilter } from '../all-filter.ts';
-import { partialDuplicate, validateAppend } from '../append-validation.ts';
+import { partialDuplicate, validateAppend, validateAppendMany } from '../append-validation.ts';
 import type {
   AllFilter,
   AppendResult,
@@ -30,6 +30,7 @@ import type {
   ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,
+  StreamAppend,
   SubscribeOptions,
 } from '../event-store.port.ts';
 
@@ -136,6 +137,20 @@ export function createEventStoreDbStore(options: EventStoreDbStoreOptions): Even
       }
       throw err;
     }
+  }
+
+  /**
+   * NOT ATOMIC. EventStoreDB appends atomically to one stream only (`appendToStream`; the client has
+   * no transaction across streams), so the entries are appended one after another, in order, each
+   * with its own expected-revision check and replay detection. Invalid input is refused before
+   * anything is written; but a conflict on entry k leaves entries 0 … k-1 written, and the error is
+   * that entry's. A caller that needs all-or-nothing across streams needs the Postgres store.
+   */
+  async function appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    validateAppendMany(appends, MAX_EVENTS_PER_APPEND);
+    const results: AppendResult[] = [];
+    for (const entry of appends) results.push(await append(entry.stream, entry.events, entry.expected));
+    return results;
   }
 
   /** Servers before 22.6 do not return an append's position; the stream's last event has it. */
@@ -259,6 +274,7 @@ export function createEventStoreDbStore(options: EventStoreDbStoreOptions): Even
 
   return {
     append,
+    appendMany,
     readStream,
     streamRevision,
     readAll,

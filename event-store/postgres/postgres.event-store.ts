@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../../kernel/logger.ts';
 import type { SqlConnection } from '../../runtime/sql.ts';
 import type { EventStore } from '../event-store.port.ts';
-import { type AppendTestHooks, appendEvents } from './append.ts';
+import { type AppendTestHooks, appendToStreams } from './append.ts';
 import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
 import {
   countEventsAfter,
@@ -56,7 +56,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   const readAll: EventStore['readAll'] = (readOptions) => readAllEvents(db, readOptions);
 
   return {
-    append: (stream, events, expected) => appendEvents(db, stream, events, expected, options.testHooks),
+    append: async (stream, events, expected) =>
+      (await appendToStreams(db, [{ stream, events, expected }], options.testHooks))[0]!,
+    appendMany: (appends) => appendToStreams(db, appends, options.testHooks),
     readStream: (stream, readOptions) => readStreamEvents(db, stream, readOptions),
     streamRevision: (stream) => readStreamRevision(db, stream),
     readAll,

@@ -92,6 +92,44 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     await expect(store.append(stream(), [shared], 'no-stream')).rejects.toMatchObject({ kind: 'conflict' });
   });
 
+  it('an appendMany is one transaction: one transaction id, events numbered across its streams in order', async () => {
+    const [a, b, c] = [stream(), stream(), stream()];
+    const results = await store.appendMany([
+      { stream: a, events: [event('a1'), event('a2')], expected: 'no-stream' },
+      { stream: b, events: [event('b1')], expected: 'no-stream' },
+      { stream: c, events: [event('c1'), event('c2'), event('c3')], expected: 'no-stream' },
+    ]);
+    const positions = [
+      ...(await store.readStream(a)),
+      ...(await store.readStream(b)),
+      ...(await store.readStream(c)),
+    ].map((e) => e.position);
+    const base = positions[0]!;
+    expect(base % POSITION_STRIDE).toBe(0n);
+    expect(positions).toEqual([0n, 1n, 2n, 3n, 4n, 5n].map((i) => base + i));
+    expect(results.map((r) => r.position)).toEqual([base + 1n, base + 2n, base + 5n]);
+  });
+
+  it('appendMany calls sharing streams in opposite orders neither deadlock nor interleave', async () => {
+    const [a, b] = [stream(), stream()];
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendMany(
+          (i % 2 === 0 ? [a, b] : [b, a]).map((s) => ({
+            stream: s,
+            events: [event(`n${i}`)],
+            expected: 'any' as const,
+          })),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const [inA, inB] = [await store.readStream(a), await store.readStream(b)];
+    expect(inA.map((e) => e.revision)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
+    // Each call committed both of its events together: the two streams saw the calls in one order.
+    expect(inA.map((e) => e.type)).toEqual(inB.map((e) => e.type));
+  });
+
   it('refuses events from a transaction that did not register as an appender first', async () => {
     const row = (id: string) => sql`
       INSERT INTO sy_es.events (position, tx_id, id, stream, category, revision, type, data, metadata)

@@ -82,15 +82,13 @@ describe.skipIf(!hasPostgres()).each([
 
     pool = new pg.Pool({ connectionString: database.url, max: 2 });
     pool.on('connect', (client) => {
-      // A client runs its queries in order: these settle before the store's first statement.
-      for (const setting of [
-        `LOAD 'auto_explain'`,
-        'SET auto_explain.log_min_duration = 0',
-        'SET auto_explain.log_nested_statements = on',
-        `SET auto_explain.log_format = 'json'`,
-        `SET client_min_messages = 'log'`,
-      ])
-        client.query(setting).catch(() => {});
+      // One simple-protocol query, queued before the store's first statement on this client.
+      client
+        .query(
+          `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
+           SET auto_explain.log_format = 'json'; SET client_min_messages = 'log'`,
+        )
+        .catch(() => {});
       client.on('notice', (notice) => {
         const text = notice.message ?? '';
         const at = text.indexOf('{');
@@ -145,6 +143,19 @@ describe.skipIf(!hasPostgres()).each([
         await store.append(stream, events, 'no-stream');
         await store.append(stream, events, 'no-stream');
       },
+    ],
+    [
+      'append to many streams at once',
+      (run) =>
+        store.appendMany([
+          ...Array.from({ length: 10 }, () => ({
+            stream: `toolcall-${randomUUID()}`,
+            events: [event('started'), event('succeeded')],
+            expected: 'no-stream' as const,
+          })),
+          { stream: `server-many-${run}`, events: [event('registered')], expected: 'any' },
+          { stream: 'toolcall-4000', events: [event('recorded')], expected: 'stream-exists' },
+        ]),
     ],
     ['read a stream forwards', () => store.readStream('toolcall-4000')],
     [
