@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WrongExpectedRevisionError } from '../kernel/errors.ts';
 import { databaseKinds, type TestDatabase } from '../test/databases.ts';
 import { newEvent } from '../test/relay.ts';
-import { type GroupedAppend, groupCommit } from './group-commit.ts';
+import type { EventStore } from './event-store.port.ts';
+import { groupCommit } from './group-commit.ts';
 
 /** Group commit: callers arriving during a commit share the next one, each with its own answer. */
 describe('groupCommit', () => {
@@ -12,19 +13,20 @@ describe('groupCommit', () => {
   });
   afterAll(() => t?.close());
 
-  /** One transaction per group, as the store's own multi-stream append will do it. */
+  /** The store, with each multi-stream append counted (and one that refuses any "conflict" stream). */
   function recording() {
     const groups: number[] = [];
-    const appendMany = async (appends: readonly GroupedAppend[]) => {
-      groups.push(appends.length);
-      if (appends.some((a) => a.stream.includes('conflict'))) {
-        throw new WrongExpectedRevisionError(appends[0]!.stream, 0n, 'no-stream');
-      }
-      const out = [];
-      for (const a of appends) out.push(await t.store.append(a.stream, a.events, a.expected));
-      return out;
+    const counted: EventStore = {
+      ...t.store,
+      async appendMany(appends) {
+        groups.push(appends.length);
+        if (appends.some((a) => a.stream.includes('conflict'))) {
+          throw new WrongExpectedRevisionError(appends[0]!.stream, 0n, 'no-stream');
+        }
+        return t.store.appendMany(appends);
+      },
     };
-    return { groups, store: groupCommit(t.store, { appendMany }) };
+    return { groups, store: groupCommit(counted) };
   }
 
   it('commits a lone append at once, and the appends that arrive meanwhile together', async () => {

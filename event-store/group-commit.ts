@@ -1,31 +1,19 @@
-import type { NewEvent } from '../kernel/envelope.ts';
-import type { AppendResult, EventStore, ExpectedRevision } from './event-store.port.ts';
-
-/** One stream's append inside a group commit. */
-export interface GroupedAppend {
-  stream: string;
-  events: readonly NewEvent[];
-  expected: ExpectedRevision;
-}
+import type { AppendResult, EventStore, StreamAppend } from './event-store.port.ts';
 
 export interface GroupCommitOptions {
-  /**
-   * Appends to many streams in one transaction (each stream's expected revision checked; all or
-   * nothing), answering each stream's result in order.
-   */
-  appendMany(appends: readonly GroupedAppend[]): Promise<AppendResult[]>;
   /** Most events in one commit (default 1,000): a longer queue waits for the next one. */
   maxEvents?: number;
 }
 
-interface Waiting extends GroupedAppend {
+interface Waiting extends StreamAppend {
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
 
 /**
  * Group commit: appends that arrive while a commit is in flight wait, and all of them go in the
- * next single transaction — so under load many callers share one round trip and one fsync, and a
+ * next single transaction (the store's appendMany) — so under load many callers share one round
+ * trip and one fsync, and a
  * lone caller still commits at once. Each caller's promise settles only when its own events are
  * durable, exactly as with a plain append: nothing is acknowledged early. A group that fails as a
  * whole (one stream's revision conflict, say) is retried stream by stream, so each caller gets its
@@ -34,7 +22,7 @@ interface Waiting extends GroupedAppend {
  * Only `append` changes; every read goes straight to the store. A view, not an owner: `close`
  * waits for the queue and leaves the store open.
  */
-export function groupCommit(store: EventStore, options: GroupCommitOptions): EventStore {
+export function groupCommit(store: EventStore, options: GroupCommitOptions = {}): EventStore {
   const maxEvents = options.maxEvents ?? 1_000;
   const queue: Waiting[] = [];
   let flushing = false;
@@ -57,7 +45,7 @@ export function groupCommit(store: EventStore, options: GroupCommitOptions): Eve
     }
     let results: AppendResult[];
     try {
-      results = await options.appendMany(group);
+      results = await store.appendMany(group);
     } catch {
       // Someone's conflict failed the group: each stream on its own, each caller its own answer.
       await Promise.all(

@@ -6,6 +6,7 @@ import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
+import { groupCommit } from '../event-store/group-commit.ts';
 import { fromHead, startProcessor } from '../event-store/processor.ts';
 import type { GatewayDeps } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
@@ -157,7 +158,13 @@ export function buildMcp(
 ) {
   const logger = ctx.logger.child({ module: 'mcp' });
   const catalog = catalogSource(ctx.db);
-  const toolCalls = makeToolCallCommands({ store: ctx.store, registry: ctx.registry, clock: systemClock });
+  // Tool-call records are group-committed: the starts and outcomes that arrive while a commit is
+  // in flight share the next transaction; each call still waits for its own records to be durable.
+  const toolCalls = makeToolCallCommands({
+    store: groupCommit(ctx.store),
+    registry: ctx.registry,
+    clock: systemClock,
+  });
   const callTool = makeCallTool({
     upstreams,
     authz: access.authz,
