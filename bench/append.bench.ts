@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
-import type { ExpectedRevision } from '../event-store/event-store.port.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
+import type { ExpectedRevision } from '../kernel/event-store.port.ts';
 import type { BenchContext } from './context.ts';
 import { openPgStore, registry, secrets, smallEvent } from './fixtures.ts';
 import { alternate, latency, type Operation, type PairResult, throughput } from './load.ts';

@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { registerServerEvents } from '../domains/servers/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../event-store/index.ts';
+import { openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import type { EventMetadata, NewEvent } from '../kernel/envelope.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { createSecretBox, type SecretBox } from '../kernel/secrets.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import { migrateReadModels, type Projection } from '../projections/index.ts';
-import { openPostgres, type SqlConnection } from '../runtime/sql.ts';
 import type { BenchContext } from './context.ts';
 import type { PhaseTimer } from './stats.ts';
 

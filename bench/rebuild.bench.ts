@@ -1,5 +1,5 @@
 import { registerServerEvents } from '../domains/servers/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { createProjectionRunner, serversProjection } from '../projections/index.ts';
 import type { BenchContext } from './context.ts';

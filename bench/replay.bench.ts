@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { EventStore } from '../event-store/event-store.port.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { BenchContext } from './context.ts';
 import { serverLog } from './fixtures.ts';
 import type { BenchResult, Row } from './report.ts';

@@ -14,12 +14,13 @@ import {
   registerTemplateEvents,
   type TemplateCommands,
 } from '../domains/templates/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { createPostgresEventStore } from '../event-store/index.ts';
+import { openPGlite, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { handleHttpError } from '../gateway/error-mapping.ts';
 import { templatesRoutes } from '../gateway/routes/templates.routes.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { DEFAULT_TENANT, type Principal } from '../kernel/principal.ts';
@@ -36,7 +37,6 @@ import {
   type SearchTemplatesOptions,
   searchTemplates,
 } from '../projections/templates/index.ts';
-import { openPGlite, type SqlConnection } from '../runtime/sql.ts';
 import { createTemplateSync, type SyncReport } from '../sagas/template-sync/sync-source.ts';
 import { templateBlobStore } from '../templates/blobs.ts';
 import { loadTemplateDir, scanSource } from '../templates/engine/load.ts';

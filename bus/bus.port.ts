@@ -1,5 +1,5 @@
-import type { AllFilter } from '../event-store/event-store.port.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { AllFilter } from '../kernel/event-store.port.ts';
 
 /** Names that let several deployments (or test runs) share one NATS server without colliding. */
 export interface BusNames {

@@ -1,5 +1,5 @@
+import type { AllFilter } from '../kernel/event-store.port.ts';
 import { categoryOf } from '../kernel/streams.ts';
-import type { AllFilter } from './event-store.port.ts';
 
 /**
  * Whether an event passes a global-log filter. Adapters that cannot filter on the server use this; the

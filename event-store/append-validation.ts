@@ -1,7 +1,7 @@
 import type { NewEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
+import type { ExpectedRevision, StreamAppend } from '../kernel/event-store.port.ts';
 import { isUuid } from '../kernel/ids.ts';
-import type { ExpectedRevision, StreamAppend } from './event-store.port.ts';
 
 /**
  * Checks an append before any adapter touches its database, so that bad input fails the same way

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WrongExpectedRevisionError } from '../kernel/errors.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { databaseKinds, type TestDatabase } from '../test/databases.ts';
 import { newEvent } from '../test/relay.ts';
-import type { EventStore } from './event-store.port.ts';
 import { groupCommit } from './group-commit.ts';
 
 /** Group commit: callers arriving during a commit share the next one, each with its own answer. */

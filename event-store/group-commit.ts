@@ -1,4 +1,4 @@
-import type { AppendResult, EventStore, StreamAppend } from './event-store.port.ts';
+import type { AppendResult, EventStore, StreamAppend } from '../kernel/event-store.port.ts';
 
 export interface GroupCommitOptions {
   /** Most events in one commit (default 1,000): a longer queue waits for the next one. */

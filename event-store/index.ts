@@ -1,4 +1,3 @@
-export { matchesFilter } from './all-filter.ts';
 export type {
   AllFilter,
   AppendResult,
@@ -8,7 +7,8 @@ export type {
   ReadStreamOptions,
   StreamAppend,
   SubscribeOptions,
-} from './event-store.port.ts';
+} from '../kernel/event-store.port.ts';
+export { matchesFilter } from './all-filter.ts';
 export {
   createEventStoreDbStore,
   type EventStoreDbStoreOptions,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { databaseKinds, type TestDatabase } from '../test/databases.ts';
 import { until } from '../test/e2e/program.ts';
 import { newEvent } from '../test/relay.ts';
-import type { EventStore } from './event-store.port.ts';
 import { fromPosition, startProcessor } from './processor.ts';
 
 /** The one way to follow the log: nothing skipped, nothing stops it for good. */

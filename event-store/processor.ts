@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { AllFilter, EventStore } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
-import type { AllFilter, EventStore } from './event-store.port.ts';
 
 /** Where a processor starts, and where it keeps how far it got. */
 export interface ProcessorCheckpoint {

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { CallTool } from '../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../domains/access/index.ts';
 import type { CatalogCommands } from '../domains/catalog/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { GatewayAuth } from './auth/auth.plugin.ts';

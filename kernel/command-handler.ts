@@ -1,7 +1,7 @@
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
 import type { EventMetadata, NewEvent, RecordedEvent } from './envelope.ts';
 import { AppError, WrongExpectedRevisionError } from './errors.ts';
+import type { EventStore } from './event-store.port.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
 

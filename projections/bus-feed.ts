@@ -1,6 +1,6 @@
 import type { Bus } from '../bus/bus.port.ts';
-import type { EventStore, SubscribeOptions } from '../event-store/event-store.port.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { EventStore, SubscribeOptions } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { sleep } from './async.ts';
 

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { AllFilter } from '../event-store/event-store.port.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { AllFilter } from '../kernel/event-store.port.ts';
 
 /**
  * A read model fed by events. `apply` runs inside the runner's transaction, which also moves the

@@ -4,9 +4,9 @@ import {
   projectionStream,
   registerOperationEvents,
 } from '../domains/operations/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { fromPosition, startProcessor } from '../event-store/processor.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { idOf } from '../kernel/streams.ts';

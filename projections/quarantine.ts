@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import { makeProjectionDecisions, type ProjectionDecisionResult } from '../domains/operations/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { readCheckpoint } from './checkpoints.ts';
 import type { ReadModelTables } from './db.ts';

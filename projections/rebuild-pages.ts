@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { sleep } from './async.ts';
 import type { ReadModelTables } from './db.ts';
 import { applyAll, PoisonedEventError, type Projection } from './projection.ts';

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { type Clock, systemClock } from '../kernel/clock.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { type Logger, silentLogger } from '../kernel/logger.ts';
 import { batched, sleep } from './async.ts';

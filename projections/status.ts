@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { Clock } from '../kernel/clock.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { readCheckpoint } from './checkpoints.ts';
 import type { ReadModelTables } from './db.ts';
 import type { Projection } from './projection.ts';

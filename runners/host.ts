@@ -1,8 +1,8 @@
 import { evolve, initialState, type ServerConfig, type ServerState } from '../domains/servers/decider.ts';
 import { SERVER_CATEGORY, type ServerEvent, serverEventTypeNames } from '../domains/servers/events.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { type Processor, startProcessor } from '../event-store/processor.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { SecretBox } from '../kernel/secrets.ts';

@@ -17,11 +17,12 @@ import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
 import { registerTemplateEvents } from '../domains/templates/index.ts';
 import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
+import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -45,7 +46,6 @@ import { projectionsPort, serveProjectionCommands } from './projections-control.
 import type { RoleContext } from './role-context.ts';
 import { localServerCommands } from './server-commands.local.ts';
 import { serverCommandsOverBus, serveServerCommands } from './server-commands.wire.ts';
-import { openPGlite, openPostgres, type SqlConnection } from './sql.ts';
 import { startTemplateSync, templateParts, templateService } from './templates-role.ts';
 
 /** A running Switchyard process: whichever roles its configuration asked for. */

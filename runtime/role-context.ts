@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/bus.port.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { SecretBox } from '../kernel/secrets.ts';

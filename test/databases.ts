@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { EventStore } from '../event-store/event-store.port.ts';
+import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 import { migrateEventStore } from '../migrations/migrate.ts';
 import { migrateReadModels } from '../migrations/read-models/index.ts';
 import type { ReadModelTables } from '../projections/db.ts';
-import { openPGlite, openPostgres, type SqlConnection } from '../runtime/sql.ts';
 import { createTestDatabase, hasPostgres } from './services.ts';
 
 /** Test support: one migrated database holding both the event store and the read models. */

@@ -3,8 +3,8 @@ import nats from 'nats';
 import type { BusNames } from '../bus/bus.port.ts';
 import { readMessages } from '../bus/nats/nats-read.ts';
 import { decodeEvent } from '../bus/wire.ts';
-import type { EventStore } from '../event-store/event-store.port.ts';
 import type { NewEvent, RecordedEvent } from '../kernel/envelope.ts';
+import type { EventStore } from '../kernel/event-store.port.ts';
 
 /** Test support for the relay: writing to a store, reading back both sides. */
 

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventStore } from '../../event-store/event-store.port.ts';
+import { openPGlite, type SqlConnection } from '../../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../../event-store/postgres/postgres.event-store.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
-import { openPGlite, type SqlConnection } from '../../runtime/sql.ts';
 import { eventually } from '../../test/contracts/bus.contract.ts';
 import { appendMany, readWholeStore } from '../../test/relay.ts';
 import type { Bus, Consumer } from '../bus.port.ts';

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventStore } from '../../event-store/event-store.port.ts';
+import { openPostgres, type SqlConnection } from '../../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../../event-store/postgres/postgres.event-store.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
-import { openPostgres, type SqlConnection } from '../../runtime/sql.ts';
 import { eventually } from '../../test/contracts/bus.contract.ts';
 import { appendMany, deleteStreams, duplicates, readWholeBus, readWholeStore } from '../../test/relay.ts';
 import { createTestDatabase, services, uniqueName } from '../../test/services.ts';

@@ -1,5 +1,5 @@
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Bus } from '../bus.port.ts';
 import { sleep } from '../sleep.ts';

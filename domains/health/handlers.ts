@@ -1,7 +1,7 @@
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { type CommandResult, handleCommand } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { streamName } from '../../kernel/streams.ts';
 import { parseWith } from '../../kernel/validation.ts';

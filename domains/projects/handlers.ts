@@ -1,6 +1,6 @@
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import { type CommandResult, handleCommand } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { ownershipOf } from '../../kernel/ownership.ts';
 import { streamName } from '../../kernel/streams.ts';

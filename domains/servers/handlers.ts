@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import {
   eventMetadata,
@@ -9,6 +8,7 @@ import {
 } from '../../kernel/command-handler.ts';
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
 import { WrongExpectedRevisionError } from '../../kernel/errors.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { type IdGenerator, isUuid, uuidV5 } from '../../kernel/ids.ts';
 import { ownershipOf } from '../../kernel/ownership.ts';

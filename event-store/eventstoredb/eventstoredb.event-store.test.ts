@@ -1,6 +1,9 @@
 import { describe, it } from 'vitest';
+import {
+  type ContractSubject,
+  describeEventStoreContract,
+} from '../../test/contracts/event-store.contract.ts';
 import { services } from '../../test/services.ts';
-import { type ContractSubject, describeEventStoreContract } from '../event-store.contract.ts';
 import { createEventStoreDbStore } from './eventstoredb.event-store.ts';
 
 /**

@@ -21,8 +21,6 @@ import {
 } from '@eventstore/db-client';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError, WrongExpectedRevisionError } from '../../kernel/errors.ts';
-import { matchesFilter } from '../all-filter.ts';
-import { partialDuplicate, validateAppend, validateAppendMany } from '../append-validation.ts';
 import type {
   AllFilter,
   AppendResult,
@@ -32,7 +30,9 @@ import type {
   ReadStreamOptions,
   StreamAppend,
   SubscribeOptions,
-} from '../event-store.port.ts';
+} from '../../kernel/event-store.port.ts';
+import { matchesFilter } from '../all-filter.ts';
+import { partialDuplicate, validateAppend, validateAppendMany } from '../append-validation.ts';
 
 export type EventStoreDbStoreOptions = (
   | {

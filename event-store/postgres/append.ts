@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { NewEvent } from '../../kernel/envelope.ts';
 import { AppError, WrongExpectedRevisionError } from '../../kernel/errors.ts';
+import type { AppendResult, StreamAppend } from '../../kernel/event-store.port.ts';
 import { categoryOf } from '../../kernel/streams.ts';
 import { partialDuplicate, validateAppendMany } from '../append-validation.ts';
-import type { AppendResult, StreamAppend } from '../event-store.port.ts';
 import { type EventStoreTables, MAX_EVENTS_PER_APPEND } from './schema.ts';
 
 /**

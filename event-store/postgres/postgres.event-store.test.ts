@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrateEventStore } from '../../migrations/migrate.ts';
-import { openPGlite } from '../../runtime/sql.ts';
+import { describeEventStoreContract } from '../../test/contracts/event-store.contract.ts';
+import { pgliteSubject, pgSubject } from '../../test/event-store-subjects.ts';
 import { hasPostgres } from '../../test/services.ts';
-import { describeEventStoreContract } from '../event-store.contract.ts';
+import { openPGlite } from './connection.ts';
 import { createPostgresEventStore } from './postgres.event-store.ts';
-import { pgliteSubject, pgSubject } from './test-subjects.ts';
 
 if (hasPostgres()) {
   describeEventStoreContract('Postgres (pg)', pgSubject);
@@ -24,7 +24,8 @@ if (hasPostgres()) {
 describeEventStoreContract('PGlite (in memory)', () => pgliteSubject('memory'));
 
 describe('Postgres event store on PGlite on disk', () => {
-  it('keeps its events across a restart', async () => {
+  // Two PGlite starts on disk and the migrations: slow on a loaded machine.
+  it('keeps its events across a restart', { timeout: 120_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sy-es-'));
     const dataDir = join(dir, 'data');
     const stream = `thing-${randomUUID()}`;

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import type { SqlConnection } from '../../runtime/sql.ts';
-import type { EventStore } from '../event-store.port.ts';
 import { type AppendTestHooks, appendToStreams } from './append.ts';
+import type { SqlConnection } from './connection.ts';
 import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
 import {
   countEventsAfter,

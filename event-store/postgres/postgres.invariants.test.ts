@@ -4,15 +4,15 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
-import type { SqlConnection } from '../../runtime/sql.ts';
+import type { ContractSubject } from '../../test/contracts/event-store.contract.ts';
+import { pgliteSubject, pgSubject } from '../../test/event-store-subjects.ts';
 import { hasPostgres, services } from '../../test/services.ts';
-import type { ContractSubject } from '../event-store.contract.ts';
-import type { EventStore } from '../event-store.port.ts';
+import type { SqlConnection } from './connection.ts';
 import { createPostgresEventStore } from './postgres.event-store.ts';
 import { MAX_EVENTS_PER_APPEND, POSITION_STRIDE } from './schema.ts';
-import { pgliteSubject, pgSubject } from './test-subjects.ts';
 
 type Subject = ContractSubject & { connection: SqlConnection };
 

@@ -1,7 +1,7 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { AllFilter, ReadAllOptions, ReadStreamOptions } from '../event-store.port.ts';
+import type { AllFilter, ReadAllOptions, ReadStreamOptions } from '../../kernel/event-store.port.ts';
 import { horizonXid } from './horizon.ts';
 import { DEFAULT_PAGE_SIZE, type EventStoreTables, POSITION_STRIDE, toRecordedEvent } from './schema.ts';
 

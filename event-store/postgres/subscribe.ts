@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { SqlConnection } from '../../runtime/sql.ts';
-import type { AllFilter, ReadAllOptions, SubscribeOptions } from '../event-store.port.ts';
+import type { AllFilter, ReadAllOptions, SubscribeOptions } from '../../kernel/event-store.port.ts';
+import type { SqlConnection } from './connection.ts';
 import { APPEND_CHANNEL, DEFAULT_PAGE_SIZE } from './schema.ts';
 
 /**

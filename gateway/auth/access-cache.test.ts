@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { registerAccessEvents } from '../../domains/access/index.ts';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import { fixedClock } from '../../kernel/clock.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { createAccessCache } from './access-cache.ts';

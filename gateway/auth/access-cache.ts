@@ -7,9 +7,9 @@ import {
   applyAccessEvent,
   emptyAccessState,
 } from '../../domains/access/index.ts';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import type { Logger } from '../../kernel/logger.ts';
 

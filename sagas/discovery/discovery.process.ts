@@ -1,12 +1,12 @@
 import { serverDecider } from '../../domains/servers/decider.ts';
 import type { ServerEvent, ServerSettings } from '../../domains/servers/events.ts';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import { type Processor, startProcessor } from '../../event-store/processor.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { handleCommand, loadStream } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError, errorMessage } from '../../kernel/errors.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';

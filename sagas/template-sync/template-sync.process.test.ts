@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TemplateCommands } from '../../domains/templates/index.ts';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import { fixedClock } from '../../kernel/clock.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import type { SyncReport, TemplateSync } from './sync-source.ts';
 import { createTemplateSyncProcess, type TemplateSyncProcess } from './template-sync.process.ts';

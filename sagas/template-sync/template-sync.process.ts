@@ -1,9 +1,9 @@
 import type { TemplateCommands } from '../../domains/templates/index.ts';
 import { TEMPLATE_SOURCE_CATEGORY } from '../../domains/templates/index.ts';
-import type { EventStore } from '../../event-store/event-store.port.ts';
 import { fromPosition, type Processor, startProcessor } from '../../event-store/processor.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { errorMessage } from '../../kernel/errors.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { TemplateSync } from './sync-source.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { openPGlite } from './sql.ts';
+import { openPGlite } from './connection.ts';
 
 /** PGlite on a worker thread and on the event loop behave alike for everything the store uses. */
 describe.each([true, false])('PGlite (thread: %s)', (thread) => {

@@ -1,4 +1,4 @@
-import type { NewEvent, RecordedEvent } from '../kernel/envelope.ts';
+import type { NewEvent, RecordedEvent } from './envelope.ts';
 
 /**
  * What the stream must look like for an append to go through.
@@ -59,7 +59,7 @@ export interface SubscribeOptions {
 /**
  * Durable, ordered log of events, one stream per aggregate, with a gap-safe global order.
  * Adapters: Postgres (pg and PGlite through Kysely) and EventStoreDB. Contract:
- * event-store/event-store.contract.ts.
+ * test/contracts/event-store.contract.ts.
  */
 export interface EventStore {
   /**

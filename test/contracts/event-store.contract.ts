@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventMetadata, NewEvent, RecordedEvent } from '../kernel/envelope.ts';
-import { AppError, WrongExpectedRevisionError } from '../kernel/errors.ts';
-import type { EventStore } from './event-store.port.ts';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
+import { AppError, WrongExpectedRevisionError } from '../../kernel/errors.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 
 /** Runs inside an append's transaction just before it commits; awaiting delays it, throwing rolls it back. */
 export type BeforeCommitHook = (stream: string, events: readonly NewEvent[]) => Promise<void>;

@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrateEventStore } from '../../migrations/migrate.ts';
-import { openPGlite, openPostgres, type SqlConnection } from '../../runtime/sql.ts';
-import { createTestDatabase } from '../../test/services.ts';
-import type { BeforeCommitHook, ContractSubject } from '../event-store.contract.ts';
-import { createPostgresEventStore } from './postgres.event-store.ts';
+import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
+import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
+import { migrateEventStore } from '../migrations/migrate.ts';
+import type { BeforeCommitHook, ContractSubject } from './contracts/event-store.contract.ts';
+import { createTestDatabase } from './services.ts';
 
 /** A contract subject over an open, not yet migrated connection; `cleanup` runs after it closes. */
 async function subjectOn(
