@@ -108,7 +108,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       store = createEventStoreDbStore({ connectionString: config.eventStoreUrl });
     } else {
       await migrateEventStore(sql.db);
-      store = createPostgresEventStore({ connection: sql });
+      store = createPostgresEventStore({ connection: sql, logger: logger.child({ module: 'event-store' }) });
     }
     onClose('event store', () => store.close());
 
