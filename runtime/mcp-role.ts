@@ -121,8 +121,10 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
         if (abandoned.length > 0)
           logger.warn({ calls: abandoned.length, reason }, 'tool calls marked abandoned');
       }
-      // Then every minute from the read model's running calls (an index of the few running rows),
-      // rather than reading the whole call log again.
+      // Then from the read model's running calls (an index of the few running rows), rather than
+      // reading the whole call log again: every minute, or a quarter of SWITCHYARD_MAX_CALL_MS when
+      // that is shorter, so a call is abandoned close to the bound the setting names.
+      const sweepEveryMs = Math.min(60_000, Math.max(1_000, Math.floor(ctx.config.maxCallMs / 4)));
       const sweep = async () => {
         const reason = 'no outcome within the longest allowed call';
         const ids = await runningCallsStartedBefore(ctx.db, new Date(Date.now() - ctx.config.maxCallMs));
@@ -135,7 +137,7 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
       };
       const timer = setInterval(() => {
         void sweep().catch((e: unknown) => logger.warn({ err: e }, 'abandon sweep failed'));
-      }, 60_000);
+      }, sweepEveryMs);
       timer.unref();
       return async () => {
         clearInterval(timer);
