@@ -32,7 +32,8 @@ export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Suites open PGlite databases and start systems in their hooks: minutes on a loaded machine.
+    hookTimeout: 180_000,
     pool: 'forks',
     // Integration tests share one PostgreSQL and one NATS on a 2-core machine.
     maxWorkers: 2,
