@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { AnyObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -20,6 +21,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
 import { isAppError } from '../../kernel/errors.ts';
@@ -61,6 +63,35 @@ export interface SessionIdentity {
 type Extra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1];
 
 /**
+ * The SDK answers a request whose params its schema refuses with -32603 (Internal error), as if the
+ * gateway had failed (a zod error carries no JSON-RPC code). They are the caller's mistake: -32602
+ * (Invalid params), for every method — initialize and ping too, which the SDK registers through this
+ * same method from its constructors. Found by the MCP fuzzer (test/fuzz/mcp-fuzz.ts).
+ */
+class EdgeServer extends Server {
+  override setRequestHandler<T extends AnyObjectSchema>(
+    schema: T,
+    handler: Parameters<Server['setRequestHandler']>[1],
+  ): void {
+    if (!(schema instanceof z.ZodObject)) {
+      super.setRequestHandler(schema, handler);
+      return;
+    }
+    const strict: z.ZodObject = schema;
+    const lenient = strict.extend({ params: z.unknown().optional() }) as unknown as T;
+    super.setRequestHandler(lenient, (request, extra) => {
+      const parsed = strict.safeParse(request);
+      if (!parsed.success)
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Invalid params for ${String(request.method)}: ${z.prettifyError(parsed.error)}`,
+        );
+      return handler(parsed.data as typeof request, extra);
+    });
+  }
+}
+
+/**
  * Builds the MCP server behind one client session. It answers lists from the catalog projection
  * (never by asking upstreams), and routes calls, reads and prompts to the owning upstream; tool
  * calls go through ExecuteTool so each one lands in the audit log.
@@ -82,7 +113,7 @@ export function createSessionServer(
       : scope.kind === 'platform'
         ? { tools: {}, resources: {}, logging: {} }
         : mirrorCapabilities(upstreamCapabilities ?? {});
-  const server = new Server(
+  const server = new EdgeServer(
     {
       name:
         scope.kind === 'server'

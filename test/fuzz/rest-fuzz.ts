@@ -2,59 +2,14 @@ import fc from 'fast-check';
 import { ROUTE_ACTIONS } from '../../gateway/auth/route-actions.ts';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
+import { encodeSegment, hostileString, hostileValue } from './hostile.ts';
 
 /**
  * Hostile requests for every REST route of the authorization table: path parameters, query strings
  * and bodies made of values an attacker would try (NUL, lone surrogates, traversal, huge numbers,
- * deep nesting, prototype keys, type confusion). Used by the bounded run in `npm test` and by the
+ * deep nesting, prototype keys, type confusion: ./hostile.ts). Used by the bounded run in `npm test` and by the
  * long run (`npm run fuzz`).
  */
-
-const hostileString = fc.oneof(
-  fc.constantFrom(
-    '\u0000',
-    'a\u0000b',
-    '\uD800',
-    'x\uDFFFy',
-    '../../etc/passwd',
-    '..%2f..%2f',
-    '%00',
-    '99999999999999999999',
-    '-1',
-    '1e309',
-    'NaN',
-    '__proto__',
-    'constructor',
-    '{{ range.constructor("return process")() }}',
-    "'; DROP TABLE events; --",
-    'A'.repeat(10_000),
-    '',
-    ' ',
-    '\r\nX-Injected: 1',
-    'sy_aaaaaaaaaaaaaaaa_' + 'A'.repeat(43),
-  ),
-  fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.string({ maxLength: 20 }),
-);
-
-const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    hostileString,
-    fc.integer(),
-    fc.double(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(
-      fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'name', 'transport')),
-      tie('value'),
-      {
-        maxKeys: 4,
-      },
-    ),
-  ),
-})).value;
 
 const routes = Object.entries(ROUTE_ACTIONS)
   .filter(([key]) => !key.endsWith('/mcp'))
@@ -105,15 +60,6 @@ export const fuzzCase: fc.Arbitrary<FuzzCase> = fc
       correlationId: `fuzz-${n}-${Math.random().toString(36).slice(2)}`,
     };
   });
-
-/** Percent-encodes a path segment; a lone surrogate (which encodeURIComponent refuses) as its raw UTF-8-ish bytes. */
-function encodeSegment(s: string): string {
-  try {
-    return encodeURIComponent(s);
-  } catch {
-    return [...s].map((ch) => (/[\uD800-\uDFFF]/.test(ch) ? '%ED%A0%80' : encodeURIComponent(ch))).join('');
-  }
-}
 
 /** Sends one case; answers the status and whether the rules held (no 5xx; a refusal appended nothing). */
 export async function runCase(system: System, c: FuzzCase): Promise<{ status: number; problem?: string }> {
