@@ -79,6 +79,7 @@ export function groupCommit(store: EventStore, options: GroupCommitOptions = {})
     readAll: (o) => store.readAll(o),
     subscribeToAll: (o) => store.subscribeToAll(o),
     headPosition: () => store.headPosition(),
+    caughtUp: (after, position, filter) => store.caughtUp(after, position, filter),
     countAfter: (after, filter) => store.countAfter(after, filter),
     /** Waits for what is queued to commit; the store itself stays open (its owner closes it). */
     async close() {

@@ -105,6 +105,15 @@ export interface EventStore {
   /** Position of the last event readable in the global log (0n when empty). */
   headPosition(): Promise<bigint>;
 
+  /**
+   * Whether a reader that has handled the log up to `after` (following `filter`) has nothing left to
+   * read up to `position`: every event at or before `position` is readable, and none matching
+   * `filter` lies in (after, position]. One consistent read — on the Postgres store the readable end
+   * may move back between two reads (horizon.ts), so `headPosition` followed by `readAll` can answer
+   * yes while an event before `position` is not yet readable.
+   */
+  caughtUp(after: bigint, position: bigint, filter?: AllFilter): Promise<boolean>;
+
   /** Number of events readable in the global log after `after` (for lag reporting). */
   countAfter(after: bigint, filter?: AllFilter): Promise<number>;
 

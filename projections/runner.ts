@@ -423,11 +423,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const cp = await readCheckpoint(db, w.projection.name);
     const at = cp?.position ?? 0n;
     if (at >= position) return true;
-    // Head first: once the head has reached `position`, every event up to it is final and visible
-    // to the read that follows. The other order can miss an event that turns visible in between.
-    if ((await store.headPosition()) < position) return false;
-    const [next] = await store.readAll({ after: at, maxCount: 1, filter: w.projection.filter });
-    return next === undefined || next.position > position;
+    // One read: the head first and a page after it, as two reads, once answered yes while the event
+    // at `position` was not yet readable to the page (the readable end can move back in between).
+    return store.caughtUp(at, position, w.projection.filter);
   }
 
   return {

@@ -258,6 +258,14 @@ export function createEventStoreDbStore(options: EventStoreDbStoreOptions): Even
     return 0n;
   }
 
+  /** `$all` becomes readable in commit order, so the head and a read after it agree. */
+  async function caughtUp(after: bigint, position: bigint, filter?: AllFilter): Promise<boolean> {
+    if (position <= after) return true;
+    if ((await headPosition()) < position) return false;
+    const [next] = await readAll({ after, maxCount: 1, filter });
+    return next === undefined || next.position > position;
+  }
+
   /** Counts by reading every event after `after`: fine for lag on a live system, slow far behind. */
   async function countAfter(after: bigint, filter?: AllFilter): Promise<number> {
     if (matchesNothing(filter)) return 0;
@@ -280,6 +288,7 @@ export function createEventStoreDbStore(options: EventStoreDbStoreOptions): Even
     readAll,
     subscribeToAll,
     headPosition,
+    caughtUp,
     countAfter,
     async close() {
       closing.abort();

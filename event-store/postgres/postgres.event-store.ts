@@ -9,6 +9,7 @@ import {
   countEventsAfter,
   hasHeldBackEvents,
   readAllEvents,
+  readCaughtUp,
   readHeadPosition,
   readStreamEvents,
   readStreamRevision,
@@ -75,6 +76,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
         subscribeOptions,
       ),
     headPosition: () => readHeadPosition(db),
+    caughtUp: (after, position, filter) => readCaughtUp(db, after, position, filter),
     countAfter: (after, filter) => countEventsAfter(db, after, filter),
     horizonStatus: () => readHorizonStatus(db),
     async close() {

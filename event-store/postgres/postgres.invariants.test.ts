@@ -223,6 +223,9 @@ describe.skipIf(!hasPostgres())('Postgres event store: an in-flight append hides
     expect(await store.readAll({ after: start })).toEqual([]);
     expect(await store.headPosition()).toBe(start);
     expect(await store.countAfter(start)).toBe(0);
+    // A reader waiting for the fast append is not caught up, whatever it follows: 'slow' may come first.
+    expect(await store.caughtUp(start, fast.position)).toBe(false);
+    expect(await store.caughtUp(start, fast.position, { types: ['none-such'] })).toBe(false);
 
     // The store says which backend holds the log, and a held-back subscriber gets it logged.
     const { rows: slowBackend } = await sql<{ pid: number }>`
@@ -257,6 +260,7 @@ describe.skipIf(!hasPostgres())('Postgres event store: an in-flight append hides
     const all = await store.readAll({ after: start });
     expect(all.map((e) => e.type)).toEqual(['slow', 'fast']);
     expect(await store.headPosition()).toBe(fast.position);
+    expect(await store.caughtUp(start, fast.position, { types: ['none-such'] })).toBe(true);
     expect(await watched.horizonStatus()).toMatchObject({ heldBy: undefined, ageMs: 0 });
     while (tailed.length < 2 && Date.now() < deadline) await sleep(10);
     controller.abort();

@@ -188,6 +188,12 @@ describe.skipIf(!hasPostgres()).each([
     ['head position', () => store.headPosition()],
     ['count after (lag)', () => store.countAfter(nearHead)],
     ['count a category after (lag)', () => store.countAfter(lastTemplate, { categories: ['template'] })],
+    ['caught up (a read-your-writes wait)', () => store.caughtUp(nearHead, nearHead + 2n ** 21n)],
+    [
+      'caught up, an idle category',
+      () => store.caughtUp(lastTemplate, nearHead, { categories: ['template'] }),
+    ],
+    ['caught up, no events yet', () => store.caughtUp(0n, nearHead, { categories: ['deployment'] })],
     ['read a category with no events yet', () => store.readAll({ filter: { categories: ['deployment'] } })],
     ['held-back check', () => hasHeldBackEvents(db, nearHead, undefined)],
     ['held-back check, a category', () => hasHeldBackEvents(db, nearHead, { categories: ['toolcall'] })],

@@ -107,6 +107,32 @@ export async function readHeadPosition(db: Kysely<EventStoreTables>): Promise<bi
   return row === undefined ? 0n : BigInt(row.position);
 }
 
+/** EventStore.caughtUp: the horizon and the events below `position` from one statement's snapshot. */
+export async function readCaughtUp(
+  db: Kysely<EventStoreTables>,
+  after: bigint,
+  position: bigint,
+  filter: AllFilter | undefined,
+): Promise<boolean> {
+  if (position <= after) return true;
+  const row = await db
+    .selectNoFrom((eb) => [
+      sql<boolean>`${horizonPosition} > ${position.toString()}::bigint`.as('final'),
+      eb
+        .exists(
+          eb
+            .selectFrom('sy_es.events')
+            .select(sql.lit(1).as('one'))
+            .where('position', '>', after.toString())
+            .where('position', '<=', position.toString())
+            .where((w) => w.and(filterConditions(filter))),
+        )
+        .as('pending'),
+    ])
+    .executeTakeFirstOrThrow();
+  return row.final && !row.pending;
+}
+
 export async function countEventsAfter(
   db: Kysely<EventStoreTables>,
   after: bigint,

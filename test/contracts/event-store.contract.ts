@@ -408,6 +408,23 @@ export function describeEventStoreContract(name: string, factory: () => Promise<
         expect(await store.countAfter(second.position, { categories: [cat] })).toBe(0);
         expect(await store.countAfter(start)).toBeGreaterThanOrEqual(3);
       });
+
+      it('caughtUp says whether a reader has anything left to read up to a position', async () => {
+        const cat = category();
+        const other = category();
+        const start = await store.headPosition();
+        const first = await store.append(`${cat}-1`, [event('a'), event('b')], 'no-stream');
+        const second = await store.append(`${cat}-2`, [event('a')], 'no-stream');
+        await untilVisible(store, second.position);
+        expect(await store.caughtUp(start, second.position, { categories: [cat] })).toBe(false);
+        expect(await store.caughtUp(first.position, second.position, { categories: [cat] })).toBe(false);
+        expect(await store.caughtUp(second.position, second.position, { categories: [cat] })).toBe(true);
+        expect(await store.caughtUp(first.position, second.position, { types: ['b'] })).toBe(true);
+        expect(await store.caughtUp(start, second.position, { categories: [other] })).toBe(true);
+        expect(await store.caughtUp(start, second.position, { categories: [] })).toBe(true);
+        // Past the head: nothing there yet is readable, so no reader is caught up with it.
+        expect(await store.caughtUp(second.position, second.position + 2n ** 40n)).toBe(false);
+      });
     });
 
     describe('subscribeToAll', () => {
