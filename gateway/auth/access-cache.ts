@@ -90,7 +90,10 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
       if (page.length < 1_000) break;
     }
     freshAt = options.clock.now().getTime();
-    const reached = head > position ? head : position;
+    // The pages may have stopped short of `head` (the store's readable end can move back between
+    // two reads): the head counts only when one read says nothing of ours is left up to it.
+    const reached =
+      head > position && (await options.store.caughtUp(position, head, filter)) ? head : position;
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (waiters[i]!.position <= reached) waiters.splice(i, 1)[0]!.resolve();
     }
