@@ -12,6 +12,7 @@ import { EVENT_HEADERS } from '../bus/nats/nats-publish.ts';
 import { subjectOf } from '../bus/subjects.ts';
 import { encodeEvent } from '../bus/wire.ts';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
+import { parseRegistration } from '../domains/servers/index.ts';
 import { createPostgresEventStore } from '../event-store/index.ts';
 import { openPGlite } from '../event-store/postgres/connection.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -218,10 +219,10 @@ export async function anatomyBench(ctx: BenchContext): Promise<BenchResult> {
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
         await commands.register(
-          {
+          parseRegistration({
             name: `anatomy-${i}`,
             transport: { type: 'stdio', command: 'npx', args: [], env: { TOKEN: 'x' } },
-          },
+          }),
           { commandId: randomUUID(), actor: 'user:bench', correlationId: randomUUID(), issuedAt: new Date() },
         );
         ms += performance.now() - t0;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { makeServerCommands } from '../domains/servers/handlers.ts';
+import { parseRegistration } from '../domains/servers/index.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
 import type { ExpectedRevision } from '../kernel/event-store.port.ts';
@@ -148,7 +149,7 @@ export async function appendBench(ctx: BenchContext): Promise<BenchResult> {
     const cmdPair = await alternate({
       subject: async (w, i) => {
         await commands.register(
-          {
+          parseRegistration({
             name: `bench-${w}-${i}-${registered++}`,
             description: 'GitHub tools',
             transport: {
@@ -158,7 +159,7 @@ export async function appendBench(ctx: BenchContext): Promise<BenchResult> {
               env: { GITHUB_TOKEN: 'ghp_not_a_real_token' },
             },
             tags: ['scm', 'github'],
-          },
+          }),
           {
             commandId: randomUUID(),
             actor: 'user:bench',

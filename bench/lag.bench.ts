@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { makeServerCommands, type ServerCommands } from '../domains/servers/handlers.ts';
+import { parseRegistration } from '../domains/servers/index.ts';
 import { createPostgresEventStore } from '../event-store/index.ts';
 import { openPostgres } from '../event-store/postgres/connection.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -323,11 +324,11 @@ export async function lagBench(ctx: BenchContext): Promise<BenchResult> {
         while (n < serverCount) {
           const i = n++;
           const r = await commands.register(
-            {
+            parseRegistration({
               name: `lag-${i}`,
               transport: { type: 'streamable-http', url: `https://mcp.example.com/${i}`, headers: {} },
               tags: ['bench'],
-            },
+            }),
             meta(),
           );
           serverIds.push(r.serverId);

@@ -1,4 +1,5 @@
 import type { IdentityService, RulesService } from '../domains/access/index.ts';
+import type { RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 
 /**
@@ -25,8 +26,9 @@ export interface WriteResult {
 
 /** Server commands as the gateway sees them; the composition root routes them (bus or direct). */
 export interface ServerCommandsPort {
-  register(input: unknown, meta: CommandMeta): Promise<WriteResult>;
-  update(id: string, patch: unknown, meta: CommandMeta): Promise<WriteResult>;
+  /** Input parsed at the edge that received it (parseRegistration, or the route's body schema). */
+  register(input: RegisterServerInput, meta: CommandMeta): Promise<WriteResult>;
+  update(id: string, patch: UpdateServerInput, meta: CommandMeta): Promise<WriteResult>;
   enable(id: string, meta: CommandMeta): Promise<WriteResult>;
   disable(id: string, meta: CommandMeta): Promise<WriteResult>;
   remove(id: string, meta: CommandMeta): Promise<WriteResult>;

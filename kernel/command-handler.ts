@@ -1,7 +1,7 @@
-import type { CommandMeta, Decider, DomainEvent } from './decider.ts';
+import { type CommandMeta, type Decider, type DomainEvent, fold } from './decider.ts';
 import type { EventMetadata, NewEvent, RecordedEvent } from './envelope.ts';
 import { AppError, WrongExpectedRevisionError } from './errors.ts';
-import type { EventStore } from './event-store.port.ts';
+import type { EventStore, StreamAppend } from './event-store.port.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
 
@@ -63,11 +63,152 @@ export async function loadStream<E extends DomainEvent>(
   return { events, recorded, revision: last?.revision };
 }
 
+/** What a command found in one stream it reads. */
+export interface LoadedStream<E extends DomainEvent = DomainEvent> {
+  /** Upcast and validated, in order. */
+  events: E[];
+  recorded: RecordedEvent[];
+  /** Revision of the last event; undefined when the stream does not exist. */
+  revision: bigint | undefined;
+}
+
+/** What one stream gets from a command. */
+export interface StreamWrite {
+  stream: string;
+  events: readonly DomainEvent[];
+}
+
+/** A command over one or more streams (see handleWrites). */
+export interface WritePlan {
+  /**
+   * The streams the command reads and may write. The first is its own: the command id is looked
+   * for there, `meta.ifRevision` is its revision, and the result describes it.
+   */
+  streams: readonly string[];
+  /**
+   * Decides what each stream gets (its own stream last, so the command's position is its own last
+   * event's), from what they hold (and, if it must, from reads of other
+   * streams it does not write). Throws an AppError to refuse: nothing is appended. `assumed` is
+   * true when `loaded` is what the caller assumed rather than what was read.
+   */
+  decide(loaded: ReadonlyMap<string, LoadedStream>, assumed: boolean): Promise<StreamWrite[]> | StreamWrite[];
+  /**
+   * Skips the first reads: the caller knows the streams (it made their ids up, or wrote them a
+   * moment ago). A stream that is not as assumed fails the append, and the command is then
+   * handled the normal way.
+   */
+  assumed?: ReadonlyMap<string, LoadedStream>;
+  maxRetries?: number;
+}
+
 /**
- * Runs one command against one stream: load, fold, decide, append with the expected revision.
- * Optimistic-concurrency conflicts are retried (the decision is re-made on fresh state), unless the
- * caller named the revision it saw (`meta.ifRevision`): then anything else is refused. A command
- * id seen before in the stream returns the original outcome and appends nothing.
+ * The one command handler: load the streams, decide, append every stream's events at the revision
+ * read — with `append` for one stream (group-committed where the store does that), with one
+ * `appendMany` for several (atomic on PostgreSQL: a server and its name reservation are written
+ * together or not at all). A conflict is retried on fresh state, unless the caller named the
+ * revision it saw (`meta.ifRevision`): then anything else is refused. A command id already in its
+ * own stream returns the original outcome and appends nothing.
+ */
+export async function handleWrites(
+  deps: CommandHandlerDeps,
+  plan: WritePlan,
+  meta: CommandMeta,
+): Promise<CommandResult> {
+  const own = plan.streams[0];
+  if (own === undefined) throw new Error('a command needs a stream');
+  const maxRetries = plan.maxRetries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    const assumed = attempt === 0 ? plan.assumed : undefined;
+    const loaded = assumed ?? (await loadStreams(deps, plan.streams));
+    const mine = loaded.get(own)!;
+    const earlier = mine.recorded.filter((r) => r.metadata.causationId === meta.commandId);
+    if (earlier.length > 0) {
+      const last = earlier.at(-1)!;
+      // As the first time: the revision its last event got, not the stream's revision now.
+      return {
+        stream: own,
+        revision: last.revision,
+        position: last.position,
+        events: earlier.map((r) => ({ id: r.id, type: r.type })),
+        duplicate: true,
+      };
+    }
+    if (meta.ifRevision !== undefined && (mine.revision ?? -1n) !== meta.ifRevision) {
+      throw preconditionFailed(own, meta.ifRevision, mine.revision ?? -1n);
+    }
+    const appends = toAppends(deps, own, await plan.decide(loaded, assumed !== undefined), loaded, meta);
+    if (appends.length === 0) {
+      return {
+        stream: own,
+        revision: mine.revision ?? -1n,
+        position: undefined,
+        events: [],
+        duplicate: false,
+      };
+    }
+    try {
+      const results =
+        appends.length === 1
+          ? [await deps.store.append(appends[0]!.stream, appends[0]!.events, appends[0]!.expected)]
+          : await deps.store.appendMany(appends);
+      const ownIndex = appends.findIndex((a) => a.stream === own);
+      const positions = results.map((r) => r.position);
+      return {
+        stream: own,
+        revision: ownIndex < 0 ? (mine.revision ?? -1n) : results[ownIndex]!.nextExpectedRevision,
+        position: positions.reduce((a, b) => (b > a ? b : a)),
+        events: appends.flatMap((a) => a.events.map((e) => ({ id: e.id, type: e.type }))),
+        duplicate: ownIndex >= 0 && results[ownIndex]!.duplicate,
+      };
+    } catch (e) {
+      if (e instanceof WrongExpectedRevisionError && attempt < maxRetries) continue;
+      throw e;
+    }
+  }
+}
+
+async function loadStreams(
+  deps: CommandHandlerDeps,
+  streams: readonly string[],
+): Promise<Map<string, LoadedStream>> {
+  const loaded = await Promise.all(streams.map((s) => loadStream(deps, s)));
+  return new Map(streams.map((s, i) => [s, loaded[i]!]));
+}
+
+/**
+ * The events to append, stream by stream, with ids derived from the command id (so a retry or a
+ * second process appends nothing new): `<commandId>/<i>` in the command's own stream, as always,
+ * and `<commandId>/<stream>/<i>` in the others.
+ */
+function toAppends(
+  deps: CommandHandlerDeps,
+  own: string,
+  writes: readonly StreamWrite[],
+  loaded: ReadonlyMap<string, LoadedStream>,
+  meta: CommandMeta,
+): StreamAppend[] {
+  const appends: StreamAppend[] = [];
+  for (const w of writes) {
+    if (w.events.length === 0) continue;
+    const at = loaded.get(w.stream);
+    if (!at) throw new Error(`a command wrote ${w.stream} without reading it first`);
+    const idBase = w.stream === own ? meta.commandId : `${meta.commandId}/${w.stream}`;
+    appends.push({
+      stream: w.stream,
+      expected: at.revision ?? 'no-stream',
+      events: w.events.map((e, i) => ({
+        id: eventIdFor(idBase, i),
+        type: e.type,
+        data: deps.registry.validate(e.type, e.data),
+        metadata: eventMetadata(meta, deps.registry.currentVersion(e.type)),
+      })),
+    });
+  }
+  return appends;
+}
+
+/**
+ * One command against one stream through its decider: handleWrites with a single stream.
  */
 export async function handleCommand<C, E extends DomainEvent, S>(
   deps: CommandHandlerDeps,
@@ -91,59 +232,24 @@ export async function handleCommand<C, E extends DomainEvent, S>(
     assume?: { state: S; revision: bigint };
   } = {},
 ): Promise<CommandResult> {
-  const maxRetries = options.maxRetries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    const assumed =
-      attempt > 0
-        ? undefined
-        : options.assume
-          ? { state: options.assume.state, revision: options.assume.revision as bigint | undefined }
-          : options.assumeNew
-            ? { state: decider.initialState, revision: undefined }
-            : undefined;
-    const { events, recorded, revision } = assumed
-      ? { events: [] as E[], recorded: [], revision: assumed.revision }
-      : await loadStream<E>(deps, stream);
-    const earlier = recorded.filter((r) => r.metadata.causationId === meta.commandId);
-    if (earlier.length > 0) {
-      const last = earlier.at(-1)!;
-      // As the first time: the revision its last event got, not the stream's revision now.
-      return {
-        stream,
-        revision: last.revision,
-        position: last.position,
-        events: earlier.map((r) => ({ id: r.id, type: r.type })),
-        duplicate: true,
-      };
-    }
-    if (meta.ifRevision !== undefined && (revision ?? -1n) !== meta.ifRevision) {
-      throw preconditionFailed(stream, meta.ifRevision, revision ?? -1n);
-    }
-    const state = assumed
-      ? assumed.state
-      : events.reduce((s, e) => decider.evolve(s, e), decider.initialState);
-    const decided = decider.decide(command, state);
-    if (decided.length === 0) {
-      return { stream, revision: revision ?? -1n, position: undefined, events: [], duplicate: false };
-    }
-    const newEvents: NewEvent[] = decided.map((e, i) => ({
-      id: eventIdFor(meta.commandId, i),
-      type: e.type,
-      data: deps.registry.validate(e.type, e.data),
-      metadata: eventMetadata(meta, deps.registry.currentVersion(e.type)),
-    }));
-    try {
-      const result = await deps.store.append(stream, newEvents, revision ?? 'no-stream');
-      return {
-        stream,
-        revision: result.nextExpectedRevision,
-        position: result.position,
-        events: newEvents.map((e) => ({ id: e.id, type: e.type })),
-        duplicate: result.duplicate,
-      };
-    } catch (e) {
-      if (e instanceof WrongExpectedRevisionError && attempt < maxRetries) continue;
-      throw e;
-    }
-  }
+  const assumedState = options.assume?.state ?? (options.assumeNew ? decider.initialState : undefined);
+  const assumedRevision = options.assume?.revision;
+  return handleWrites(
+    deps,
+    {
+      streams: [stream],
+      maxRetries: options.maxRetries,
+      ...(assumedState !== undefined && {
+        assumed: new Map([[stream, { events: [], recorded: [], revision: assumedRevision }]]),
+      }),
+      decide: (loaded, assumed) => {
+        const state =
+          assumed && assumedState !== undefined
+            ? assumedState
+            : fold(decider, loaded.get(stream)!.events as E[]);
+        return [{ stream, events: decider.decide(command, state) }];
+      },
+    },
+    meta,
+  );
 }

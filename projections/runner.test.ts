@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeServerCommands, registerServerEvents } from '../domains/servers/index.ts';
+import { registerServerEvents } from '../domains/servers/index.ts';
 import { fixedClock } from '../kernel/clock.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import type { NewEvent } from '../kernel/envelope.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { createSecretBox } from '../kernel/secrets.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../test/server-commands.ts';
 import { advanceCheckpoint, CheckpointMovedError, ensureCheckpoint, readCheckpoint } from './checkpoints.ts';
 import type { Projection } from './projection.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
@@ -208,7 +209,7 @@ for (const kind of databaseKinds) {
       return clock.now();
     };
     const registry = registerServerEvents(new EventTypeRegistry());
-    let servers: ReturnType<typeof makeServerCommands>;
+    let servers: ReturnType<typeof serverCommandsAtTheEdge>;
     let seq = 0;
     const meta = (tenant?: string): CommandMeta => ({
       commandId: `cmd-${++seq}`,
@@ -237,7 +238,7 @@ for (const kind of databaseKinds) {
         return r;
       };
       const secrets = createSecretBox(randomBytes(32));
-      servers ??= makeServerCommands({ store: t.store, registry, secrets, clock });
+      servers ??= serverCommandsAtTheEdge({ store: t.store, registry, secrets, clock });
       const ids: string[] = [];
       for (let i = 0; i < count; i++) {
         const r = track(

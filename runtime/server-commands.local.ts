@@ -1,56 +1,28 @@
-import { ZodError, type z } from 'zod';
-import type { ServerCommands } from '../domains/servers/handlers.ts';
-import { DisableServerInput, RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
+import type { ServerCommandResult, ServerCommands } from '../domains/servers/handlers.ts';
 import type { ServerCommandsPort, WriteResult } from '../gateway/ports.ts';
-import { AppError } from '../kernel/errors.ts';
 
 /**
- * The worker's side of the server commands: validates each input at this boundary (a command can
- * arrive from NATS as well as from an in-process call) and runs the domain's handlers.
+ * The worker's side of the server commands, in process: the domain's handlers with the gateway's
+ * result shape. Input arrives parsed by the edge that received it (an HTTP route, the MCP tool, the
+ * NATS boundary in server-commands.wire.ts) and is not parsed again.
  */
 export function localServerCommands(commands: ServerCommands): ServerCommandsPort {
   return {
-    register: (input, meta) => run(() => commands.register(parse(RegisterServerInput, input), meta)),
-    update: (id, patch, meta) => run(() => commands.update(id, parse(UpdateServerInput, patch), meta)),
-    enable: (id, meta) => run(() => commands.enable(id, meta)),
-    disable: (id, meta) => run(() => commands.disable(id, meta, parse(DisableServerInput, {}))),
-    remove: (id, meta) => run(() => commands.remove(id, meta)),
-    refresh: (id, meta) => run(() => commands.refresh(id, meta)),
+    register: async (input, meta) => toWriteResult(await commands.register(input, meta)),
+    update: async (id, patch, meta) => toWriteResult(await commands.update(id, patch, meta)),
+    enable: async (id, meta) => toWriteResult(await commands.enable(id, meta)),
+    disable: async (id, meta) => toWriteResult(await commands.disable(id, meta)),
+    remove: async (id, meta) => toWriteResult(await commands.remove(id, meta)),
+    refresh: async (id, meta) => toWriteResult(await commands.refresh(id, meta)),
   };
 }
 
-function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  throw validationError(r.error);
-}
-
-function validationError(e: ZodError): AppError {
-  return new AppError('validation', 'REQUEST.INVALID', 'the command does not match its schema', {
-    errors: e.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-  });
-}
-
-async function run(
-  f: () => Promise<{
-    serverId: string;
-    stream: string;
-    revision: bigint;
-    position: bigint | undefined;
-    duplicate: boolean;
-  }>,
-): Promise<WriteResult> {
-  try {
-    const r = await f();
-    return {
-      id: r.serverId,
-      stream: r.stream,
-      revision: r.revision,
-      position: r.position,
-      duplicate: r.duplicate,
-    };
-  } catch (e) {
-    if (e instanceof ZodError) throw validationError(e);
-    throw e;
-  }
+function toWriteResult(r: ServerCommandResult): WriteResult {
+  return {
+    id: r.serverId,
+    stream: r.stream,
+    revision: r.revision,
+    position: r.position,
+    duplicate: r.duplicate,
+  };
 }

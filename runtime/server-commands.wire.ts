@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
+import { parseRegistration, parseServerPatch } from '../domains/servers/index.ts';
 import type { ServerCommandsPort, WriteResult } from '../gateway/ports.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
@@ -100,11 +101,12 @@ export function serveServerCommands(
       };
       let result: WriteResult;
       switch (op) {
+        // A message from the bus is input from outside this process: parsed here, once.
         case 'register':
-          result = await commands.register(input, meta);
+          result = await commands.register(parseRegistration(input), meta);
           break;
         case 'update':
-          result = await commands.update(need(), input, meta);
+          result = await commands.update(need(), parseServerPatch(input), meta);
           break;
         case 'enable':
           result = await commands.enable(need(), meta);

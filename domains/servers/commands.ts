@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ownerIdSchema, tenantIdSchema } from '../../kernel/ownership.ts';
 import { isSecretName, redactArguments } from '../../kernel/redaction.ts';
 import { REDACTED, secretRefSchema } from '../../kernel/secrets.ts';
+import { parseWith } from '../../kernel/validation.ts';
+import { invalidInput } from './errors.ts';
 import {
   ENV_KEY_RE,
   HEADER_NAME_RE,
@@ -188,6 +190,20 @@ export const UpdateServerInput = z
     if (p.transport && p.settings) checkSettings(p.transport, p.settings, ctx);
   });
 export type UpdateServerInput = z.infer<typeof UpdateServerInput>;
+
+/**
+ * The edges' one rule for a registration (REST's body schema is RegisterServerInput itself; the MCP
+ * tool and the worker's NATS boundary call this): the parsed input, or SERVER.INVALID_INPUT naming
+ * every failing field. The command handlers take only parsed input and never parse again.
+ */
+export function parseRegistration(input: unknown): RegisterServerInput {
+  return parseWith(RegisterServerInput, input, invalidInput);
+}
+
+/** The edges' one rule for an update's patch (see parseRegistration). */
+export function parseServerPatch(input: unknown): UpdateServerInput {
+  return parseWith(UpdateServerInput, input, invalidInput);
+}
 
 /** Body of "disable a server". */
 export const DisableServerInput = z.object({ reason: z.string().max(500).optional() }).strict();

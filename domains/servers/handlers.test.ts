@@ -7,8 +7,9 @@ import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
 import { createSecretBox, type SealedSecret } from '../../kernel/secrets.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { registerServerEvents, type StoredTransport } from './events.ts';
-import { makeServerCommands, serverNameStream, serverStream } from './handlers.ts';
+import { serverNameStream, serverStream } from './handlers.ts';
 
 for (const kind of databaseKinds) {
   warnIfSkipped(kind, 'server commands');
@@ -18,7 +19,7 @@ for (const kind of databaseKinds) {
     const registry = registerServerEvents(new EventTypeRegistry());
     const key = randomBytes(32);
     const secrets = createSecretBox(key);
-    let servers: ReturnType<typeof makeServerCommands>;
+    let servers: ReturnType<typeof serverCommandsAtTheEdge>;
     const run = randomBytes(3).toString('hex');
     let seq = 0;
     const meta = (over: Partial<CommandMeta> = {}): CommandMeta => ({
@@ -32,7 +33,7 @@ for (const kind of databaseKinds) {
 
     beforeAll(async () => {
       t = await kind.open();
-      servers = makeServerCommands({ store: t.store, registry, secrets, clock });
+      servers = serverCommandsAtTheEdge({ store: t.store, registry, secrets, clock });
     });
     afterAll(async () => {
       await t?.close();
@@ -144,6 +145,23 @@ for (const kind of databaseKinds) {
       await servers.remove(a.serverId, meta());
       const c = await servers.register({ name: name('beta'), transport }, meta());
       expect(new Set([a.serverId, b.serverId, c.serverId]).size).toBe(3);
+    });
+
+    it('writes a server and its names in one transaction: register, rename and remove', async () => {
+      const transport = { type: 'stdio' as const, command: 'srv' };
+      const [first, second] = [name('one'), name('two')];
+      const txOf = async (stream: string) => (await t.store.readStream(stream)).at(-1)!.position >> 20n;
+      const a = await servers.register({ name: first, transport }, meta());
+      expect(await txOf(serverNameStream(first))).toBe(await txOf(a.stream));
+      await servers.update(a.serverId, { name: second }, meta());
+      const renamed = await txOf(a.stream);
+      expect(await txOf(serverNameStream(second))).toBe(renamed);
+      expect((await t.store.readStream(serverNameStream(first))).at(-1)!.type).toBe('ServerNameReleased');
+      expect(await txOf(serverNameStream(first))).toBe(renamed);
+      const removed = await servers.remove(a.serverId, meta());
+      expect(await txOf(serverNameStream(second))).toBe(removed.position! >> 20n);
+      // The command's position is its own stream's last event: what a read-your-writes wait needs.
+      expect((await t.store.readStream(a.stream)).at(-1)!.position).toBe(removed.position);
     });
 
     it('only one of two concurrent registrations of a name wins', async () => {

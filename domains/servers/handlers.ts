@@ -1,13 +1,13 @@
-import type { z } from 'zod';
 import type { Clock } from '../../kernel/clock.ts';
 import {
-  eventMetadata,
+  type CommandResult,
   handleCommand,
+  handleWrites,
+  type LoadedStream,
   loadStream,
-  preconditionFailed,
+  type StreamWrite,
 } from '../../kernel/command-handler.ts';
 import { type CommandMeta, fold } from '../../kernel/decider.ts';
-import { WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { type IdGenerator, isUuid, uuidV5 } from '../../kernel/ids.ts';
@@ -20,16 +20,15 @@ import {
   type StoredSecret,
 } from '../../kernel/secrets.ts';
 import { streamName } from '../../kernel/streams.ts';
-import { parseWith } from '../../kernel/validation.ts';
-import {
-  type DisableServerInput,
+import type {
+  DisableServerInput,
   RegisterServerInput,
-  type ServerCommand,
-  type TransportInput,
+  ServerCommand,
+  TransportInput,
   UpdateServerInput,
 } from './commands.ts';
 import { type ServerState, serverDecider } from './decider.ts';
-import { invalidInput, invalidSecret, serverNameTaken, serverNotFound, serverRemoved } from './errors.ts';
+import { invalidSecret, serverNameTaken, serverNotFound, serverRemoved } from './errors.ts';
 import {
   SERVER_CATEGORY,
   SERVER_NAME_CATEGORY,
@@ -64,12 +63,9 @@ export interface ServerCommandResult {
 }
 
 export interface ServerCommands {
-  register(input: z.input<typeof RegisterServerInput>, meta: CommandMeta): Promise<ServerCommandResult>;
-  update(
-    serverId: string,
-    patch: z.input<typeof UpdateServerInput>,
-    meta: CommandMeta,
-  ): Promise<ServerCommandResult>;
+  /** Input parsed at the edge (RegisterServerInput), as every input: never parsed again here. */
+  register(input: RegisterServerInput, meta: CommandMeta): Promise<ServerCommandResult>;
+  update(serverId: string, patch: UpdateServerInput, meta: CommandMeta): Promise<ServerCommandResult>;
   enable(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
   disable(serverId: string, meta: CommandMeta, options?: DisableServerInput): Promise<ServerCommandResult>;
   /**
@@ -79,6 +75,9 @@ export interface ServerCommands {
   refresh(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
   remove(serverId: string, meta: CommandMeta): Promise<ServerCommandResult>;
 }
+
+/** Who holds a server name: the last event of its name stream, when that is a reservation. */
+type NameHolder = Extract<ServerNameEvent, { type: 'ServerNameReserved' }>['data'];
 
 const SERVER_ID_NAMESPACE = '0d6c8a5e-2f4b-4e71-9c3a-7b1e5d9f2a40';
 
@@ -116,62 +115,21 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     return { state: fold(serverDecider, events), recorded, revision };
   }
 
-  /** A command id this stream has seen: answer as the first time, appending nothing. */
-  function earlierResult(
-    serverId: string,
-    stream: string,
-    loaded: Awaited<ReturnType<typeof loadState>>,
-    meta: CommandMeta,
-  ): ServerCommandResult | undefined {
-    const earlier = loaded.recorded.filter((r) => r.metadata.causationId === meta.commandId).at(-1);
-    if (!earlier) return undefined;
-    return {
-      serverId,
-      stream,
-      // As the first time: the revision its last event got, not the stream's revision now.
-      revision: earlier.revision,
-      position: earlier.position,
-      duplicate: true,
-    };
-  }
-
   async function run(
     serverId: string,
     command: ServerCommand,
     meta: CommandMeta,
   ): Promise<ServerCommandResult> {
-    const r = await handleCommand(deps, serverDecider, serverStream(serverId), command, meta);
-    return { serverId, stream: r.stream, revision: r.revision, position: r.position, duplicate: r.duplicate };
+    return result(serverId, await handleCommand(deps, serverDecider, serverStream(serverId), command, meta));
   }
 
-  function newEvent(meta: CommandMeta, purpose: string, e: ServerNameEvent) {
-    return {
-      id: uuidV5(`${meta.commandId}/${purpose}/${e.data.name}`),
-      type: e.type,
-      data: deps.registry.validate(e.type, e.data),
-      metadata: eventMetadata(meta, deps.registry.currentVersion(e.type)),
-    };
+  /** The server holding `name` by the name stream's last event, if it is a reservation. */
+  function holderOf(names: LoadedStream): NameHolder | undefined {
+    const last = names.events.at(-1) as ServerNameEvent | undefined;
+    return last?.type === 'ServerNameReserved' ? last.data : undefined;
   }
 
-  async function lastReservation(name: string) {
-    const [last] = await deps.store.readStream(serverNameStream(name), {
-      direction: 'backwards',
-      maxCount: 1,
-    });
-    if (!last) return { revision: undefined, holder: undefined };
-    const e = {
-      type: last.type,
-      data: deps.registry.upcast(last.type, last.metadata.schemaVersion, last.data),
-    };
-    const holder =
-      e.type === 'ServerNameReserved' ? (e as ServerNameEvent & { type: 'ServerNameReserved' }) : undefined;
-    return { revision: last.revision, holder: holder?.data };
-  }
-
-  async function reservationHolds(
-    name: string,
-    holder: { serverId: string; reservedAt: string },
-  ): Promise<boolean> {
+  async function reservationHolds(name: string, holder: NameHolder): Promise<boolean> {
     const { state } = await loadState(serverStream(holder.serverId));
     const withinGrace = deps.clock.now().getTime() - new Date(holder.reservedAt).getTime() < graceMs;
     switch (state.status) {
@@ -188,46 +146,51 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     }
   }
 
-  async function claimName(name: string, serverId: string, meta: CommandMeta): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const { revision, holder } = await lastReservation(name);
-      if (holder?.serverId === serverId) return;
-      if (holder && (await reservationHolds(name, holder))) throw serverNameTaken(name, holder.serverId);
-      const event = newEvent(meta, 'reserve', {
-        type: 'ServerNameReserved',
-        data: { name, serverId, reservedAt: meta.issuedAt.toISOString() },
-      });
-      try {
-        await deps.store.append(serverNameStream(name), [event], revision ?? 'no-stream');
-        return;
-      } catch (e) {
-        // Someone claimed or released the name since we looked: look again.
-        if (e instanceof WrongExpectedRevisionError && attempt < 5) continue;
-        throw e;
-      }
-    }
+  /** Claims `name` for `serverId`: nothing if it holds it already; refused while another holds it. */
+  async function claim(
+    loaded: ReadonlyMap<string, LoadedStream>,
+    name: string,
+    serverId: string,
+    meta: CommandMeta,
+  ): Promise<StreamWrite> {
+    const stream = serverNameStream(name);
+    const holder = holderOf(loaded.get(stream)!);
+    if (holder?.serverId === serverId) return { stream, events: [] };
+    if (holder && (await reservationHolds(name, holder))) throw serverNameTaken(name, holder.serverId);
+    const reserved: ServerNameEvent = {
+      type: 'ServerNameReserved',
+      data: { name, serverId, reservedAt: meta.issuedAt.toISOString() },
+    };
+    return { stream, events: [reserved] };
   }
 
-  /**
-   * Frees `name` if `serverId` holds it and no longer carries it. Best effort: a reservation left
-   * behind is re-claimable once stale anyway.
-   */
-  async function releaseName(name: string, serverId: string, meta: CommandMeta): Promise<void> {
-    const { revision, holder } = await lastReservation(name);
-    if (holder?.serverId !== serverId || revision === undefined) return;
-    // After a failure the server stream may have been written after all: never free a name its
-    // server still carries.
-    const { state } = await loadState(serverStream(serverId));
-    if (state.status === 'active' && state.name === name) return;
-    const event = newEvent(meta, 'release', {
+  /** Frees `name` if `serverId` holds it. */
+  function release(
+    loaded: ReadonlyMap<string, LoadedStream>,
+    name: string,
+    serverId: string,
+    meta: CommandMeta,
+  ): StreamWrite {
+    const stream = serverNameStream(name);
+    if (holderOf(loaded.get(stream)!)?.serverId !== serverId) return { stream, events: [] };
+    const released: ServerNameEvent = {
       type: 'ServerNameReleased',
       data: { name, serverId, releasedAt: meta.issuedAt.toISOString() },
-    });
-    try {
-      await deps.store.append(serverNameStream(name), [event], revision);
-    } catch (e) {
-      if (!(e instanceof WrongExpectedRevisionError)) throw e;
-    }
+    };
+    return { stream, events: [released] };
+  }
+
+  function decideServer(
+    loaded: ReadonlyMap<string, LoadedStream>,
+    serverId: string,
+    command: ServerCommand,
+  ): StreamWrite {
+    const stream = serverStream(serverId);
+    return { stream, events: serverDecider.decide(command, fold(serverDecider, eventsOf(loaded, stream))) };
+  }
+
+  function result(serverId: string, r: CommandResult): ServerCommandResult {
+    return { serverId, stream: r.stream, revision: r.revision, position: r.position, duplicate: r.duplicate };
   }
 
   /**
@@ -308,78 +271,86 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
 
   return {
     async register(input, meta) {
-      const parsed = parseInput(RegisterServerInput, input);
       const serverId = serverIdFor(meta.commandId);
       const stream = serverStream(serverId);
-      const loaded = await loadState(stream);
-      const earlier = earlierResult(serverId, stream, loaded, meta);
-      if (earlier) return earlier;
-      const transport = sealTransport(parsed.transport, undefined);
-      await claimName(parsed.name, serverId, meta);
-      const registering = run(
-        serverId,
+      const names = serverNameStream(input.name);
+      // Sealed once, before any read: a retry on a conflict seals nothing again.
+      const transport = sealTransport(input.transport, undefined);
+      const command: ServerCommand = {
+        type: 'RegisterServer',
+        data: {
+          serverId,
+          name: input.name,
+          ...(input.description !== undefined && { description: input.description }),
+          transport,
+          tags: input.tags,
+          enabled: input.enabled,
+          settings: input.settings,
+          ...ownershipOf(meta),
+        },
+        issuedAt: meta.issuedAt,
+      };
+      const r = await handleWrites(
+        deps,
         {
-          type: 'RegisterServer',
-          data: {
-            serverId,
-            name: parsed.name,
-            ...(parsed.description !== undefined && { description: parsed.description }),
-            transport,
-            tags: parsed.tags,
-            enabled: parsed.enabled,
-            settings: parsed.settings,
-            ...ownershipOf(meta),
+          streams: [stream, names],
+          decide: async (loaded) => {
+            const server = decideServer(loaded, serverId, command);
+            return [await claim(loaded, input.name, serverId, meta), server];
           },
-          issuedAt: meta.issuedAt,
         },
         meta,
       );
-      // A failed register must not hold the name until the reservation goes stale.
-      return registering.catch(async (e: unknown) => {
-        await releaseName(parsed.name, serverId, meta).catch(() => {});
-        throw e;
-      });
+      return result(serverId, r);
     },
 
     async update(rawId, patch, meta) {
       const serverId = requireServerId(rawId);
-      const parsed = parseInput(UpdateServerInput, patch);
       const stream = serverStream(serverId);
-      const loaded = await loadState(stream);
-      const earlier = earlierResult(serverId, stream, loaded, meta);
-      if (earlier) return earlier;
-      const current = requireActive(loaded.state, serverId);
-      // Before the name is claimed: a refused update appends nothing at all.
-      const at = loaded.revision ?? -1n;
-      if (meta.ifRevision !== undefined && at !== meta.ifRevision)
-        throw preconditionFailed(stream, meta.ifRevision, at);
-      const transport = parsed.transport && sealTransport(parsed.transport, current.transport);
-      const rename = parsed.name !== undefined && parsed.name !== current.name ? parsed.name : undefined;
-      if (rename) await claimName(rename, serverId, meta);
-      let result: ServerCommandResult;
-      try {
-        result = await run(
-          serverId,
-          {
-            type: 'UpdateServer',
-            data: {
-              serverId,
-              ...(parsed.name !== undefined && { name: parsed.name }),
-              ...(parsed.description !== undefined && { description: parsed.description }),
-              ...(transport && { transport }),
-              ...(parsed.tags && { tags: parsed.tags }),
-              ...(parsed.settings && { settings: parsed.settings }),
+      for (let attempt = 0; ; attempt++) {
+        // Which name streams a rename touches depends on the current name: read it first, and
+        // decide again if it changed before the write.
+        const { state } = await loadState(stream);
+        const before = state.status === 'active' ? state.name : undefined;
+        const rename = patch.name !== undefined && before !== undefined && patch.name !== before;
+        const streams = rename ? [stream, serverNameStream(patch.name!), serverNameStream(before)] : [stream];
+        try {
+          const r = await handleWrites(
+            deps,
+            {
+              streams,
+              decide: async (loaded) => {
+                const current = requireActive(fold(serverDecider, eventsOf(loaded, stream)), serverId);
+                if (current.name !== before) throw new NameMovedError(stream);
+                const transport = patch.transport && sealTransport(patch.transport, current.transport);
+                const server = decideServer(loaded, serverId, {
+                  type: 'UpdateServer',
+                  data: {
+                    serverId,
+                    ...(patch.name !== undefined && { name: patch.name }),
+                    ...(patch.description !== undefined && { description: patch.description }),
+                    ...(transport && { transport }),
+                    ...(patch.tags && { tags: patch.tags }),
+                    ...(patch.settings && { settings: patch.settings }),
+                  },
+                  issuedAt: meta.issuedAt,
+                });
+                if (!rename) return [server];
+                return [
+                  await claim(loaded, patch.name!, serverId, meta),
+                  release(loaded, before, serverId, meta),
+                  server,
+                ];
+              },
             },
-            issuedAt: meta.issuedAt,
-          },
-          meta,
-        );
-      } catch (e) {
-        if (rename) await releaseName(rename, serverId, meta).catch(() => {});
-        throw e;
+            meta,
+          );
+          return result(serverId, r);
+        } catch (e) {
+          if (e instanceof NameMovedError && attempt < 3) continue;
+          throw e;
+        }
       }
-      if (rename) await releaseName(current.name, serverId, meta);
-      return result;
     },
 
     async enable(rawId, meta) {
@@ -408,20 +379,35 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
 
     async remove(rawId, meta) {
       const serverId = requireServerId(rawId);
-      const result = await run(
-        serverId,
-        { type: 'RemoveServer', data: { serverId }, issuedAt: meta.issuedAt },
+      const stream = serverStream(serverId);
+      const { state } = await loadState(stream);
+      // The name it holds is freed with the removal, in the same append.
+      const name = state.status === 'absent' ? undefined : state.name;
+      const command: ServerCommand = { type: 'RemoveServer', data: { serverId }, issuedAt: meta.issuedAt };
+      const r = await handleWrites(
+        deps,
+        {
+          streams: name === undefined ? [stream] : [stream, serverNameStream(name)],
+          decide: (loaded) => {
+            const server = decideServer(loaded, serverId, command);
+            if (name === undefined || server.events.length === 0) return [server];
+            return [release(loaded, name, serverId, meta), server];
+          },
+        },
         meta,
       );
-      const { state } = await loadState(result.stream);
-      // Also on a retried command: the first attempt may have stopped before releasing.
-      if (state.status === 'removed') await releaseName(state.name, serverId, meta);
-      return result;
+      return result(serverId, r);
     },
   };
 }
 
-/** zod at the edge of the application layer: a clear validation error, nothing changed. */
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  return parseWith(schema, input, invalidInput);
+function eventsOf(loaded: ReadonlyMap<string, LoadedStream>, stream: string): ServerEvent[] {
+  return loaded.get(stream)!.events as ServerEvent[];
+}
+
+/** The server was renamed between the read that chose the name streams and the write. */
+class NameMovedError extends Error {
+  constructor(stream: string) {
+    super(`${stream} changed its name while it was being updated`);
+  }
 }

@@ -4,6 +4,8 @@ export {
   DisableServerInput,
   EnableServer,
   KEEP_CURRENT_SECRET,
+  parseRegistration,
+  parseServerPatch,
   RefreshServer,
   RegisterServer,
   RegisterServerInput,

@@ -7,6 +7,7 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
+import { parseRegistration } from '../../domains/servers/index.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import type { Principal } from '../../kernel/principal.ts';
@@ -139,7 +140,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
           ? 'server.register-stdio'
           : 'server.register',
       run: async (args, ctx) => {
-        const r = await servers.register(args, meta(ctx));
+        const r = await servers.register(parseRegistration(args), meta(ctx));
         return { serverId: r.id, stream: r.stream, revision: r.revision.toString(), duplicate: r.duplicate };
       },
     });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
+import { registerServerEvents } from '../../domains/servers/index.ts';
 import { makeToolCallCommands, registerToolCallEvents } from '../../domains/toolcalls/index.ts';
 import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
@@ -13,6 +13,7 @@ import { serversProjection } from '../../projections/servers/server.projection.t
 import { toolCallsProjection } from '../../projections/tool-calls/tool-calls.projection.ts';
 import { asPrincipal } from '../../test/access.ts';
 import { databaseKinds, type TestDatabase } from '../../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { handleHttpError, notFoundHandler } from '../error-mapping.ts';
 import { toolCallsRoutes } from './tool-calls.routes.ts';
 
@@ -54,7 +55,7 @@ describe('REST /api/v1/tool-calls', () => {
       clock,
     });
     await runner.start();
-    const servers = makeServerCommands({
+    const servers = serverCommandsAtTheEdge({
       store: t.store,
       registry,
       secrets: createSecretBox(randomBytes(32)),

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HealthStatus, makeHealthCommands, registerHealthEvents } from '../../domains/health/index.ts';
-import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
+import { registerServerEvents } from '../../domains/servers/index.ts';
 import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { serversProjection } from '../servers/server.projection.ts';
 import { getServer, listServers } from '../servers/servers.queries.ts';
@@ -22,7 +23,7 @@ for (const kind of databaseKinds) {
     let runner: ProjectionRunner;
     const clock = fixedClock('2026-04-01T09:00:00.000Z');
     const registry = registerHealthEvents(registerServerEvents(new EventTypeRegistry()));
-    let servers: ReturnType<typeof makeServerCommands>;
+    let servers: ReturnType<typeof serverCommandsAtTheEdge>;
     let health: ReturnType<typeof makeHealthCommands>;
     let seq = 0;
     const meta = (): CommandMeta => ({
@@ -46,7 +47,7 @@ for (const kind of databaseKinds) {
 
     beforeAll(async () => {
       t = await kind.open();
-      servers = makeServerCommands({
+      servers = serverCommandsAtTheEdge({
         store: t.store,
         registry,
         secrets: createSecretBox(randomBytes(32)),

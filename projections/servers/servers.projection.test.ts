@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
+import { registerServerEvents } from '../../domains/servers/index.ts';
 import { fixedClock } from '../../kernel/clock.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { serversProjection } from './server.projection.ts';
 import { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';
@@ -21,7 +22,7 @@ for (const kind of databaseKinds) {
       return clock.now();
     };
     const registry = registerServerEvents(new EventTypeRegistry());
-    let servers: ReturnType<typeof makeServerCommands>;
+    let servers: ReturnType<typeof serverCommandsAtTheEdge>;
     let seq = 0;
     const meta = (tenant?: string, actor = 'user:test'): CommandMeta => ({
       commandId: `cmd-${++seq}`,
@@ -41,7 +42,7 @@ for (const kind of databaseKinds) {
 
     beforeAll(async () => {
       t = await kind.open();
-      servers = makeServerCommands({
+      servers = serverCommandsAtTheEdge({
         store: t.store,
         registry,
         secrets: createSecretBox(randomBytes(32)),

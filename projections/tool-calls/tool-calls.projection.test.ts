@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeServerCommands, registerServerEvents } from '../../domains/servers/index.ts';
+import { registerServerEvents } from '../../domains/servers/index.ts';
 import {
   makeToolCallCommands,
   redactArguments,
@@ -11,6 +11,7 @@ import type { CommandMeta } from '../../kernel/decider.ts';
 import { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { createSecretBox } from '../../kernel/secrets.ts';
 import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/databases.ts';
+import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { serversProjection } from '../servers/server.projection.ts';
 import { getServer } from '../servers/servers.queries.ts';
@@ -118,7 +119,7 @@ for (const kind of databaseKinds) {
 
     beforeAll(async () => {
       t = await kind.open();
-      const servers = makeServerCommands({
+      const servers = serverCommandsAtTheEdge({
         store: t.store,
         registry,
         secrets: createSecretBox(randomBytes(32)),
