@@ -63,6 +63,7 @@ export type { ListServersOptions, ServerDetailView, ServerPage, ServerView } fro
 export {
   getServer,
   getServerByName,
+  listAllServers,
   listServers,
   redactTransport,
   serversProjection,

@@ -17,7 +17,7 @@ import { tenantScopeOf } from '../gateway/request-context.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Principal } from '../kernel/principal.ts';
-import { listServers, type ProjectionRunner } from '../projections/index.ts';
+import { listAllServers, type ProjectionRunner } from '../projections/index.ts';
 import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
 import { secretRefPolicy } from '../runners/host-spec.ts';
@@ -94,7 +94,8 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
         upstreams,
         recorder: healthRecorder(health, ctx.db),
         enabledServers: async () =>
-          (await listServers(ctx.db, { enabled: true, limit: 500 })).items.map((s) => ({
+          // Every enabled server, not the first page: a server past it was never checked.
+          (await listAllServers(ctx.db, { enabled: true })).map((s) => ({
             serverId: s.id,
             name: s.name,
             healthIntervalMs: s.settings.healthIntervalMs,
@@ -184,8 +185,7 @@ export function buildMcp(
     callTool,
     platform: createPlatformTools({
       authz: access.authz,
-      listServers: async (principal: Principal) =>
-        (await listServers(ctx.db, { limit: 500, ...tenantScopeOf(principal) })).items,
+      listServers: async (principal: Principal) => listAllServers(ctx.db, tenantScopeOf(principal)),
       ...platformOps,
     }),
     platformPrefix: `switchyard${ctx.config.toolSeparator}`,

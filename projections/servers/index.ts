@@ -6,4 +6,10 @@ export type {
   ServerPage,
   ServerView,
 } from './servers.queries.ts';
-export { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';
+export {
+  findServerIdByName,
+  getServer,
+  getServerByName,
+  listAllServers,
+  listServers,
+} from './servers.queries.ts';

@@ -9,7 +9,13 @@ import { databaseKinds, type TestDatabase, warnIfSkipped } from '../../test/data
 import { serverCommandsAtTheEdge } from '../../test/server-commands.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../runner.ts';
 import { serversProjection } from './server.projection.ts';
-import { findServerIdByName, getServer, getServerByName, listServers } from './servers.queries.ts';
+import {
+  findServerIdByName,
+  getServer,
+  getServerByName,
+  listAllServers,
+  listServers,
+} from './servers.queries.ts';
 
 for (const kind of databaseKinds) {
   warnIfSkipped(kind, 'servers read model');
@@ -225,6 +231,9 @@ for (const kind of databaseKinds) {
         cursor = page.nextCursor;
       }
       expect(names).toEqual(['p-a', 'p-b', 'p-c', 'p-d', 'p-e']);
+      // Background work (health checks) takes every page, not the first.
+      const all = await listAllServers(t.db, { tag: 'paged', pageSize: 2 });
+      expect(all.map((s) => s.name)).toEqual(names);
       expect((await listServers(t.db, { tag: 'nope' })).items).toEqual([]);
       await expect(listServers(t.db, { cursor: 'garbage' })).rejects.toMatchObject({
         code: 'QUERY.INVALID_CURSOR',

@@ -73,7 +73,8 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
   if (options.tenant !== undefined) q = q.where('tenant', '=', options.tenant);
   if (!options.includeRemoved) q = q.where('status', '=', 'active');
   if (options.enabled !== undefined) q = q.where('enabled', '=', options.enabled);
-  if (options.tag !== undefined) q = q.where(sql<boolean>`${options.tag} = ANY(tags)`);
+  // Containment, which the GIN index servers_tags serves (`= ANY(tags)` can never use it).
+  if (options.tag !== undefined) q = q.where(sql<boolean>`tags @> ARRAY[${options.tag}]::text[]`);
   if (options.cursor !== undefined) {
     const [name, id] = decodeCursor(options.cursor, { dateKey: false });
     q = q.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('id', '>', id)])]));
@@ -93,6 +94,22 @@ export async function listServers(db: Db, options: ListServersOptions = {}): Pro
     items: page.map((r) => toView(r, health.get(r.id))),
     nextCursor: rows.length > limit && last ? encodeCursor(last.name, last.id) : null,
   };
+}
+
+/** Every server the options select, page by page (for background work such as health checks). */
+export async function listAllServers(
+  db: Db,
+  options: Omit<ListServersOptions, 'limit' | 'cursor'> & { pageSize?: number } = {},
+): Promise<ServerView[]> {
+  const { pageSize = 500, ...filters } = options;
+  const all: ServerView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listServers(db, { ...filters, limit: pageSize, cursor });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return all;
 }
 
 /** One server by id, with its health and stats; a removed one only with `includeRemoved`. */

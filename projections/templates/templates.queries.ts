@@ -110,7 +110,8 @@ export async function searchTemplates(
   if (!options.includeRemoved) q = q.where('removed_at', 'is', null);
   if (options.stack !== undefined) q = q.where('stack', '=', options.stack);
   if (options.source !== undefined) q = q.where('source', '=', options.source);
-  if (options.tag !== undefined) q = q.where(sql<boolean>`${options.tag}::text = ANY(tags)`);
+  // Containment, which the GIN index templates_tags serves (`= ANY(tags)` can never use it).
+  if (options.tag !== undefined) q = q.where(sql<boolean>`tags @> ARRAY[${options.tag}::text]`);
   if (tsquery !== undefined) q = q.orderBy('rank', 'desc');
   const rows = await q.orderBy('name').limit(limit).execute();
   return rows.map((r) => ({
