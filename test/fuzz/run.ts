@@ -75,6 +75,11 @@ const runner = mcp ? await mcpRunner() : await restRunner();
 const statuses = new Map<string, number>();
 const problems: string[] = [];
 const started = Date.now();
+/** A problem is printed when found (a long run may be stopped early) and listed again at the end. */
+const report = (problem: string) => {
+  problems.push(problem);
+  process.stderr.write(`PROBLEM ${problem}\n`);
+};
 // The system runs in this process: a problem that comes with a stalled event loop or a loaded
 // machine says so (the 5,000-case progress lines give the longest stall of each stretch).
 const stalls = monitorEventLoopDelay({ resolution: 20 });
@@ -87,9 +92,9 @@ try {
     try {
       const r = await runner.run(c);
       statuses.set(r.key, (statuses.get(r.key) ?? 0) + 1);
-      if (r.problem) problems.push(`${r.problem} ${conditions()}`);
+      if (r.problem) report(`${r.problem} ${conditions()}`);
     } catch (e) {
-      problems.push(`${runner.describe(c)}: ${(e as Error).message} ${conditions()}`);
+      report(`${runner.describe(c)}: ${(e as Error).message} ${conditions()}`);
     }
     if (++i % 5_000 === 0) {
       process.stderr.write(`${i} cases, ${problems.length} problems ${conditions()}\n`);
