@@ -277,11 +277,13 @@ describe('hostile input at the edge', () => {
       authz: testAuthorizer(),
       limits: noToolLimits,
       inFlight: roomyInFlight,
-      recorder: {
-        started: async () => {
+      journal: {
+        start: async () => {
           throw new Error('database down');
         },
-        finished: async () => {},
+        complete: async () => {
+          throw new Error('database down');
+        },
       },
       clock: systemClock,
       ids: randomIds,

@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../bus/bus.port.ts';
 import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
-import { makeServerCommands, registerServerEvents, type ServerCommands } from '../domains/servers/index.ts';
+import {
+  makeServerCommands,
+  parseRegistration,
+  registerServerEvents,
+  type ServerCommands,
+} from '../domains/servers/index.ts';
 import { openPGlite, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -49,7 +54,7 @@ describe('runner host', () => {
     cwd: repoRoot,
   });
   const register = async (name: string, body: Record<string, unknown>) => {
-    const r = await commands.register({ name, ...body } as never, meta());
+    const r = await commands.register(parseRegistration({ name, ...body }), meta());
     ids[name] = r.serverId;
     return r.serverId;
   };

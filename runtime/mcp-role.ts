@@ -1,7 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { createInFlight } from '../application/toolcalls/call-limits.ts';
 import { makeCallTool } from '../application/toolcalls/call-tool.ts';
-import { toolCallJournal } from '../application/toolcalls/journal.ts';
 import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
@@ -131,7 +130,7 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
         const ids = await runningCallsStartedBefore(ctx.db, new Date(Date.now() - ctx.config.maxCallMs));
         let abandoned = 0;
         for (const callId of ids) {
-          const r = await toolCalls.abandon({ callId, reason }, recovery());
+          const r = await toolCalls.abandon({ callId, reason, at: new Date() }, recovery());
           if (r.events.length > 0 && !r.duplicate) abandoned++;
         }
         if (abandoned > 0) logger.warn({ calls: abandoned, reason }, 'tool calls marked abandoned');
@@ -173,7 +172,7 @@ export function buildMcp(
     authz: access.authz,
     limits: access.limits,
     inFlight: createInFlight(ctx.config.calls),
-    recorder: toolCallJournal(toolCalls),
+    journal: toolCalls,
     clock: systemClock,
     ids: randomIds,
     logger,

@@ -1,21 +1,29 @@
 import { describe, expect, it } from 'vitest';
+import type { ToolCallCommandResult, ToolCallOutcome } from '../../domains/toolcalls/index.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import type { Upstreams } from '../../runners/upstream.port.ts';
 import { noToolLimits, testAdmin, testAuthorizer } from '../../test/access.ts';
 import { createInFlight } from './call-limits.ts';
-import { makeCallTool, type ToolCallFinish } from './call-tool.ts';
+import { makeCallTool } from './call-tool.ts';
 
 describe('calls in flight and result size', () => {
   function executor(caps: Parameters<typeof createInFlight>[0], callTool: Upstreams['callTool']) {
-    const finished: ToolCallFinish[] = [];
+    const finished: ToolCallOutcome[] = [];
+    const recorded = {} as ToolCallCommandResult;
     const execute = makeCallTool({
       upstreams: { callTool } as Partial<Upstreams> as Upstreams,
       authz: testAuthorizer(),
       limits: noToolLimits,
       inFlight: createInFlight(caps),
-      recorder: { started: async () => {}, finished: async (f) => void finished.push(f) },
+      journal: {
+        start: async () => recorded,
+        complete: async (f) => {
+          finished.push(f);
+          return recorded;
+        },
+      },
       clock: systemClock,
       ids: randomIds,
       logger: silentLogger(),

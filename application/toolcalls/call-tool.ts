@@ -1,56 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Authorizer } from '../../domains/access/index.ts';
+import {
+  redactArguments,
+  type ToolCallCommands,
+  type ToolCallOutcome,
+  type ToolCallStart,
+} from '../../domains/toolcalls/index.ts';
 import type { Clock } from '../../kernel/clock.ts';
+import type { CommandMeta } from '../../kernel/decider.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { IdGenerator } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { credentialLabel, type Principal } from '../../kernel/principal.ts';
-import { findUnstorable } from '../../kernel/storable.ts';
+import { findUnstorable, sanitizeStorable } from '../../kernel/storable.ts';
 import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
 import { type InFlight, resultTooLarge } from './call-limits.ts';
 
-export interface ToolCallStart {
-  callId: string;
-  serverId: string;
-  serverName: string;
-  tool: string;
-  /** The caller's arguments; the recorder redacts secret-looking fields before they are stored. */
-  arguments: Record<string, unknown>;
-  /** The tool's input schema: `writeOnly` and `format: password` properties are redacted too. */
-  inputSchema: unknown;
-  /** The caller's principal id, tenant and credential id. */
-  actor: string;
-  tenant: string;
-  credential: string;
-  /** The decision that allowed the call. */
-  authz: { policyVersion: string; reasons: string[] };
-  via: 'mcp' | 'rest';
-  /** A hash of the MCP session id, never the id itself. */
-  sessionId: string | undefined;
-  correlationId: string;
-  traceparent: string | undefined;
-  startedAt: Date;
-}
-
-export interface ToolCallFinish {
-  callId: string;
-  outcome: 'succeeded' | 'failed';
-  durationMs: number;
-  resultBytes: number;
-  resultHash: string | undefined;
-  /** The tool ran and reported an error (`isError: true`): succeeded as a call, failed as a tool. */
-  isError: boolean;
-  error: { kind: string; code: string; message: string } | undefined;
-  finishedAt: Date;
-}
-
-/** Where callTool's records go: the journal (the toolcalls domain, through the event store). */
-export interface ToolCallRecorder {
-  started(call: ToolCallStart): Promise<void>;
-  /** `start` is the call as `started` got it (who, why), so the outcome carries the same metadata. */
-  finished(call: ToolCallFinish, start: ToolCallStart): Promise<void>;
-}
+/** Where callTool's records go: the toolcalls domain's commands, through the event store. */
+export type ToolCallJournal = Pick<ToolCallCommands, 'start' | 'complete'>;
 
 /** The server a call goes to, as the catalog lists it (its tools as discovered, their schemas too). */
 export interface CallTarget {
@@ -82,7 +50,9 @@ export interface CallToolDeps {
   limits: { tool(principal: Principal, server: string, tool: string): Promise<unknown> };
   /** Calls in flight per principal and per server, and the largest result handed back. */
   inFlight: InFlight;
-  recorder: ToolCallRecorder;
+  journal: ToolCallJournal;
+  /** Extra argument key patterns to redact (SWITCHYARD_REDACT_KEYS), besides the built-in rules. */
+  redactPatterns?: readonly (RegExp | string)[];
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -140,28 +110,37 @@ export function makeCallTool(deps: CallToolDeps) {
       phase: 'call',
     });
     await deps.limits.tool(principal, server.name, request.tool);
-    const callId = deps.ids.uuid();
-    const startedAt = deps.clock.now();
+    // The call's one record, from here to the event: arguments redacted before they are stored —
+    // by key name, value shape and the tool's schema hints (kernel/redaction.ts).
     const start: ToolCallStart = {
-      callId,
+      callId: deps.ids.uuid(),
       serverId: server.serverId,
       serverName: server.name,
       tool: request.tool,
-      arguments: request.args,
-      inputSchema: tool.inputSchema,
+      arguments: redactArguments(request.args, {
+        patterns: deps.redactPatterns ?? [],
+        inputSchema: tool.inputSchema,
+      }),
+      actor: principal.id,
+      via: request.via,
+      ...(request.sessionId !== undefined && { sessionId: sessionHash(request.sessionId) }),
+      tenant: server.tenant,
+      authz: { policyVersion: decision.policyVersion, reasons: decision.reasons },
+      startedAt: deps.clock.now(),
+    };
+    // Who, why and when, for both records: the caller, in the server's tenant.
+    const meta = (): CommandMeta => ({
+      commandId: deps.ids.uuid(),
       actor: principal.id,
       tenant: server.tenant,
       credential: credentialLabel(principal.credential),
-      authz: { policyVersion: decision.policyVersion, reasons: decision.reasons },
-      via: request.via,
-      sessionId: request.sessionId === undefined ? undefined : sessionHash(request.sessionId),
       correlationId: request.correlationId,
       traceparent: request.traceparent,
-      startedAt,
-    };
+      issuedAt: deps.clock.now(),
+    });
     const release = deps.inFlight.acquire(principal.id, server.serverId);
     try {
-      return await run(start, request, release);
+      return await run(start, meta, request, release);
     } finally {
       release();
     }
@@ -169,12 +148,13 @@ export function makeCallTool(deps: CallToolDeps) {
 
   async function run(
     start: ToolCallStart,
+    meta: () => CommandMeta,
     request: CallToolRequest,
     release: () => void,
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { callId, startedAt } = start;
     try {
-      await deps.recorder.started(start);
+      await deps.journal.start(start, meta());
     } catch (e) {
       log.error(
         { err: e, callId, correlationId: request.correlationId },
@@ -212,20 +192,34 @@ export function makeCallTool(deps: CallToolDeps) {
     if (bytes > deps.inFlight.caps.maxResultBytes) {
       failure = resultTooLarge(bytes, deps.inFlight.caps.maxResultBytes);
     }
-    try {
-      await deps.recorder.finished(
-        {
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    const resultHash = body === undefined ? undefined : createHash('sha256').update(body).digest('hex');
+    const outcome: ToolCallOutcome = failure
+      ? {
           callId,
-          outcome: failure ? 'failed' : 'succeeded',
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
-          resultBytes: bytes,
-          resultHash: body === undefined ? undefined : createHash('sha256').update(body).digest('hex'),
-          isError: result?.isError === true,
-          error: failure ? { kind: failure.kind, code: failure.code, message: failure.message } : undefined,
+          outcome: 'failed',
+          durationMs,
+          // An upstream's message is data it chose: what the log cannot hold in it is replaced.
+          error: sanitizeStorable({
+            kind: failure.kind,
+            code: failure.code,
+            message: clip(failure.message, MAX_ERROR_MESSAGE),
+          }),
+          // Something came back that is not handed on (too large): its size and hash are kept.
+          ...(resultHash !== undefined && { resultBytes: bytes, resultHash }),
           finishedAt,
-        },
-        start,
-      );
+        }
+      : {
+          callId,
+          outcome: 'succeeded',
+          durationMs,
+          resultBytes: bytes,
+          resultHash: resultHash!,
+          isError: result?.isError === true,
+          finishedAt,
+        };
+    try {
+      await deps.journal.complete(outcome, meta());
     } catch (e) {
       log.error(
         { err: e, callId, correlationId: request.correlationId },
@@ -244,6 +238,13 @@ export function makeCallTool(deps: CallToolDeps) {
 }
 
 export type CallTool = ReturnType<typeof makeCallTool>;
+
+/** The longest error message a call's record keeps (the rest is cut, marked with an ellipsis). */
+const MAX_ERROR_MESSAGE = 2000;
+
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
 
 /** Session ids are bearer-like: what is recorded is a hash that ties calls of one session together. */
 export function sessionHash(sessionId: string): string {

@@ -5,7 +5,6 @@ export const ToolCallErrorCode = {
   NotStarted: 'TOOLCALL.NOT_STARTED',
   AlreadyStarted: 'TOOLCALL.ALREADY_STARTED',
   AlreadyFinished: 'TOOLCALL.ALREADY_FINISHED',
-  InvalidInput: 'TOOLCALL.INVALID_INPUT',
 } as const;
 export type ToolCallErrorCode = (typeof ToolCallErrorCode)[keyof typeof ToolCallErrorCode];
 
@@ -36,12 +35,4 @@ export function toolCallAlreadyFinished(callId: string, outcome: string): AppErr
     `tool call ${callId} has already finished (${outcome})`,
     { callId, outcome },
   );
-}
-
-/** Input that does not match its schema; `issues` name each field (kind validation). */
-export function invalidToolCallInput(
-  message: string,
-  issues: Array<{ path: string; message: string }>,
-): AppError {
-  return new AppError('validation', ToolCallErrorCode.InvalidInput, message, { issues });
 }

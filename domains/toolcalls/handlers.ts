@@ -1,27 +1,18 @@
-import type { z } from 'zod';
 import type { Clock } from '../../kernel/clock.ts';
 import { type CommandResult, handleCommand } from '../../kernel/command-handler.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
 import { uuidV5 } from '../../kernel/ids.ts';
-import { ownershipOf } from '../../kernel/ownership.ts';
 import { streamName } from '../../kernel/streams.ts';
-import { parseWith } from '../../kernel/validation.ts';
-import {
-  AbandonToolCallInput,
-  CompleteToolCallInput,
-  StartToolCallInput,
-  type ToolCallCommand,
-} from './commands.ts';
+import type { ToolCallAbandonment, ToolCallCommand, ToolCallOutcome, ToolCallStart } from './commands.ts';
 import { type ToolCallState, toolCallDecider } from './decider.ts';
-import { invalidToolCallInput } from './errors.ts';
 import { TOOLCALL_CATEGORY, type ToolCallEvent, toolCallEventTypeNames } from './events.ts';
 
 export interface ToolCallCommandDeps {
   store: EventStore;
   registry: EventTypeRegistry;
-  /** Dates a start, completion or abandonment given without a time of its own. */
+  /** Dates the abandonments of recovery. */
   clock: Clock;
 }
 
@@ -42,15 +33,18 @@ export interface UnfinishedCall {
 }
 
 export interface ToolCallCommands {
-  /** ToolCallStarted. Refused (TOOLCALL.ALREADY_STARTED) if the call id was used before. */
-  start(input: StartToolCallInput, meta: CommandMeta): Promise<ToolCallCommandResult>;
+  /**
+   * ToolCallStarted. Refused (TOOLCALL.ALREADY_STARTED) if the call id was used before. The record
+   * is callTool's, built once (arguments already redacted); the event schema checks it on append.
+   */
+  start(call: ToolCallStart, meta: CommandMeta): Promise<ToolCallCommandResult>;
   /**
    * ToolCallSucceeded or ToolCallFailed. Refused for a call never started (TOOLCALL.NOT_STARTED) or
    * already finished (TOOLCALL.ALREADY_FINISHED); recorded even after an abandonment.
    */
-  complete(input: CompleteToolCallInput, meta: CommandMeta): Promise<ToolCallCommandResult>;
+  complete(outcome: ToolCallOutcome, meta: CommandMeta): Promise<ToolCallCommandResult>;
   /** ToolCallAbandoned, for a running call; a finished or abandoned one appends nothing. */
-  abandon(input: AbandonToolCallInput, meta: CommandMeta): Promise<ToolCallCommandResult>;
+  abandon(abandonment: ToolCallAbandonment, meta: CommandMeta): Promise<ToolCallCommandResult>;
   /**
    * Recovery: abandons every call started before `startedBefore` with no outcome (what a crash cut
    * off). Each abandonment's command id derives from `meta.commandId` and the call id, so running
@@ -93,58 +87,32 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
   }
 
   const commands: ToolCallCommands = {
-    async start(input, meta) {
-      const p = parseInput(StartToolCallInput, input);
-      const command: ToolCallCommand = {
-        type: 'StartToolCall',
-        data: {
-          callId: p.callId,
-          serverId: p.serverId,
-          serverName: p.serverName,
-          tool: p.tool,
-          arguments: p.arguments,
-          actor: p.actor,
-          via: p.via,
-          ...(p.sessionId !== undefined && { sessionId: p.sessionId }),
-          tenant: p.tenant ?? ownershipOf(meta).tenant,
-          ...(p.authz !== undefined && { authz: p.authz }),
-          startedAt: p.startedAt ?? deps.clock.now(),
-        },
-      };
+    async start(call, meta) {
+      const command: ToolCallCommand = { type: 'StartToolCall', data: call };
       // A call id is fresh: skip reading a stream that does not exist (one read less per call).
-      const r = await run(p.callId, command, meta, { assumeNew: true });
+      const r = await run(call.callId, command, meta, { assumeNew: true });
       if (!r.duplicate && r.events.length > 0) {
         const state = toolCallDecider
           .decide(command, toolCallDecider.initialState)
           .reduce(toolCallDecider.evolve, toolCallDecider.initialState);
-        remember(p.callId, { state, revision: r.revision });
+        remember(call.callId, { state, revision: r.revision });
       }
       return r;
     },
 
-    async complete(input, meta) {
-      const p = parseInput(CompleteToolCallInput, input);
-      const finishedAt = p.finishedAt ?? deps.clock.now();
-      const known = started.get(p.callId);
-      started.delete(p.callId);
+    async complete(outcome, meta) {
+      const known = started.get(outcome.callId);
+      started.delete(outcome.callId);
       return run(
-        p.callId,
-        { type: 'CompleteToolCall', data: { ...p, finishedAt } },
+        outcome.callId,
+        { type: 'CompleteToolCall', data: outcome },
         meta,
         known ? { assume: known } : {},
       );
     },
 
-    async abandon(input, meta) {
-      const p = parseInput(AbandonToolCallInput, input);
-      return run(
-        p.callId,
-        {
-          type: 'AbandonToolCall',
-          data: { callId: p.callId, reason: p.reason, at: p.at ?? deps.clock.now() },
-        },
-        meta,
-      );
+    async abandon(abandonment, meta) {
+      return run(abandonment.callId, { type: 'AbandonToolCall', data: abandonment }, meta);
     },
 
     async abandonUnfinished(options, meta) {
@@ -156,7 +124,7 @@ export function makeToolCallCommands(deps: ToolCallCommandDeps): ToolCallCommand
       const abandoned: UnfinishedCall[] = [];
       for (const call of unfinished) {
         const r = await commands.abandon(
-          { callId: call.callId, reason: options.reason },
+          { callId: call.callId, reason: options.reason, at: deps.clock.now() },
           { ...meta, commandId: uuidV5(`${meta.commandId}/abandon/${call.callId}`) },
         );
         // A duplicate is an earlier run's abandonment (the log can show it a moment late).
@@ -222,9 +190,4 @@ export async function findUnfinishedCalls(
   }
   const before = options.startedBefore.getTime();
   return [...open.values()].filter((c) => Date.parse(c.startedAt) < before);
-}
-
-/** zod at the edge of the application layer: a clear validation error, nothing changed. */
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  return parseWith(schema, input, invalidToolCallInput);
 }

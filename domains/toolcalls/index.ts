@@ -1,14 +1,12 @@
 export type { RedactionOptions, RedactionPattern } from '../../kernel/redaction.ts';
 export { isSecretName, redactArguments, TOO_DEEP, TOO_LARGE } from '../../kernel/redaction.ts';
-export type { ToolCallCommand } from './commands.ts';
-export {
-  AbandonToolCall,
-  AbandonToolCallInput,
-  CompleteToolCall,
-  CompleteToolCallInput,
-  StartToolCall,
-  StartToolCallInput,
+export type {
+  ToolCallAbandonment,
+  ToolCallCommand,
+  ToolCallOutcome,
+  ToolCallStart,
 } from './commands.ts';
+export { AbandonToolCall, CompleteToolCall, StartToolCall } from './commands.ts';
 export type { ToolCallState } from './decider.ts';
 export { decide, evolve, initialState, toolCallDecider } from './decider.ts';
 export { ToolCallErrorCode } from './errors.ts';

@@ -89,6 +89,8 @@ describe('REST /api/v1/tool-calls', () => {
               actor,
               via: 'rest',
               arguments: { n: 1, password: '[redacted]' },
+              tenant: 'default',
+              startedAt: clock.now(),
             },
             meta(),
           )
@@ -98,7 +100,15 @@ describe('REST /api/v1/tool-calls', () => {
         track(
           (
             await calls.complete(
-              { callId, outcome, durationMs: 15, resultBytes: 10, resultHash: 'd'.repeat(64) },
+              {
+                callId,
+                outcome,
+                durationMs: 15,
+                resultBytes: 10,
+                resultHash: 'd'.repeat(64),
+                isError: false,
+                finishedAt: clock.now(),
+              },
               meta(),
             )
           ).position,
@@ -112,6 +122,7 @@ describe('REST /api/v1/tool-calls', () => {
                 outcome,
                 durationMs: 30,
                 error: { kind: 'upstream', code: 'UPSTREAM.CRASHED', message: 'exit 1' },
+                finishedAt: clock.now(),
               },
               meta(),
             )

@@ -77,7 +77,9 @@ for (const kind of databaseKinds) {
             actor: options.actor ?? 'alice',
             via: 'mcp',
             sessionId: 'sess-1',
-            ...(options.tenant && { tenant: options.tenant }),
+            // The call's tenant is the server's; the command's (meta) only says who asked.
+            tenant: options.tenant ?? options.metaTenant ?? 'default',
+            startedAt: clock.now(),
           },
           meta(options.metaTenant),
         ),
