@@ -97,15 +97,17 @@ export function serverNameStream(name: string): string {
 }
 
 /**
- * The servers application service: validates input, seals secrets, keeps names unique across
- * server streams with per-name reservation streams, and runs the decider through handleCommand.
+ * The servers application service: takes input parsed at the edge, seals secrets, keeps names
+ * unique across server streams with per-name reservation streams, and runs the decider through the
+ * kernel's command handler.
  *
- * Name uniqueness: a name is claimed by appending `ServerNameReserved` to `servername-<name>` at the
- * revision last read (so two claims race on one optimistic append) before the server stream is
- * written. A reservation held by another server is honoured while that server is active under the
- * name, or — if that server does not exist (yet) or carries another name — for a grace period; a
- * removed holder frees the name at once. So a crash between the two appends locks a name for the
- * grace period only.
+ * Name uniqueness: a register, a rename or a removal writes the server stream and the name streams
+ * it touches in one handleWrites — `ServerNameReserved` on `servername-<name>` at the revision read
+ * (so two claims race on one optimistic append), `ServerNameReleased` on the old name — atomically
+ * on PostgreSQL. A reservation held by another server is honoured while that server is active under
+ * the name, or — if that server does not exist (yet) or carries another name — for a grace period;
+ * a removed holder frees the name at once. The grace period matters only where the appends are not
+ * atomic (EventStoreDB writes the streams one after another) or for reservations from before.
  */
 export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
   const graceMs = deps.reservationGraceMs ?? 60_000;
