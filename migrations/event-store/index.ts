@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m001 from './2026-11-21-001-event-store.ts';
 import * as m002 from './2026-12-05-001-appender-registration.ts';
 import * as m003 from './2026-12-05-002-append-many.ts';
+import * as m004 from './2026-12-05-003-append-without-jit.ts';
 
 /** The event store's migrations, by name; names sort in the order they must run. */
 export const eventStoreMigrations: Record<string, Migration> = {
   '2026-11-21-001-event-store': m001,
   '2026-12-05-001-appender-registration': m002,
   '2026-12-05-002-append-many': m003,
+  '2026-12-05-003-append-without-jit': m004,
 };
