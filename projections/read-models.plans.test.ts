@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { migrateReadModels } from '../migrations/read-models/index.ts';
+import { type Explained, explainingPool, seqScans } from '../test/plans.ts';
 import { createTestDatabase, hasPostgres } from '../test/services.ts';
 import { catalogProjection } from './catalog/catalog.projection.ts';
 import { getServerCatalog, listCatalog, listPendingTools } from './catalog/catalog.queries.ts';
@@ -53,16 +54,6 @@ const SMALL = 300;
  */
 const LARGE = 10_000;
 const RUNS = 5;
-
-interface Plan {
-  'Node Type': string;
-  'Relation Name'?: string;
-  Plans?: Plan[];
-}
-interface Explained {
-  text: string;
-  plan: Plan;
-}
 
 interface Operation {
   name: string;
@@ -168,23 +159,7 @@ describe.skipIf(!hasPostgres()).each([
 
   /** A connection on which auto_explain hands the plan of every statement back to `explained`. */
   function explaining(url: string, settings: string): Kysely<ReadModelTables> {
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
-    pool.on('connect', (client) => {
-      // One simple-protocol query, queued before the first statement on this client.
-      client
-        .query(
-          `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
-           SET auto_explain.log_format = 'json'; SET client_min_messages = 'log'; ${settings}`,
-        )
-        .catch(() => {});
-      client.on('notice', (notice) => {
-        const text = notice.message ?? '';
-        const at = text.indexOf('{');
-        if (!text.includes('plan:') || at < 0) return;
-        const parsed = JSON.parse(text.slice(at)) as { 'Query Text': string; Plan: Plan };
-        explained.push({ text: parsed['Query Text'], plan: parsed.Plan });
-      });
-    });
+    const pool = explainingPool(url, (e) => explained.push(e), settings);
     return new Kysely<ReadModelTables>({ dialect: new PostgresDialect({ pool }) });
   }
 
@@ -596,16 +571,6 @@ describe.skipIf(!hasPostgres()).each([
     });
   });
 });
-
-function allNodes(plan: Plan): Plan[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(allNodes)];
-}
-
-function seqScans(plan: Plan): string[] {
-  return allNodes(plan)
-    .filter((p) => p['Node Type'] === 'Seq Scan' && p['Relation Name'] !== undefined)
-    .map((p) => p['Relation Name']!);
-}
 
 /** The id the fill gives server `n` (the md5 of its name as a uuid, as `md5(...)::uuid` in SQL). */
 function md5Uuid(text: string): string {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../kernel/envelope.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import { migrateEventStore } from '../../migrations/migrate.ts';
+import { type Explained, explainingPool, type Plan, seqScans } from '../../test/plans.ts';
 import { createTestDatabase, hasPostgres } from '../../test/services.ts';
 import type { SqlConnection } from './connection.ts';
 import { createPostgresEventStore } from './postgres.event-store.ts';
@@ -21,17 +22,6 @@ import type { EventStoreTables } from './schema.ts';
  */
 const EVENTS = 50_000;
 const RUNS = 7;
-
-interface Plan {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: Plan[];
-}
-interface Explained {
-  text: string;
-  plan: Plan;
-}
 
 const metadata = { correlationId: 'c', causationId: 'k', actor: 'test', schemaVersion: 1 };
 const event = (type: string): NewEvent => ({ id: randomUUID(), type, data: { n: 1 }, metadata });
@@ -80,23 +70,7 @@ describe.skipIf(!hasPostgres()).each([
       await setup.end();
     }
 
-    pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    pool.on('connect', (client) => {
-      // One simple-protocol query, queued before the store's first statement on this client.
-      client
-        .query(
-          `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
-           SET auto_explain.log_format = 'json'; SET client_min_messages = 'log'`,
-        )
-        .catch(() => {});
-      client.on('notice', (notice) => {
-        const text = notice.message ?? '';
-        const at = text.indexOf('{');
-        if (!text.includes('plan:') || at < 0) return;
-        const parsed = JSON.parse(text.slice(at)) as { 'Query Text': string; Plan: Plan };
-        explained.push({ text: parsed['Query Text'], plan: parsed.Plan });
-      });
-    });
+    pool = explainingPool(database.url, (e) => explained.push(e));
     db = new Kysely<EventStoreTables>({ dialect: new PostgresDialect({ pool }) });
     const connection: SqlConnection = {
       kind: 'pg',
@@ -208,18 +182,17 @@ describe.skipIf(!hasPostgres()).each([
     const plans = await plansOf(operation);
     expect(plans.length, 'auto_explain reported the statements').toBeGreaterThan(0);
     const scans = plans.flatMap((e) =>
-      seqScans(e.plan).map((table) => `${table} in: ${e.text.replace(/\s+/g, ' ').slice(0, 300)}`),
+      storeScans(e.plan).map((table) => `${table} in: ${e.text.replace(/\s+/g, ' ').slice(0, 300)}`),
     );
     expect(scans).toEqual([]);
   });
 });
 
-function seqScans(plan: Plan): string[] {
-  const here =
-    plan['Node Type'] === 'Seq Scan' && ['events', 'streams'].includes(plan['Relation Name'] ?? '')
-      ? [`sy_es.${plan['Relation Name']}`]
-      : [];
-  return [...here, ...(plan.Plans ?? []).flatMap(seqScans)];
+/** Sequential scans of the store's tables. */
+function storeScans(plan: Plan): string[] {
+  return seqScans(plan)
+    .filter((t) => t === 'events' || t === 'streams')
+    .map((t) => `sy_es.${t}`);
 }
 
 /**
