@@ -125,6 +125,20 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     return result(serverId, await handleCommand(deps, serverDecider, serverStream(serverId), command, meta));
   }
 
+  /**
+   * What a write's first attempt decides on: the server stream it has read already (to learn which
+   * names it touches) and those name streams, read now — so handleWrites does not read them again.
+   * A change in between fails the append, and the write is decided again on fresh reads.
+   */
+  async function withStreams(
+    stream: string,
+    server: LoadedStream,
+    names: readonly string[],
+  ): Promise<Map<string, LoadedStream>> {
+    const loaded = await Promise.all(names.map((s) => loadStream(deps, s)));
+    return new Map([[stream, server], ...names.map((s, i) => [s, loaded[i]!] as const)]);
+  }
+
   /** The server holding `name` by the name stream's last event, if it is a reservation. */
   function holderOf(names: LoadedStream): NameHolder | undefined {
     const last = names.events.at(-1) as ServerNameEvent | undefined;
@@ -312,7 +326,8 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
       for (let attempt = 0; ; attempt++) {
         // Which name streams a rename touches depends on the current name: read it first, and
         // decide again if it changed before the write.
-        const { state } = await loadState(stream);
+        const server = await loadStream<ServerEvent>(deps, stream);
+        const state = fold(serverDecider, server.events);
         const before = state.status === 'active' ? state.name : undefined;
         const rename = patch.name !== undefined && before !== undefined && patch.name !== before;
         const streams = rename ? [stream, serverNameStream(patch.name!), serverNameStream(before)] : [stream];
@@ -321,6 +336,7 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
             deps,
             {
               streams,
+              assumed: await withStreams(stream, server, streams.slice(1)),
               decide: async (loaded) => {
                 const current = requireActive(fold(serverDecider, eventsOf(loaded, stream)), serverId);
                 if (current.name !== before) throw new NameMovedError(stream);
@@ -382,14 +398,17 @@ export function makeServerCommands(deps: ServerCommandDeps): ServerCommands {
     async remove(rawId, meta) {
       const serverId = requireServerId(rawId);
       const stream = serverStream(serverId);
-      const { state } = await loadState(stream);
+      const server = await loadStream<ServerEvent>(deps, stream);
+      const state = fold(serverDecider, server.events);
       // The name it holds is freed with the removal, in the same append.
       const name = state.status === 'absent' ? undefined : state.name;
+      const names = name === undefined ? [] : [serverNameStream(name)];
       const command: ServerCommand = { type: 'RemoveServer', data: { serverId }, issuedAt: meta.issuedAt };
       const r = await handleWrites(
         deps,
         {
-          streams: name === undefined ? [stream] : [stream, serverNameStream(name)],
+          streams: [stream, ...names],
+          assumed: await withStreams(stream, server, names),
           decide: (loaded) => {
             const server = decideServer(loaded, serverId, command);
             if (name === undefined || server.events.length === 0) return [server];
