@@ -83,15 +83,14 @@ export function startProcessor(options: ProcessorOptions): Processor {
   async function backoff(): Promise<void> {
     const ms = Math.min(maxMs, firstMs * 2 ** Math.min(status.failures - 1, 20));
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      // The listener goes when the pause ends either way: a long run of failures adds none.
+      const done = () => {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -1,20 +1,21 @@
 import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
-import type { EventStore } from '../../kernel/event-store.port.ts';
+import type { EventStore, ReadAllOptions } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { type AppendTestHooks, appendToStreams } from './append.ts';
 import type { SqlConnection } from './connection.ts';
 import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
+import { LiveTail } from './live-tail.ts';
 import {
   countEventsAfter,
-  hasHeldBackEvents,
   readAllEvents,
   readCaughtUp,
   readHeadPosition,
+  readLogPage,
   readStreamEvents,
   readStreamRevision,
 } from './read.ts';
-import type { EventStoreTables } from './schema.ts';
+import { DEFAULT_PAGE_SIZE, type EventStoreTables } from './schema.ts';
 import { AppendFeed, subscribeToAllEvents } from './subscribe.ts';
 
 export type { AppendTestHooks, HorizonStatus };
@@ -55,6 +56,18 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   // Every live subscription listens on it; a process has a dozen (projections, sagas, runners).
   setMaxListeners(0, closing.signal);
   const readAll: EventStore['readAll'] = (readOptions) => readAllEvents(db, readOptions);
+  const readPage = (readOptions: ReadAllOptions) => readLogPage(db, readOptions);
+  const onHeldBack = () => watch.heldBack();
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const tail = new LiveTail({
+    feed,
+    readPage,
+    onHeldBack,
+    pollIntervalMs,
+    pageSize: DEFAULT_PAGE_SIZE,
+    closed: closing.signal,
+    logger: options.logger,
+  });
 
   return {
     append: async (stream, events, expected) =>
@@ -67,10 +80,10 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       subscribeToAllEvents(
         {
           feed,
-          readAll,
-          hasHeldBack: (after, filter) => hasHeldBackEvents(db, after, filter),
-          onHeldBack: () => watch.heldBack(),
-          pollIntervalMs: options.pollIntervalMs ?? 500,
+          tail,
+          readPage,
+          onHeldBack,
+          pollIntervalMs,
           closed: closing.signal,
         },
         subscribeOptions,

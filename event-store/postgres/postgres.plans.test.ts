@@ -9,7 +9,7 @@ import { type Explained, explainingPool, type Plan, seqScans } from '../../test/
 import { createTestDatabase, hasPostgres } from '../../test/services.ts';
 import type { SqlConnection } from './connection.ts';
 import { createPostgresEventStore } from './postgres.event-store.ts';
-import { hasHeldBackEvents } from './read.ts';
+import { readLogPage } from './read.ts';
 import type { EventStoreTables } from './schema.ts';
 
 /**
@@ -169,13 +169,22 @@ describe.skipIf(!hasPostgres()).each([
     ],
     ['caught up, no events yet', () => store.caughtUp(0n, nearHead, { categories: ['deployment'] })],
     ['read a category with no events yet', () => store.readAll({ filter: { categories: ['deployment'] } })],
-    ['held-back check', () => hasHeldBackEvents(db, nearHead, undefined)],
-    ['held-back check, a category', () => hasHeldBackEvents(db, nearHead, { categories: ['toolcall'] })],
     [
-      'held-back check, idle category',
-      () => hasHeldBackEvents(db, lastTemplate, { categories: ['template'] }),
+      "a subscription's page (the live tail), with its held-back check",
+      () => readLogPage(db, { after: nearHead }),
     ],
-    ['held-back check, no events yet', () => hasHeldBackEvents(db, 0n, { categories: ['deployment'] })],
+    [
+      "a subscription's page, a category",
+      () => readLogPage(db, { after: nearHead, filter: { categories: ['toolcall'] } }),
+    ],
+    [
+      "a subscription's page, an idle category",
+      () => readLogPage(db, { after: lastTemplate, filter: { categories: ['template'] } }),
+    ],
+    [
+      "a subscription's page, no events yet",
+      () => readLogPage(db, { after: 0n, filter: { categories: ['deployment'] } }),
+    ],
   ];
 
   it.each(operations)('%s', async (_name, operation) => {

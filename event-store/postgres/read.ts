@@ -3,7 +3,13 @@ import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AllFilter, ReadAllOptions, ReadStreamOptions } from '../../kernel/event-store.port.ts';
 import { horizonXid } from './horizon.ts';
-import { DEFAULT_PAGE_SIZE, type EventStoreTables, POSITION_STRIDE, toRecordedEvent } from './schema.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  type EventRow,
+  type EventStoreTables,
+  POSITION_STRIDE,
+  toRecordedEvent,
+} from './schema.ts';
 
 /*
  * Every read of the global log stops at the horizon: events of transactions below it are final (no
@@ -72,27 +78,56 @@ export async function readAllEvents(
   return rows.map(toRecordedEvent);
 }
 
+/** A page of the log for a subscription, with what the same read saw of the log's end. */
+export interface LogPage {
+  events: RecordedEvent[];
+  /** The read's horizon, as a position bound: every event below it is final. */
+  horizon: bigint;
+  /**
+   * Whether events after the page that match its filter exist at or past the horizon — committed
+   * or being written by a transaction older ones still hold back. A reader that finds some reads
+   * again soon instead of waiting for a NOTIFY that may already have come and gone.
+   */
+  heldBack: boolean;
+}
+
 /**
- * Whether events after `after` (matching `filter`) are committed or being written but not yet final,
- * i.e. held back by an older transaction still running. A subscriber that finds some polls again
- * soon instead of waiting for a NOTIFY that may already have come and gone.
+ * A page of the global log as readAllEvents reads it, with the horizon and the held-back check of
+ * the same statement (one snapshot, one copy of the lock table). A short page says the reader has
+ * seen, through its filter, everything before the horizon — which is how a subscription knows it
+ * has reached the live end of the log, however long ago its categories last had an event.
  */
-export async function hasHeldBackEvents(
+export async function readLogPage(
   db: Kysely<EventStoreTables>,
-  after: bigint,
-  filter: AllFilter | undefined,
-): Promise<boolean> {
-  const row = await db
-    .selectFrom('sy_es.events')
-    .select('position')
-    .where('position', '>', after.toString())
-    .where(sql<SqlBool>`position >= ${horizonPosition}`)
-    .where((eb) => eb.and(filterConditions(filter)))
-    // The order is what makes this one step into the index from `after`, not a scan for any row.
-    .orderBy('position', 'asc')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  options: ReadAllOptions = {},
+): Promise<LogPage> {
+  const limit = pageLimit(options.maxCount, DEFAULT_PAGE_SIZE)!;
+  const after = (options.after ?? 0n).toString();
+  const conditions = filterConditions(options.filter);
+  const matching = conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `);
+  // The horizon once, in a CTE, used by both parts as an InitPlan value (so each is one range of
+  // an index, statistics or not); the held-back check a scalar subquery, not EXISTS, whose ORDER BY
+  // and LIMIT PostgreSQL drops (and then may scan the table for any row); the page joined to one
+  // row, so that a row (of nulls) comes back when the page is empty.
+  const { rows } = await sql<Partial<EventRow> & { horizon: string; held_back: boolean }>`
+    WITH h AS MATERIALIZED (SELECT ${horizonPosition} AS horizon),
+    page AS MATERIALIZED (
+      SELECT * FROM sy_es.events
+      WHERE position > ${after}::bigint AND position < (SELECT horizon FROM h) AND ${matching}
+      ORDER BY position LIMIT ${limit}
+    )
+    SELECT (SELECT horizon FROM h)::text AS horizon,
+      (
+        SELECT position FROM sy_es.events
+        WHERE position > ${after}::bigint AND position >= (SELECT horizon FROM h) AND ${matching}
+        ORDER BY position LIMIT 1
+      ) IS NOT NULL AS held_back,
+      page.*
+    FROM (SELECT 1) AS one LEFT JOIN page ON true
+    ORDER BY page.position`.execute(db);
+  const first = rows[0]!;
+  const events = rows.filter((r) => r.position != null).map((r) => toRecordedEvent(r as EventRow));
+  return { events, horizon: BigInt(first.horizon), heldBack: first.held_back };
 }
 
 /** Position of the last final event of the global log (0n when there is none). */

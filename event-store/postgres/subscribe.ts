@@ -1,7 +1,9 @@
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { AllFilter, ReadAllOptions, SubscribeOptions } from '../../kernel/event-store.port.ts';
+import type { ReadAllOptions, SubscribeOptions } from '../../kernel/event-store.port.ts';
 import type { SqlConnection } from './connection.ts';
+import type { LiveTail } from './live-tail.ts';
+import type { LogPage } from './read.ts';
 import { APPEND_CHANNEL, DEFAULT_PAGE_SIZE } from './schema.ts';
 
 /**
@@ -62,9 +64,10 @@ export class AppendFeed {
 
 export interface SubscribeDeps {
   feed: AppendFeed;
-  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
-  /** Whether events after a position exist that an older, still running transaction keeps unreadable. */
-  hasHeldBack(after: bigint, filter: AllFilter | undefined): Promise<boolean>;
+  /** The shared reader of the log's live end (live-tail.ts). */
+  tail: LiveTail;
+  /** A page of the log with the same read's horizon and held-back check (read.ts readLogPage). */
+  readPage(options: ReadAllOptions): Promise<LogPage>;
   /** Told each time events are found held back, so that a long stall gets reported. */
   onHeldBack?: () => void;
   /** Fallback when a NOTIFY never comes (lost connection, missed wake-up). */
@@ -78,9 +81,12 @@ const HELD_BACK_FIRST_RETRY_MS = 10;
 const HELD_BACK_MAX_RETRY_MS = 1_000;
 
 /**
- * Catch-up then live: reads pages of the global log until one comes back short, then waits for a
- * NOTIFY or the poll interval and reads again. Only readAll decides what is visible, so live events
- * get the same gap-safety as history. Ends when the caller's signal aborts or the store closes.
+ * Catch-up then live. Behind the live end, the subscription reads pages of the global log itself
+ * until one comes back short — everything it follows before that read's horizon is then seen — and
+ * joins the store's live tail, which reads the log once for all caught-up subscriptions (live-tail.ts).
+ * A subscription that falls out of the tail's window reads for itself again. Only readAll decides
+ * what is visible, so live events get the same gap-safety as history. Ends when the caller's signal
+ * aborts or the store closes.
  */
 export async function* subscribeToAllEvents(
   deps: SubscribeDeps,
@@ -95,31 +101,55 @@ export async function* subscribeToAllEvents(
       'batchSize must be a positive integer',
     );
   }
+  /** Everything this subscription follows up to here (inclusive) has been yielded. */
   let after = options.after ?? 0n;
   let heldBackRetryMs = 0;
+  let detach: (() => void) | undefined;
   if (signal.aborted) return;
   // LISTEN before the first read, so that nothing committed after that read goes unnoticed.
   await deps.feed.start();
-  while (!signal.aborted) {
-    const seen = deps.feed.current;
-    const page = await deps.readAll({ after, maxCount: batchSize, filter: options.filter });
-    for (const event of page) {
-      if (signal.aborted) return;
-      yield event;
-      after = event.position;
+  try {
+    while (!signal.aborted) {
+      const version = deps.tail.current;
+      const served = deps.tail.serve(after, options.filter, batchSize);
+      if (served) {
+        detach ??= deps.tail.attach();
+        for (const event of served.events) {
+          if (signal.aborted) return;
+          yield event;
+        }
+        after = served.through;
+        if (served.events.length === 0) await deps.tail.wait(version, signal);
+        continue;
+      }
+      detach?.();
+      detach = undefined;
+      const seen = deps.feed.current;
+      const page = await deps.readPage({ after, maxCount: batchSize, filter: options.filter });
+      for (const event of page.events) {
+        if (signal.aborted) return;
+        yield event;
+        after = event.position;
+      }
+      if (page.events.length === batchSize || signal.aborted) continue;
+      // A short page: nothing more this subscription follows lies before the horizon.
+      if (page.horizon - 1n > after) after = page.horizon - 1n;
+      deps.tail.startAt(after);
+      if (deps.tail.covers(after)) continue;
+      if (page.heldBack) {
+        deps.onHeldBack?.();
+        heldBackRetryMs = Math.min(
+          Math.max(heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
+          HELD_BACK_MAX_RETRY_MS,
+          deps.pollIntervalMs,
+        );
+        await deps.feed.wait(seen, heldBackRetryMs, signal);
+      } else {
+        heldBackRetryMs = 0;
+        await deps.feed.wait(seen, deps.pollIntervalMs, signal);
+      }
     }
-    if (page.length === batchSize || signal.aborted) continue;
-    if (await deps.hasHeldBack(after, options.filter)) {
-      deps.onHeldBack?.();
-      heldBackRetryMs = Math.min(
-        Math.max(heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
-        HELD_BACK_MAX_RETRY_MS,
-        deps.pollIntervalMs,
-      );
-      await deps.feed.wait(seen, heldBackRetryMs, signal);
-    } else {
-      heldBackRetryMs = 0;
-      await deps.feed.wait(seen, deps.pollIntervalMs, signal);
-    }
+  } finally {
+    detach?.();
   }
 }
