@@ -6,25 +6,28 @@ import { PASSTHROUGH_METHODS } from '../upstream.port.ts';
  * Tool execution over the bus, between gateways (RemoteUpstreams) and the runners hosting a server
  * (serveUpstreams). Subjects, under the deployment's prefix:
  *
- * | subject                         | from → to        | kind          | what |
- * |---------------------------------|------------------|---------------|------|
- * | `exec.<serverId>`               | gateway → runner | request/reply, queue `runners-<serverId>` | a call, discovery or ping |
- * | `exec.call.<callId>.result`     | runner → gateway | publish       | the outcome of an accepted call |
- * | `exec.call.<callId>.progress`   | runner → gateway | publish       | progress of the call |
- * | `exec.call.<callId>.log`        | runner → gateway | publish       | a log message of the call |
- * | `exec.call.<callId>.alive`      | runner → gateway | publish       | heartbeat while the call runs |
- * | `exec.call.<callId>.client`     | runner → gateway | request/reply | sampling, elicitation, roots for the caller |
- * | `exec.call.<callId>.cancel`     | gateway → runner | publish       | the caller gave up |
- * | `exec.status.<runnerId>`        | runner → all     | publish       | instances of the servers it hosts |
- * | `exec.changed.<serverId>`       | runner → all     | publish       | an upstream's list_changed |
- * | `exec.updated.<serverId>`       | runner → all     | publish       | an upstream's resources/updated; gateways listen while a session subscribed |
- * | `exec.subscriptions.<serverId>` | gateway → runners | publish      | a caller subscribed or unsubscribed a resource |
+ * | subject                                  | from → to        | kind          | what |
+ * |------------------------------------------|------------------|---------------|------|
+ * | `exec.<serverId>`                        | gateway → runner | request/reply, queue `runners-<serverId>` | a call, discovery or ping |
+ * | `exec.reply.<gatewayId>.<callId>.result`   | runner → gateway | publish       | the outcome of a call that outlived the reply |
+ * | `exec.reply.<gatewayId>.<callId>.progress` | runner → gateway | publish       | progress of the call |
+ * | `exec.reply.<gatewayId>.<callId>.log`      | runner → gateway | publish       | a log message of the call |
+ * | `exec.reply.<gatewayId>.<callId>.alive`    | runner → gateway | publish       | heartbeat while the call runs |
+ * | `exec.ask.<gatewayId>.<callId>`            | runner → gateway | request/reply | sampling, elicitation, roots for the caller |
+ * | `exec.call.<callId>.cancel`                | gateway → runner | publish       | the caller gave up |
+ * | `exec.status.<runnerId>`                   | runner → all     | publish       | instances of the servers it hosts |
+ * | `exec.changed.<serverId>`                  | runner → all     | publish       | an upstream's list_changed |
+ * | `exec.updated.<serverId>`                  | runner → all     | publish       | an upstream's resources/updated; gateways listen while a session subscribed |
+ * | `exec.subscriptions.<serverId>`            | gateway → runners | publish      | a caller subscribed or unsubscribed a resource |
  *
- * A call is two-phase: the request on `exec.<serverId>` is answered at once with "accepted" (so a
- * gateway learns quickly that no runner hosts the server, or that the one it reached cannot take
- * the call), and the result follows on the per-call subject. The gateway subscribes to
- * `exec.call.<callId>.>` before sending, so nothing is missed; heartbeats tell it the runner is
- * still there during a long call, since core NATS says nothing when a subscriber dies.
+ * A call is one request on `exec.<serverId>`. The runner that takes it answers with its outcome
+ * when the call ends within `INLINE_OUTCOME_MS`, which is most calls: two messages in all. A longer
+ * call is answered "accepted" at that point (a refusal — not hosted, no healthy instance, closing —
+ * comes at once, so the gateway can try another runner) and its outcome follows on the calling
+ * gateway's reply subjects. Each gateway listens once, at start, to `exec.reply.<gatewayId>.>` and
+ * `exec.ask.<gatewayId>.*`, and each runner to `exec.call.*.cancel`, so a call opens and closes no
+ * subscription; heartbeats tell the gateway the runner is still there during a long call, since core
+ * NATS says nothing when a subscriber dies.
  *
  * A `resources/subscribe` is a call (one runner answers with the upstream's answer) and is then
  * published on `exec.subscriptions.<serverId>`, so that every runner hosting the server subscribes
@@ -35,8 +38,15 @@ import { PASSTHROUGH_METHODS } from '../upstream.port.ts';
 
 export const execSubject = (serverId: string) => `exec.${serverId}`;
 export const execQueue = (serverId: string) => `runners-${serverId}`;
-export const callSubject = (callId: string, kind: CallChannel) => `exec.call.${callId}.${kind}`;
-export const callSubjects = (callId: string) => `exec.call.${callId}.>`;
+/** How long a runner holds its answer to a call for the call's outcome, before it says "accepted". */
+export const INLINE_OUTCOME_MS = 250;
+export const replySubject = (gatewayId: string, callId: string, kind: ReplyChannel) =>
+  `exec.reply.${gatewayId}.${callId}.${kind}`;
+export const gatewayReplies = (gatewayId: string) => `exec.reply.${gatewayId}.>`;
+export const askSubject = (gatewayId: string, callId: string) => `exec.ask.${gatewayId}.${callId}`;
+export const gatewayAsks = (gatewayId: string) => `exec.ask.${gatewayId}.*`;
+export const cancelSubject = (callId: string) => `exec.call.${callId}.cancel`;
+export const ALL_CANCELS = 'exec.call.*.cancel';
 export const statusSubject = (runnerId: string) => `exec.status.${runnerId}`;
 export const ALL_STATUS = 'exec.status.*';
 export const changedSubject = (serverId: string) => `exec.changed.${serverId}`;
@@ -45,7 +55,10 @@ export const updatedSubject = (serverId: string) => `exec.updated.${serverId}`;
 export const subscriptionsSubject = (serverId: string) => `exec.subscriptions.${serverId}`;
 export const ALL_SUBSCRIPTIONS = 'exec.subscriptions.*';
 
-export type CallChannel = 'result' | 'progress' | 'log' | 'alive' | 'client' | 'cancel';
+export type ReplyChannel = 'result' | 'progress' | 'log' | 'alive';
+
+/** Names a gateway in the subjects of its calls' replies: one subject token. */
+export const gatewayIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 /** What the caller can serve, so the runner only relays what has somewhere to go. */
 const relaySchema = z.object({
@@ -83,6 +96,8 @@ export const execRequestSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('call'),
     callId: z.uuid(),
+    /** Where the call's progress, logs, heartbeats, outcome and questions go (see the table). */
+    gatewayId: gatewayIdSchema,
     target: callTarget,
     timeoutMs,
     relay: relaySchema,
@@ -94,9 +109,7 @@ export const execRequestSchema = z.discriminatedUnion('op', [
 ]);
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
-export const acceptedSchema = z.object({ accepted: z.literal(true), runnerId: z.string() });
-
-/** The outcome of a call, published on `exec.call.<callId>.result`. */
+/** The outcome of a call: in the reply to the request, or published on its `result` subject. */
 export const callOutcomeSchema = z.union([
   z.object({ ok: z.literal(true), result: z.unknown() }),
   z.object({
@@ -110,6 +123,13 @@ export const callOutcomeSchema = z.union([
   }),
 ]);
 export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: WireError };
+
+/** A runner's answer to a call: taken, with the outcome when the call ended in time. */
+export const acceptedSchema = z.object({
+  accepted: z.literal(true),
+  runnerId: z.string(),
+  outcome: callOutcomeSchema.optional(),
+});
 
 export const progressSchema = z.object({
   progress: z.number(),

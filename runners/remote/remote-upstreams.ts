@@ -12,7 +12,7 @@ import {
   ToolSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Bus, Closeable, SubjectMessage } from '../../bus/bus.port.ts';
+import type { Bus, Closeable } from '../../bus/bus.port.ts';
 import { wireToError } from '../../bus/wire.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -29,14 +29,16 @@ import {
   ALL_CHANGED,
   ALL_STATUS,
   acceptedSchema,
+  type CallOutcome,
   type CallTarget,
   callOutcomeSchema,
-  callSubject,
-  callSubjects,
+  cancelSubject,
   changedSchema,
   clientRequestSchema,
   type ExecRequest,
   execSubject,
+  gatewayAsks,
+  gatewayReplies,
   progressSchema,
   type RunnerStatus,
   resourceUpdatedSchema,
@@ -60,6 +62,12 @@ export interface RemoteUpstreamsOptions {
   defaultTimeoutMs?: number;
   /** Runner status reports older than this are dropped (default 15 s). */
   statusTtlMs?: number;
+}
+
+interface PendingCall {
+  onMessage(channel: string, payload: unknown): void;
+  handlers: ClientSideHandlers;
+  signal: AbortSignal;
 }
 
 const catalogSchema = z.object({
@@ -96,6 +104,10 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
   /** Per server with subscribers here: the (caller, uri) pairs, and the updates subscription. */
   const watched = new Map<string, { pairs: Set<string>; updates: Promise<Closeable> }>();
   const inFlight = new Set<AbortController>();
+  /** Calls of this gateway waiting on a runner, by call id: where their replies and questions go. */
+  const calls = new Map<string, PendingCall>();
+  /** Names this gateway in the subjects of its calls' replies (exec-protocol.ts). */
+  const gatewayId = randomUUID();
   let closed = false;
 
   const subscriptions: Closeable[] = [
@@ -106,6 +118,22 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
         if (!parsed.success) return;
         if (parsed.data.servers.length === 0) runners.delete(parsed.data.runnerId);
         else runners.set(parsed.data.runnerId, { at: Date.now(), status: parsed.data });
+      },
+    }),
+    // The replies and questions of every call of this gateway: no subscription per call.
+    await bus.subscribeSubject({
+      subject: gatewayReplies(gatewayId),
+      handler: (m) => {
+        const [, , , callId = '', channel = ''] = m.subject.split('.');
+        calls.get(callId)?.onMessage(channel, m.payload);
+      },
+    }),
+    await bus.serveSubject({
+      subject: gatewayAsks(gatewayId),
+      handler: (m) => {
+        const call = calls.get(m.subject.split('.')[3] ?? '');
+        if (!call) throw new AppError('not_found', 'EXEC.UNKNOWN_CALL', 'no such call waits here');
+        return serveClient(m.payload, call.handlers, call.signal);
       },
     }),
     await bus.subscribeSubject({
@@ -169,14 +197,21 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
     return bus.publishSubject(subscriptionsSubject(change.serverId), change);
   }
 
-  /** Asks a runner to take the call; one retry when the one reached cannot. */
-  async function accept(serverId: string, request: ExecRequest, signal: AbortSignal): Promise<void> {
+  /**
+   * Asks a runner to take the call; one retry when the one reached cannot. Answers the outcome when
+   * the call ended before the runner answered.
+   */
+  async function accept(
+    serverId: string,
+    request: ExecRequest,
+    signal: AbortSignal,
+  ): Promise<CallOutcome | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        acceptedSchema.parse(
+        const accepted = acceptedSchema.parse(
           await bus.requestSubject(execSubject(serverId), request, { timeoutMs: acceptTimeoutMs, signal }),
         );
-        return;
+        return accepted.outcome;
       } catch (e) {
         if (e instanceof AppError && e.code === 'BUS.NO_RESPONDERS') {
           throw new AppError('unavailable', 'UPSTREAM.NOT_HOSTED', `no runner hosts server ${serverId}`, {
@@ -230,28 +265,26 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
       settle = { resolve, reject };
     });
 
-    const onMessage = (m: SubjectMessage) => {
+    const onMessage = (channel: string, payload: unknown) => {
       lastHeard = Date.now();
-      const channel = m.subject.slice(m.subject.lastIndexOf('.') + 1);
       if (channel === 'progress') {
-        const p = progressSchema.safeParse(m.payload);
+        const p = progressSchema.safeParse(payload);
         if (p.success) callOptions.onProgress?.(p.data);
       } else if (channel === 'log') {
         const n = LoggingMessageNotificationSchema.safeParse({
           method: 'notifications/message',
-          params: m.payload,
+          params: payload,
         });
         if (n.success) callOptions.onLog?.(n.data.params);
       } else if (channel === 'result') {
-        const r = callOutcomeSchema.safeParse(m.payload);
+        const r = callOutcomeSchema.safeParse(payload);
         if (!r.success) settle.reject(new AppError('internal', 'EXEC.BAD_RESULT', 'malformed call outcome'));
         else if (r.data.ok) settle.resolve(r.data.result);
         else settle.reject(wireToError(r.data.error));
       }
     };
-    const closeables: Closeable[] = [];
+    calls.set(callId, { onMessage, handlers: callOptions, signal });
     try {
-      closeables.push(await bus.subscribeSubject({ subject: callSubjects(callId), handler: onMessage }));
       const relay = {
         progress: callOptions.onProgress !== undefined,
         log: callOptions.onLog !== undefined,
@@ -259,28 +292,25 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
         elicit: callOptions.elicit !== undefined,
         listRoots: callOptions.listRoots !== undefined,
       };
-      if (relay.createMessage || relay.elicit || relay.listRoots) {
-        closeables.push(
-          await bus.serveSubject({
-            subject: callSubject(callId, 'client'),
-            handler: (m) => serveClient(m.payload, callOptions, signal),
-          }),
-        );
-      }
       const request: ExecRequest = {
         op: 'call',
         callId,
+        gatewayId,
         target,
         relay,
         ...(callOptions.caller !== undefined ? { caller: callOptions.caller } : {}),
         ...(callOptions.timeoutMs !== undefined ? { timeoutMs: callOptions.timeoutMs } : {}),
       };
-      await accept(serverId, request, signal);
+      const inline = await accept(serverId, request, signal);
+      if (inline) {
+        if (inline.ok) return inline.result;
+        throw wireToError(inline.error);
+      }
       lastHeard = Date.now();
       return await waitFor(outcome, () => lastHeard, signal, callId);
     } catch (e) {
       if (callOptions.signal?.aborted) {
-        void bus.publishSubject(callSubject(callId, 'cancel'), {}).catch(() => {});
+        void bus.publishSubject(cancelSubject(callId), {}).catch(() => {});
         throw new AppError(
           'timeout',
           'UPSTREAM.CANCELLED',
@@ -294,7 +324,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
     } finally {
       controller.abort();
       inFlight.delete(controller);
-      await Promise.allSettled(closeables.map((c) => c.close()));
+      calls.delete(callId);
     }
   }
 

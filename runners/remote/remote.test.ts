@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusNames } from '../../bus/bus.port.ts';
 import { createInProcessBus } from '../../bus/in-process/in-process.bus.ts';
@@ -110,6 +111,30 @@ describe.skipIf(!natsUrl)('remote execution over NATS: two runners host one serv
     expect(textOf(await remote.callTool(everything.serverId, 'echo', { message: 'remote' }))).toBe(
       'Echo: remote',
     );
+  });
+
+  it('sends one request and its reply for a quick call, and opens no subscription per call', async () => {
+    const spy = await connect({ servers: natsUrl! });
+    const seen: string[] = [];
+    const sub = spy.subscribe(`${names.subjectPrefix}.>`, {
+      callback: (_err, m) => {
+        if (!m.subject.includes('.exec.status.')) seen.push(m.subject.slice(names.subjectPrefix.length + 1));
+      },
+    });
+    await spy.flush();
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect(textOf(await remote.callTool(everything.serverId, 'echo', { message: `q${i}` }))).toBe(
+          `Echo: q${i}`,
+        );
+      }
+      await spy.flush();
+      // The reply goes to the gateway's inbox, outside the prefix: nothing else of the calls is sent.
+      expect(seen).toEqual(Array.from({ length: 20 }, () => `exec.${everything.serverId}`));
+    } finally {
+      sub.unsubscribe();
+      await spy.close();
+    }
   });
 
   it('relays progress and sampling between the upstream and the calling gateway', async () => {

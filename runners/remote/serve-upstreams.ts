@@ -10,20 +10,25 @@ import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { CallOptions, Upstreams } from '../upstream.port.ts';
 import {
+  ALL_CANCELS,
   ALL_SUBSCRIPTIONS,
-  type CallChannel,
+  askSubject,
   type CallOutcome,
-  callSubject,
   changedSubject,
   type ExecRequest,
   execQueue,
   execRequestSchema,
   execSubject,
+  INLINE_OUTCOME_MS,
+  type ReplyChannel,
   type RunnerStatus,
+  replySubject,
   statusSubject,
   subscriptionChangeSchema,
   updatedSubject,
 } from './exec-protocol.ts';
+
+type CallRequest = Extract<ExecRequest, { op: 'call' }>;
 
 export interface ServeUpstreamsOptions {
   bus: Bus;
@@ -41,6 +46,8 @@ export interface ServeUpstreamsOptions {
   clientRequestTimeoutMs?: number;
   /** On close, how long calls in flight may take to finish (default 30 s). */
   drainMs?: number;
+  /** How long the answer to a call waits for its outcome before saying "accepted" (default 250 ms). */
+  inlineOutcomeMs?: number;
 }
 
 /** The runner side of remote execution. */
@@ -61,7 +68,9 @@ export interface UpstreamsServer {
 /**
  * Takes calls for the servers this runner hosts from `<prefix>.exec.<serverId>` (queue group
  * `runners-<serverId>`: each call goes to one runner) and runs them on the local `upstreams`.
- * Progress, logs and heartbeats go back on the call's own subjects; sampling, elicitation and roots
+ * A call that ends within `inlineOutcomeMs` is answered with its outcome; a longer one is answered
+ * "accepted" and its outcome published to the calling gateway later (exec-protocol.ts).
+ * Progress, logs and heartbeats go to the calling gateway's reply subjects; sampling, elicitation and roots
  * requests of the upstream are relayed to the calling gateway and their answers brought back.
  * Resource subscriptions of callers arrive on `exec.subscriptions.<serverId>` (every runner hosting
  * the server follows them) and the upstreams' resources/updated go out on `exec.updated.<serverId>`.
@@ -72,13 +81,19 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
   const log = options.logger.child({ module: 'runners.exec', runnerId });
   const heartbeatMs = options.heartbeatMs ?? 2_000;
   const clientTimeoutMs = options.clientRequestTimeoutMs ?? 600_000;
+  const inlineOutcomeMs = options.inlineOutcomeMs ?? INLINE_OUTCOME_MS;
   const subscriptions = new Map<string, Promise<Closeable>>();
-  const running = new Set<Promise<void>>();
+  const running = new Set<Promise<unknown>>();
+  /** Calls running here, by call id, for their cancel. */
+  const cancels = new Map<string, AbortController>();
   let closed = false;
 
-  const publish = (callId: string, channel: CallChannel, payload: unknown) =>
-    bus.publishSubject(callSubject(callId, channel), payload).catch((e: unknown) => {
-      log.warn({ callId, channel, err: (e as Error).message }, 'could not publish to the caller');
+  const publish = (call: CallRequest, channel: ReplyChannel, payload: unknown) =>
+    bus.publishSubject(replySubject(call.gatewayId, call.callId, channel), payload).catch((e: unknown) => {
+      log.warn(
+        { callId: call.callId, channel, err: (e as Error).message },
+        'could not publish to the caller',
+      );
     });
 
   async function publishStatus(leaving = false): Promise<void> {
@@ -118,36 +133,41 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
         );
     },
   });
+  // One listener for the cancels of every call, opened before any call is accepted.
+  const cancelled = await bus.subscribeSubject({
+    subject: ALL_CANCELS,
+    handler: (m) => cancels.get(m.subject.split('.')[2] ?? '')?.abort(),
+  });
   const statusTimer = setInterval(() => void publishStatus(), options.statusIntervalMs ?? 5_000);
   statusTimer.unref();
 
   /** Relays a server-initiated request to the gateway of the call and checks its answer. */
   async function askCaller<T>(
-    callId: string,
+    call: CallRequest,
     request: { method: string; params?: unknown },
     parse: (v: unknown) => T,
     signal: AbortSignal,
   ): Promise<T> {
-    const reply = await bus.requestSubject(callSubject(callId, 'client'), request, {
+    const reply = await bus.requestSubject(askSubject(call.gatewayId, call.callId), request, {
       timeoutMs: clientTimeoutMs,
       signal,
     });
     return parse(reply);
   }
 
-  function callOptions(request: Extract<ExecRequest, { op: 'call' }>, signal: AbortSignal): CallOptions {
-    const { callId, relay } = request;
+  function callOptions(request: CallRequest, signal: AbortSignal): CallOptions {
+    const { relay } = request;
     return {
       signal,
       ...(request.caller !== undefined ? { caller: request.caller } : {}),
       ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
-      ...(relay.progress ? { onProgress: (p) => void publish(callId, 'progress', p) } : {}),
-      ...(relay.log ? { onLog: (p) => void publish(callId, 'log', p) } : {}),
+      ...(relay.progress ? { onProgress: (p) => void publish(request, 'progress', p) } : {}),
+      ...(relay.log ? { onLog: (p) => void publish(request, 'log', p) } : {}),
       ...(relay.createMessage
         ? {
             createMessage: (params, s) =>
               askCaller(
-                callId,
+                request,
                 { method: 'sampling/createMessage', params },
                 (v) => CreateMessageResultSchema.parse(v),
                 s,
@@ -158,7 +178,7 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
         ? {
             elicit: (params, s) =>
               askCaller(
-                callId,
+                request,
                 { method: 'elicitation/create', params },
                 (v) => ElicitResultSchema.parse(v),
                 s,
@@ -168,20 +188,19 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
       ...(relay.listRoots
         ? {
             listRoots: (s) =>
-              askCaller(callId, { method: 'roots/list' }, (v) => ListRootsResultSchema.parse(v), s),
+              askCaller(request, { method: 'roots/list' }, (v) => ListRootsResultSchema.parse(v), s),
           }
         : {}),
     };
   }
 
-  /** Runs an accepted call to its end and publishes the outcome. */
+  /** Runs an accepted call to its end; never throws. */
   async function runCall(
     serverId: string,
-    request: Extract<ExecRequest, { op: 'call' }>,
+    request: CallRequest,
     controller: AbortController,
-    cancel: Closeable,
-  ): Promise<void> {
-    const heartbeat = setInterval(() => void publish(request.callId, 'alive', {}), heartbeatMs);
+  ): Promise<CallOutcome> {
+    const heartbeat = setInterval(() => void publish(request, 'alive', {}), heartbeatMs);
     let outcome: CallOutcome;
     try {
       const opts = callOptions(request, controller.signal);
@@ -199,9 +218,31 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
       outcome = { ok: false, error: errorToWire(e) };
     } finally {
       clearInterval(heartbeat);
-      await cancel.close();
+      cancels.delete(request.callId);
     }
-    await publish(request.callId, 'result', outcome);
+    return outcome;
+  }
+
+  /** The call's outcome if it ends within inlineOutcomeMs; otherwise it is published when it ends. */
+  async function take(serverId: string, request: CallRequest): Promise<CallOutcome | undefined> {
+    const controller = new AbortController();
+    cancels.set(request.callId, controller);
+    const ended = runCall(serverId, request, controller);
+    running.add(ended);
+    void ended.finally(() => running.delete(ended));
+    let timer: NodeJS.Timeout | undefined;
+    const inline = await Promise.race([
+      ended,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), inlineOutcomeMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (inline) return inline;
+    const published = ended.then((outcome) => publish(request, 'result', outcome));
+    running.add(published);
+    void published.finally(() => running.delete(published));
+    return undefined;
   }
 
   async function handle(serverId: string, message: SubjectMessage): Promise<unknown> {
@@ -244,18 +285,8 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
             { runnerId },
           );
         }
-        // Listening for a cancel before saying "accepted": the caller may cancel right after.
-        const controller = new AbortController();
-        const cancel = await bus.subscribeSubject({
-          subject: callSubject(request.callId, 'cancel'),
-          handler: () => controller.abort(),
-        });
-        const p = runCall(serverId, request, controller, cancel).catch((e: unknown) =>
-          log.error({ err: (e as Error).message, callId: request.callId }, 'call failed to run'),
-        );
-        running.add(p);
-        void p.finally(() => running.delete(p));
-        return { accepted: true, runnerId };
+        const outcome = await take(serverId, request);
+        return { accepted: true, runnerId, ...(outcome && { outcome }) };
       }
       default: {
         const _: never = request;
@@ -310,6 +341,8 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
       await Promise.allSettled(subs.map(async (s) => (await s).close()));
       const drain = Promise.allSettled([...running]);
       await Promise.race([drain, new Promise((r) => setTimeout(r, options.drainMs ?? 30_000))]);
+      // Callers may still cancel the calls that drained.
+      await cancelled.close();
       await publishStatus(true);
     },
   };

@@ -118,7 +118,7 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
       }),
     });
     expect(registered.status, await registered.clone().text()).toBe(202);
-    // Gateway → runner (sy.exec.<serverId>) and back (sy.exec.call.<callId>.result); the worker's
+    // Gateway → runner (sy.exec.<serverId>) and back (in the reply, or on sy.exec.reply.<gatewayId>.<callId>.result); the worker's
     // discovery through the runner lists the tool.
     const echoed = await until(async () => {
       const r = await adminFetch(`${gateway}/api/v1/servers/everything/tools/echo`, {
@@ -205,7 +205,7 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
       nc.publish('sy.events.server.server-registered', '{}');
       nc.publish('sy.access.changed', '{}');
       nc.subscribe('_INBOX_gateway.>');
-      nc.subscribe('sy.exec.call.*.result');
+      nc.subscribe('sy.exec.reply.*.>');
       nc.subscribe('sy.cmd.>');
       await nc.flush();
       await until(async () => ((await violations()).length >= before + 9 ? true : undefined), 10_000);
@@ -221,7 +221,7 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
       'sy.events.server.server-registered',
       'sy.access.changed',
       '_INBOX_gateway.>',
-      'sy.exec.call.*.result',
+      'sy.exec.reply.*.>',
       'sy.cmd.>',
     ]) {
       expect(
