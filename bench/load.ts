@@ -61,18 +61,35 @@ export async function alternate(options: {
   rounds: number;
   warmupMs: number;
 }): Promise<PairResult> {
+  const r = await alternateAll({ ...options, baselines: { baseline: options.baseline } });
+  return { subject: r.subject, baseline: r.baselines.baseline! };
+}
+
+/** Like alternate, with several baselines: each round runs every baseline, then the subject. */
+export async function alternateAll<K extends string>(options: {
+  subject: Operation;
+  baselines: Record<K, Operation>;
+  concurrency: number;
+  sliceMs: number;
+  rounds: number;
+  warmupMs: number;
+}): Promise<{ subject: LoopResult; baselines: Record<K, LoopResult> }> {
   const { concurrency } = options;
+  const names = Object.keys(options.baselines) as K[];
   if (options.warmupMs > 0) {
-    await closedLoop(options.baseline, concurrency, options.warmupMs);
+    for (const name of names) await closedLoop(options.baselines[name], concurrency, options.warmupMs);
     await closedLoop(options.subject, concurrency, options.warmupMs);
   }
   const subject: LoopResult[] = [];
-  const baseline: LoopResult[] = [];
+  const baselines = new Map<K, LoopResult[]>(names.map((n) => [n, []]));
   for (let r = 0; r < options.rounds; r++) {
-    baseline.push(await closedLoop(options.baseline, concurrency, options.sliceMs));
+    for (const name of names) {
+      baselines.get(name)!.push(await closedLoop(options.baselines[name], concurrency, options.sliceMs));
+    }
     subject.push(await closedLoop(options.subject, concurrency, options.sliceMs));
   }
-  return { subject: merge(subject), baseline: merge(baseline) };
+  const merged = Object.fromEntries(names.map((n) => [n, merge(baselines.get(n)!)])) as Record<K, LoopResult>;
+  return { subject: merge(subject), baselines: merged };
 }
 
 export function throughput(r: LoopResult, perOp = 1): number {
