@@ -4,12 +4,22 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
 
-// Match pg: int8 as a decimal string, never a lossy number.
-const options = { parsers: { [types.INT8]: (value) => value } };
+const options = {
+  // Match pg: int8 as a decimal string, never a lossy number.
+  parsers: { [types.INT8]: (value) => value },
+  // PostgreSQL's default 128 MB of shared buffers is WebAssembly memory held for good; an embedded
+  // log and its read models are served as well from 16 MB and the file system's cache.
+  startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
+};
 const db =
   workerData.dataDir === 'memory://'
     ? await PGlite.create(options)
     : await PGlite.create(workerData.dataDir, options);
+if (workerData.initializeOnly) {
+  // initdb's memory stays with the thread that ran it: this thread only creates the directory.
+  await db.close();
+  process.exit(0);
+}
 const unlistens = new Map();
 
 /** What a PostgreSQL error says, so the caller can tell a unique violation from the rest. */

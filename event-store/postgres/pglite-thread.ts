@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -21,8 +24,22 @@ interface Reply {
   ready?: boolean;
 }
 
+const THREAD = new URL('./pglite-thread.mjs', import.meta.url);
+
+/**
+ * Creates a PostgreSQL data directory on a thread of its own that then exits: PGlite runs initdb in
+ * a WebAssembly instance whose memory (~450 MB) the thread keeps for good, so the thread that serves
+ * the database opens a directory that already exists.
+ */
+async function initializeOnThread(dataDir: string): Promise<void> {
+  const worker = new Worker(THREAD, { workerData: { dataDir, initializeOnly: true } });
+  const [code] = (await once(worker, 'exit')) as [number];
+  if (code !== 0) throw new Error(`could not create the PGlite data directory ${dataDir} (exit ${code})`);
+}
+
 export async function startPGliteThread(dataDir: string): Promise<PGliteClient> {
-  const worker = new Worker(new URL('./pglite-thread.mjs', import.meta.url), { workerData: { dataDir } });
+  if (dataDir !== 'memory://' && !existsSync(join(dataDir, 'PG_VERSION'))) await initializeOnThread(dataDir);
+  const worker = new Worker(THREAD, { workerData: { dataDir } });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const listeners = new Map<string, (payload: string) => void>();
   let next = 0;
