@@ -12,6 +12,7 @@ import {
   readCaughtUp,
   readHeadPosition,
   readLogPage,
+  readLogPageSerialized,
   readStreamEvents,
   readStreamRevision,
 } from './read.ts';
@@ -56,7 +57,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   // Every live subscription listens on it; a process has a dozen (projections, sagas, runners).
   setMaxListeners(0, closing.signal);
   const readAll: EventStore['readAll'] = (readOptions) => readAllEvents(db, readOptions);
-  const readPage = (readOptions: ReadAllOptions) => readLogPage(db, readOptions);
+  // PGlite runs one transaction at a time: every committed event is final (read.ts).
+  const readPage =
+    options.connection.kind === 'pglite'
+      ? (readOptions: ReadAllOptions) => readLogPageSerialized(db, readOptions)
+      : (readOptions: ReadAllOptions) => readLogPage(db, readOptions);
   const onHeldBack = () => watch.heldBack();
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const tail = new LiveTail({

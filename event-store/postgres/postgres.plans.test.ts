@@ -9,7 +9,7 @@ import { type Explained, explainingPool, type Plan, seqScans } from '../../test/
 import { createTestDatabase, hasPostgres } from '../../test/services.ts';
 import type { SqlConnection } from './connection.ts';
 import { createPostgresEventStore } from './postgres.event-store.ts';
-import { readLogPage } from './read.ts';
+import { readLogPage, readLogPageSerialized } from './read.ts';
 import type { EventStoreTables } from './schema.ts';
 
 /**
@@ -184,6 +184,12 @@ describe.skipIf(!hasPostgres()).each([
     [
       "a subscription's page, no events yet",
       () => readLogPage(db, { after: 0n, filter: { categories: ['deployment'] } }),
+    ],
+    // PGlite's read (one transaction at a time), planned here by the same PostgreSQL.
+    ["a subscription's page, serialized", () => readLogPageSerialized(db, { after: nearHead })],
+    [
+      "a subscription's page, serialized, an idle category",
+      () => readLogPageSerialized(db, { after: lastTemplate, filter: { categories: ['template'] } }),
     ],
   ];
 
