@@ -153,6 +153,34 @@ for (const kind of databaseKinds) {
       expect(await tableContents(t.db, name, 'position')).toHaveLength(4);
     });
 
+    it('a failed projection keeps trying its event and goes live by itself once the cause is gone', async () => {
+      const name = 'poisoned_then_fixed';
+      await createLedger(t, name);
+      let poisoned = true;
+      const runner = runnerFor({
+        projections: [ledgerProjection(name, { poison: () => poisoned })],
+        maxAttempts: 2,
+      });
+      await runner.start();
+      const poison = newEvent('Poison');
+      await t.store.append(`${name}-1`, [newEvent('Entry'), poison], 'no-stream');
+      const after = await t.store.append(`${name}-1`, [newEvent('Entry')], 1n);
+      await until(async () => (await runner.statusOf(name)).state === 'failed');
+      expect(await runner.statusOf(name)).toMatchObject({
+        failedEvent: { id: poison.id },
+        runningHere: true,
+      });
+      // A deploy fixed the cause: no operator step, the loop's next attempt applies it.
+      poisoned = false;
+      expect(await runner.waitForPosition(name, after.position, 15_000)).toBe(true);
+      expect(await runner.statusOf(name)).toMatchObject({
+        state: 'live',
+        lastError: null,
+        failedEvent: null,
+      });
+      expect(await tableContents(t.db, name, 'position')).toHaveLength(3);
+    });
+
     it('waits for a position with no event of its own, and times out on one not yet written', async () => {
       const name = 'waiting';
       await createLedger(t, name);

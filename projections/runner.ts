@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
+import { type Processor, startProcessor } from '../event-store/processor.ts';
 import { type Clock, systemClock } from '../kernel/clock.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { type Logger, silentLogger } from '../kernel/logger.ts';
-import { batched, sleep } from './async.ts';
 import { type LiveFeed, storeFeed } from './bus-feed.ts';
 import {
   advanceCheckpoint,
@@ -21,7 +21,6 @@ import type { ReadModelTables } from './db.ts';
 import {
   applyAll,
   liveTableNames,
-  PoisonedEventError,
   type Projection,
   rebuildTableName,
 } from './projection.ts';
@@ -83,7 +82,7 @@ export interface ProjectionRunner {
    * events and swaps the tables and the checkpoint in one transaction.
    */
   rebuild(name: string): Promise<RebuildResult>;
-  /** Clears a failure and restarts the live loop (after a fix, or to try a transient error again). */
+  /** Clears a failure and tries the live loop again at once (after a fix, or a transient error). */
   retry(name: string): Promise<void>;
 }
 
@@ -91,7 +90,7 @@ interface Failure {
   error: string;
   eventId: string;
   position: bigint;
-  /** `apply`: the live loop stopped on the event; `rebuild`: a rebuild (for a new version) failed. */
+  /** `apply`: the live loop is stuck on the event; `rebuild`: a rebuild (for a new version) failed. */
   during: 'apply' | 'rebuild';
 }
 
@@ -99,7 +98,8 @@ interface Worker {
   projection: Projection;
   /** Last checkpoint this process knows of; only moved after a commit or a reload. */
   checkpoint: bigint;
-  loop: { abort: AbortController; done: Promise<void> } | undefined;
+  /** The live loop, while it runs here (event-store/processor.ts). */
+  processor: Processor | undefined;
   failure: Failure | undefined;
   rebuilding: boolean;
   advanced: Set<() => void>;
@@ -111,12 +111,14 @@ interface Worker {
  * effect exactly once even with several runners on one database: the loser of a race rolls back,
  * reloads the checkpoint and carries on from there. Events at or below the checkpoint are skipped.
  *
- * A poisoned event (apply keeps throwing) stops its projection after `maxAttempts`, marked failed
- * with the error and the event in its status; it is not skipped, because a read model that silently
- * missed an event would no longer equal a rebuild from the log. `retry` or `rebuild` resumes it, and
- * so does an operator's decision to quarantine the event (quarantine-book.ts): from then on the
- * projection skips exactly that event, live and in every rebuild, on every runner — the decision is
- * in the log, so a rebuild still equals the live tables.
+ * The live loop is the processor every reader of the log runs on (event-store/processor.ts). A
+ * poisoned event (apply keeps throwing) marks its projection failed after `maxAttempts`, with the
+ * error and the event in its status, and is retried at the longest backoff; it is not skipped,
+ * because a read model that silently missed an event would no longer equal a rebuild from the log.
+ * The projection goes live again by itself when the event applies (the cause was fixed), at once on
+ * `retry` or `rebuild`, and on an operator's decision to quarantine the event (quarantine-book.ts):
+ * from then on the projection skips exactly that event, live and in every rebuild, on every runner —
+ * the decision is in the log, so a rebuild still equals the live tables.
  *
  * The live feed is the store's own subscription by default (gap-safe by construction, and it
  * survives a wiped NATS); in distributed mode a durable NATS consumer per projection drives it
@@ -144,7 +146,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     workers.set(projection.name, {
       projection,
       checkpoint: 0n,
-      loop: undefined,
+      processor: undefined,
       failure: undefined,
       rebuilding: false,
       advanced: new Set(),
@@ -183,126 +185,65 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   }
 
   /**
-   * Applies a batch. If the batch fails, its events go one by one, so the good ones before a
-   * poisoned event still land and the status can name the culprit.
+   * The live loop of a projection: the processor every reader of the log runs on, its checkpoint
+   * the projection's row (moved by compare-and-set in the batch's own transaction), its batches
+   * the events that arrived together. A batch that fails is applied event by event, so the good
+   * ones before a poisoned event land; the poisoned one is retried with backoff, never skipped, and
+   * once it has failed `maxAttempts` times the projection is marked failed naming it — until it
+   * succeeds (a deploy fixed the cause), `retry` clears it, or an operator quarantines it.
    */
-  async function applyBatch(w: Worker, batch: readonly RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const pending = batch.filter((e) => e.position > w.checkpoint);
-    if (pending.length === 0) return;
-    if (pending.length > 1) {
-      try {
-        await commit(w, pending);
-        return;
-      } catch (e) {
-        if (e instanceof CheckpointMovedError) throw e;
-        log.warn({ projection: w.projection.name, err: e }, 'batch failed; applying its events one by one');
-      }
-    }
-    for (const event of pending) {
-      let reloaded = false;
-      for (let attempt = 1; ; attempt++) {
-        if (signal.aborted || event.position <= w.checkpoint) break;
-        try {
-          await commit(w, [event]);
-          break;
-        } catch (e) {
-          if (e instanceof CheckpointMovedError) throw e;
-          if (attempt >= maxAttempts) {
-            // Quarantined through another gateway a moment ago? Its stream says so at once.
-            if (reloaded) throw new PoisonedEventError(event, e);
-            reloaded = true;
-            await quarantine.load(w.projection.name);
-            if (!quarantine.has(w.projection.name, event.id)) throw new PoisonedEventError(event, e);
-            continue;
-          }
-          log.warn(
-            {
-              projection: w.projection.name,
-              eventId: event.id,
-              position: event.position.toString(),
-              attempt,
-              err: e,
-            },
-            'apply failed; retrying',
-          );
-          await sleep(Math.min(retryDelayMs * 2 ** (attempt - 1), 5_000), signal);
-        }
-      }
-    }
-  }
-
-  /** Subscribes after the stored checkpoint and applies until aborted; a lost race re-subscribes. */
-  async function liveLoop(w: Worker, signal: AbortSignal): Promise<void> {
-    const name = w.projection.name;
-    let failures = 0;
-    while (!signal.aborted) {
-      const subscription = new AbortController();
-      const stopSubscription = () => subscription.abort();
-      signal.addEventListener('abort', stopSubscription, { once: true });
-      try {
-        const cp = await ensureCheckpoint(db, name, w.projection.version, clock.now());
-        moved(w, cp.position);
-        await quarantine.load(name);
-        const events = liveFeed(name, {
-          after: cp.position,
-          filter: w.projection.filter,
-          signal: subscription.signal,
-          batchSize,
-        });
-        for await (const batch of batched(events, batchSize, subscription)) {
-          await applyBatch(w, batch, signal);
-          failures = 0;
-        }
-      } catch (e) {
-        if (e instanceof CheckpointMovedError) {
-          log.info({ projection: name }, 'another runner moved the checkpoint; resuming from it');
-          continue;
-        }
-        if (e instanceof PoisonedEventError) {
-          // Quarantined while it was being retried (a decision that follow() just loaded): skip it.
-          if (quarantine.has(name, e.event.id)) continue;
-          const failure: Failure = {
-            error: e.message,
-            eventId: e.event.id,
-            position: e.event.position,
-            during: 'apply',
-          };
-          w.failure = failure;
-          log.error(
-            { projection: name, ...failure, position: failure.position.toString(), err: e.cause },
-            'projection failed',
-          );
-          await recordFailure(db, name, failure, clock.now()).catch((err: unknown) =>
-            log.error({ projection: name, err }, 'could not record the failure'),
-          );
-          return;
-        }
-        if (signal.aborted) return;
-        // The store or the database is unreachable: not the event's fault, so no attempt is counted.
-        failures++;
-        log.warn({ projection: name, err: e, failures }, 'live loop interrupted; retrying');
-        await sleep(Math.min(retryDelayMs * 2 ** Math.min(failures, 10), 5_000), signal);
-      } finally {
-        signal.removeEventListener('abort', stopSubscription);
-        subscription.abort();
-      }
-    }
-  }
-
   function startLoop(w: Worker): void {
-    if (w.loop || shutdown.signal.aborted) return;
-    const abort = new AbortController();
-    const done = liveLoop(w, AbortSignal.any([abort.signal, shutdown.signal])).finally(() => {
-      if (w.loop?.abort === abort) w.loop = undefined;
+    if (w.processor || shutdown.signal.aborted) return;
+    const name = w.projection.name;
+    w.processor = startProcessor({
+      name: `projection-${name}`,
+      store,
+      ...(w.projection.filter && { filter: w.projection.filter }),
+      logger: log,
+      batchSize,
+      poisonAfter: maxAttempts,
+      retry: { firstMs: retryDelayMs, maxMs: 5_000 },
+      checkpoint: {
+        async load() {
+          const cp = await ensureCheckpoint(db, name, w.projection.version, clock.now());
+          moved(w, cp.position);
+          await quarantine.load(name);
+          return cp.position;
+        },
+      },
+      source: (subscribe) => liveFeed(name, subscribe),
+      async handleBatch(events, { failures }) {
+        // Stuck on an event: an operator may have quarantined it through another gateway since.
+        if (failures >= maxAttempts) await quarantine.load(name);
+        await commit(w, events);
+      },
+      restartOn: (e) => e instanceof CheckpointMovedError,
+      async onStuck(event, error) {
+        const failure: Failure = {
+          error: errorText(error),
+          eventId: event.id,
+          position: event.position,
+          during: 'apply',
+        };
+        w.failure = failure;
+        log.error(
+          { projection: name, ...failure, position: failure.position.toString(), err: error },
+          'projection failed',
+        );
+        await recordFailure(db, name, failure, clock.now());
+      },
+      async onRecovered() {
+        if (w.failure?.during !== 'apply') return;
+        w.failure = undefined;
+        await clearFailure(db, name, clock.now());
+      },
     });
-    w.loop = { abort, done };
   }
 
   async function stopLoop(w: Worker): Promise<void> {
-    const loop = w.loop;
-    if (!loop) return;
-    loop.abort.abort();
-    await loop.done;
+    const processor = w.processor;
+    w.processor = undefined;
+    await processor?.stop();
   }
 
   const pages = { store, db, quarantine, upcast, batchSize, maxAttempts, retryDelayMs };
@@ -337,7 +278,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       await createTableCopies(db, copies);
       // Decisions taken through any gateway up to now; a later one is read again before giving up.
       await quarantine.load(name);
-      const wasRunning = w.loop !== undefined || w.failure !== undefined;
+      const wasRunning = w.processor !== undefined || w.failure !== undefined;
       let paused = false;
       try {
         // The bulk of the work happens while the live loop still serves the old tables.
@@ -379,7 +320,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const w = worker(name);
     return readStatus({ db, store, clock, quarantine }, w.projection, () => ({
       rebuilding: w.rebuilding,
-      looping: w.loop !== undefined,
+      looping: w.processor !== undefined,
       started,
       failure: w.failure,
     }));
@@ -394,15 +335,16 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const w = workers.get(name);
     const failure = w?.failure;
     if (!w || failure?.during !== 'apply' || !quarantine.has(name, failure.eventId)) return;
-    // The loop that failed may still be recording its failure; start the next one after it.
-    await w.loop?.done;
-    if (w.failure !== failure || shutdown.signal.aborted) return;
+    if (shutdown.signal.aborted) return;
     log.warn(
       { projection: name, eventId: failure.eventId, position: failure.position.toString() },
       'the event this projection stopped on is quarantined; resuming without it',
     );
     w.failure = undefined;
     await clearFailure(db, name, clock.now());
+    // The loop retries the event at its longest backoff: started again, it skips the event now.
+    if (!w.processor) return;
+    await stopLoop(w);
     startLoop(w);
   }
 
@@ -507,7 +449,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       const w = worker(name);
       w.failure = undefined;
       await clearFailure(db, name, clock.now());
-      if (started) startLoop(w);
+      if (!started) return;
+      // Tried again at once, not at the end of the loop's backoff.
+      await stopLoop(w);
+      startLoop(w);
     },
   };
 }

@@ -1,8 +1,8 @@
+import { sleep } from '../../kernel/async.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BusNames, ConsumeOptions, Consumer } from '../bus.port.ts';
 import { filterSubjects } from '../bus.port.ts';
-import { sleep } from '../sleep.ts';
 import { assertToken, matchesAny } from '../subjects.ts';
 import { errorText } from '../wire.ts';
 import type { EventLog } from './in-process-log.ts';

@@ -1,9 +1,9 @@
 import nats, { type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
+import { sleep } from '../../kernel/async.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { type BusNames, type ConsumeOptions, type Consumer, filterSubjects } from '../bus.port.ts';
-import { sleep } from '../sleep.ts';
 import { assertToken, matchesAny } from '../subjects.ts';
 import { decodeEvent, errorText } from '../wire.ts';
 import { isConsumerNotFound } from './nats-errors.ts';

@@ -1,7 +1,7 @@
 import nats, { type JetStreamManager, type StreamConfig } from 'nats';
+import { sleep } from '../../kernel/async.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BusNames } from '../bus.port.ts';
-import { sleep } from '../sleep.ts';
 import { isPermissionDenied, isStreamNotFound } from './nats-errors.ts';
 
 const { DiscardPolicy, RetentionPolicy, StorageType, nanos } = nats;

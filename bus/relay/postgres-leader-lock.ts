@@ -1,6 +1,6 @@
 import pg from 'pg';
+import { sleep } from '../../kernel/async.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { sleep } from '../sleep.ts';
 import { abortReason, type LeaderLock, type Lease } from './leader-lock.port.ts';
 
 export interface PostgresLeaderLockOptions {

@@ -1,8 +1,8 @@
+import { sleep } from '../../kernel/async.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Bus } from '../bus.port.ts';
-import { sleep } from '../sleep.ts';
 import { errorText } from '../wire.ts';
 import { batches } from './batches.ts';
 import type { LeaderLock, Lease } from './leader-lock.port.ts';

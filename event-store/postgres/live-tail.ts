@@ -2,8 +2,8 @@ import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { AllFilter, ReadAllOptions } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { categoryOf } from '../../kernel/streams.ts';
+import type { AppendFeed } from './append-feed.ts';
 import type { LogPage } from './read.ts';
-import type { AppendFeed } from './subscribe.ts';
 
 /*
  * One reader of the log's live end for every subscription of a store.

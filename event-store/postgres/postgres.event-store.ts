@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { EventStore, ReadAllOptions } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { type AppendTestHooks, appendToStreams } from './append.ts';
+import { AppendFeed } from './append-feed.ts';
 import type { SqlConnection } from './connection.ts';
 import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
 import { LiveTail } from './live-tail.ts';
@@ -17,7 +18,7 @@ import {
   readStreamRevision,
 } from './read.ts';
 import { DEFAULT_PAGE_SIZE, type EventStoreTables } from './schema.ts';
-import { AppendFeed, subscribeToAllEvents } from './subscribe.ts';
+import { subscribeToAllEvents } from './subscribe.ts';
 
 export type { AppendTestHooks, HorizonStatus };
 

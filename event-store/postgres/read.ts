@@ -101,10 +101,7 @@ export async function readLogPage(
   db: Kysely<EventStoreTables>,
   options: ReadAllOptions = {},
 ): Promise<LogPage> {
-  const limit = pageLimit(options.maxCount, DEFAULT_PAGE_SIZE)!;
-  const after = (options.after ?? 0n).toString();
-  const conditions = filterConditions(options.filter);
-  const matching = conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `);
+  const { limit, after, matching } = pageBounds(options);
   // The horizon once, in a CTE, used by both parts as an InitPlan value (so each is one range of
   // an index, statistics or not); the held-back check a scalar subquery, not EXISTS, whose ORDER BY
   // and LIMIT PostgreSQL drops (and then may scan the table for any row); the page joined to one
@@ -141,10 +138,7 @@ export async function readLogPageSerialized(
   db: Kysely<EventStoreTables>,
   options: ReadAllOptions = {},
 ): Promise<LogPage> {
-  const limit = pageLimit(options.maxCount, DEFAULT_PAGE_SIZE)!;
-  const after = (options.after ?? 0n).toString();
-  const conditions = filterConditions(options.filter);
-  const matching = conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `);
+  const { limit, after, matching } = pageBounds(options);
   const { rows } = await sql<Partial<EventRow> & { head: string }>`
     WITH page AS MATERIALIZED (
       SELECT * FROM sy_es.events WHERE position > ${after}::bigint AND ${matching}
@@ -156,6 +150,16 @@ export async function readLogPageSerialized(
     ORDER BY page.position`.execute(db);
   const events = rows.filter((r) => r.position != null).map((r) => toRecordedEvent(r as EventRow));
   return { events, horizon: BigInt(rows[0]!.head) + 1n, heldBack: false };
+}
+
+/** What a subscription's page reads: how many, after which position, and its filter as SQL. */
+function pageBounds(options: ReadAllOptions) {
+  const conditions = filterConditions(options.filter);
+  return {
+    limit: pageLimit(options.maxCount, DEFAULT_PAGE_SIZE)!,
+    after: (options.after ?? 0n).toString(),
+    matching: conditions.length === 0 ? sql<SqlBool>`true` : sql.join(conditions, sql` AND `),
+  };
 }
 
 /** Position of the last final event of the global log (0n when there is none). */
