@@ -1,8 +1,8 @@
 import type { Bus } from '../bus/bus.port.ts';
+import { sleep } from '../kernel/async.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import type { EventStore, SubscribeOptions } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
-import { sleep } from '../kernel/async.ts';
 
 /** How a projection's live loop receives events after its checkpoint. */
 export type LiveFeed = (projection: string, options: SubscribeOptions) => AsyncIterable<RecordedEvent>;

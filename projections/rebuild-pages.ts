@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
+import { sleep } from '../kernel/async.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
-import { sleep } from '../kernel/async.ts';
 import type { ReadModelTables } from './db.ts';
 import { applyAll, PoisonedEventError, type Projection } from './projection.ts';
 import type { QuarantineBook } from './quarantine-book.ts';

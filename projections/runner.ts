@@ -18,12 +18,7 @@ import {
   resetCheckpoint,
 } from './checkpoints.ts';
 import type { ReadModelTables } from './db.ts';
-import {
-  applyAll,
-  liveTableNames,
-  type Projection,
-  rebuildTableName,
-} from './projection.ts';
+import { applyAll, liveTableNames, type Projection, rebuildTableName } from './projection.ts';
 import { createQuarantineBook } from './quarantine-book.ts';
 import { buildPages } from './rebuild-pages.ts';
 import { type ProjectionStatus, readStatus } from './status.ts';
