@@ -56,3 +56,38 @@ export class AppendFeed {
     for (const wake of [...this.waiters]) wake();
   }
 }
+
+/** Held-back events become readable when some other transaction ends, which sends no NOTIFY. */
+const HELD_BACK_FIRST_RETRY_MS = 10;
+const HELD_BACK_MAX_RETRY_MS = 1_000;
+
+/**
+ * What a reader of the log does after a short page: waits for the next append (NOTIFY) or the poll
+ * interval — or, when the page found events held back, only a short pause, doubling from 10 ms to
+ * 1 s, since their becoming readable sends no NOTIFY. Answers the pause to start from next time.
+ */
+export async function waitAfterShortPage(
+  feed: AppendFeed,
+  wait: {
+    seen: number;
+    heldBack: boolean;
+    /** What this answered last time (0 at first). */
+    heldBackRetryMs: number;
+    pollIntervalMs: number;
+    signal: AbortSignal;
+    onHeldBack?: (() => void) | undefined;
+  },
+): Promise<number> {
+  if (!wait.heldBack) {
+    await feed.wait(wait.seen, wait.pollIntervalMs, wait.signal);
+    return 0;
+  }
+  wait.onHeldBack?.();
+  const retryMs = Math.min(
+    Math.max(wait.heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
+    HELD_BACK_MAX_RETRY_MS,
+    wait.pollIntervalMs,
+  );
+  await feed.wait(wait.seen, retryMs, wait.signal);
+  return retryMs;
+}

@@ -1,8 +1,8 @@
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { AllFilter, ReadAllOptions } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { categoryOf } from '../../kernel/streams.ts';
-import type { AppendFeed } from './append-feed.ts';
+import { matchesFilter } from '../all-filter.ts';
+import { type AppendFeed, waitAfterShortPage } from './append-feed.ts';
 import type { LogPage } from './read.ts';
 
 /*
@@ -25,9 +25,6 @@ import type { LogPage } from './read.ts';
 
 /** Events the window keeps: enough for a subscriber busy with a batch to find its place again. */
 const WINDOW_EVENTS = 5_000;
-/** Held-back events become readable when some other transaction ends, which sends no NOTIFY. */
-const HELD_BACK_FIRST_RETRY_MS = 10;
-const HELD_BACK_MAX_RETRY_MS = 1_000;
 /** A failed read is retried after this long, doubling up to the poll interval. */
 const FAILURE_FIRST_RETRY_MS = 50;
 
@@ -85,7 +82,7 @@ export class LiveTail {
     const events: RecordedEvent[] = [];
     for (let i = this.firstAfter(after); i < this.window.length; i++) {
       const event = this.window[i]!;
-      if (!matches(event, filter)) continue;
+      if (!matchesFilter(event, filter)) continue;
       events.push(event);
       if (events.length === max) return { events, through: event.position };
     }
@@ -158,18 +155,14 @@ export class LiveTail {
         continue;
       }
       if (page.events.length === this.deps.pageSize) continue;
-      if (page.heldBack) {
-        this.deps.onHeldBack?.();
-        heldBackRetryMs = Math.min(
-          Math.max(heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
-          HELD_BACK_MAX_RETRY_MS,
-          this.deps.pollIntervalMs,
-        );
-        await feed.wait(seen, heldBackRetryMs, closed);
-      } else {
-        heldBackRetryMs = 0;
-        await feed.wait(seen, this.deps.pollIntervalMs, closed);
-      }
+      heldBackRetryMs = await waitAfterShortPage(feed, {
+        seen,
+        heldBack: page.heldBack,
+        heldBackRetryMs,
+        pollIntervalMs: this.deps.pollIntervalMs,
+        signal: closed,
+        onHeldBack: this.deps.onHeldBack,
+      });
     }
   }
 
@@ -204,12 +197,6 @@ export class LiveTail {
     }
     return lo;
   }
-}
-
-function matches(event: RecordedEvent, filter: AllFilter | undefined): boolean {
-  if (filter?.categories && !filter.categories.includes(categoryOf(event.stream))) return false;
-  if (filter?.types && !filter.types.includes(event.type)) return false;
-  return true;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { ReadAllOptions, SubscribeOptions } from '../../kernel/event-store.port.ts';
-import type { AppendFeed } from './append-feed.ts';
+import { type AppendFeed, waitAfterShortPage } from './append-feed.ts';
 import type { LiveTail } from './live-tail.ts';
 import type { LogPage } from './read.ts';
 import { DEFAULT_PAGE_SIZE } from './schema.ts';
@@ -19,10 +19,6 @@ export interface SubscribeDeps {
   /** Aborted when the store closes. */
   closed: AbortSignal;
 }
-
-/** Held-back events become readable when some other transaction ends, which sends no NOTIFY. */
-const HELD_BACK_FIRST_RETRY_MS = 10;
-const HELD_BACK_MAX_RETRY_MS = 1_000;
 
 /**
  * Catch-up then live. Behind the live end, the subscription reads pages of the global log itself
@@ -80,18 +76,14 @@ export async function* subscribeToAllEvents(
       if (page.horizon - 1n > after) after = page.horizon - 1n;
       deps.tail.startAt(after);
       if (deps.tail.covers(after)) continue;
-      if (page.heldBack) {
-        deps.onHeldBack?.();
-        heldBackRetryMs = Math.min(
-          Math.max(heldBackRetryMs * 2, HELD_BACK_FIRST_RETRY_MS),
-          HELD_BACK_MAX_RETRY_MS,
-          deps.pollIntervalMs,
-        );
-        await deps.feed.wait(seen, heldBackRetryMs, signal);
-      } else {
-        heldBackRetryMs = 0;
-        await deps.feed.wait(seen, deps.pollIntervalMs, signal);
-      }
+      heldBackRetryMs = await waitAfterShortPage(deps.feed, {
+        seen,
+        heldBack: page.heldBack,
+        heldBackRetryMs,
+        pollIntervalMs: deps.pollIntervalMs,
+        signal,
+        onHeldBack: deps.onHeldBack,
+      });
     }
   } finally {
     detach?.();
