@@ -68,6 +68,8 @@ interface PendingCall {
   onMessage(channel: string, payload: unknown): void;
   handlers: ClientSideHandlers;
   signal: AbortSignal;
+  /** Aborts the call (on close). */
+  controller: AbortController;
 }
 
 const catalogSchema = z.object({
@@ -103,7 +105,6 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
   const updateListeners = new Set<(serverId: string, uri: string) => void>();
   /** Per server with subscribers here: the (caller, uri) pairs, and the updates subscription. */
   const watched = new Map<string, { pairs: Set<string>; updates: Promise<Closeable> }>();
-  const inFlight = new Set<AbortController>();
   /** Calls of this gateway waiting on a runner, by call id: where their replies and questions go. */
   const calls = new Map<string, PendingCall>();
   /** Names this gateway in the subjects of its calls' replies (exec-protocol.ts). */
@@ -255,7 +256,6 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
     if (closed) throw new AppError('unavailable', 'UPSTREAM.CLOSED', 'remote upstreams are closed');
     const callId = randomUUID();
     const controller = new AbortController();
-    inFlight.add(controller);
     const signal = callOptions.signal
       ? AbortSignal.any([callOptions.signal, controller.signal])
       : controller.signal;
@@ -283,7 +283,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
         else settle.reject(wireToError(r.data.error));
       }
     };
-    calls.set(callId, { onMessage, handlers: callOptions, signal });
+    calls.set(callId, { onMessage, handlers: callOptions, signal, controller });
     try {
       const relay = {
         progress: callOptions.onProgress !== undefined,
@@ -323,7 +323,6 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
       throw e;
     } finally {
       controller.abort();
-      inFlight.delete(controller);
       calls.delete(callId);
     }
   }
@@ -514,7 +513,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
 
     async close() {
       closed = true;
-      for (const c of inFlight) c.abort();
+      for (const c of calls.values()) c.controller.abort();
       const updates = [...watched.values()].map((w) => w.updates.then((s) => s.close()));
       watched.clear();
       await Promise.allSettled([...subscriptions.map((s) => s.close()), ...updates]);
