@@ -28,6 +28,8 @@ export interface ProcessorOptions {
   handleBatch?(events: readonly RecordedEvent[], attempt: { failures: number }): Promise<void>;
   /** Most events handed to handleBatch at once (default 200; `handle` takes one at a time). */
   batchSize?: number;
+  /** How long a batch that is not full waits for more events (default 0; kernel/async.ts batched). */
+  lingerMs?: number;
   /** Where the events come from (default: the store's subscription after the checkpoint). */
   source?(options: SubscribeOptions & { signal: AbortSignal }): AsyncIterable<RecordedEvent>;
   /**
@@ -208,7 +210,8 @@ export function startProcessor(options: ProcessorOptions): Processor {
           signal: subscription.signal,
           ...(options.handleBatch && { batchSize }),
         });
-        const batches = batchSize > 1 ? batched(events, batchSize, subscription) : singles(events);
+        const batches =
+          batchSize > 1 ? batched(events, batchSize, subscription, options.lingerMs) : singles(events);
         for await (const batch of batches) if (!(await handleAll(batch))) return;
         if (!abort.signal.aborted) throw new Error('the subscription to the log ended');
       } catch (e) {

@@ -1,17 +1,22 @@
 /**
  * Groups a one-at-a-time async source into batches of whatever has arrived, up to `maxBatch`: a
- * catch-up yields full batches, a quiet live feed batches of one — no timer, no added latency.
- * A background reader keeps at most two batches buffered. Leaving the loop aborts `stop` (which
+ * catch-up yields full batches, a quiet live feed batches of one. With `lingerMs`, a batch that is
+ * not full waits up to that long after its first item for more to arrive (as a producer's linger
+ * does): a little latency buys fewer, larger batches when items come in quick succession. A
+ * background reader keeps at most two batches buffered. Leaving the loop aborts `stop` (which
  * must end the source) and waits for the reader to finish.
  */
 export async function* batched<T>(
   source: AsyncIterable<T>,
   maxBatch: number,
   stop: AbortController,
+  lingerMs = 0,
 ): AsyncGenerator<T[], void, undefined> {
   const it = source[Symbol.asyncIterator]();
   const queue: T[] = [];
   const highWater = maxBatch * 2;
+  /** When the oldest item in the queue arrived (for the linger). */
+  let oldestAt = 0;
   let finished = false;
   let failure: { error: unknown } | undefined;
   let wakeConsumer: (() => void) | undefined;
@@ -34,6 +39,7 @@ export async function* batched<T>(
         }
         const r = await it.next();
         if (r.done) break;
+        if (queue.length === 0) oldestAt = performance.now();
         queue.push(r.value);
         wake('consumer');
       }
@@ -47,8 +53,21 @@ export async function* batched<T>(
 
   try {
     for (;;) {
+      const lingering = lingerMs - (performance.now() - oldestAt);
+      if (queue.length > 0 && queue.length < maxBatch && !finished && lingering > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, lingering);
+          wakeConsumer = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
       if (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
+        // What is left arrived while this batch waited: it lingers no longer.
+        if (queue.length > 0) oldestAt = 0;
         wake('producer');
         yield batch;
         continue;

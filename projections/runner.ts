@@ -35,6 +35,11 @@ export interface ProjectionRunnerOptions {
   logger?: Logger;
   /** Most events applied in one transaction (default 200). */
   batchSize?: number;
+  /**
+   * How long a live batch that is not full waits for more events (default 10 ms): a tool call's
+   * start and outcome, a few milliseconds apart, then land in one transaction instead of two.
+   */
+  lingerMs?: number;
   /** Attempts at one event before the projection is marked failed (default 5). */
   maxAttempts?: number;
   /** First retry delay; doubles per attempt, capped at 5 s (default 100 ms). */
@@ -125,6 +130,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const clock = options.clock ?? systemClock;
   const log = (options.logger ?? silentLogger()).child({ module: 'projections' });
   const batchSize = options.batchSize ?? 200;
+  const lingerMs = options.lingerMs ?? 10;
   const maxAttempts = options.maxAttempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
@@ -196,6 +202,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       ...(w.projection.filter && { filter: w.projection.filter }),
       logger: log,
       batchSize,
+      lingerMs,
       poisonAfter: maxAttempts,
       retry: { firstMs: retryDelayMs, maxMs: 5_000 },
       checkpoint: {

@@ -8,6 +8,10 @@ import { APPEND_CHANNEL } from './schema.ts';
  */
 export class AppendFeed {
   private version = 0;
+  /** The highest position a NOTIFY named (append_serialized names its append's last one). */
+  private notifiedHead = 0n;
+  /** The version of the last NOTIFY that named no position: it may be about any event. */
+  private blindVersion = 0;
   private readonly waiters = new Set<() => void>();
   private listening: Promise<(() => Promise<void>) | undefined> | undefined;
 
@@ -16,7 +20,7 @@ export class AppendFeed {
   /** LISTENs once, for all subscribers. Without LISTEN, subscribers still poll, just more slowly. */
   start(): Promise<unknown> {
     this.listening ??= this.connection
-      .listen(APPEND_CHANNEL, () => this.bump())
+      .listen(APPEND_CHANNEL, (payload) => this.bump(payload))
       .catch(() => {
         this.listening = undefined;
         return undefined;
@@ -26,6 +30,14 @@ export class AppendFeed {
 
   get current(): number {
     return this.version;
+  }
+
+  /**
+   * Whether every NOTIFY since version `since` named a position at or below `position`: a reader
+   * that holds the log up to `position` has nothing new to read for them.
+   */
+  heldBy(since: number, position: bigint): boolean {
+    return this.blindVersion <= since && this.notifiedHead <= position;
   }
 
   /** Resolves when the version moves past `since`, after `timeoutMs`, or when `signal` aborts. */
@@ -51,8 +63,11 @@ export class AppendFeed {
     await unlisten?.().catch(() => {});
   }
 
-  private bump(): void {
+  private bump(payload = ''): void {
     this.version++;
+    const position = /^[0-9]{1,20}$/.test(payload) ? BigInt(payload) : undefined;
+    if (position === undefined) this.blindVersion = this.version;
+    else if (position > this.notifiedHead) this.notifiedHead = position;
     for (const wake of [...this.waiters]) wake();
   }
 }

@@ -1,10 +1,11 @@
 import { type Kysely, sql } from 'kysely';
-import type { NewEvent } from '../../kernel/envelope.ts';
+import type { NewEvent, RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError, WrongExpectedRevisionError } from '../../kernel/errors.ts';
 import type { AppendResult, StreamAppend } from '../../kernel/event-store.port.ts';
 import { categoryOf } from '../../kernel/streams.ts';
 import { partialDuplicate, validateAppendMany } from '../append-validation.ts';
 import { type EventStoreTables, MAX_EVENTS_PER_APPEND } from './schema.ts';
+import { asStoredJson } from './stored-json.ts';
 
 /**
  * Test-only hooks into the append transaction. Production code never sets them.
@@ -22,6 +23,27 @@ interface ResultRow {
   next_revision: string;
   last_position: string;
   duplicate: boolean;
+  /** append_serialized only. */
+  recorded_at?: Date;
+  previous_position?: string;
+}
+
+/** What a serialized append committed: the events that now follow `previous` in the log. */
+export interface CommittedAppend {
+  /** The log's head before the append. */
+  previous: bigint;
+  /** The events appended, as a reader of the log gets them, in position order. */
+  events: RecordedEvent[];
+}
+
+/**
+ * How the store appends. `serialized`: the database runs one transaction at a time (PGlite), so
+ * `sy_es.append_serialized` (migrations/event-store/2026-12-06-001) does without the locks that
+ * order concurrent appends, and `onCommitted` is told what each append added to the log.
+ */
+export interface AppendMode {
+  hooks?: AppendTestHooks | undefined;
+  serialized?: { onCommitted(committed: CommittedAppend): void };
 }
 
 /**
@@ -38,21 +60,30 @@ interface ResultRow {
 export async function appendToStreams(
   db: Kysely<EventStoreTables>,
   appends: readonly StreamAppend[],
-  hooks: AppendTestHooks | undefined,
+  mode: AppendMode,
 ): Promise<AppendResult[]> {
   validateAppendMany(appends, MAX_EVENTS_PER_APPEND);
   const events = appends.flatMap((a) => a.events);
-  const statement = sql<ResultRow>`
-    SELECT next_revision::text AS next_revision, last_position::text AS last_position, duplicate
-    FROM sy_es.append_many(
+  const data = events.map((e) => JSON.stringify(e.data ?? null));
+  const metadata = events.map((e) => JSON.stringify(e.metadata));
+  const args = sql`
       ${appends.map((a) => a.stream)}::text[],
       ${appends.map((a) => categoryOf(a.stream))}::text[],
       ${appends.map((a) => String(a.expected))}::text[],
       ${appends.map((a) => a.events.length)}::int[],
       ${events.map((e) => e.id.toLowerCase())}::uuid[],
       ${events.map((e) => e.type)}::text[],
-      ${events.map((e) => JSON.stringify(e.data ?? null))}::text[],
-      ${events.map((e) => JSON.stringify(e.metadata))}::text[])`;
+      ${data}::text[],
+      ${metadata}::text[]`;
+  const statement = mode.serialized
+    ? sql<ResultRow>`
+    SELECT next_revision::text AS next_revision, last_position::text AS last_position, duplicate,
+      recorded_at, previous_position::text AS previous_position
+    FROM sy_es.append_serialized(${args})`
+    : sql<ResultRow>`
+    SELECT next_revision::text AS next_revision, last_position::text AS last_position, duplicate
+    FROM sy_es.append_many(${args})`;
+  const hooks = mode.hooks;
   try {
     const beforeCommit = hooks?.beforeCommit;
     const rows = beforeCommit
@@ -64,6 +95,7 @@ export async function appendToStreams(
           return rows;
         })
       : (await statement.execute(db)).rows;
+    mode.serialized?.onCommitted(committed(appends, rows, data, metadata));
     return rows.map((row) => ({
       nextExpectedRevision: BigInt(row.next_revision),
       position: BigInt(row.last_position),
@@ -72,6 +104,45 @@ export async function appendToStreams(
   } catch (err) {
     throw translateError(err, appends);
   }
+}
+
+/**
+ * The events a serialized append stored, rebuilt from its answer: entry k's events end at its
+ * last position and revision, one apart; a replayed entry added nothing. Data and metadata are
+ * the JSON that was stored, in the key order jsonb gives it back, so that a reader handed these
+ * events sees exactly what one reading them from the log would.
+ */
+function committed(
+  appends: readonly StreamAppend[],
+  rows: readonly ResultRow[],
+  data: readonly string[],
+  metadata: readonly string[],
+): CommittedAppend {
+  const events: RecordedEvent[] = [];
+  let first = 0;
+  for (const [k, entry] of appends.entries()) {
+    const row = rows[k]!;
+    const count = entry.events.length;
+    if (!row.duplicate) {
+      const lastPosition = BigInt(row.last_position);
+      const lastRevision = BigInt(row.next_revision);
+      for (const [j, event] of entry.events.entries()) {
+        const back = BigInt(count - 1 - j);
+        events.push({
+          id: event.id.toLowerCase(),
+          type: event.type,
+          stream: entry.stream,
+          revision: lastRevision - back,
+          position: lastPosition - back,
+          data: asStoredJson(data[first + j]!),
+          metadata: asStoredJson(metadata[first + j]!) as RecordedEvent['metadata'],
+          recordedAt: row.recorded_at!,
+        });
+      }
+    }
+    first += count;
+  }
+  return { previous: BigInt(rows[0]?.previous_position ?? '0'), events };
 }
 
 /**

@@ -251,7 +251,9 @@ class Mutex {
 
 /**
  * Wraps the PGlite driver so that a connection is held exclusively from acquire to release —
- * which, for a transaction, spans BEGIN … COMMIT.
+ * which, for a transaction, spans BEGIN … COMMIT. The session is lent on as soon as COMMIT or
+ * ROLLBACK is sent, before its answer: PGlite runs what it is sent in order, so the next user's
+ * statements run after it, and the round trip is not spent holding everyone else back.
  */
 class ExclusiveDriver implements Driver {
   private readonly releases = new WeakMap<DatabaseConnection, () => void>();
@@ -282,24 +284,32 @@ class ExclusiveDriver implements Driver {
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.commitTransaction(connection);
+    const sent = this.inner.commitTransaction(connection);
+    this.lendOn(connection);
+    return sent;
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.rollbackTransaction(connection);
+    const sent = this.inner.rollbackTransaction(connection);
+    this.lendOn(connection);
+    return sent;
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     try {
       await this.inner.releaseConnection(connection);
     } finally {
-      this.releases.get(connection)?.();
-      this.releases.delete(connection);
+      this.lendOn(connection);
     }
   }
 
   destroy(): Promise<void> {
     return this.inner.destroy();
+  }
+
+  private lendOn(connection: DatabaseConnection): void {
+    this.releases.get(connection)?.();
+    this.releases.delete(connection);
   }
 }
 
@@ -386,21 +396,31 @@ async function pgliteHere(dataDir: string): Promise<PGliteClient> {
       ? await PGlite.create(pgliteOptions)
       : await PGlite.create(dataDir, pgliteOptions);
   return {
-    query: (sql, params) => client.query(sql, params),
+    async query(sql, params, options) {
+      if (options?.begin) await client.query('BEGIN');
+      return client.query(sql, params);
+    },
     listen: (channel, onNotify) => client.listen(channel, onNotify),
     close: () => client.close(),
   };
 }
 
-/** Kysely over a PGlite client: one session, transactions as BEGIN/COMMIT on it. */
+/**
+ * Kysely over a PGlite client: one session, transactions as BEGIN/COMMIT on it. Each statement is
+ * a round trip to the database thread, so BEGIN travels with the transaction's first statement,
+ * and a transaction that ran none sends nothing at all.
+ */
 class PGliteDriver implements Driver {
+  private readonly opening = new WeakSet<DatabaseConnection>();
+
   constructor(private readonly client: PGliteClient) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
-    const client = this.client;
-    return {
+    const { client, opening } = this;
+    const connection: DatabaseConnection = {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        const r = await client.query(query.sql, [...query.parameters]);
+        const begin = opening.delete(connection);
+        const r = await client.query(query.sql, [...query.parameters], { begin });
         return {
           rows: r.rows as R[],
           ...(r.affectedRows !== undefined && { numAffectedRows: BigInt(r.affectedRows) }),
@@ -410,18 +430,25 @@ class PGliteDriver implements Driver {
         throw new Error('PGlite does not stream query results');
       },
     };
+    return connection;
   }
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('BEGIN'));
+    this.opening.add(connection);
   }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('COMMIT'));
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.end(connection, 'COMMIT');
   }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('ROLLBACK'));
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.end(connection, 'ROLLBACK');
   }
   async releaseConnection(): Promise<void> {}
   async destroy(): Promise<void> {
     await this.client.close();
+  }
+
+  /** Sends COMMIT or ROLLBACK at once (ExclusiveDriver lends the session on right after). */
+  private async end(connection: DatabaseConnection, statement: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    if (this.opening.delete(connection)) return;
+    await connection.executeQuery(CompiledQuery.raw(statement));
   }
 }

@@ -155,9 +155,14 @@ export class LiveTail {
         continue;
       }
       if (page.events.length === this.deps.pageSize) continue;
+      if (!page.heldBack) {
+        heldBackRetryMs = 0;
+        await this.waitForNews(seen);
+        continue;
+      }
       heldBackRetryMs = await waitAfterShortPage(feed, {
         seen,
-        heldBack: page.heldBack,
+        heldBack: true,
         heldBackRetryMs,
         pollIntervalMs: this.deps.pollIntervalMs,
         signal: closed,
@@ -166,17 +171,46 @@ export class LiveTail {
     }
   }
 
+  /**
+   * Waits for a NOTIFY about events the window does not hold yet, or the poll interval. NOTIFYs
+   * that name a position the window already holds (the store pushed those events) are no news.
+   */
+  private async waitForNews(seen: number): Promise<void> {
+    const { feed, closed, pollIntervalMs } = this.deps;
+    for (let since = seen; ; since = feed.current) {
+      await feed.wait(since, pollIntervalMs, closed);
+      if (closed.aborted || feed.current === since || !feed.heldBy(since, this.cursor)) return;
+    }
+  }
+
+  /**
+   * Events a store that runs one transaction at a time has just committed right after `previous`
+   * (event-store/postgres/append.ts CommittedAppend): when the window ends exactly there, they are
+   * the log's next events, and subscribers get them without anyone reading the log. Otherwise (the
+   * tail has not started, or is behind) they are left to the tail's next read.
+   */
+  push(previous: bigint, events: readonly RecordedEvent[]): void {
+    if (this.from === undefined || previous !== this.cursor || events.length === 0) return;
+    this.add(events);
+  }
+
   /** Reads one page after the cursor into the window and wakes the subscribers waiting on it. */
   private async readPage(): Promise<LogPage> {
     const page = await this.deps.readPage({ after: this.cursor, maxCount: this.deps.pageSize });
-    if (page.events.length > 0) {
-      for (const event of page.events) this.window.push(deepFreeze(event));
-      this.cursor = page.events.at(-1)!.position;
+    // Events pushed while the page was read are in the window already.
+    this.add(page.events.filter((e) => e.position > this.cursor));
+    return page;
+  }
+
+  /** Adds the log's next events to the window and wakes the subscribers waiting on it. */
+  private add(events: readonly RecordedEvent[]): void {
+    if (events.length > 0) {
+      for (const event of events) this.window.push(deepFreeze(event));
+      this.cursor = events.at(-1)!.position;
       this.trim();
     }
     this.version++;
     for (const wake of [...this.waiters]) wake();
-    return page;
   }
 
   private trim(): void {

@@ -21,6 +21,16 @@ if (workerData.initializeOnly) {
   process.exit(0);
 }
 const unlistens = new Map();
+/**
+ * NOTIFYs raised by the query being served, posted after its reply: the appender then learns what
+ * it committed before any listener hears of it (see LiveTail.push).
+ */
+let serving = 0;
+const notes = [];
+function notify(channel, payload) {
+  if (serving > 0) notes.push({ notify: channel, payload });
+  else parentPort.postMessage({ notify: channel, payload });
+}
 
 /** What a PostgreSQL error says, so the caller can tell a unique violation from the rest. */
 function errorOf(e) {
@@ -44,14 +54,12 @@ function errorOf(e) {
 async function run(m) {
   switch (m.op) {
     case 'query': {
+      if (m.begin) await db.query('BEGIN');
       const r = await db.query(m.sql, m.params);
       return { rows: r.rows, affectedRows: r.affectedRows, fields: r.fields };
     }
     case 'listen':
-      unlistens.set(
-        m.channel,
-        await db.listen(m.channel, (payload) => parentPort.postMessage({ notify: m.channel, payload })),
-      );
+      unlistens.set(m.channel, await db.listen(m.channel, (payload) => notify(m.channel, payload)));
       return null;
     case 'unlisten':
       await unlistens.get(m.channel)?.();
@@ -65,10 +73,22 @@ async function run(m) {
   }
 }
 
+function flushNotes() {
+  if (--serving > 0) return;
+  for (const note of notes.splice(0)) parentPort.postMessage(note);
+}
+
 parentPort.on('message', (m) => {
+  serving++;
   run(m).then(
-    (value) => parentPort.postMessage({ id: m.id, value }),
-    (e) => parentPort.postMessage({ id: m.id, error: errorOf(e) }),
+    (value) => {
+      parentPort.postMessage({ id: m.id, value });
+      flushNotes();
+    },
+    (e) => {
+      parentPort.postMessage({ id: m.id, error: errorOf(e) });
+      flushNotes();
+    },
   );
 });
 parentPort.postMessage({ ready: true });

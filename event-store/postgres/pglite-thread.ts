@@ -10,7 +10,12 @@ import { Worker } from 'node:worker_threads';
  * PostgreSQL fields (code, constraint, …) the store inspects.
  */
 export interface PGliteClient {
-  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
+  /** `begin`: open a transaction first, in the same round trip (see connection.ts PGliteDriver). */
+  query(
+    sql: string,
+    params?: unknown[],
+    options?: { begin?: boolean },
+  ): Promise<{ rows: unknown[]; affectedRows?: number }>;
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -87,7 +92,8 @@ export async function startPGliteThread(dataDir: string): Promise<PGliteClient> 
   }
 
   return {
-    query: (sql, params = []) => call({ op: 'query', sql, params }),
+    query: (sql, params = [], options = {}) =>
+      call({ op: 'query', sql, params, begin: options.begin === true }),
     async listen(channel, onNotify) {
       listeners.set(channel, onNotify);
       await call({ op: 'listen', channel });

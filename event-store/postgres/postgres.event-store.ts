@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { EventStore, ReadAllOptions } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { type AppendTestHooks, appendToStreams } from './append.ts';
+import { type AppendMode, type AppendTestHooks, appendToStreams } from './append.ts';
 import { AppendFeed } from './append-feed.ts';
 import type { SqlConnection } from './connection.ts';
 import { type HorizonStatus, HorizonWatch, readHorizonStatus } from './horizon.ts';
@@ -75,10 +75,18 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     logger: options.logger,
   });
 
+  // PGlite: every append is the log's next, and the tail is handed its events instead of reading them.
+  const mode: AppendMode = {
+    hooks: options.testHooks,
+    ...(options.connection.kind === 'pglite' && {
+      serialized: { onCommitted: ({ previous, events }) => tail.push(previous, events) },
+    }),
+  };
+
   return {
     append: async (stream, events, expected) =>
-      (await appendToStreams(db, [{ stream, events, expected }], options.testHooks))[0]!,
-    appendMany: (appends) => appendToStreams(db, appends, options.testHooks),
+      (await appendToStreams(db, [{ stream, events, expected }], mode))[0]!,
+    appendMany: (appends) => appendToStreams(db, appends, mode),
     readStream: (stream, readOptions) => readStreamEvents(db, stream, readOptions),
     streamRevision: (stream) => readStreamRevision(db, stream),
     readAll,

@@ -3,6 +3,7 @@ import * as m001 from './2026-11-21-001-event-store.ts';
 import * as m002 from './2026-12-05-001-appender-registration.ts';
 import * as m003 from './2026-12-05-002-append-many.ts';
 import * as m004 from './2026-12-05-003-append-without-jit.ts';
+import * as m005 from './2026-12-06-001-append-serialized.ts';
 
 /** The event store's migrations, by name; names sort in the order they must run. */
 export const eventStoreMigrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const eventStoreMigrations: Record<string, Migration> = {
   '2026-12-05-001-appender-registration': m002,
   '2026-12-05-002-append-many': m003,
   '2026-12-05-003-append-without-jit': m004,
+  '2026-12-06-001-append-serialized': m005,
 };
