@@ -75,11 +75,15 @@ export async function appendToStreams(
       ${events.map((e) => e.type)}::text[],
       ${data}::text[],
       ${metadata}::text[]`;
+  // One stream (every command, a lone tool call): the function that skips numbering entries.
+  const serialized = sql.raw(
+    appends.length === 1 ? 'sy_es.append_serialized_one' : 'sy_es.append_serialized',
+  );
   const statement = mode.serialized
     ? sql<ResultRow>`
     SELECT next_revision::text AS next_revision, last_position::text AS last_position, duplicate,
       recorded_at, previous_position::text AS previous_position
-    FROM sy_es.append_serialized(${args})`
+    FROM ${serialized}(${args})`
     : sql<ResultRow>`
     SELECT next_revision::text AS next_revision, last_position::text AS last_position, duplicate
     FROM sy_es.append_many(${args})`;
