@@ -569,7 +569,7 @@ async function measureBoth(ctx: BenchContext, base: Baselines, rows: Row[], note
     rows.push(...r.rows);
     notes.push(...r.notes, {
       bench: 'gateway embedded',
-      text: `one append on PGlite takes p50 ${(await appendCost(embedded)).toFixed(2)} ms; a call pays one on its path (ToolCallSucceeded before the answer; ToolCallStarted overlaps the upstream call)`,
+      text: `one append on PGlite takes p50 ${(await appendCost(embedded)).toFixed(2)} ms; a call pays two on its path (ToolCallStarted before the upstream sees the call, ToolCallSucceeded before the answer)`,
     });
   } finally {
     await embedded.stop();

@@ -5,7 +5,6 @@ import { dataDirOption, tokenOption, withGatewayOptions } from './gateway-option
 import { grantsCommand } from './grants.command.ts';
 import { keysCommand } from './keys.command.ts';
 import { mcpCommand } from './mcp.command.ts';
-import { natsCommand } from './nats.command.ts';
 import { projectionsCommand } from './projections.command.ts';
 import { startCommand } from './start.command.ts';
 import { templatesCommand } from './templates.command.ts';
@@ -62,7 +61,8 @@ program
   )
   .option('--json', 'print JSON')
   .addOption(new Option('--nats-url <url>', 'NATS server').env('NATS_URL').default('nats://127.0.0.1:4222'))
-  .action(natsCommand);
+  // Loaded when used: the NATS client is not needed by any other command (nor by an embedded start).
+  .action(async (opts) => (await import('./nats.command.ts')).natsCommand(opts));
 
 program.addCommand(whoamiCommand());
 program.addCommand(keysCommand());

@@ -4,7 +4,6 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Bus, Closeable } from '../bus/bus.port.ts';
 import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
-import { createNatsBus } from '../bus/nats/nats.bus.ts';
 import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.ts';
 import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
@@ -17,8 +16,8 @@ import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
 import { registerTemplateEvents } from '../domains/templates/index.ts';
 import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
-import { createEventStoreDbStore, createPostgresEventStore } from '../event-store/index.ts';
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
+import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -103,8 +102,12 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     onClose('sql', () => sql.close());
     await migrateReadModels(sql.db);
 
+    // The EventStoreDB and NATS clients (~30 MB of modules) are loaded only when configured.
     let store: EventStore;
     if (config.eventStoreUrl) {
+      const { createEventStoreDbStore } = await import(
+        '../event-store/eventstoredb/eventstoredb.event-store.ts'
+      );
       store = createEventStoreDbStore({ connectionString: config.eventStoreUrl });
     } else {
       await migrateEventStore(sql.db);
@@ -113,7 +116,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     onClose('event store', () => store.close());
 
     const bus = config.natsUrl
-      ? await createNatsBus({
+      ? await (await import('../bus/nats/nats.bus.ts')).createNatsBus({
           url: config.natsUrl,
           names: config.bus,
           logger: logger.child({ module: 'bus' }),
