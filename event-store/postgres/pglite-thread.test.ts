@@ -50,4 +50,39 @@ describe.each([true, false])('PGlite (thread: %s)', (thread) => {
       await c.close();
     }
   });
+
+  it('a COMMIT that fails rejects its transaction, and the session is clean for whoever comes next', async () => {
+    const c = await openPGlite({ dataDir: 'memory://', thread });
+    try {
+      await sql`CREATE TABLE d (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)`.execute(c.db);
+      // The unique check runs at COMMIT; the session is lent on as soon as COMMIT is sent, so the
+      // queries queued behind the transaction run right after it — outside it.
+      const failing = c.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.insertInto('d').values({ k: 1 }).execute();
+          await trx.insertInto('d').values({ k: 1 }).execute();
+        })
+        .catch((e: unknown) => e);
+      const next = c.db.insertInto('d').values({ k: 2 }).execute();
+      const after = sql<{
+        txid: string | null;
+      }>`SELECT pg_current_xact_id_if_assigned()::text AS txid`.execute(c.db);
+      expect(await failing).toMatchObject({ code: '23505' });
+      await next;
+      expect((await after).rows).toEqual([{ txid: null }]);
+      expect(await c.db.selectFrom('d').select('k').execute()).toEqual([{ k: 2 }]);
+
+      // A transaction that ran no statement sends nothing; one that throws before any rolls back nothing.
+      expect(await c.db.transaction().execute(async () => 'empty')).toBe('empty');
+      await expect(
+        c.db.transaction().execute(async () => {
+          throw new Error('before any statement');
+        }),
+      ).rejects.toThrow('before any statement');
+      expect(await c.db.selectFrom('d').select('k').execute()).toEqual([{ k: 2 }]);
+    } finally {
+      await c.close();
+    }
+  });
 });
