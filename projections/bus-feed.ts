@@ -41,6 +41,20 @@ async function* feed(
 ): AsyncGenerator<RecordedEvent> {
   let notified = 0n;
   let wake: (() => void) | undefined;
+  /** Resolves with 'message' when a bus message arrives, 'poll' after the fallback poll or an abort. */
+  const nextWake = () =>
+    new Promise<'message' | 'poll'>((resolve) => {
+      const timer = setTimeout(() => done('poll'), fallbackPollMs);
+      const aborted = () => done('poll');
+      signal?.addEventListener('abort', aborted, { once: true });
+      wake = () => done('message');
+      function done(why: 'message' | 'poll') {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
+        wake = undefined;
+        resolve(why);
+      }
+    });
   const consumer = await bus.consume({
     name: `projection-${projection}`,
     filter,
@@ -68,17 +82,9 @@ async function* feed(
         continue;
       }
       backoffMs = 1;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, fallbackPollMs);
-        signal?.addEventListener('abort', done, { once: true });
-        wake = done;
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', done);
-          wake = undefined;
-          resolve();
-        }
-      });
+      // One read often takes in the events of several messages: those that arrive afterwards
+      // name events already handed on, and need no read. The fallback poll reads regardless.
+      while ((await nextWake()) === 'message' && notified <= position && !signal?.aborted) {}
     }
   } finally {
     await consumer.stop().catch((err: unknown) => log.warn({ err }, 'could not stop the consumer'));
