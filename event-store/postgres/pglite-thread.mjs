@@ -22,8 +22,9 @@ if (workerData.initializeOnly) {
 }
 const unlistens = new Map();
 /**
- * NOTIFYs raised by the query being served, posted after its reply: the appender then learns what
- * it committed before any listener hears of it (see LiveTail.push).
+ * NOTIFYs raised while a query is served are posted after that query's reply (never held longer:
+ * each reply sends what has gathered), so the appender learns what it committed before any
+ * listener hears of it (see LiveTail.push).
  */
 let serving = 0;
 const notes = [];
@@ -74,7 +75,7 @@ async function run(m) {
 }
 
 function flushNotes() {
-  if (--serving > 0) return;
+  serving--;
   for (const note of notes.splice(0)) parentPort.postMessage(note);
 }
 
