@@ -1,6 +1,7 @@
 // PGlite on its own thread (see pglite-thread.ts): the WebAssembly Postgres runs here, so its CPU
 // never blocks the event loop that serves HTTP and MCP. Plain JavaScript: a worker thread does not
-// inherit the main thread's TypeScript loader.
+// inherit the main thread's TypeScript loader. Run as a process (`node pglite-thread.mjs <dir>`),
+// it only creates the data directory <dir> and exits.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
 
@@ -11,12 +12,12 @@ const options = {
   // log and its read models are served as well from 16 MB and the file system's cache.
   startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
 };
-const db =
-  workerData.dataDir === 'memory://'
-    ? await PGlite.create(options)
-    : await PGlite.create(workerData.dataDir, options);
-if (workerData.initializeOnly) {
-  // initdb's memory stays with the thread that ran it: this thread only creates the directory.
+const asProcess = parentPort === null;
+const dataDir = asProcess ? process.argv[2] : workerData.dataDir;
+const db = dataDir === 'memory://' ? await PGlite.create(options) : await PGlite.create(dataDir, options);
+if (asProcess) {
+  // initdb's memory stays with the process that ran it, even after a thread that ran it ends:
+  // this process only creates the directory.
   await db.close();
   process.exit(0);
 }
