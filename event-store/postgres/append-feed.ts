@@ -91,11 +91,20 @@ export async function waitAfterShortPage(
     pollIntervalMs: number;
     signal: AbortSignal;
     onHeldBack?: (() => void) | undefined;
+    /**
+     * Where the reader holds the log up to: NOTIFYs naming positions at or below it (events it was
+     * handed without reading, LiveTail.push) are no news, and it goes on waiting.
+     */
+    holding?: (() => bigint) | undefined;
   },
 ): Promise<number> {
   if (!wait.heldBack) {
-    await feed.wait(wait.seen, wait.pollIntervalMs, wait.signal);
-    return 0;
+    for (let since = wait.seen; ; since = feed.current) {
+      await feed.wait(since, wait.pollIntervalMs, wait.signal);
+      // Stopped, the poll interval passed, or a NOTIFY about something the reader does not hold.
+      if (wait.signal.aborted || feed.current === since) return 0;
+      if (!wait.holding || !feed.heldBy(since, wait.holding())) return 0;
+    }
   }
   wait.onHeldBack?.();
   const retryMs = Math.min(

@@ -155,31 +155,16 @@ export class LiveTail {
         continue;
       }
       if (page.events.length === this.deps.pageSize) continue;
-      if (!page.heldBack) {
-        heldBackRetryMs = 0;
-        await this.waitForNews(seen);
-        continue;
-      }
       heldBackRetryMs = await waitAfterShortPage(feed, {
         seen,
-        heldBack: true,
+        heldBack: page.heldBack,
         heldBackRetryMs,
         pollIntervalMs: this.deps.pollIntervalMs,
         signal: closed,
         onHeldBack: this.deps.onHeldBack,
+        // Pushed events are in the window: the NOTIFYs about them are no reason to read.
+        holding: () => this.cursor,
       });
-    }
-  }
-
-  /**
-   * Waits for a NOTIFY about events the window does not hold yet, or the poll interval. NOTIFYs
-   * that name a position the window already holds (the store pushed those events) are no news.
-   */
-  private async waitForNews(seen: number): Promise<void> {
-    const { feed, closed, pollIntervalMs } = this.deps;
-    for (let since = seen; ; since = feed.current) {
-      await feed.wait(since, pollIntervalMs, closed);
-      if (closed.aborted || feed.current === since || !feed.heldBy(since, this.cursor)) return;
     }
   }
 
