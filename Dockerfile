@@ -6,6 +6,8 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# The bundle the program runs from (bin/build.mjs), built now: the image's files are not writable at run time.
+RUN node bin/build.mjs
 # Generated projects (and git checkouts while a source is read); a named volume takes this ownership.
 RUN mkdir -p /workspace && chown node:node /workspace
 ENV SWITCHYARD_WORKSPACE=/workspace

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx: there is no build step to forget.
-import { register } from 'tsx/esm/api';
+// Runs the program bundled from its TypeScript sources, rebuilt when they change (see build.mjs).
+import { programUrl } from './build.mjs';
 
-register();
-await import('../cli/main.ts');
+await import(await programUrl());

@@ -98,6 +98,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       : await openPGlite({
           dataDir: inMemory ? 'memory://' : join(config.dataDir, 'pglite'),
           thread: config.pgliteThread,
+          compiler: config.pgliteCompiler,
         });
     onClose('sql', () => sql.close());
     await migrateReadModels(sql.db);

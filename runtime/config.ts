@@ -1,9 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { OidcIssuerConfig } from '../gateway/auth/oidc.ts';
 import { parseApiKey } from '../kernel/api-keys.ts';
+import { packageFile } from '../kernel/package-files.ts';
 import {
   ROLES as ACCESS_ROLES,
   type Role as AccessRole,
@@ -56,6 +56,8 @@ export const configSchema = z.object({
   SWITCHYARD_DATA_DIR: z.string().default('.data'),
   /** Embedded: PGlite on a worker thread (on), or on the event loop (off). */
   SWITCHYARD_PGLITE_THREAD: z.enum(['on', 'off']).default('on'),
+  /** Embedded: PostgreSQL's WebAssembly as baseline machine code only, or optimised where hot. */
+  SWITCHYARD_PGLITE_COMPILER: z.enum(['baseline', 'optimizing']).default('baseline'),
   SWITCHYARD_ROLES: rolesSchema,
   SWITCHYARD_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -169,6 +171,7 @@ export interface Config {
   dataDir: string;
   /** Embedded mode runs PGlite on a worker thread, off the event loop that serves HTTP and MCP. */
   pgliteThread: boolean;
+  pgliteCompiler: 'baseline' | 'optimizing';
   roles: Role[];
   logLevel: string;
   bodyLimit: number;
@@ -214,7 +217,7 @@ export interface AuthConfig {
 
 export const VERSION = '0.1.0';
 
-const SHIPPED_TEMPLATES = fileURLToPath(new URL('../templates/builtin', import.meta.url));
+const SHIPPED_TEMPLATES = packageFile('templates/builtin');
 
 const list = (s: string | undefined) =>
   (s ?? '')
@@ -276,6 +279,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     port: c.SWITCHYARD_PORT,
     dataDir: c.SWITCHYARD_DATA_DIR === 'memory://' ? 'memory://' : resolve(c.SWITCHYARD_DATA_DIR),
     pgliteThread: c.SWITCHYARD_PGLITE_THREAD === 'on',
+    pgliteCompiler: c.SWITCHYARD_PGLITE_COMPILER,
     roles: c.SWITCHYARD_ROLES,
     logLevel: c.SWITCHYARD_LOG_LEVEL,
     bodyLimit: c.SWITCHYARD_BODY_LIMIT,

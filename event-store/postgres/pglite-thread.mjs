@@ -2,8 +2,16 @@
 // never blocks the event loop that serves HTTP and MCP. Plain JavaScript: a worker thread does not
 // inherit the main thread's TypeScript loader. Run as a process (`node pglite-thread.mjs <dir>`),
 // it only creates the data directory <dir> and exits.
+import { setFlagsFromString } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, types } from '@electric-sql/pglite';
+
+const asProcess = parentPort === null;
+// Baseline (Liftoff) machine code only for PostgreSQL's WebAssembly, unless asked to optimise it
+// (SWITCHYARD_PGLITE_COMPILER): tiering hot functions up held ~55 MB more resident for good and
+// gave ~10% more calls/s (docs/benchmarks.md). The flag is read when the module is compiled, at
+// PGlite.create below; it is process-wide, and PGlite is the program's only large WebAssembly.
+if (asProcess || workerData.compiler !== 'optimizing') setFlagsFromString('--liftoff-only');
 
 const options = {
   // Match pg: int8 as a decimal string, never a lossy number.
@@ -12,7 +20,6 @@ const options = {
   // log and its read models are served as well from 16 MB and the file system's cache.
   startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
 };
-const asProcess = parentPort === null;
 const dataDir = asProcess ? process.argv[2] : workerData.dataDir;
 const db = dataDir === 'memory://' ? await PGlite.create(options) : await PGlite.create(dataDir, options);
 if (asProcess) {

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { packageFile } from '../../kernel/package-files.ts';
 
 /**
  * PGlite's client surface as the SQL connection uses it (query, listen, close), served by a PGlite
@@ -31,7 +31,7 @@ interface Reply {
   ready?: boolean;
 }
 
-const THREAD = new URL('./pglite-thread.mjs', import.meta.url);
+const THREAD = packageFile('event-store/postgres/pglite-thread.mjs');
 
 /**
  * Creates a PostgreSQL data directory in a process of its own that then exits: PGlite runs initdb
@@ -40,7 +40,7 @@ const THREAD = new URL('./pglite-thread.mjs', import.meta.url);
  * directory already existed). The thread that serves the database opens a directory that exists.
  */
 async function initializeInProcess(dataDir: string): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(THREAD), dataDir], {
+  const child = spawn(process.execPath, [THREAD, dataDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -53,9 +53,12 @@ async function initializeInProcess(dataDir: string): Promise<void> {
   }
 }
 
-export async function startPGliteThread(dataDir: string): Promise<PGliteClient> {
+export async function startPGliteThread(
+  dataDir: string,
+  compiler: 'baseline' | 'optimizing' = 'baseline',
+): Promise<PGliteClient> {
   if (dataDir !== 'memory://' && !existsSync(join(dataDir, 'PG_VERSION'))) await initializeInProcess(dataDir);
-  const worker = new Worker(THREAD, { workerData: { dataDir } });
+  const worker = new Worker(THREAD, { workerData: { dataDir, compiler } });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const listeners = new Map<string, (payload: string) => void>();
   let next = 0;

@@ -4,10 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { TemplateManifest } from '../../domains/templates/manifest.ts';
 import { AppError } from '../../kernel/errors.ts';
+import { packageFile } from '../../kernel/package-files.ts';
 import { ISSUE_CODES } from './issues.ts';
 import type { TemplateFile } from './load.ts';
 
@@ -83,7 +83,7 @@ export interface TemplateRenderer {
   close(): Promise<void>;
 }
 
-const CHILD_ENTRY = fileURLToPath(new URL('./sandbox/child.mjs', import.meta.url));
+const CHILD_ENTRY = packageFile('templates/engine/sandbox/child.mjs');
 const STARTUP_TIMEOUT_MS = 10_000;
 
 /** What the child may read: its own directory, and nunjucks with the packages it requires. */

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AppError } from '../../kernel/errors.ts';
+import { packageFile } from '../../kernel/package-files.ts';
 import { checkGitUrl } from './git.ts';
 
 /**
@@ -18,7 +18,7 @@ export interface SourcePolicy {
 }
 
 /** The templates shipped with Switchyard. */
-export const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../builtin', import.meta.url));
+export const BUILTIN_TEMPLATES_DIR = packageFile('templates/builtin');
 
 /** The built-in templates' directory and the workspace root (when there is one); no local git. */
 export function defaultSourcePolicy(workspaceRoot?: string): SourcePolicy {
