@@ -93,12 +93,22 @@ export async function createPostgresRateLimiter(options: PostgresRateLimiterOpti
 
   // The library owns the table's shape, so it creates it: CREATE TABLE IF NOT EXISTS, with a
   // concurrent creation by another gateway (23505) counted as done. Without the ready callback a
-  // failure would be an unhandled rejection; with it, it is this function's rejection.
-  await new Promise<void>((resolve, reject) => {
-    new RateLimiterPostgres({ ...store, points: 1, duration: 1 }, (error) =>
-      error ? reject(error) : resolve(),
-    );
-  });
+  // failure would be an unhandled rejection; with it, it is this function's rejection. Two roles
+  // starting at the same moment can also collide on the table's row type (42710, seen in CI): by
+  // then the other has created it, and asking again finds it there.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        new RateLimiterPostgres({ ...store, points: 1, duration: 1 }, (error) =>
+          error ? reject(error) : resolve(),
+        );
+      });
+      break;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (attempt >= 3 || (code !== '42710' && code !== '23505')) throw e;
+    }
+  }
 
   const table = `"${schemaName}"."${tableName}"`;
   // Rows of ended windows are never read again (the upsert restarts them); an hour's margin keeps the
