@@ -1,9 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { PGliteCompiler } from '../event-store/postgres/pglite-thread.ts';
 import type { OidcIssuerConfig } from '../gateway/auth/oidc.ts';
 import { parseApiKey } from '../kernel/api-keys.ts';
-import { packageFile } from '../kernel/package-files.ts';
 import {
   ROLES as ACCESS_ROLES,
   type Role as AccessRole,
@@ -11,6 +11,7 @@ import {
   TENANT_RE,
 } from '../kernel/principal.ts';
 import { egressGuard } from '../runners/egress.ts';
+import { BUILTIN_TEMPLATES_DIR } from '../templates/engine/source-policy.ts';
 
 export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
@@ -171,7 +172,7 @@ export interface Config {
   dataDir: string;
   /** Embedded mode runs PGlite on a worker thread, off the event loop that serves HTTP and MCP. */
   pgliteThread: boolean;
-  pgliteCompiler: 'baseline' | 'optimizing';
+  pgliteCompiler: PGliteCompiler;
   roles: Role[];
   logLevel: string;
   bodyLimit: number;
@@ -216,8 +217,6 @@ export interface AuthConfig {
 }
 
 export const VERSION = '0.1.0';
-
-const SHIPPED_TEMPLATES = packageFile('templates/builtin');
 
 const list = (s: string | undefined) =>
   (s ?? '')
@@ -273,7 +272,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const builtInTemplates =
     c.SWITCHYARD_BUILTIN_TEMPLATES === 'off'
       ? undefined
-      : resolve(c.SWITCHYARD_BUILTIN_TEMPLATES ?? SHIPPED_TEMPLATES);
+      : resolve(c.SWITCHYARD_BUILTIN_TEMPLATES ?? BUILTIN_TEMPLATES_DIR);
   return {
     host: c.SWITCHYARD_HOST,
     port: c.SWITCHYARD_PORT,
@@ -327,7 +326,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
         ? c.SWITCHYARD_TEMPLATE_SOURCE_ROOTS.split(',')
             .map((p) => resolve(p.trim()))
             .filter(Boolean)
-        : [workspaceRoot, builtInTemplates ?? SHIPPED_TEMPLATES],
+        : [workspaceRoot, builtInTemplates ?? BUILTIN_TEMPLATES_DIR],
       allowLocalGit: c.SWITCHYARD_TEMPLATE_LOCAL_GIT === 'true',
     },
     workspaceRoot,

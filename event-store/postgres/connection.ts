@@ -13,7 +13,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
-import { type PGliteClient, startPGliteThread } from './pglite-thread.ts';
+import { type PGliteClient, type PGliteCompiler, startPGliteThread } from './pglite-thread.ts';
 
 /**
  * One SQL database, either a PostgreSQL server (through a `pg` pool) or PGlite (Postgres compiled to
@@ -327,7 +327,7 @@ export interface OpenPGliteOptions {
    * or optimise its hot functions too — ~60 MB more resident for ~10% more calls/s (see
    * docs/benchmarks.md).
    */
-  compiler?: 'baseline' | 'optimizing';
+  compiler?: PGliteCompiler;
 }
 
 /**

@@ -31,6 +31,9 @@ interface Reply {
   ready?: boolean;
 }
 
+/** How the database thread compiles PostgreSQL's WebAssembly (pglite-thread.mjs). */
+export type PGliteCompiler = 'baseline' | 'optimizing';
+
 const THREAD = packageFile('event-store/postgres/pglite-thread.mjs');
 
 /**
@@ -55,7 +58,7 @@ async function initializeInProcess(dataDir: string): Promise<void> {
 
 export async function startPGliteThread(
   dataDir: string,
-  compiler: 'baseline' | 'optimizing' = 'baseline',
+  compiler: PGliteCompiler = 'baseline',
 ): Promise<PGliteClient> {
   if (dataDir !== 'memory://' && !existsSync(join(dataDir, 'PG_VERSION'))) await initializeInProcess(dataDir);
   const worker = new Worker(THREAD, { workerData: { dataDir, compiler } });
