@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -102,7 +103,14 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
 
   afterAll(async () => {
     await Promise.all(programs.map((p) => p.stop()));
-    natsServer?.child.kill();
+    // Wait for nats-server to exit: while it still flushes its store, removing the directory fails
+    // (ENOTEMPTY, seen in CI).
+    const nats = natsServer?.child;
+    if (nats && nats.exitCode === null && nats.signalCode === null) {
+      const exited = once(nats, 'exit');
+      nats.kill();
+      await exited;
+    }
     await drop?.();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
