@@ -36,6 +36,21 @@ export interface ConsumeOptions {
   handler: (event: RecordedEvent, info: DeliveryInfo) => Promise<void>;
 }
 
+export interface WatchOptions {
+  /**
+   * Names the watch for operators: `switchyard nats` lists it as a consumer whose name starts with
+   * this. Letters, digits, `_` and `-`.
+   */
+  name: string;
+  filter?: AllFilter;
+  /**
+   * Called with the log position and the subject (`<prefix>.events.<category>.<type>`) of each
+   * matching event published after the watch began, in order, as it arrives. It must not throw and
+   * should return quickly: delivery does not wait.
+   */
+  onPosition: (position: bigint, subject: string) => void;
+}
+
 export interface Consumer {
   /** Stops delivery; the durable state stays on the server. */
   stop(): Promise<void>;
@@ -145,6 +160,16 @@ export interface Bus {
 
   /** Durable, ordered consumption with explicit ack; failing messages are parked, not looped on. */
   consume(options: ConsumeOptions): Promise<Consumer>;
+
+  /**
+   * A wake-up signal, not a delivery: "the log has reached position P" for the events matching the
+   * filter, for this process only (every watcher sees every position; nothing is shared with the
+   * other processes watching under the same name). Nothing is acked or stored for it, and after a
+   * reconnect or a wiped stream positions may be missed — a watcher reads the events themselves
+   * from the store and keeps a fallback poll. Resolves once positions published from now on reach
+   * it; `stop()` ends it.
+   */
+  watch(options: WatchOptions): Promise<Consumer>;
 
   serveCommands(options: ServeCommandsOptions): Promise<Closeable>;
 

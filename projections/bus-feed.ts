@@ -1,4 +1,5 @@
-import type { Bus } from '../bus/bus.port.ts';
+import { type Bus, type Consumer, filterSubjects } from '../bus/bus.port.ts';
+import { matchesAny } from '../bus/subjects.ts';
 import { sleep } from '../kernel/async.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import type { EventStore, SubscribeOptions } from '../kernel/event-store.port.ts';
@@ -20,24 +21,63 @@ export interface BusFeedOptions {
   fallbackPollMs?: number;
 }
 
+/** The name the projections' watch is listed under in `switchyard nats` (`projections_…`). */
+export const PROJECTIONS_WATCH = 'projections';
+
+interface Listener {
+  subjects: string[];
+  onPosition(position: bigint): void;
+}
+
 /**
- * Live events from NATS, data from the store. Each projection owns a durable, ordered JetStream
- * consumer (`projection-<name>`, visible in `switchyard nats` with its pending count and ack
- * floor); a message there says "the log has reached position P". The feed then reads the store from
- * its own position up to P, so a message lost or parked on the bus can never become a gap in a read
- * model, and a wiped NATS only slows the feed down to its fallback poll. The ack is explicit and
- * immediate: the checkpoint in PostgreSQL, not the ack floor, records what was applied.
+ * Live events from NATS, data from the store. The projections of a process share one watch on the
+ * bus (`Bus.watch`, listed by `switchyard nats` as `projections_…`), and each projection is told
+ * the positions of the events it reads: "the log has reached position P". The feed then reads the
+ * store from its own position up to P, so a message lost on the bus can never become a gap in a
+ * read model, and a wiped NATS only slows the feed down to its fallback poll. Nothing is acked: the
+ * checkpoint in PostgreSQL records what was applied. One watch, not one per projection: each event
+ * crosses NATS to this process once, whatever the number of projections.
  */
 export function busFeed(options: BusFeedOptions): LiveFeed {
   const fallbackPollMs = options.fallbackPollMs ?? 1_000;
-  return (projection, subscribe) => feed(options, projection, subscribe, fallbackPollMs);
+  const listeners = new Set<Listener>();
+  let watch: Promise<Consumer> | undefined;
+  const log = options.logger.child({ module: 'bus-feed' });
+
+  async function listen(listener: Listener): Promise<() => Promise<void>> {
+    listeners.add(listener);
+    watch ??= options.bus.watch({
+      name: PROJECTIONS_WATCH,
+      onPosition(position, subject) {
+        for (const l of listeners) if (matchesAny(l.subjects, subject)) l.onPosition(position);
+      },
+    });
+    try {
+      await watch;
+    } catch (e) {
+      listeners.delete(listener);
+      watch = undefined;
+      throw e;
+    }
+    return async () => {
+      listeners.delete(listener);
+      if (listeners.size > 0 || !watch) return;
+      const stopping = watch;
+      watch = undefined;
+      await (await stopping).stop().catch((err: unknown) => log.warn({ err }, 'could not stop the watch'));
+    };
+  }
+
+  return (projection, subscribe) =>
+    feed(options, subscribe, fallbackPollMs, listen, log.child({ projection }));
 }
 
 async function* feed(
-  { bus, store, logger }: BusFeedOptions,
-  projection: string,
+  { bus, store }: BusFeedOptions,
   { after, filter, signal, batchSize = 500 }: SubscribeOptions,
   fallbackPollMs: number,
+  listen: (listener: Listener) => Promise<() => Promise<void>>,
+  log: Logger,
 ): AsyncGenerator<RecordedEvent> {
   let notified = 0n;
   let wake: (() => void) | undefined;
@@ -55,16 +95,13 @@ async function* feed(
         resolve(why);
       }
     });
-  const consumer = await bus.consume({
-    name: `projection-${projection}`,
-    filter,
-    startAt: 'new',
-    handler: async (event) => {
-      if (event.position > notified) notified = event.position;
+  const unlisten = await listen({
+    subjects: filterSubjects(bus.names, filter),
+    onPosition(position) {
+      if (position > notified) notified = position;
       wake?.();
     },
   });
-  const log = logger.child({ module: 'bus-feed', projection });
   try {
     let position = after ?? 0n;
     let backoffMs = 1;
@@ -87,6 +124,6 @@ async function* feed(
       while ((await nextWake()) === 'message' && notified <= position && !signal?.aborted) {}
     }
   } finally {
-    await consumer.stop().catch((err: unknown) => log.warn({ err }, 'could not stop the consumer'));
+    await unlisten().catch((err: unknown) => log.warn({ err }, 'could not stop listening'));
   }
 }

@@ -6,13 +6,20 @@ import { CommandRouter } from './in-process-commands.ts';
 import { type DeadLetter, type Durable, startInProcessConsumer } from './in-process-consumer.ts';
 import { EventLog } from './in-process-log.ts';
 import { SubjectRouter } from './in-process-subjects.ts';
+import { startInProcessWatch, type Watcher } from './in-process-watch.ts';
 
 export interface InProcessBusOptions {
   names?: BusNames;
   logger: Logger;
 }
 
-function info(names: BusNames, log: EventLog, durables: Map<string, Durable>, deadLetters: number): BusInfo {
+function info(
+  names: BusNames,
+  log: EventLog,
+  durables: Map<string, Durable>,
+  watchers: ReadonlySet<Watcher>,
+  deadLetters: number,
+): BusInfo {
   const subjects: Record<string, number> = {};
   for (const e of log.entries) subjects[e.subject] = (subjects[e.subject] ?? 0) + 1;
   const last = log.entries.length;
@@ -25,8 +32,8 @@ function info(names: BusNames, log: EventLog, durables: Map<string, Durable>, de
       lastSeq: last,
     },
     subjects,
-    consumers: [...durables.values()]
-      .map((d) => ({
+    consumers: [
+      ...[...durables.values()].map((d) => ({
         name: d.name,
         filterSubjects: [...d.subjects],
         pending: log.entries.slice(d.cursor).filter((e) => matchesAny(d.subjects, e.subject)).length,
@@ -34,8 +41,18 @@ function info(names: BusNames, log: EventLog, durables: Map<string, Durable>, de
         redelivered: d.redelivered,
         ackFloor: d.cursor,
         delivered: d.attempts > 0 || d.inFlight ? d.cursor + 1 : d.cursor,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      })),
+      // A watch hands on each position as it is appended, and keeps no state to report.
+      ...[...watchers].map((w, i) => ({
+        name: `${w.name}_${i + 1}`,
+        filterSubjects: [...w.subjects],
+        pending: 0,
+        ackPending: 0,
+        redelivered: 0,
+        ackFloor: last,
+        delivered: last,
+      })),
+    ].sort((a, b) => a.name.localeCompare(b.name)),
     deadLetters,
   };
 }
@@ -55,6 +72,7 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
   const commands = new CommandRouter(names, logger);
   const subjects = new SubjectRouter(names, logger);
   const consumers = new Set<{ stop(): Promise<void> }>();
+  const watchers = new Set<Watcher>();
   let closed = false;
   const open = () => {
     if (closed) throw new Error('the in-process bus is closed');
@@ -92,6 +110,18 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       consumers.add(handle);
       return handle;
     },
+    async watch(watchOptions) {
+      open();
+      const watch = startInProcessWatch({ log, names, logger, watchers }, watchOptions);
+      const handle = {
+        async stop() {
+          consumers.delete(handle);
+          await watch.stop();
+        },
+      };
+      consumers.add(handle);
+      return handle;
+    },
     async serveCommands(serveOptions) {
       open();
       return commands.serve(serveOptions);
@@ -122,7 +152,7 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
         .map((d) => ({ ...d }));
     },
     async info() {
-      return info(names, log, durables, deadLetters.length);
+      return info(names, log, durables, watchers, deadLetters.length);
     },
     async close() {
       closed = true;

@@ -127,6 +127,46 @@ describe.skipIf(!natsUrl)('NATS bus specifics', () => {
     }
   });
 
+  it('keeps a watch going when the stream is wiped and recreated, and removes its consumer on stop', async () => {
+    names = testNames();
+    const b = await createNatsBus({ url: natsUrl, names, logger: silentLogger() });
+    bus = b;
+    const make = eventFactory();
+    const seen: bigint[] = [];
+    const watch = await b.watch({ name: 'projection-x', onPosition: (p) => void seen.push(p) });
+    try {
+      const listed = (await b.info()).consumers.map((c) => c.name);
+      expect(listed.filter((n) => n.startsWith('projection-x_'))).toHaveLength(1);
+      const first = make('s-1', 'A');
+      await b.publish([first]);
+      await eventually(() => seen.length === 1, { what: 'the first position' });
+      await withJsm((jsm) => jsm.streams.delete(names.eventsStream));
+      const second = make('s-1', 'B');
+      await eventually(
+        () =>
+          b.publish([second]).then(
+            () => true,
+            () => false,
+          ),
+        { what: 'a publish after the wipe' },
+      );
+      // Positions published while the watch was recreating its consumer may be missed (the
+      // watcher polls the store as well); once it is back, new ones arrive.
+      const third = make('s-1', 'C');
+      await eventually(
+        async () => {
+          if (!seen.includes(third.position)) await b.publish([third]).catch(() => undefined);
+          return seen.includes(third.position);
+        },
+        { what: 'a position after the wipe', timeoutMs: 60_000 },
+      );
+      expect(seen[0]).toBe(first.position);
+    } finally {
+      await watch.stop();
+    }
+    expect((await b.info()).consumers.filter((c) => c.name.startsWith('projection-x'))).toEqual([]);
+  });
+
   it('changes the filter of an existing durable consumer', async () => {
     names = testNames();
     const b = await createNatsBus({ url: natsUrl, names, logger: silentLogger() });

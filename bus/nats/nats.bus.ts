@@ -9,6 +9,7 @@ import { natsBusInfo } from './nats-info.ts';
 import { lastPublishedEvent, publishEvents } from './nats-publish.ts';
 import { streamKeeper } from './nats-streams.ts';
 import { natsSubjects } from './nats-subjects.ts';
+import { startNatsWatch } from './nats-watch.ts';
 
 const { connect } = nats;
 
@@ -76,7 +77,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const logger = options.logger.child({ module: 'bus.nats' });
   const owned = !options.connection;
   const nc =
-    options.connection ?? (await connect({ ...connectOptionsFor(options.url!), name: 'switchyard' }));
+    options.connection ??
+    // noAsyncTraces: the client would otherwise build an Error (a stack capture) up front for every
+    // request and pull, in case it times out — a few percent of a busy gateway's CPU.
+    (await connect({ ...connectOptionsFor(options.url!), name: 'switchyard', noAsyncTraces: true }));
   const closeables = new Set<{ close(): Promise<void> } | { stop(): Promise<void> }>();
   try {
     const js = nc.jetstream();
@@ -147,6 +151,18 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
           async stop() {
             closeables.delete(handle);
             await consumer.stop();
+          },
+        };
+        closeables.add(handle);
+        return handle;
+      },
+      async watch(watchOptions) {
+        await streams.ensure();
+        const watcher = await startNatsWatch({ js, names, multiFilter }, watchOptions);
+        const handle = {
+          async stop() {
+            closeables.delete(handle);
+            await watcher.stop();
           },
         };
         closeables.add(handle);

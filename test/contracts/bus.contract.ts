@@ -230,6 +230,44 @@ export function describeBusContract(
       expect(info.consumers.map((c) => c.name)).toContain(name);
     });
 
+    it('watches positions: every watcher of a name sees each new matching position, in order, until stopped', async () => {
+      await bus.publish([make('server-0', 'ServerRegistered')]); // before the watch: not seen
+      const name = uniqueConsumer('watch');
+      const seen: bigint[][] = [[], [], []];
+      const watch = (i: number, filter?: { categories: string[] }) =>
+        bus.watch({ name, ...(filter && { filter }), onPosition: (p) => seen[i]!.push(p) });
+      const [a, b, c] = [
+        await watch(0),
+        await watch(1),
+        await watch(2, { categories: ['toolcall', 'template'] }),
+      ];
+      consumers.push(a, b, c);
+      const all: RecordedEvent[] = [];
+      for (let i = 0; i < 12; i++) {
+        all.push(make(`server-${i % 3}`, 'ServerEnabled'));
+        all.push(make(`toolcall-${i}`, 'ToolCallStarted'));
+        all.push(make(`template-t${i % 2}`, 'TemplateSynced'));
+      }
+      await bus.publish(all.slice(0, 20));
+      await bus.publish(all.slice(20));
+      const positions = (p: (e: RecordedEvent) => boolean) => all.filter(p).map((e) => e.position);
+      await eventually(() => seen[0]!.length === all.length && seen[1]!.length === all.length, {
+        what: 'every position, by both watchers of the same name',
+      });
+      await eventually(() => seen[2]!.length === 24, { what: 'the filtered positions' });
+      expect(seen[0]).toEqual(positions(() => true));
+      expect(seen[1]).toEqual(positions(() => true));
+      expect(seen[2]).toEqual(positions((e) => !e.stream.startsWith('server-')));
+      const listed = (await bus.info()).consumers.filter((x) => x.name.startsWith(name));
+      expect(listed).toHaveLength(3);
+      await a.stop();
+      await bus.publish([make('server-1', 'ServerEnabled')]);
+      await eventually(() => seen[1]!.length === all.length + 1, { what: 'the next position' });
+      await sleepMs(100);
+      expect(seen[0]).toHaveLength(all.length);
+      expect((await bus.info()).consumers.filter((x) => x.name.startsWith(name))).toHaveLength(2);
+    });
+
     it('reports stream, subjects and consumers', async () => {
       await bus.publish([make('server-1', 'ServerRegistered'), make('server-2', 'ServerRegistered')]);
       await bus.publish([make('toolcall-1', 'ToolCallStarted')]);
