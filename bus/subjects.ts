@@ -5,8 +5,23 @@ import { type BusNames, eventSubject } from './bus.port.ts';
 
 /** NATS subject matching: `*` is one token, `>` one or more trailing tokens. */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
+  return tokensMatch(pattern.split('.'), subject.split('.'));
+}
+
+export function matchesAny(patterns: readonly string[], subject: string): boolean {
+  return patterns.some((p) => subjectMatches(p, subject));
+}
+
+/**
+ * `matchesAny` for patterns known in advance, on a subject already split into tokens: for a
+ * subject tested against many pattern lists, each split once.
+ */
+export function tokenMatcher(patterns: readonly string[]): (tokens: readonly string[]) => boolean {
+  const split = patterns.map((p) => p.split('.'));
+  return (tokens) => split.some((p) => tokensMatch(p, tokens));
+}
+
+function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
   for (let i = 0; i < p.length; i++) {
     const token = p[i];
     if (token === '>') return s.length > i;
@@ -14,10 +29,6 @@ export function subjectMatches(pattern: string, subject: string): boolean {
     if (token !== '*' && token !== s[i]) return false;
   }
   return p.length === s.length;
-}
-
-export function matchesAny(patterns: readonly string[], subject: string): boolean {
-  return patterns.some((p) => subjectMatches(p, subject));
 }
 
 export function subjectOf(names: BusNames, event: RecordedEvent): string {

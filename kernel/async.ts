@@ -100,3 +100,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * The reason to give an AbortController aborted only to release what listens to it once its
+ * operation is over: `abort()` without one builds a DOMException, stack and all, on every call.
+ * One shared instance: whoever receives it must not change it.
+ */
+export const OPERATION_OVER: Error = Object.assign(new Error('the operation is over'), {
+  name: 'AbortError',
+});

@@ -1,5 +1,5 @@
 import { type Bus, type Consumer, filterSubjects } from '../bus/bus.port.ts';
-import { matchesAny } from '../bus/subjects.ts';
+import { tokenMatcher } from '../bus/subjects.ts';
 import { sleep } from '../kernel/async.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import type { EventStore, SubscribeOptions } from '../kernel/event-store.port.ts';
@@ -25,7 +25,8 @@ export interface BusFeedOptions {
 export const PROJECTIONS_WATCH = 'projections';
 
 interface Listener {
-  subjects: string[];
+  /** Whether an event's subject, split into tokens, is one the listener reads. */
+  matches(tokens: readonly string[]): boolean;
   onPosition(position: bigint): void;
 }
 
@@ -49,7 +50,8 @@ export function busFeed(options: BusFeedOptions): LiveFeed {
     watch ??= options.bus.watch({
       name: PROJECTIONS_WATCH,
       onPosition(position, subject) {
-        for (const l of listeners) if (matchesAny(l.subjects, subject)) l.onPosition(position);
+        const tokens = subject.split('.');
+        for (const l of listeners) if (l.matches(tokens)) l.onPosition(position);
       },
     });
     try {
@@ -96,7 +98,7 @@ async function* feed(
       }
     });
   const unlisten = await listen({
-    subjects: filterSubjects(bus.names, filter),
+    matches: tokenMatcher(filterSubjects(bus.names, filter)),
     onPosition(position) {
       if (position > notified) notified = position;
       wake?.();

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { OPERATION_OVER } from '../../kernel/async.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
@@ -230,7 +231,7 @@ export class UpstreamInstance {
       this.lastError = failure.error.message;
       throw failure;
     } finally {
-      controller.abort();
+      controller.abort(OPERATION_OVER);
       call.leave();
       this.options.onChange();
     }

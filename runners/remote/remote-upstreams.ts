@@ -14,6 +14,7 @@ import {
 import { z } from 'zod';
 import type { Bus, Closeable } from '../../bus/bus.port.ts';
 import { wireToError } from '../../bus/wire.ts';
+import { OPERATION_OVER } from '../../kernel/async.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type {
@@ -322,7 +323,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
       }
       throw e;
     } finally {
-      controller.abort();
+      controller.abort(OPERATION_OVER);
       calls.delete(callId);
     }
   }
