@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
 import { AppError, type ErrorKind } from '../kernel/errors.ts';
+import { JsonRpcError } from '../runners/json-rpc-error.ts';
 
 /**
  * The one place that turns errors into protocol answers. Domains pick an error kind and a stable
@@ -153,29 +154,58 @@ export function toToolErrorResult(error: unknown): {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/** JSON-RPC error codes of our own (the implementation-defined server-error range). */
+/**
+ * JSON-RPC error codes of the gateway's own, from the range JSON-RPC leaves to implementations
+ * (-32000 to -32099; MCP itself uses -32001 for a timeout and -32002 for an unknown resource).
+ */
 export const JSONRPC_FORBIDDEN = -32003;
 export const JSONRPC_RATE_LIMITED = -32029;
+/** The upstream could not be reached, failed, or answered something that is not MCP. */
+export const JSONRPC_UPSTREAM_FAILED = -32030;
+/** No instance of the upstream can take the request now (down, starting, circuit open, not hosted). */
+export const JSONRPC_UPSTREAM_UNAVAILABLE = -32031;
+
+/** Whether an error is an upstream's own JSON-RPC error answer (relayed as it was sent). */
+export function carriesUpstreamAnswer(error: unknown): boolean {
+  return error instanceof AppError && upstreamAnswer(error.details ?? {}) !== undefined;
+}
+
+/** What an AppError says about the upstream's own JSON-RPC error, when it carries one. */
+function upstreamAnswer(details: Record<string, unknown>): { code: number; message: string } | undefined {
+  const { mcpCode, mcpMessage } = details;
+  if (typeof mcpCode !== 'number' || !Number.isSafeInteger(mcpCode) || typeof mcpMessage !== 'string')
+    return undefined;
+  return { code: mcpCode, message: mcpMessage };
+}
 
 /**
  * MCP: malformed calls (unknown tool, prompt or resource; bad parameters) are JSON-RPC errors; so
  * are calls refused before they were made — not allowed (with the reasons and, for a token too
- * narrow, the scopes to ask for) or over a rate limit (with the seconds to wait).
+ * narrow, the scopes to ask for) or over a rate limit (with the seconds to wait). An upstream's own
+ * JSON-RPC error is relayed exactly as it was sent (code, message, data); the gateway's errors carry
+ * its stable code and the server (and tool, prompt or resource) they concern in `data`.
  */
-export function toJsonRpcError(error: unknown): McpError {
+export function toJsonRpcError(error: unknown, about: Record<string, string> = {}): McpError {
   if (error instanceof McpError) return error;
   const p = toProblem(error);
   const details = (p.details ?? {}) as Record<string, unknown>;
+  const answer = upstreamAnswer(details);
+  if (answer) return new JsonRpcError(answer.code, answer.message, details.mcpData);
+  const data = {
+    code: p.code,
+    ...(typeof details.server === 'string' && { server: details.server }),
+    ...about,
+  };
   if (p.status === 403) {
-    return new McpError(JSONRPC_FORBIDDEN, p.detail, {
-      code: p.code,
+    return new JsonRpcError(JSONRPC_FORBIDDEN, p.detail, {
+      ...data,
       ...(details.requiredScopes !== undefined && { requiredScopes: details.requiredScopes }),
       ...(details.reasons !== undefined && { reasons: details.reasons }),
     });
   }
   if (p.status === 429) {
-    return new McpError(JSONRPC_RATE_LIMITED, p.detail, {
-      code: p.code,
+    return new JsonRpcError(JSONRPC_RATE_LIMITED, p.detail, {
+      ...data,
       retryAfterSeconds: details.retryAfterSeconds,
     });
   }
@@ -184,8 +214,10 @@ export function toJsonRpcError(error: unknown): McpError {
       ? ErrorCode.InvalidParams
       : p.status === 504
         ? ErrorCode.RequestTimeout
-        : ErrorCode.InternalError;
-  return new McpError(code, p.status >= 500 && p.code === 'INTERNAL' ? 'internal error' : p.detail, {
-    code: p.code,
-  });
+        : p.status === 502
+          ? JSONRPC_UPSTREAM_FAILED
+          : p.status === 503
+            ? JSONRPC_UPSTREAM_UNAVAILABLE
+            : ErrorCode.InternalError;
+  return new JsonRpcError(code, p.status >= 500 && p.code === 'INTERNAL' ? 'internal error' : p.detail, data);
 }

@@ -136,8 +136,9 @@ export interface ListChanged {
  * - upstream: UPSTREAM.CONNECTION_LOST (the server died or broke the protocol during the request;
  *   the message says how: exit code and last stderr line, or the garbage it wrote),
  *   UPSTREAM.CONNECTION_FAILED (could not reach it), UPSTREAM.BAD_RESULT (an invalid answer),
- *   UPSTREAM.ERROR (a JSON-RPC error answer; `details.mcpCode`/`mcpData` carry it as sent).
- * - validation: UPSTREAM.INVALID_PARAMS (the server answered -32602; `details.mcpCode`).
+ *   UPSTREAM.ERROR (a JSON-RPC error answer; `details.mcpCode`/`mcpMessage`/`mcpData` carry it as
+ *   sent, and the gateway relays it to the caller unchanged).
+ * - validation: UPSTREAM.INVALID_PARAMS (the server answered -32602; the same details).
  * - not_found: UPSTREAM.UNKNOWN_SERVER (not running here), UPSTREAM.METHOD_NOT_FOUND (-32601),
  *   UPSTREAM.RESOURCE_NOT_FOUND (-32002).
  * - unavailable: UPSTREAM.NO_HEALTHY_INSTANCE (every instance down, starting, parked or with its

@@ -27,8 +27,9 @@ import type { Action, Authorizer } from '../../domains/access/index.ts';
 import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
+import { JsonRpcError, RESOURCE_NOT_FOUND } from '../../runners/json-rpc-error.ts';
 import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
-import { toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
+import { carriesUpstreamAnswer, toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
 import { type Naming, qualify, unqualify, unwrapUri, wrapUri } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
@@ -82,7 +83,7 @@ class EdgeServer extends Server {
     super.setRequestHandler(lenient, (request, extra) => {
       const parsed = strict.safeParse(request);
       if (!parsed.success)
-        throw new McpError(
+        throw new JsonRpcError(
           ErrorCode.InvalidParams,
           `Invalid params for ${String(request.method)}: ${z.prettifyError(parsed.error)}`,
         );
@@ -137,12 +138,37 @@ export function createSessionServer(
   const sees = (s: CatalogServer) =>
     deps.authz.decide(identity.principal(), 'server.read', serverResource(s)).visible;
 
+  /**
+   * An unknown (or unseen) tool, prompt or resource: -32602 as MCP says for tools and prompts, and
+   * -32002 (resource not found) for resources; on a server's own endpoint, naming the server.
+   */
+  function unknown(what: 'tool' | 'prompt' | 'resource', name: string): JsonRpcError {
+    const server = scope.kind === 'server' ? scope.name : undefined;
+    return new JsonRpcError(
+      what === 'resource' ? RESOURCE_NOT_FOUND : ErrorCode.InvalidParams,
+      `unknown ${what} '${name}'${server ? ` on server '${server}'` : ''}`,
+      {
+        code: `MCP.UNKNOWN_${what.toUpperCase()}`,
+        ...(server && { server }),
+        [what === 'resource' ? 'uri' : what]: name,
+      },
+    );
+  }
+
+  /** The endpoint's own server is gone or disabled (only `/servers/<name>/mcp` has one). */
+  const notEnabled = () => {
+    const server = scope.kind === 'server' ? scope.name : '';
+    return new JsonRpcError(ErrorCode.InvalidRequest, `server '${server}' is not enabled (any more)`, {
+      code: 'MCP.SERVER_NOT_ENABLED',
+      server,
+    });
+  };
+
   async function servers(): Promise<CatalogServer[]> {
     if (scope.kind === 'platform') return [];
     if (scope.kind === 'aggregate') return (await deps.catalog.enabledServers()).filter(sees);
     const s = await deps.catalog.serverByName(scope.name);
-    if (!s || !sees(s))
-      throw new McpError(ErrorCode.InvalidRequest, `server ${scope.name} is not enabled (any more)`);
+    if (!s || !sees(s)) throw notEnabled();
     return [s];
   }
 
@@ -150,7 +176,7 @@ export function createSessionServer(
   function require(
     action: Action,
     resource: Parameters<Authorizer['decide']>[2],
-    unknown: () => McpError,
+    unknown: () => JsonRpcError,
   ): void {
     try {
       deps.authz.require(identity.principal(), action, resource, { hidden: unknown });
@@ -236,8 +262,7 @@ export function createSessionServer(
       const { name, arguments: args = {} } = request.params;
       const platformName = platformTool(name);
       if (platformName !== undefined) {
-        if (!deps.platform.has(platformName, identity.principal()))
-          throw new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
+        if (!deps.platform.has(platformName, identity.principal())) throw unknown('tool', name);
         const { onProgress } = relay(extra);
         return deps.platform.call(platformName, args, {
           principal: identity.principal(),
@@ -247,7 +272,7 @@ export function createSessionServer(
           signal: extra.signal,
         });
       }
-      const unknownTool = () => new McpError(ErrorCode.InvalidParams, `unknown tool: ${name}`);
+      const unknownTool = () => unknown('tool', name);
       const target = await route(name);
       if (!target) throw unknownTool();
       try {
@@ -269,6 +294,8 @@ export function createSessionServer(
         // Not allowed, over a rate limit, or arguments that cannot be recorded: refused, not made.
         if (isAppError(e) && (e.kind === 'forbidden' || e.kind === 'rate_limited' || e.kind === 'validation'))
           throw toJsonRpcError(e);
+        // The upstream answered with a JSON-RPC error: its caller gets that error, as it was sent.
+        if (carriesUpstreamAnswer(e)) throw toJsonRpcError(e);
         return toToolErrorResult(e);
       }
     });
@@ -309,8 +336,7 @@ export function createSessionServer(
           throw toJsonRpcError(e);
         }
         if (own) return own;
-        if (scope.kind === 'platform')
-          throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+        if (scope.kind === 'platform') throw unknown('resource', request.params.uri);
       }
       let serverName: string;
       let uri: string;
@@ -319,12 +345,11 @@ export function createSessionServer(
         uri = request.params.uri;
       } else {
         const parts = unwrapUri(request.params.uri);
-        if (!parts) throw new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+        if (!parts) throw unknown('resource', request.params.uri);
         serverName = parts.server;
         uri = parts.uri;
       }
-      const unknownResource = () =>
-        new McpError(ErrorCode.InvalidParams, `unknown resource: ${request.params.uri}`);
+      const unknownResource = () => unknown('resource', request.params.uri);
       const target = await deps.catalog.serverByName(serverName);
       if (!target) throw unknownResource();
       require('resource.read', serverResource(target), unknownResource);
@@ -353,8 +378,7 @@ export function createSessionServer(
     });
 
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-      const unknownPrompt = () =>
-        new McpError(ErrorCode.InvalidParams, `unknown prompt: ${request.params.name}`);
+      const unknownPrompt = () => unknown('prompt', request.params.name);
       const target = await route(request.params.name);
       if (!target?.server.prompts.some((p) => p.name === target.name)) throw unknownPrompt();
       require('prompt.get', serverResource(target.server), unknownPrompt);
@@ -381,10 +405,8 @@ export function createSessionServer(
       extra: Extra,
     ) => {
       const [target] = await servers();
-      if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
-      if (method === 'completion/complete')
-        require('prompt.get', serverResource(target), () =>
-          new McpError(ErrorCode.InvalidRequest, 'server not enabled'));
+      if (!target) throw notEnabled();
+      if (method === 'completion/complete') require('prompt.get', serverResource(target), notEnabled);
       try {
         return await deps.upstreams.request(target.serverId, method, params, relay(extra));
       } catch (e) {
@@ -420,9 +442,8 @@ export function createSessionServer(
       const { uri } = r.params;
       if (subscribed.has(uri)) return {};
       const [target] = await servers();
-      if (!target) throw new McpError(ErrorCode.InvalidRequest, 'server not enabled');
-      require('resource.read', serverResource(target), () =>
-        new McpError(ErrorCode.InvalidParams, `unknown resource: ${uri}`));
+      if (!target) throw notEnabled();
+      require('resource.read', serverResource(target), () => unknown('resource', uri));
       // Listening before the upstream subscribes: its first update may come right after its answer.
       subscribed.set(uri, target.serverId);
       stopUpdates ??= deps.upstreams.onResourceUpdated((serverId, updated) => {

@@ -9,7 +9,6 @@ import {
   ErrorCode,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -18,6 +17,7 @@ import {
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { type EgressGuard, egressRefusalIn } from '../egress.ts';
+import { JsonRpcError } from '../json-rpc-error.ts';
 import type { ListChanged } from '../upstream.port.ts';
 import type { CallContext, CallRouter, Route } from './call-router.ts';
 import { spawnServer } from './child-process.ts';
@@ -78,12 +78,12 @@ export const RELAY_CAPABILITIES: ClientCapabilities = {
 function callFor(route: Route, what: string): CallContext {
   if (route.kind === 'call') return route.call;
   if (route.kind === 'none') {
-    throw new McpError(
+    throw new JsonRpcError(
       ErrorCode.MethodNotFound,
       `${what} is not available: no client call in flight can serve it`,
     );
   }
-  throw new McpError(
+  throw new JsonRpcError(
     ErrorCode.InvalidRequest,
     `${what} refused: calls of ${route.callers} different clients are in flight on this server instance and MCP does not say which one asked`,
   );

@@ -2,6 +2,7 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AppError } from '../../kernel/errors.ts';
 import { egressRefusalIn } from '../egress.ts';
+import { RESOURCE_NOT_FOUND, wireMessage } from '../json-rpc-error.ts';
 
 /**
  * How a failed attempt at an upstream request reads, for three decisions: which AppError the
@@ -54,8 +55,8 @@ export class AttemptError extends Error {
   }
 }
 
-/** MCP's "resource not found" (not in the SDK's ErrorCode enum). */
-const RESOURCE_NOT_FOUND = -32002;
+/** Longest message of an upstream's JSON-RPC error relayed to the caller. */
+const MAX_RELAYED_MESSAGE = 4_096;
 
 /** The message of an McpError without the "MCP error -32602: " the SDK puts in front. */
 export function mcpMessage(e: McpError): string {
@@ -141,7 +142,13 @@ export function toAttemptError(
       );
     case 'answered': {
       const mcp = e as McpError;
-      const extra = { mcpCode: mcp.code, ...(mcp.data !== undefined ? { mcpData: mcp.data } : {}) };
+      // The answer as the server sent it, for the gateway to relay unchanged (bounded: a hostile
+      // server's message is not carried whole through every log line and event that quotes it).
+      const extra = {
+        mcpCode: mcp.code,
+        mcpMessage: wireMessage(mcp).slice(0, MAX_RELAYED_MESSAGE),
+        ...(mcp.data !== undefined ? { mcpData: mcp.data } : {}),
+      };
       if (mcp.code === ErrorCode.InvalidParams) {
         return make('validation', 'UPSTREAM.INVALID_PARAMS', mcpMessage(mcp), extra);
       }

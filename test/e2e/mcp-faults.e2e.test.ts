@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
@@ -45,6 +47,7 @@ describe('MCP gateway against faulty upstreams', () => {
       ['crash', fixture('crash')],
       ['hang', fixture('hang')],
       ['garbage', fixture('garbage')],
+      ['errors', fixture('errors')],
     ] as const;
     for (const [name, path] of servers) {
       const res = await adminFetch(`${system.url}/api/v1/servers?wait=true`, {
@@ -76,7 +79,9 @@ describe('MCP gateway against faulty upstreams', () => {
     for (;;) {
       const names = (await client.listTools()).tools.map((t) => t.name);
       if (
-        ['crash__crash', 'hang__hang', 'garbage__garbage', 'everything__echo'].every((n) => names.includes(n))
+        ['crash__crash', 'hang__hang', 'garbage__garbage', 'errors__refuse', 'everything__echo'].every((n) =>
+          names.includes(n),
+        )
       )
         break;
       if (Date.now() > deadline) throw new Error(`not discovered: ${names.join(', ')}`);
@@ -145,5 +150,58 @@ describe('MCP gateway against faulty upstreams', () => {
       body: '{}',
     });
     expect(hang.status).toBe(504);
+  });
+
+  it("relays an upstream's JSON-RPC errors exactly (code, message, data), on both endpoints, recorded", {
+    timeout: 30_000,
+  }, async () => {
+    const direct = new Client({ name: 'direct', version: '1.0.0' });
+    await direct.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', tsxLoader, fixture('errors')],
+        stderr: 'ignore',
+      }),
+    );
+    const own = new Client({ name: 'own-endpoint', version: '1.0.0' });
+    await own.connect(
+      new StreamableHTTPClientTransport(new URL(`${system.url}/servers/errors/mcp`), {
+        requestInit: { headers: adminAuth },
+      }),
+    );
+    /** What a client sees of a failed request: the error as the SDK client built it. */
+    const failure = (p: Promise<unknown>) =>
+      p.then(
+        () => {
+          throw new Error('expected an error');
+        },
+        (e: McpError) => ({ code: e.code, message: e.message, data: e.data }),
+      );
+    try {
+      const tool = await failure(direct.callTool({ name: 'refuse', arguments: {} }));
+      expect(tool).toEqual({
+        code: -32050,
+        message: 'MCP error -32050: quota exhausted for project 7',
+        data: { retryAt: '2030-01-01T00:00:00Z', project: 7 },
+      });
+      expect(await failure(own.callTool({ name: 'refuse', arguments: {} }))).toEqual(tool);
+      expect(await failure(client.callTool({ name: 'errors__refuse', arguments: {} }))).toEqual(tool);
+      const prompt = await failure(direct.getPrompt({ name: 'refused' }));
+      expect(prompt.code).toBe(-32602);
+      expect(await failure(own.getPrompt({ name: 'refused' }))).toEqual(prompt);
+      expect(await failure(client.getPrompt({ name: 'errors__refused' }))).toEqual(prompt);
+      // The gateway's own errors are single-prefixed, say which server and tool, and carry a code.
+      expect(await failure(own.callTool({ name: 'nope', arguments: {} }))).toEqual({
+        code: -32602,
+        message: "MCP error -32602: unknown tool 'nope' on server 'errors'",
+        data: { code: 'MCP.UNKNOWN_TOOL', server: 'errors', tool: 'nope' },
+      });
+      const calls = (await toolCalls('errors')).filter((c) => c.tool === 'refuse');
+      expect(calls).toHaveLength(2);
+      expect(calls.every((c) => c.status === 'failed' && c.error?.code === 'UPSTREAM.ERROR')).toBe(true);
+    } finally {
+      await direct.close();
+      await own.close();
+    }
   });
 });
