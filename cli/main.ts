@@ -50,6 +50,12 @@ program
   )
   .option('--url <url>', 'bridge to a running gateway instead of starting one')
   .option('--server <name>', 'with --url: one server (its /servers/<name>/mcp) instead of the aggregate')
+  .addOption(
+    new Option(
+      '--prefix <mode>',
+      "the aggregate's names: <server>__<name> always, on collisions only, or never",
+    ).choices(['always', 'collisions', 'never']),
+  )
   .addOption(tokenOption())
   .addOption(dataDirOption())
   .action(mcpCommand);

@@ -16,6 +16,8 @@ interface Options {
   server?: string;
   token?: string;
   dataDir?: string;
+  /** The aggregate endpoint's prefix mode (always, collisions, never). */
+  prefix?: string;
 }
 
 /**
@@ -33,7 +35,9 @@ export async function mcpCommand(opts: Options): Promise<void> {
 async function bridge(url: string, opts: Options): Promise<void> {
   const gateway = await gatewayOf({ ...opts, url });
   const stdio = new StdioServerTransport();
-  const path = opts.server ? `/servers/${encodeURIComponent(opts.server)}/mcp` : '/mcp';
+  const path = opts.server
+    ? `/servers/${encodeURIComponent(opts.server)}/mcp`
+    : `/mcp${opts.prefix ? `?prefix=${encodeURIComponent(opts.prefix)}` : ''}`;
   const http = new StreamableHTTPClientTransport(new URL(path, url), {
     requestInit: {
       headers: gateway.token === undefined ? {} : { authorization: `Bearer ${gateway.token}` },
@@ -91,6 +95,7 @@ export function bridgeFailure(e: unknown): string {
 async function inProcess(opts: Options): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_ROLES: 'worker,relay,projector,runner' };
   if (opts.dataDir !== undefined) env.SWITCHYARD_DATA_DIR = opts.dataDir;
+  if (opts.prefix !== undefined) env.SWITCHYARD_PREFIX_MODE = opts.prefix;
   let config: Config;
   try {
     config = parseConfig(env);

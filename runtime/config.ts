@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { PGliteCompiler } from '../event-store/postgres/pglite-thread.ts';
 import type { OidcIssuerConfig } from '../gateway/auth/oidc.ts';
+import { PREFIX_MODES, type PrefixMode } from '../gateway/mcp/names.ts';
 import { parseApiKey } from '../kernel/api-keys.ts';
 import {
   ROLES as ACCESS_ROLES,
@@ -85,6 +86,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,4}$/, 'must be 1-4 of letters, digits, "_", ".", ":" or "-"')
     .default('__'),
+  /** How `/mcp` names tools, prompts and resources by default (`/mcp?prefix=…` chooses per client). */
+  SWITCHYARD_PREFIX_MODE: z.enum(PREFIX_MODES).default('always'),
   /** Host names (comma-separated) that may address the MCP endpoints; `*` for any (behind a proxy). */
   SWITCHYARD_ALLOWED_HOSTS: z.string().optional(),
   /** Browser origins (comma-separated) that may call the MCP endpoints. */
@@ -185,6 +188,7 @@ export interface Config {
   /** Embedded when nothing external is configured: one process, PGlite, in-process bus. */
   mode: 'embedded' | 'distributed';
   toolSeparator: string;
+  prefixMode: PrefixMode;
   allowedHosts: string[];
   allowedOrigins: string[];
   mcpSessionIdleMs: number;
@@ -294,6 +298,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     eventStoreUrl: c.EVENTSTORE_URL,
     mode,
     toolSeparator: c.SWITCHYARD_TOOL_SEPARATOR,
+    prefixMode: c.SWITCHYARD_PREFIX_MODE,
     allowedHosts: [
       'localhost',
       '127.0.0.1',

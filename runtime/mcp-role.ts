@@ -188,7 +188,7 @@ export function buildMcp(
       ...platformOps,
     }),
     platformPrefix: `switchyard${ctx.config.toolSeparator}`,
-    naming: { separator: ctx.config.toolSeparator },
+    naming: { separator: ctx.config.toolSeparator, prefix: ctx.config.prefixMode },
     logger,
     version: ctx.config.version,
   };
@@ -236,7 +236,7 @@ export function buildMcp(
     stdioServer(principal: Principal): Server {
       return createSessionServer(
         sessionDeps,
-        { kind: 'aggregate' },
+        { kind: 'aggregate', prefix: ctx.config.prefixMode },
         {
           principal: () => principal,
           correlationId: () => randomIds.uuid(),

@@ -6,9 +6,11 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sessionHash } from '../../application/toolcalls/call-tool.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
+import { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
+import { PREFIX_MODES, type PrefixMode } from './names.ts';
 import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
 
 export interface McpHttpOptions extends BrowserGuardOptions {
@@ -87,7 +89,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   ): Promise<{ scope: McpScope; capabilities?: Record<string, unknown> } | undefined> {
     if (request.routeOptions.url === '/platform/mcp') return { scope: { kind: 'platform' } };
     const name = (request.params as { name?: string }).name;
-    if (name === undefined) return { scope: { kind: 'aggregate' } };
+    if (name === undefined) return { scope: { kind: 'aggregate', prefix: prefixOf(request) } };
     const server = await deps.catalog.serverByName(name);
     // A server the caller may not see at all is answered like one that does not exist.
     const visible =
@@ -111,8 +113,22 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     return undefined;
   };
 
+  /** The prefix mode a client chose (`?prefix=`), else the gateway's; anything else is refused. */
+  function prefixOf(request: FastifyRequest): PrefixMode {
+    const asked = (request.query as { prefix?: unknown } | undefined)?.prefix;
+    if (asked === undefined) return deps.naming.prefix;
+    if (typeof asked === 'string' && (PREFIX_MODES as readonly string[]).includes(asked))
+      return asked as PrefixMode;
+    throw new AppError(
+      'validation',
+      'MCP.INVALID_PREFIX_MODE',
+      `prefix must be one of ${PREFIX_MODES.join(', ')}`,
+    );
+  }
+
   function sameScope(a: McpScope, b: McpScope): boolean {
     if (a.kind === 'server') return b.kind === 'server' && a.name === b.name;
+    if (a.kind === 'aggregate') return b.kind === 'aggregate' && a.prefix === b.prefix;
     return a.kind === b.kind;
   }
 

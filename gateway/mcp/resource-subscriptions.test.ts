@@ -124,7 +124,7 @@ async function startGateway(upstreams: Upstreams, server: CatalogServer): Promis
       }),
       platform: createPlatformTools({ authz, listServers: async () => [] }),
       platformPrefix: 'switchyard__',
-      naming: { separator: '__' },
+      naming: { separator: '__', prefix: 'always' },
       logger,
       version: 'test',
     },

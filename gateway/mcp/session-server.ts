@@ -30,15 +30,19 @@ import type { Principal } from '../../kernel/principal.ts';
 import { JsonRpcError, RESOURCE_NOT_FOUND } from '../../runners/json-rpc-error.ts';
 import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
 import { carriesUpstreamAnswer, toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
+import { exposureOf, type Offering, renamed, resourceOwner } from './aggregate-names.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
-import { type Naming, qualify, unqualify, unwrapUri, wrapUri } from './names.ts';
+import { type Naming, type PrefixMode, unqualify, wrapUri } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
 
 /**
  * What one MCP session is about: every enabled server (plus the platform's tools under its prefix),
  * one server with its names unchanged, or the platform's own tools and resources alone.
  */
-export type McpScope = { kind: 'aggregate' } | { kind: 'server'; name: string } | { kind: 'platform' };
+export type McpScope =
+  | { kind: 'aggregate'; prefix: PrefixMode }
+  | { kind: 'server'; name: string }
+  | { kind: 'platform' };
 
 export interface McpSessionDeps {
   catalog: CatalogSource;
@@ -185,16 +189,30 @@ export function createSessionServer(
     }
   }
 
-  /** The server a qualified (aggregate) or plain (single-server) name belongs to. */
-  async function route(qualified: string): Promise<{ server: CatalogServer; name: string } | undefined> {
+  /** The aggregate endpoint's names (its prefix mode) for what the visible servers offer. */
+  const prefix: PrefixMode = scope.kind === 'aggregate' ? scope.prefix : 'always';
+  const exposure = (all: readonly CatalogServer[], offering: Offering) =>
+    exposureOf(deps.naming, prefix, all, offering, deps.platformPrefix);
+
+  /** The server a tool or prompt name on this endpoint belongs to, and the server's own name for it. */
+  async function route(
+    name: string,
+    offering: 'tools' | 'prompts',
+  ): Promise<{ server: CatalogServer; name: string } | undefined> {
     if (scope.kind === 'server') {
       const [server] = await servers();
-      return server ? { server, name: qualified } : undefined;
+      return server ? { server, name } : undefined;
     }
-    const parts = unqualify(deps.naming, qualified);
-    if (!parts) return undefined;
-    const server = await deps.catalog.serverByName(parts.server);
-    return server && sees(server) ? { server, name: parts.name } : undefined;
+    if (prefix === 'always') {
+      const parts = unqualify(deps.naming, name);
+      if (!parts) return undefined;
+      const server = await deps.catalog.serverByName(parts.server);
+      return server && sees(server) ? { server, name: parts.name } : undefined;
+    }
+    const all = await servers();
+    const owner = exposure(all, offering).byName.get(name);
+    const server = owner && all.find((s) => s.name === owner.server);
+    return server && owner ? { server, name: owner.name } : undefined;
   }
 
   // This server is one client (a session, a stdio connection, or one sessionless request): the
@@ -249,8 +267,12 @@ export function createSessionServer(
       const callable = (s: CatalogServer) =>
         s.tools.filter((t) => allowed('tool.call', toolResource(s, t.name)));
       if (scope.kind === 'server') return { tools: all[0] ? callable(all[0]) : [] };
+      const names = exposure(all, 'tools');
       const tools = all.flatMap((s) =>
-        callable(s).map((t) => ({ ...t, name: qualify(deps.naming, s.name, t.name) })),
+        callable(s).flatMap((t) => {
+          const name = names.nameOf(s.name, t.name);
+          return name === undefined ? [] : [{ ...t, name }];
+        }),
       );
       const platform = deps.platform
         .tools(principal)
@@ -273,7 +295,7 @@ export function createSessionServer(
         });
       }
       const unknownTool = () => unknown('tool', name);
-      const target = await route(name);
+      const target = await route(name, 'tools');
       if (!target) throw unknownTool();
       try {
         const { result } = await deps.callTool({
@@ -305,10 +327,11 @@ export function createSessionServer(
     server.setRequestHandler(ListResourcesRequestSchema, async () => {
       const all = (await servers()).filter((s) => allowed('resource.read', serverResource(s)));
       if (scope.kind === 'server') return { resources: all[0]?.resources ?? [] };
+      const names = exposure(all, 'resources');
       return {
         resources: [
           ...deps.platform.resources(identity.principal()),
-          ...all.flatMap((s) => s.resources.map((r) => ({ ...r, uri: wrapUri(s.name, r.uri) }))),
+          ...renamed(all, names, (s) => s.resources, 'uri'),
         ],
       };
     });
@@ -316,12 +339,11 @@ export function createSessionServer(
     server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => {
       const all = (await servers()).filter((s) => allowed('resource.read', serverResource(s)));
       if (scope.kind === 'server') return { resourceTemplates: all[0]?.resourceTemplates ?? [] };
+      const names = exposure(all, 'resourceTemplates');
       return {
         resourceTemplates: [
           ...deps.platform.resourceTemplates(identity.principal()),
-          ...all.flatMap((s) =>
-            s.resourceTemplates.map((t) => ({ ...t, uriTemplate: wrapUri(s.name, t.uriTemplate) })),
-          ),
+          ...renamed(all, names, (s) => s.resourceTemplates, 'uriTemplate'),
         ],
       };
     });
@@ -340,14 +362,15 @@ export function createSessionServer(
       }
       let serverName: string;
       let uri: string;
+      let wrapped = false;
       if (scope.kind === 'server') {
         serverName = scope.name;
         uri = request.params.uri;
       } else {
-        const parts = unwrapUri(request.params.uri);
-        if (!parts) throw unknown('resource', request.params.uri);
-        serverName = parts.server;
-        uri = parts.uri;
+        const all = prefix === 'always' ? [] : await servers();
+        const owner = resourceOwner(deps.naming, prefix, all, request.params.uri);
+        if (!owner) throw unknown('resource', request.params.uri);
+        ({ server: serverName, uri, wrapped } = owner);
       }
       const unknownResource = () => unknown('resource', request.params.uri);
       const target = await deps.catalog.serverByName(serverName);
@@ -355,7 +378,7 @@ export function createSessionServer(
       require('resource.read', serverResource(target), unknownResource);
       try {
         const result = await deps.upstreams.readResource(target.serverId, uri, relay(extra));
-        if (scope.kind === 'server') return result;
+        if (!wrapped) return result;
         return {
           ...result,
           contents: result.contents.map((c) => ({ ...c, uri: wrapUri(serverName, c.uri) })),
@@ -370,16 +393,13 @@ export function createSessionServer(
     server.setRequestHandler(ListPromptsRequestSchema, async () => {
       const all = (await servers()).filter((s) => allowed('prompt.get', serverResource(s)));
       if (scope.kind === 'server') return { prompts: all[0]?.prompts ?? [] };
-      return {
-        prompts: all.flatMap((s) =>
-          s.prompts.map((p) => ({ ...p, name: qualify(deps.naming, s.name, p.name) })),
-        ),
-      };
+      const names = exposure(all, 'prompts');
+      return { prompts: renamed(all, names, (s) => s.prompts, 'name') };
     });
 
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
       const unknownPrompt = () => unknown('prompt', request.params.name);
-      const target = await route(request.params.name);
+      const target = await route(request.params.name, 'prompts');
       if (!target?.server.prompts.some((p) => p.name === target.name)) throw unknownPrompt();
       require('prompt.get', serverResource(target.server), unknownPrompt);
       try {
