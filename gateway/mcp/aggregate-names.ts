@@ -68,7 +68,7 @@ export function matchesTemplate(template: string, uri: string): boolean {
   let pattern = '^';
   let last = 0;
   for (const m of template.matchAll(/\{([+#./;?&]?)[^}]*\}/g)) {
-    pattern += escape(template.slice(last, m.index));
+    pattern += escapeRegExp(template.slice(last, m.index));
     const op = m[1];
     pattern +=
       op === '+' || op === '#'
@@ -80,11 +80,11 @@ export function matchesTemplate(template: string, uri: string): boolean {
             : '[^/?#]*';
     last = m.index + m[0].length;
   }
-  pattern += `${escape(template.slice(last))}$`;
+  pattern += `${escapeRegExp(template.slice(last))}$`;
   return new RegExp(pattern).test(uri);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
