@@ -4,6 +4,7 @@ import type { AnyObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compa
 import {
   CallToolRequestSchema,
   type CallToolResult,
+  type CompleteRequest,
   CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
@@ -18,8 +19,6 @@ import {
   ReadResourceRequestSchema,
   type ServerCapabilities,
   SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { CallTool } from '../../application/toolcalls/call-tool.ts';
@@ -28,12 +27,13 @@ import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import { JsonRpcError, RESOURCE_NOT_FOUND } from '../../runners/json-rpc-error.ts';
-import type { CallOptions, PassthroughMethod, Upstreams } from '../../runners/upstream.port.ts';
+import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
 import { carriesUpstreamAnswer, toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
 import { exposureOf, type Offering, renamed, resourceOwner } from './aggregate-names.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
 import { type Naming, type PrefixMode, unqualify, wrapUri } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
+import { forwardResourceUpdates } from './session-subscriptions.ts';
 
 /**
  * What one MCP session is about: every enabled server (plus the platform's tools under its prefix),
@@ -111,9 +111,11 @@ export function createSessionServer(
     scope.kind === 'aggregate'
       ? {
           tools: { listChanged: true },
-          resources: { listChanged: true },
+          resources: { listChanged: true, subscribe: true },
           prompts: { listChanged: true },
           logging: {},
+          // Completions and subscriptions go to the server owning the prompt, template or resource.
+          completions: {},
         }
       : scope.kind === 'platform'
         ? { tools: {}, resources: {}, logging: {} }
@@ -417,86 +419,78 @@ export function createSessionServer(
 
   if (scope.kind !== 'server') {
     server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
-  } else {
-    // The single-server endpoint forwards the rest of what its upstream offers, unchanged.
-    const passthrough = async (
-      method: PassthroughMethod,
-      params: Record<string, unknown> | undefined,
-      extra: Extra,
-    ) => {
+  } else if (capabilities.logging) {
+    // The single-server endpoint forwards the log level to its upstream, unchanged.
+    server.setRequestHandler(SetLevelRequestSchema, async (r, extra) => {
       const [target] = await servers();
       if (!target) throw notEnabled();
-      if (method === 'completion/complete') require('prompt.get', serverResource(target), notEnabled);
       try {
-        return await deps.upstreams.request(target.serverId, method, params, relay(extra));
+        return await deps.upstreams.request(target.serverId, 'logging/setLevel', r.params, relay(extra));
       } catch (e) {
         throw toJsonRpcError(e);
       }
-    };
-    if (capabilities.logging) {
-      server.setRequestHandler(SetLevelRequestSchema, (r, extra) =>
-        passthrough('logging/setLevel', r.params, extra),
-      );
-    }
-    if (capabilities.completions) {
-      server.setRequestHandler(CompleteRequestSchema, (r, extra) =>
-        passthrough('completion/complete', r.params, extra),
-      );
-    }
-    if (capabilities.resources?.subscribe) forwardResourceUpdates();
+    });
   }
 
-  /**
-   * Resource subscriptions of this session. The upstream's session is shared by every client, so
-   * the upstreams count subscriptions per caller (this session) and this session forwards only the
-   * updates of the URIs it subscribed to. When it ends, whatever it still holds is unsubscribed.
-   */
-  function forwardResourceUpdates(): void {
-    /** uri → the server it was subscribed on. */
-    const subscribed = new Map<string, string>();
-    let stopUpdates: (() => void) | undefined;
-    const release = (serverId: string, uri: string, options: CallOptions) =>
-      deps.upstreams.request(serverId, 'resources/unsubscribe', { uri }, options);
-
-    server.setRequestHandler(SubscribeRequestSchema, async (r, extra) => {
-      const { uri } = r.params;
-      if (subscribed.has(uri)) return {};
-      const [target] = await servers();
-      if (!target) throw notEnabled();
-      require('resource.read', serverResource(target), () => unknown('resource', uri));
-      // Listening before the upstream subscribes: its first update may come right after its answer.
-      subscribed.set(uri, target.serverId);
-      stopUpdates ??= deps.upstreams.onResourceUpdated((serverId, updated) => {
-        if (subscribed.get(updated) !== serverId) return;
-        void server.sendResourceUpdated({ uri: updated }).catch(() => undefined);
-      });
+  if (capabilities.completions) {
+    server.setRequestHandler(CompleteRequestSchema, async (r, extra) => {
+      const { server: target, ref } = await completionTarget(r.params.ref);
+      require('prompt.get', serverResource(target), () => unknownRef(r.params.ref));
       try {
-        return await deps.upstreams.request(target.serverId, 'resources/subscribe', r.params, relay(extra));
-      } catch (e) {
-        subscribed.delete(uri);
-        throw toJsonRpcError(e);
-      }
-    });
-    server.setRequestHandler(UnsubscribeRequestSchema, async (r, extra) => {
-      const serverId = subscribed.get(r.params.uri);
-      if (serverId === undefined) return {};
-      subscribed.delete(r.params.uri);
-      try {
-        return await release(serverId, r.params.uri, relay(extra));
-      } catch (e) {
-        throw toJsonRpcError(e);
-      }
-    });
-    // Every way a session ends (DELETE, idle reaper, shutdown, a sessionless request answered)
-    // closes its transport, which lands here.
-    server.onclose = () => {
-      stopUpdates?.();
-      for (const [uri, serverId] of subscribed) {
-        release(serverId, uri, { caller }).catch((e: unknown) =>
-          deps.logger.warn({ err: e, serverId, uri }, 'could not release a resource subscription'),
+        return await deps.upstreams.request(
+          target.serverId,
+          'completion/complete',
+          { ...r.params, ref },
+          relay(extra),
         );
+      } catch (e) {
+        throw toJsonRpcError(e);
       }
-      subscribed.clear();
+    });
+  }
+
+  if (capabilities.resources?.subscribe) {
+    forwardResourceUpdates(server, {
+      upstreams: deps.upstreams,
+      logger: deps.logger,
+      caller,
+      relay,
+      async resolve(uri) {
+        const all = await servers();
+        const owner =
+          scope.kind === 'server'
+            ? { server: scope.name, uri }
+            : resourceOwner(deps.naming, prefix, all, uri);
+        const target = owner && all.find((s) => s.name === owner.server);
+        if (!owner || !target) throw unknown('resource', uri);
+        require('resource.read', serverResource(target), () => unknown('resource', uri));
+        return { serverId: target.serverId, uri: owner.uri };
+      },
+    });
+  }
+
+  type CompletionRef = CompleteRequest['params']['ref'];
+  const unknownRef = (ref: CompletionRef) =>
+    ref.type === 'ref/prompt' ? unknown('prompt', ref.name) : unknown('resource', ref.uri);
+
+  /** The server a completion's prompt or URI template belongs to, and the reference in its names. */
+  async function completionTarget(
+    ref: CompletionRef,
+  ): Promise<{ server: CatalogServer; ref: CompletionRef }> {
+    const all = await servers();
+    if (scope.kind === 'server') {
+      if (!all[0]) throw notEnabled();
+      return { server: all[0], ref };
+    }
+    const owner =
+      ref.type === 'ref/prompt'
+        ? exposure(all, 'prompts').byName.get(ref.name)
+        : exposure(all, 'resourceTemplates').byName.get(ref.uri);
+    const target = owner && all.find((s) => s.name === owner.server);
+    if (!owner || !target) throw unknownRef(ref);
+    return {
+      server: target,
+      ref: ref.type === 'ref/prompt' ? { ...ref, name: owner.name } : { ...ref, uri: owner.name },
     };
   }
 

@@ -95,4 +95,44 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       );
     });
   }
+
+  it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
+    timeout: 180_000,
+  }, async () => {
+    // One fixture only: with both enabled every name collides and is qualified, as it should be.
+    const disable = await fetch(`${system.url}/api/v1/servers/fixture-http/disable?wait=true`, {
+      method: 'POST',
+      headers: adminAuth,
+    });
+    expect(disable.status).toBe(202);
+    try {
+      const url = `${system.url}/mcp?prefix=collisions`;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            ...adminAuth,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
+        if ((await res.text()).includes('"name":"test_simple_text"')) break;
+        if (Date.now() > deadline) throw new Error('the aggregate never listed test_simple_text unprefixed');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const run = await runConformanceDetailed({ url, token: TEST_ADMIN_KEY });
+      const failing = Object.entries(baseline.scenarios)
+        .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
+        .map(([s]) => s);
+      console.info(`conformance through /mcp?prefix=collisions: ${JSON.stringify(run.results)}`);
+      expect(failing, `scenarios passing directly but not through /mcp:\n${describeRun(run)}`).toEqual([]);
+    } finally {
+      await fetch(`${system.url}/api/v1/servers/fixture-http/enable?wait=true`, {
+        method: 'POST',
+        headers: adminAuth,
+      });
+    }
+  });
 });
