@@ -16,7 +16,7 @@ const unit = [
   'cli/*.format.test.ts',
   'cli/{mcp,access}.command.test.ts',
   'cli/{ndjson,progress,gateway-options}.test.ts',
-  'gateway/mcp/names.test.ts',
+  'gateway/mcp/{names,search-tools}.test.ts',
   'application/toolcalls/call-limits.test.ts',
   'gateway/auth/access-cache.test.ts',
   'runners/host-spec.test.ts',

@@ -185,6 +185,8 @@ export function buildMcp(
     platform: createPlatformTools({
       authz: access.authz,
       listServers: async (principal: Principal) => listAllServers(ctx.db, tenantScopeOf(principal)),
+      catalog,
+      naming: { separator: ctx.config.toolSeparator, prefix: ctx.config.prefixMode },
       ...platformOps,
     }),
     platformPrefix: `switchyard${ctx.config.toolSeparator}`,

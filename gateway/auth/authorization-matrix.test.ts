@@ -229,6 +229,17 @@ describe('authorization matrix', () => {
       const writerTools = (await writer.listTools()).tools.map((t) => t.name);
       expect(writerTools).toContain('switchyard__register-server');
       expect(writerTools).toContain('everything__echo');
+      // search-tools: every role may search; each finds only the tools it may call.
+      const search = async (c: Client) => {
+        const r = await c.callTool({ name: 'switchyard__search-tools', arguments: { query: 'echo' } });
+        expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+        return (r.structuredContent as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+      };
+      expect(readerTools).toContain('switchyard__search-tools');
+      expect(otherTools).toContain('switchyard__search-tools');
+      expect(await search(reader)).toEqual([]);
+      expect(await search(other)).toEqual([]);
+      expect((await search(writer))[0]).toBe('everything__echo');
       // A writer may register an HTTP server through the platform tool, not a stdio one.
       const stdio = await writer.callTool({
         name: 'switchyard__register-server',

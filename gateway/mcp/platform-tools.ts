@@ -23,6 +23,10 @@ import type { OperationContext, TemplateService } from '../../templates/service.
 import { toToolErrorResult } from '../error-mapping.ts';
 import type { ServerCommandsPort } from '../ports.ts';
 import { actorMeta, tenantScopeOf } from '../request-context.ts';
+import { exposureOf } from './aggregate-names.ts';
+import type { CatalogServer, CatalogSource } from './catalog-source.ts';
+import { defaultNaming, type Naming, type PrefixMode } from './names.ts';
+import { SearchToolsInput, searchTools } from './search-tools.ts';
 
 /** Who calls a platform tool, and where its progress goes. */
 export interface PlatformCallContext {
@@ -31,6 +35,8 @@ export interface PlatformCallContext {
   traceparent?: string | undefined;
   onProgress?: OperationContext['onProgress'];
   signal?: AbortSignal | undefined;
+  /** The prefix mode of the endpoint calling (search-tools answers names as that endpoint has them). */
+  prefix?: PrefixMode | undefined;
 }
 
 /**
@@ -60,6 +66,10 @@ export interface PlatformToolDeps {
   servers?: ServerCommandsPort | undefined;
   /** Absent where this process has no template catalog. */
   templates?: TemplateService | undefined;
+  /** The servers' catalogs, for search-tools; absent: no search-tools. */
+  catalog?: Pick<CatalogSource, 'enabledServers'> | undefined;
+  /** How the aggregate endpoint names tools (search-tools answers names to call them by). */
+  naming?: Naming | undefined;
 }
 
 interface ToolDef {
@@ -105,6 +115,47 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
       }),
     },
   ];
+  const catalog = deps.catalog;
+  if (catalog) {
+    const naming = deps.naming ?? defaultNaming;
+    defs.push({
+      tool: {
+        name: 'search-tools',
+        title: 'Search tools',
+        description:
+          'Finds tools by words across every MCP server you may call — in their names, titles, descriptions and server names — best match first. Each match gives the name to call it by on this endpoint, its description and its input schema: for clients that load tools as they need them.',
+        inputSchema: inputSchema(SearchToolsInput),
+        annotations: readOnly,
+      },
+      action: 'server.list',
+      run: async (args, ctx) => {
+        const { query, limit = 10 } = SearchToolsInput.parse(args);
+        const asServer = (s: CatalogServer) =>
+          ({ kind: 'server', tenant: s.tenant, server: s.name, owner: s.owner }) as const;
+        const visible = (await catalog.enabledServers()).filter(
+          (s) => deps.authz.decide(ctx.principal, 'server.read', asServer(s)).visible,
+        );
+        const names = exposureOf(
+          naming,
+          ctx.prefix ?? naming.prefix,
+          visible,
+          'tools',
+          `switchyard${naming.separator}`,
+        );
+        const tools = searchTools(visible, query, limit, {
+          mayCall: (s, tool) =>
+            deps.authz.decide(
+              ctx.principal,
+              'tool.call',
+              { ...asServer(s), kind: 'tool', tool },
+              { phase: 'list' },
+            ).effect === 'allow',
+          nameOf: names.nameOf,
+        });
+        return { query, tools };
+      },
+    });
+  }
   const servers = deps.servers;
   if (servers) {
     defs.push({

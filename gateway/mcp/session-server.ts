@@ -294,6 +294,7 @@ export function createSessionServer(
           traceparent: identity.traceparent(),
           onProgress,
           signal: extra.signal,
+          ...(scope.kind === 'aggregate' && { prefix }),
         });
       }
       const unknownTool = () => unknown('tool', name);

@@ -97,6 +97,10 @@ describe('/mcp prefix modes', () => {
     expect(names).not.toContain('echo');
     expect(names).toContain('switchyard__list-servers');
     expect(text(await client.callTool({ name: 'slow', arguments: { ms: 1 } }))).toMatch(/^done after/);
+    // search-tools answers the names of the endpoint that asks.
+    const found = await client.callTool({ name: 'switchyard__search-tools', arguments: { query: 'echo' } });
+    const matches = (found.structuredContent as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+    expect(matches.sort()).toEqual(['errors__echo', 'everything__echo', 'hang__echo']);
     expect(text(await client.callTool({ name: 'errors__echo', arguments: {} }))).toBe('ok');
     const error = await client.callTool({ name: 'echo', arguments: {} }).catch((e: McpError) => e);
     expect(error).toMatchObject({ code: -32602, data: { code: 'MCP.UNKNOWN_TOOL', tool: 'echo' } });
