@@ -54,4 +54,27 @@ describe('routing server-initiated requests to the call that caused them', () =>
     router.enter({ createMessage: sample }, new AbortController().signal);
     expect(router.route(canSample)).toEqual({ kind: 'ambiguous', callers: 2 });
   });
+
+  it('goes exactly to the call that sent the related request, whoever else has calls in flight', async () => {
+    const router = new CallRouter();
+    const a = router.enter({ caller: 'a', createMessage: sample }, new AbortController().signal);
+    const b = router.enter({ caller: 'b', createMessage: sample }, new AbortController().signal);
+    const c = router.enter({ caller: 'c' }, new AbortController().signal);
+    // The SDK sends a call's request inside the call's scope (after an await, as it does).
+    await router.run(a.context, async () => {
+      await Promise.resolve();
+      router.bind('conn:1');
+    });
+    await router.run(b.context, async () => router.bind('conn:2'));
+    await router.run(c.context, async () => router.bind('conn:3'));
+    router.bind('conn:4'); // outside any call: bound to nothing
+    expect(router.route(canSample, 'conn:1')).toEqual({ kind: 'call', call: a.context });
+    expect(router.route(canSample, 'conn:2')).toEqual({ kind: 'call', call: b.context });
+    // Related to c, which cannot sample: nowhere, not to a or b.
+    expect(router.route(canSample, 'conn:3')).toEqual({ kind: 'none' });
+    // Unknown request: as without a relation.
+    expect(router.route(canSample, 'conn:4')).toEqual({ kind: 'ambiguous', callers: 3 });
+    b.leave();
+    expect(router.route(canSample, 'conn:2')).toEqual({ kind: 'ambiguous', callers: 2 });
+  });
 });

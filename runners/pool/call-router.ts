@@ -1,4 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientSideHandlers } from '../upstream.port.ts';
+
+/** The call whose SDK request is being made in this async context (see CallRouter.run). */
+const currentCall = new AsyncLocalStorage<CallContext>();
 
 /** One request in flight on an instance, with what its caller can serve. */
 export interface CallContext {
@@ -16,30 +20,58 @@ export type Route =
 
 /**
  * Finds the call a server-initiated request (sampling, elicitation, roots) or log message belongs
- * to. MCP does not say: over stdio these messages carry no reference to the request that caused
- * them, and the SDK client does not surface the Streamable HTTP stream they came on. So: when the
- * calls in flight on the instance all belong to one caller, it goes to that caller's most recent
- * call that can take it; when they belong to several callers it is refused, never guessed
- * (a sampling request shown to the wrong user would leak the other user's context). Progress is
- * exact (by progress token, in the SDK).
+ * to. Exactly, when the message says which request it relates to: over Streamable HTTP a server
+ * sends them on the stream of the POST that carried the request (attributed-streams.ts tells the
+ * handlers that request's id, and `bind` records which call made it). Otherwise (stdio, SSE, the
+ * standalone GET stream) MCP does not say: when the calls in flight on the instance all belong to
+ * one caller, it goes to that caller's most recent call that can take it; when they belong to
+ * several callers it is refused, never guessed (a sampling request shown to the wrong user would
+ * leak the other user's context). Progress is exact (by progress token, in the SDK).
  */
 export class CallRouter {
   private readonly calls = new Map<number, CallContext>();
   private nextId = 1;
 
+  /** The calls that made each request the instance sent (keys from `bind`), while they run. */
+  private readonly byRequest = new Map<string, CallContext>();
+  private readonly requestsOf = new Map<number, string[]>();
+
   enter(handlers: ClientSideHandlers, signal: AbortSignal): { context: CallContext; leave(): void } {
     const context: CallContext = { id: this.nextId++, handlers, signal };
     this.calls.set(context.id, context);
-    return { context, leave: () => this.calls.delete(context.id) };
+    return {
+      context,
+      leave: () => {
+        this.calls.delete(context.id);
+        for (const key of this.requestsOf.get(context.id) ?? []) this.byRequest.delete(key);
+        this.requestsOf.delete(context.id);
+      },
+    };
+  }
+
+  /** Runs `fn` (the SDK request of a call) so that the requests it sends can be bound to the call. */
+  run<T>(context: CallContext, fn: () => T): T {
+    return currentCall.run(context, fn);
+  }
+
+  /** Records that the request `key` was sent by the call running in this async context, if any. */
+  bind(key: string): void {
+    const context = currentCall.getStore();
+    if (!context || !this.calls.has(context.id)) return;
+    this.byRequest.set(key, context);
+    this.requestsOf.set(context.id, [...(this.requestsOf.get(context.id) ?? []), key]);
   }
 
   /**
-   * Where a server-initiated message goes. Callers are counted over every call in flight, whatever
+   * Where a server-initiated message goes. Related to a request a call made (`relatedTo`): that
+   * call, or nowhere if it cannot serve it. Otherwise callers are counted over every call in flight, whatever
    * they can serve: a caller without sampling may be the one whose call caused the request, so
    * handing it to another caller that happens to sample would be a guess. Exactly one caller: its
    * most recent call that can serve it (`canServe`), or nowhere. Several: refused.
    */
-  route(canServe: (handlers: ClientSideHandlers) => boolean): Route {
+  route(canServe: (handlers: ClientSideHandlers) => boolean, relatedTo?: string): Route {
+    const related = relatedTo === undefined ? undefined : this.byRequest.get(relatedTo);
+    if (related) return canServe(related.handlers) ? { kind: 'call', call: related } : { kind: 'none' };
     const callers = new Set<string>();
     let last: CallContext | undefined;
     for (const c of this.calls.values()) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -19,6 +20,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import { type EgressGuard, egressRefusalIn } from '../egress.ts';
 import { JsonRpcError } from '../json-rpc-error.ts';
 import type { ListChanged } from '../upstream.port.ts';
+import { attribute, relatedRequestKey } from './attributed-streams.ts';
 import type { CallContext, CallRouter, Route } from './call-router.ts';
 import { spawnServer } from './child-process.ts';
 import { createEgressFetch } from './egress-fetch.ts';
@@ -98,7 +100,7 @@ function routedClient(options: ConnectOptions): Client {
   if (caps.sampling) {
     client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
       const call = callFor(
-        router.route((h) => h.createMessage !== undefined),
+        router.route((h) => h.createMessage !== undefined, relatedRequestKey()),
         'sampling',
       );
       return call.handlers.createMessage!(request.params, AbortSignal.any([extra.signal, call.signal]));
@@ -107,7 +109,7 @@ function routedClient(options: ConnectOptions): Client {
   if (caps.elicitation) {
     client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
       const call = callFor(
-        router.route((h) => h.elicit !== undefined),
+        router.route((h) => h.elicit !== undefined, relatedRequestKey()),
         'elicitation',
       );
       return call.handlers.elicit!(request.params, AbortSignal.any([extra.signal, call.signal]));
@@ -116,14 +118,14 @@ function routedClient(options: ConnectOptions): Client {
   if (caps.roots) {
     client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
       const call = callFor(
-        router.route((h) => h.listRoots !== undefined),
+        router.route((h) => h.listRoots !== undefined, relatedRequestKey()),
         'roots',
       );
       return call.handlers.listRoots!(AbortSignal.any([extra.signal, call.signal]));
     });
   }
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-    const route = router.route((h) => h.onLog !== undefined);
+    const route = router.route((h) => h.onLog !== undefined, relatedRequestKey());
     if (route.kind === 'call') route.call.handlers.onLog?.(notification.params);
     else
       logger.debug(
@@ -249,6 +251,9 @@ async function openHttp(
         },
       })
     : new SSEClientTransport(url, { requestInit, fetch: egress.fetch });
+  // Messages on a request's own response stream go to exactly the call that sent it.
+  if (transport instanceof StreamableHTTPClientTransport)
+    attribute(transport, randomUUID(), (key) => options.router.bind(key));
   const log = options.logger.child({ url: redactUrl(url) });
   const client = routedClient({ ...options, logger: log });
   let reason: string | undefined;

@@ -198,19 +198,21 @@ export class UpstreamInstance {
     setMaxListeners(0, signal);
     const call = this.router.enter(options, signal);
     try {
-      const result = await run({
-        client: connection.client,
-        connection,
-        request: {
-          signal: options.signal,
-          timeout: options.timeoutMs,
-          // A call that reports progress is alive: its timeout starts over with each report.
-          resetTimeoutOnProgress: true,
-          // Always asked for, so that the upstream sends progress and the timeout can reset.
-          onprogress: (p) =>
-            options.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
-        },
-      });
+      const result = await this.router.run(call.context, () =>
+        run({
+          client: connection.client,
+          connection,
+          request: {
+            signal: options.signal,
+            timeout: options.timeoutMs,
+            // A call that reports progress is alive: its timeout starts over with each report.
+            resetTimeoutOnProgress: true,
+            // Always asked for, so that the upstream sends progress and the timeout can reset.
+            onprogress: (p) =>
+              options.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
+          },
+        }),
+      );
       this.breaker.success();
       return result;
     } catch (e) {

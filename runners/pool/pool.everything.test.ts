@@ -323,6 +323,45 @@ describe('upstream pool: server-everything over Streamable HTTP and SSE', () => 
     await pool.stop(s.serverId);
   });
 
+  it("gives each client's sampling request to its own call over Streamable HTTP while other clients' calls run", async () => {
+    const http = await startEverythingHttp('streamableHttp');
+    servers.push(http);
+    const s = spec({ type: 'streamable-http', url: http.url, headers: {} }, { name: 'attributed' });
+    await pool.ensure(s);
+    const asked: string[] = [];
+    const sampler = (who: string) => async () => {
+      asked.push(who);
+      return {
+        model: 'm',
+        role: 'assistant' as const,
+        content: { type: 'text' as const, text: `from ${who}` },
+      };
+    };
+    // Over stdio these would be refused (calls of several clients in flight, no way to tell whose).
+    const running = pool.callTool(
+      s.serverId,
+      'trigger-long-running-operation',
+      { duration: 1.5, steps: 3 },
+      { caller: 'a', createMessage: sampler('a') },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const [b, c] = await Promise.all(
+      ['b', 'c'].map((who) =>
+        pool.callTool(
+          s.serverId,
+          'trigger-sampling-request',
+          { prompt: `for ${who}` },
+          { caller: who, createMessage: sampler(who) },
+        ),
+      ),
+    );
+    expect(textOf(b!)).toContain('from b');
+    expect(textOf(c!)).toContain('from c');
+    expect(asked.sort()).toEqual(['b', 'c']);
+    await running;
+    await pool.stop(s.serverId);
+  });
+
   it('calls tools over SSE', async () => {
     const sse = await startEverythingHttp('sse');
     servers.push(sse);

@@ -4,6 +4,12 @@
  * `/servers/<name>/mcp`. Every scenario that passes against the fixture directly must pass here.
  */
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
@@ -94,6 +100,65 @@ describe('conformance suite through /servers/<name>/mcp', () => {
         [],
       );
     });
+  }
+
+  it('every scenario passing directly passes with an http upstream while other clients call it at the same time', {
+    timeout: 180_000,
+  }, async () => {
+    // Three other clients keep calling the same upstream with logging and sampling of their own.
+    const stop = new AbortController();
+    const loaders = await Promise.all(['x', 'y', 'z'].map((who) => startLoader(who, stop.signal)));
+    try {
+      const run = await runConformanceDetailed({
+        url: `${system.url}/servers/fixture-http/mcp`,
+        token: TEST_ADMIN_KEY,
+      });
+      const failing = Object.entries(baseline.scenarios)
+        .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
+        .map(([s]) => s);
+      console.info(`conformance through an http upstream under load: ${JSON.stringify(run.results)}`);
+      expect(failing, `scenarios failing under load:\n${describeRun(run)}`).toEqual([]);
+    } finally {
+      stop.abort();
+    }
+    for (const l of await Promise.all(loaders.map((l) => l.done))) {
+      expect(l.calls, `${l.who} made calls`).toBeGreaterThan(0);
+      // Each of its calls got its own three log messages and its own sampling answer, nobody else's.
+      expect(l.logs, l.who).toBe(3 * l.loggingCalls);
+      expect(l.foreign, l.who).toEqual([]);
+    }
+  });
+
+  /** A client of /servers/fixture-http/mcp calling tools that log and sample until `signal` aborts. */
+  async function startLoader(who: string, signal: AbortSignal) {
+    const c = new Client({ name: `load-${who}`, version: '1.0.0' }, { capabilities: { sampling: {} } });
+    const state = { who, calls: 0, loggingCalls: 0, logs: 0, foreign: [] as string[] };
+    c.setNotificationHandler(LoggingMessageNotificationSchema, () => {
+      state.logs++;
+    });
+    c.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const prompt = JSON.stringify(request.params.messages);
+      if (!prompt.includes(`from ${who}`)) state.foreign.push(prompt);
+      return { model: 'm', role: 'assistant', content: { type: 'text', text: `answer for ${who}` } };
+    });
+    await c.connect(
+      new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture-http/mcp`), {
+        requestInit: { headers: adminAuth },
+      }),
+    );
+    const done = (async () => {
+      while (!signal.aborted) {
+        await c.callTool({ name: 'test_tool_with_logging', arguments: {} });
+        state.loggingCalls++;
+        const r = await c.callTool({ name: 'test_sampling', arguments: { prompt: `from ${who}` } });
+        if (!JSON.stringify(r.content).includes(`answer for ${who}`))
+          state.foreign.push(JSON.stringify(r.content));
+        state.calls += 2;
+      }
+      await c.close();
+      return state;
+    })();
+    return { done };
   }
 
   it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
