@@ -9,6 +9,7 @@ const exclude = ['node_modules/**', '.data/**', 'templates/builtin/**', 'workspa
 const unit = [
   'kernel/**/*.test.ts',
   'domains/**/decider.test.ts',
+  'domains/servers/settings.test.ts',
   'domains/access/decide.test.ts',
   'analysis/line-counts.test.ts',
   'analysis/languages.test.ts',

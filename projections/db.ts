@@ -58,6 +58,7 @@ export interface ServerSettingsView {
   loadBalancing?: 'round-robin' | 'least-connections' | 'weighted';
   weights?: number[];
   pinTools?: boolean;
+  tools?: Record<string, { hidden?: boolean; name?: string; description?: string }>;
 }
 
 export interface ServersTable {

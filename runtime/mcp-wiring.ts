@@ -22,6 +22,7 @@ function toCatalogServer(v: CatalogView): CatalogServer {
     capabilities: v.capabilities,
     instructions: v.instructions ?? undefined,
     tools: v.tools as Tool[],
+    toolOrigins: v.toolOrigins,
     resources: v.resources as Resource[],
     resourceTemplates: v.resourceTemplates as ResourceTemplate[],
     prompts: v.prompts as Prompt[],

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Authorizer } from '../../domains/access/index.ts';
+import { upstreamToolName } from '../../domains/servers/index.ts';
 import {
   redactArguments,
   type ToolCallCommands,
@@ -27,6 +28,8 @@ export interface CallTarget {
   tenant: string;
   owner: string;
   tools: ReadonlyArray<{ name: string; inputSchema?: unknown }>;
+  /** Served name → the upstream's own name, for tools the server serves renamed. */
+  toolOrigins?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface CallToolRequest {
@@ -80,6 +83,8 @@ export function makeCallTool(deps: CallToolDeps) {
     // Looked up here, for every edge alike: a tool the server does not list is unknown.
     const tool = server.tools.find((t) => t.name === request.tool);
     if (!tool) throw request.unknownTool();
+    // A tool served under another name is still the upstream's tool to everything below the edge.
+    const upstreamTool = upstreamToolName(server.toolOrigins, request.tool);
     // Arguments the log cannot hold are refused before anything runs: no call without its record.
     const bad = findUnstorable(request.args);
     if (bad) {
@@ -94,7 +99,7 @@ export function makeCallTool(deps: CallToolDeps) {
       kind: 'tool',
       tenant: server.tenant,
       server: server.name,
-      tool: request.tool,
+      tool: upstreamTool,
       owner: server.owner,
     } as const;
     const listed = deps.authz.decide(principal, 'tool.call', resource, { phase: 'list' });
@@ -109,14 +114,15 @@ export function makeCallTool(deps: CallToolDeps) {
       args: request.args,
       phase: 'call',
     });
-    await deps.limits.tool(principal, server.name, request.tool);
+    await deps.limits.tool(principal, server.name, upstreamTool);
     // The call's one record, from here to the event: arguments redacted before they are stored —
     // by key name, value shape and the tool's schema hints (kernel/redaction.ts).
     const start: ToolCallStart = {
       callId: deps.ids.uuid(),
       serverId: server.serverId,
       serverName: server.name,
-      tool: request.tool,
+      tool: upstreamTool,
+      ...(upstreamTool !== request.tool && { servedAs: request.tool }),
       arguments: redactArguments(request.args, {
         patterns: deps.redactPatterns ?? [],
         inputSchema: tool.inputSchema,
@@ -175,7 +181,7 @@ export function makeCallTool(deps: CallToolDeps) {
     try {
       result = await deps.upstreams.callTool(
         request.server.serverId,
-        request.tool,
+        start.tool,
         request.args,
         request.options,
       );

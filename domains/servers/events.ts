@@ -36,6 +36,24 @@ export const QUERY_NAME_RE = /^[A-Za-z0-9._~[\]-]{1,128}$/;
 export const LOAD_BALANCING = ['round-robin', 'least-connections', 'weighted'] as const;
 export type LoadBalancing = (typeof LOAD_BALANCING)[number];
 
+/** A tool name as MCP allows it (1-128 letters, digits, `_`, `-`, `.`): what a tool may be renamed to. */
+export const TOOL_NAME_RE = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * How the gateway serves one of a server's tools: hidden (neither listed nor callable), under
+ * another name, or with another description. The catalog keeps the upstream's own definition;
+ * authorization, rate limits and the audit log keep using the upstream's name, so a rename never
+ * slips past a grant or policy written for the tool.
+ */
+export const toolOverrideSchema = z
+  .object({
+    hidden: z.boolean().optional(),
+    name: z.string().regex(TOOL_NAME_RE, 'must be 1-128 letters, digits, "_", "-" or "."').optional(),
+    description: z.string().max(4_000).optional(),
+  })
+  .strict();
+export type ToolOverride = z.infer<typeof toolOverrideSchema>;
+
 /**
  * Timeouts, health interval and instances of a server. Every field is optional, so events written
  * before a field existed stay valid without an upcaster. How the instance fields fit the transport
@@ -62,6 +80,11 @@ export const serverSettingsSchema = z
      * approves the new definition. See domains/catalog (ToolDefinitionChanged, ToolDefinitionApproved).
      */
     pinTools: z.boolean().optional(),
+    /** Per tool, by the upstream's own name: hide, rename or re-describe it (toolOverrideSchema). */
+    tools: z
+      .record(z.string().min(1).max(256), toolOverrideSchema)
+      .refine((r) => Object.keys(r).length <= 1_000, 'at most 1000 tool overrides')
+      .optional(),
   })
   .strict();
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;

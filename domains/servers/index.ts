@@ -48,5 +48,11 @@ export {
 } from './events.ts';
 export type { ServerCommandDeps, ServerCommandResult, ServerCommands } from './handlers.ts';
 export { makeServerCommands, serverIdFor, serverNameStream, serverStream } from './handlers.ts';
-export type { SettingsIssue, TransportShape } from './settings.ts';
-export { instanceCount, MAX_INSTANCES, settingsIssues } from './settings.ts';
+export type { ServedTools, SettingsIssue, TransportShape } from './settings.ts';
+export {
+  applyToolOverrides,
+  instanceCount,
+  MAX_INSTANCES,
+  settingsIssues,
+  upstreamToolName,
+} from './settings.ts';

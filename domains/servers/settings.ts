@@ -57,6 +57,7 @@ export function settingsIssues(transport: TransportShape, settings: ServerSettin
       issues.push({ path: 'extraUrls', message: `at most ${MAX_INSTANCES} instances in all` });
     }
   }
+  issues.push(...toolOverrideIssues(settings));
   const count = instanceCount(transport, settings);
   if (settings.weights !== undefined) {
     if (settings.loadBalancing !== 'weighted') {
@@ -81,4 +82,66 @@ export function settingsIssues(transport: TransportShape, settings: ServerSettin
 
 function normalizeUrl(u: string): string {
   return URL.parse(u)?.href ?? u;
+}
+
+/** Two tools renamed to one name would make it mean two things. */
+function toolOverrideIssues(settings: ServerSettings): SettingsIssue[] {
+  const byName = new Map<string, string>();
+  const issues: SettingsIssue[] = [];
+  for (const [tool, o] of Object.entries(settings.tools ?? {})) {
+    if (o.name === undefined || o.hidden) continue;
+    const other = byName.get(o.name);
+    if (other !== undefined) {
+      issues.push({
+        path: `tools.${tool}.name`,
+        message: `${JSON.stringify(tool)} and ${JSON.stringify(other)} cannot both be served as ${JSON.stringify(o.name)}`,
+      });
+    }
+    byName.set(o.name, tool);
+  }
+  return issues;
+}
+
+/** What a server's tools look like served, and which upstream tool each renamed one is. */
+export interface ServedTools<T> {
+  tools: T[];
+  /** Served name → the upstream's own name, for the renamed ones. */
+  origins: Record<string, string>;
+}
+
+/**
+ * Applies a server's tool overrides to the tools it lists: hidden ones are left out, renamed ones
+ * served under their new name — unless that name is taken by another tool served as it is (the
+ * rename then waits; the tool keeps its own name) — and re-described ones with their description.
+ */
+export function applyToolOverrides<T extends { name: string; description?: string | undefined }>(
+  listed: readonly T[],
+  overrides: ServerSettings['tools'],
+): ServedTools<T> {
+  if (!overrides || Object.keys(overrides).length === 0) return { tools: [...listed], origins: {} };
+  const visible = listed.filter((t) => overrides[t.name]?.hidden !== true);
+  const keep = new Set(visible.filter((t) => overrides[t.name]?.name === undefined).map((t) => t.name));
+  const origins: Record<string, string> = {};
+  const tools = visible.map((t) => {
+    const o = overrides[t.name];
+    if (!o) return t;
+    let name = t.name;
+    if (o.name !== undefined && o.name !== t.name && !keep.has(o.name) && origins[o.name] === undefined) {
+      name = o.name;
+      origins[name] = t.name;
+    }
+    return { ...t, name, ...(o.description !== undefined && { description: o.description }) };
+  });
+  return { tools, origins };
+}
+
+/**
+ * The upstream's own name of a tool as served (`origins` from applyToolOverrides): what
+ * authorization, rate limits, the audit log and the upstream itself know it by.
+ */
+export function upstreamToolName(
+  origins: Readonly<Record<string, string>> | undefined,
+  served: string,
+): string {
+  return origins?.[served] ?? served;
 }

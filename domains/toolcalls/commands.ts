@@ -12,7 +12,10 @@ export const StartToolCall = z.object({
     callId: z.uuid(),
     serverId: z.uuid(),
     serverName: z.string(),
+    /** The upstream's own name of the tool. */
     tool: z.string(),
+    /** The name the caller used, when the server serves the tool renamed. */
+    servedAs: z.string().optional(),
     arguments: z.record(z.string(), z.unknown()),
     actor: z.string(),
     via: z.enum(TOOL_CALL_VIAS),

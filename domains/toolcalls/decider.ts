@@ -81,6 +81,7 @@ function start(command: StartToolCall, state: ToolCallState): ToolCallEvent[] {
         serverId: d.serverId,
         serverName: d.serverName,
         tool: d.tool,
+        ...(d.servedAs !== undefined && { servedAs: d.servedAs }),
         arguments: d.arguments,
         actor: d.actor,
         via: d.via,

@@ -30,6 +30,8 @@ export const toolCallStartedSchema = z.object({
   serverName: z.string().min(1),
   /** The upstream tool's own name (not the gateway's `<server>__<tool>` alias). */
   tool: z.string().min(1),
+  /** The name the caller used, when the server serves the tool renamed (settings.tools). */
+  servedAs: z.string().min(1).optional(),
   arguments: z.record(z.string(), z.unknown()),
   /** Who called: the MCP or REST client's identity. */
   actor: z.string().min(1),

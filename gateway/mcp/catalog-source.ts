@@ -9,7 +9,10 @@ export interface CatalogServer {
   owner: string;
   capabilities: Record<string, unknown>;
   instructions: string | undefined;
+  /** As served: hidden tools left out, overrides applied (settings.tools). */
   tools: Tool[];
+  /** Served name → the upstream's own name, for the tools served renamed. */
+  toolOrigins?: Readonly<Record<string, string>>;
   resources: Resource[];
   resourceTemplates: ResourceTemplate[];
   prompts: Prompt[];

@@ -7,7 +7,7 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
-import { parseRegistration } from '../../domains/servers/index.ts';
+import { parseRegistration, upstreamToolName } from '../../domains/servers/index.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { randomIds } from '../../kernel/ids.ts';
 import type { Principal } from '../../kernel/principal.ts';
@@ -147,7 +147,7 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
             deps.authz.decide(
               ctx.principal,
               'tool.call',
-              { ...asServer(s), kind: 'tool', tool },
+              { ...asServer(s), kind: 'tool', tool: upstreamToolName(s.toolOrigins, tool) },
               { phase: 'list' },
             ).effect === 'allow',
           nameOf: names.nameOf,

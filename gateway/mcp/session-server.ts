@@ -23,6 +23,7 @@ import {
 import { z } from 'zod';
 import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
+import { upstreamToolName } from '../../domains/servers/index.ts';
 import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Principal } from '../../kernel/principal.ts';
@@ -136,8 +137,15 @@ export function createSessionServer(
   /** A server as authorization sees it. */
   const serverResource = (s: CatalogServer) =>
     ({ kind: 'server', tenant: s.tenant, server: s.name, owner: s.owner }) as const;
-  const toolResource = (s: CatalogServer, tool: string) =>
-    ({ kind: 'tool', tenant: s.tenant, server: s.name, tool, owner: s.owner }) as const;
+  /** A tool as authorization sees it: by the upstream's own name, whatever it is served as. */
+  const toolResource = (s: CatalogServer, served: string) =>
+    ({
+      kind: 'tool',
+      tenant: s.tenant,
+      server: s.name,
+      tool: upstreamToolName(s.toolOrigins, served),
+      owner: s.owner,
+    }) as const;
   const allowed = (action: Action, resource: Parameters<Authorizer['decide']>[2]) =>
     deps.authz.decide(identity.principal(), action, resource, { phase: 'list' }).effect === 'allow';
   /** Whether the principal sees the server at all (a tool grant is enough to see it). */

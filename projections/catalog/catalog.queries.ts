@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { type ToolDefinition, toolDefinition, toolDefinitionHash } from '../../domains/catalog/index.ts';
+import { applyToolOverrides } from '../../domains/servers/index.ts';
 import { isUuid } from '../../kernel/ids.ts';
 import type { ReadModelTables } from '../db.ts';
 import type { TenantScope } from '../tenant-scope.ts';
@@ -36,8 +37,10 @@ export interface CatalogView {
    * one): not in `tools`. See listPendingTools for what changed.
    */
   withheldTools: string[];
-  /** What clients may see: withheld tools are left out. */
+  /** What clients may see: withheld and hidden tools are left out, overrides applied (settings.tools). */
   tools: McpObject[];
+  /** Served name → the upstream's own name, for the tools served renamed. */
+  toolOrigins: Record<string, string>;
   resources: McpObject[];
   resourceTemplates: McpObject[];
   prompts: McpObject[];
@@ -106,10 +109,12 @@ export async function listCatalog(db: Db, options: ListCatalogOptions = {}): Pro
     const shown = approved
       ? listed.filter((t) => approved.get(String(t.name)) === toolDefinitionHash(t))
       : listed;
+    const served = applyToolOverrides(shown as Array<McpObject & { name: string }>, r.settings?.tools);
     return view(r, {
       pinTools: approved !== undefined,
       withheldTools: approved ? listed.filter((t) => !shown.includes(t)).map((t) => String(t.name)) : [],
-      tools: shown,
+      tools: served.tools,
+      toolOrigins: served.origins,
       resources: resources.get(r.server_id) ?? [],
       resourceTemplates: templates.get(r.server_id) ?? [],
       prompts: prompts.get(r.server_id) ?? [],
@@ -140,7 +145,7 @@ function view(
   r: StateRow,
   rest: Pick<
     CatalogView,
-    'pinTools' | 'withheldTools' | 'tools' | 'resources' | 'resourceTemplates' | 'prompts'
+    'pinTools' | 'withheldTools' | 'tools' | 'toolOrigins' | 'resources' | 'resourceTemplates' | 'prompts'
   >,
 ): CatalogView {
   return {
