@@ -64,10 +64,10 @@ export class CallRouter {
 
   /**
    * Where a server-initiated message goes. Related to a request a call made (`relatedTo`): that
-   * call, or nowhere if it cannot serve it. Otherwise callers are counted over every call in flight, whatever
-   * they can serve: a caller without sampling may be the one whose call caused the request, so
-   * handing it to another caller that happens to sample would be a guess. Exactly one caller: its
-   * most recent call that can serve it (`canServe`), or nowhere. Several: refused.
+   * call, or nowhere if it cannot serve it. Otherwise callers are counted over every call in
+   * flight, whatever they can serve: a caller without sampling may be the one whose call caused
+   * the request, so handing it to another caller that happens to sample would be a guess. Exactly
+   * one caller: its most recent call that can serve it (`canServe`), or nowhere. Several: refused.
    */
   route(canServe: (handlers: ClientSideHandlers) => boolean, relatedTo?: string): Route {
     const related = relatedTo === undefined ? undefined : this.byRequest.get(relatedTo);
