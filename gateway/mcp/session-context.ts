@@ -5,6 +5,7 @@ import {
   ElicitResultSchema,
   ErrorCode,
   ListRootsResultSchema,
+  type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
@@ -83,6 +84,25 @@ export interface SessionContext {
   ): Promise<{ server: CatalogServer; name: string } | undefined>;
   /** How a request's progress, logs and server-to-client requests reach this session. */
   relay(extra: Extra): CallOptions;
+  /** What the session's client set: the least severe log level it wants (logging/setLevel). */
+  state: { logLevel?: LoggingLevel };
+}
+
+/** RFC 5424 severities, least severe first, as MCP's logging levels are. */
+const LOG_LEVELS: readonly LoggingLevel[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
+
+/** Whether a message at `level` reaches a client that asked for `wanted` and above. */
+export function wantsLog(wanted: LoggingLevel | undefined, level: LoggingLevel): boolean {
+  return wanted === undefined || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(wanted);
 }
 
 export function sessionContext(
@@ -185,6 +205,7 @@ export function sessionContext(
   // This server is one client (a session, a stdio connection, or one sessionless request): the
   // upstream's sampling and elicitation requests are routed only when they cannot be another's.
   const caller = randomUUID();
+  const state: SessionContext['state'] = {};
   const relay = (extra: Extra): CallOptions => {
     const client = server.getClientCapabilities() ?? {};
     const progressToken = extra._meta?.progressToken;
@@ -197,8 +218,10 @@ export function sessionContext(
             .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
             .catch(() => undefined),
       }),
-      onLog: (params) =>
-        void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined),
+      onLog: (params) => {
+        if (!wantsLog(state.logLevel, params.level)) return;
+        void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
+      },
       ...(client.sampling && {
         createMessage: (params, signal) =>
           extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, {
@@ -233,5 +256,6 @@ export function sessionContext(
     exposure,
     route,
     relay,
+    state,
   };
 }

@@ -53,18 +53,13 @@ export function registerPromptHandlers(ctx: SessionContext, capabilities: Server
     });
   }
 
-  if (scope.kind !== 'server') {
-    server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
-  } else if (capabilities.logging) {
-    // The single-server endpoint forwards the log level to its upstream, unchanged.
-    server.setRequestHandler(SetLevelRequestSchema, async (r, extra) => {
-      const [target] = await servers();
-      if (!target) throw notEnabled();
-      try {
-        return await deps.upstreams.request(target.serverId, 'logging/setLevel', r.params, relay(extra));
-      } catch (e) {
-        throw toJsonRpcError(e);
-      }
+  if (capabilities.logging) {
+    // The level is this session's: an upstream's session is shared by every client, so the level
+    // is not passed on (one client's 'error' would silence another's 'info'); the gateway drops
+    // the messages below it on their way to this session (SessionContext.relay).
+    server.setRequestHandler(SetLevelRequestSchema, async (r) => {
+      ctx.state.logLevel = r.params.level;
+      return {};
     });
   }
 

@@ -129,6 +129,35 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     }
   });
 
+  it("keeps each session's log level its own: one client's level never silences another's logs", async () => {
+    const open = async (name: string) => {
+      const c = new Client({ name, version: '1.0.0' });
+      const logs: string[] = [];
+      c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.level));
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture-stdio/mcp`), {
+          requestInit: { headers: adminAuth },
+        }),
+      );
+      return { c, logs };
+    };
+    const quiet = await open('quiet');
+    const chatty = await open('chatty');
+    try {
+      await quiet.c.setLoggingLevel('error');
+      await quiet.c.callTool({ name: 'test_tool_with_logging', arguments: {} });
+      await chatty.c.callTool({ name: 'test_tool_with_logging', arguments: {} });
+      expect(quiet.logs).toEqual([]);
+      expect(chatty.logs).toEqual(['info', 'info', 'info']);
+      await quiet.c.setLoggingLevel('info');
+      await quiet.c.callTool({ name: 'test_tool_with_logging', arguments: {} });
+      expect(quiet.logs).toEqual(['info', 'info', 'info']);
+    } finally {
+      await quiet.c.close();
+      await chatty.c.close();
+    }
+  });
+
   /** A client of /servers/fixture-http/mcp calling tools that log and sample until `signal` aborts. */
   async function startLoader(who: string, signal: AbortSignal) {
     const c = new Client({ name: `load-${who}`, version: '1.0.0' }, { capabilities: { sampling: {} } });
