@@ -24,6 +24,7 @@ import { serversRoutes } from './routes/servers.routes.ts';
 import { templatesRoutes } from './routes/templates.routes.ts';
 import { toolCallsRoutes } from './routes/tool-calls.routes.ts';
 import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
+import { toolsetsRoutes } from './routes/toolsets.routes.ts';
 
 const CORRELATION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -157,6 +158,7 @@ export async function buildApp(deps: GatewayDeps) {
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
   await app.register(toolCallsRoutes(deps), { prefix: '/api/v1' });
+  await app.register(toolsetsRoutes(deps), { prefix: '/api/v1' });
   if (deps.templates) {
     await app.register(templatesRoutes(deps.templates), { prefix: '/api/v1' });
     await app.register(projectsRoutes(deps.templates), { prefix: '/api/v1' });

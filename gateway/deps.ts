@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { CallTool } from '../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../domains/access/index.ts';
 import type { CatalogCommands } from '../domains/catalog/index.ts';
+import type { ToolsetCommands } from '../domains/toolsets/index.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { TemplateService } from '../templates/service.ts';
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
   consistencyTimeoutMs: number;
   servers: ServerCommandsPort;
+  /** Named toolsets (written to their streams directly). */
+  toolsets: ToolsetCommands;
   /** Approving tool definitions of servers that pin them (written to the catalog stream directly). */
   toolApprovals: Pick<CatalogCommands, 'approveTool'>;
   /** Read-model database (Kysely over pg or PGlite). */

@@ -177,6 +177,18 @@ export interface ServerHealthTable {
   position: Int8;
 }
 
+/** A named set of tools (`toolsets` projection), served at /toolsets/<name>/mcp. */
+export interface ToolsetsTable {
+  id: string;
+  tenant: string;
+  name: string;
+  description: string | null;
+  tools: Json<Array<{ server: string; tool: string }>>;
+  revision: Int8;
+  position: Int8;
+  updated_at: Timestamp;
+}
+
 /** Not a projection's table: the last check of each server, written on every check. */
 export interface ServerHealthProbesTable {
   server_id: string;
@@ -394,6 +406,7 @@ export interface ReadModelTables {
   template_source_checks: TemplateSourceChecksTable;
   projects: ProjectsTable;
   code_analyses: CodeAnalysesTable;
+  toolsets: ToolsetsTable;
 }
 
 export type ReadModelDb = Kysely<ReadModelTables>;

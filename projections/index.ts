@@ -104,6 +104,8 @@ export type { ListToolCallsOptions, ToolCallPage, ToolCallView } from './tool-ca
 export { getToolCall, listToolCalls, toolCallsProjection } from './tool-calls/index.ts';
 export type { ServerStats, ToolStats } from './tool-stats/index.ts';
 export { serverStats } from './tool-stats/index.ts';
+export type { ToolsetView } from './toolsets/index.ts';
+export { getToolset, listToolsets, toolsetsProjection } from './toolsets/index.ts';
 
 import { catalogProjection } from './catalog/index.ts';
 import { healthProjection } from './health/index.ts';
@@ -111,6 +113,7 @@ import { projectsProjection } from './projects/index.ts';
 import { serversProjection } from './servers/index.ts';
 import { templatesProjection } from './templates/index.ts';
 import { toolCallsProjection } from './tool-calls/index.ts';
+import { toolsetsProjection } from './toolsets/index.ts';
 
 /**
  * Every projection of the system, for the composition root. Tool statistics have no projection of
@@ -123,4 +126,5 @@ export const allProjections = [
   toolCallsProjection,
   templatesProjection,
   projectsProjection,
+  toolsetsProjection,
 ] as const;

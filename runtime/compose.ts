@@ -16,6 +16,7 @@ import { makeServerCommands } from '../domains/servers/handlers.ts';
 import { registerServerEvents } from '../domains/servers/index.ts';
 import { registerTemplateEvents } from '../domains/templates/index.ts';
 import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
+import { makeToolsetCommands, registerToolsetEvents } from '../domains/toolsets/index.ts';
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
@@ -135,6 +136,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     registerProjectEvents(registry);
     registerAccessEvents(registry);
     registerOperationEvents(registry);
+    registerToolsetEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -235,6 +237,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         consistencyTimeoutMs: config.consistencyTimeoutMs,
         servers,
         toolApprovals: makeCatalogCommands({ store, registry, clock: systemClock }),
+        toolsets: makeToolsetCommands({ store, registry }),
         readDb: sql.db,
         store,
         projections,

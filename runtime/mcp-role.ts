@@ -16,7 +16,7 @@ import { tenantScopeOf } from '../gateway/request-context.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Principal } from '../kernel/principal.ts';
-import { listAllServers, type ProjectionRunner } from '../projections/index.ts';
+import { getToolset, listAllServers, type ProjectionRunner } from '../projections/index.ts';
 import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
 import { secretRefPolicy } from '../runners/host-spec.ts';
@@ -193,6 +193,7 @@ export function buildMcp(
     naming: { separator: ctx.config.toolSeparator, prefix: ctx.config.prefixMode },
     logger,
     version: ctx.config.version,
+    toolsets: (tenant: string, name: string) => getToolset(ctx.db, tenant, name),
   };
   const endpoints = mcpRoutes(sessionDeps, {
     allowedHosts: ctx.config.allowedHosts,

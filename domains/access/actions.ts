@@ -63,6 +63,8 @@ export const ACTIONS = {
   'resource.read': a('mcp:read', 'server', "list, read and subscribe to a server's resources", true),
   'prompt.get': a('mcp:read', 'server', "list and get a server's prompts, and completions", true),
   'toolcall.read': a('mcp:read', 'tenant', 'read the audited tool-call log of the tenant'),
+  'toolset.read': a('mcp:read', 'tenant', "list and read the tenant's toolsets"),
+  'toolset.manage': a('mcp:write', 'tenant', 'define, replace and remove toolsets'),
   'events.read': a('mcp:manage', 'tenant', "read the tenant's events in the log"),
   // templates and projects
   'template.read': a('mcp:read', 'tenant', 'search and inspect templates', true),

@@ -59,6 +59,10 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/v1/tool-calls': r('toolcall.read', 'tenant'),
   'GET /api/v1/tool-calls/:id': r('toolcall.read', 'tenant'),
   'GET /api/v1/events': r('events.read', 'tenant'),
+  'GET /api/v1/toolsets': r('toolset.read', 'tenant'),
+  'GET /api/v1/toolsets/:name': r('toolset.read', 'tenant'),
+  'PUT /api/v1/toolsets/:name': r('toolset.manage', 'tenant'),
+  'DELETE /api/v1/toolsets/:name': r('toolset.manage', 'tenant'),
   // templates and projects
   'GET /api/v1/templates': r('template.read', 'tenant'),
   'GET /api/v1/templates/:name': r('template.read', 'tenant'),
@@ -95,6 +99,9 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'GET /platform/mcp': r('mcp.connect', 'self'),
   'POST /platform/mcp': r('mcp.connect', 'self'),
   'DELETE /platform/mcp': r('mcp.connect', 'self'),
+  'GET /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
+  'POST /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
+  'DELETE /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
   // identity and access: the use cases know whose key, grant or principal it is
   'GET /api/v1/me': r('me.read', 'self'),
   'GET /api/v1/tenants': r('tenant.list', 'self'),

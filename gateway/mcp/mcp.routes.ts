@@ -88,6 +88,14 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     request: FastifyRequest,
   ): Promise<{ scope: McpScope; capabilities?: Record<string, unknown> } | undefined> {
     if (request.routeOptions.url === '/platform/mcp') return { scope: { kind: 'platform' } };
+    const toolset = (request.params as { toolset?: string }).toolset;
+    if (toolset !== undefined) {
+      // The caller's tenant's toolset; another tenant's is as unknown as one that does not exist.
+      const found = await deps.toolsets?.(request.principal.tenant, toolset);
+      if (!found) return undefined;
+      const tools = new Set(found.tools.map((t) => `${t.server}\u0000${t.tool}`));
+      return { scope: { kind: 'aggregate', prefix: prefixOf(request), toolset: { name: toolset, tools } } };
+    }
     const name = (request.params as { name?: string }).name;
     if (name === undefined) return { scope: { kind: 'aggregate', prefix: prefixOf(request) } };
     const server = await deps.catalog.serverByName(name);
@@ -128,7 +136,8 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
 
   function sameScope(a: McpScope, b: McpScope): boolean {
     if (a.kind === 'server') return b.kind === 'server' && a.name === b.name;
-    if (a.kind === 'aggregate') return b.kind === 'aggregate' && a.prefix === b.prefix;
+    if (a.kind === 'aggregate')
+      return b.kind === 'aggregate' && a.prefix === b.prefix && a.toolset?.name === b.toolset?.name;
     return a.kind === b.kind;
   }
 
@@ -216,7 +225,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   }
 
   const plugin = async (app: FastifyInstance) => {
-    for (const url of ['/mcp', '/servers/:name/mcp', '/platform/mcp']) {
+    for (const url of ['/mcp', '/servers/:name/mcp', '/platform/mcp', '/toolsets/:toolset/mcp']) {
       app.route({ method: ['GET', 'POST', 'DELETE'], url, schema: { hide: true }, handler: handle });
     }
     const reaper = setInterval(

@@ -25,7 +25,12 @@ import type { PlatformTools } from './platform-tools.ts';
  * one server with its names unchanged, or the platform's own tools and resources alone.
  */
 export type McpScope =
-  | { kind: 'aggregate'; prefix: PrefixMode }
+  | {
+      kind: 'aggregate';
+      prefix: PrefixMode;
+      /** `/toolsets/<name>/mcp`: only these tools (`<server>\u0000<tool>`), and nothing else. */
+      toolset?: { name: string; tools: ReadonlySet<string> };
+    }
   | { kind: 'server'; name: string }
   | { kind: 'platform' };
 
@@ -40,6 +45,11 @@ export interface McpSessionDeps {
   naming: Naming;
   logger: Logger;
   version: string;
+  /** A tenant's toolset by name (`/toolsets/<name>/mcp`); absent: no toolset endpoints. */
+  toolsets?: (
+    tenant: string,
+    name: string,
+  ) => Promise<{ tools: ReadonlyArray<{ server: string; tool: string }> } | undefined>;
 }
 
 export interface SessionIdentity {
@@ -157,7 +167,10 @@ export function sessionContext(
 
   async function servers(): Promise<CatalogServer[]> {
     if (scope.kind === 'platform') return [];
-    if (scope.kind === 'aggregate') return (await deps.catalog.enabledServers()).filter(sees);
+    if (scope.kind === 'aggregate') {
+      const visible = (await deps.catalog.enabledServers()).filter(sees);
+      return scope.toolset ? visible.flatMap((s) => inToolset(s, scope.toolset!.tools)) : visible;
+    }
     const s = await deps.catalog.serverByName(scope.name);
     if (!s || !sees(s)) throw notEnabled();
     return [s];
@@ -258,4 +271,10 @@ export function sessionContext(
     relay,
     state,
   };
+}
+
+/** A server as a toolset's endpoint serves it: the set's tools of it, and nothing else. */
+function inToolset(s: CatalogServer, tools: ReadonlySet<string>): CatalogServer[] {
+  const kept = s.tools.filter((t) => tools.has(`${s.name}\u0000${t.name}`));
+  return kept.length === 0 ? [] : [{ ...s, tools: kept, resources: [], resourceTemplates: [], prompts: [] }];
 }

@@ -56,18 +56,21 @@ export function createSessionServer(
   upstreamCapabilities?: Record<string, unknown>,
 ): Server {
   const capabilities: ServerCapabilities =
-    scope.kind === 'aggregate'
-      ? {
-          tools: { listChanged: true },
-          resources: { listChanged: true, subscribe: true },
-          prompts: { listChanged: true },
-          logging: {},
-          // Completions and subscriptions go to the server owning the prompt, template or resource.
-          completions: {},
-        }
-      : scope.kind === 'platform'
-        ? { tools: {}, resources: {}, logging: {} }
-        : mirrorCapabilities(upstreamCapabilities ?? {});
+    scope.kind === 'aggregate' && scope.toolset
+      ? // A toolset is its tools: no resources, prompts or platform tools.
+        { tools: { listChanged: true }, logging: {} }
+      : scope.kind === 'aggregate'
+        ? {
+            tools: { listChanged: true },
+            resources: { listChanged: true, subscribe: true },
+            prompts: { listChanged: true },
+            logging: {},
+            // Completions and subscriptions go to the server owning the prompt, template or resource.
+            completions: {},
+          }
+        : scope.kind === 'platform'
+          ? { tools: {}, resources: {}, logging: {} }
+          : mirrorCapabilities(upstreamCapabilities ?? {});
   const server = new EdgeServer(
     {
       name:
@@ -75,7 +78,9 @@ export function createSessionServer(
           ? `switchyard/${scope.name}`
           : scope.kind === 'platform'
             ? 'switchyard-platform'
-            : 'switchyard',
+            : scope.kind === 'aggregate' && scope.toolset
+              ? `switchyard/toolset/${scope.toolset.name}`
+              : 'switchyard',
       version: deps.version,
     },
     { capabilities },

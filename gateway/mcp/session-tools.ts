@@ -29,7 +29,8 @@ export function registerToolHandlers(ctx: SessionContext, capabilities: ServerCa
   /** The platform tool a name on this endpoint means, if any. */
   const platformTool = (name: string): string | undefined => {
     if (scope.kind === 'platform') return name;
-    if (scope.kind !== 'aggregate' || !name.startsWith(deps.platformPrefix)) return undefined;
+    if (scope.kind !== 'aggregate' || scope.toolset || !name.startsWith(deps.platformPrefix))
+      return undefined;
     const bare = name.slice(deps.platformPrefix.length);
     return deps.platform.has(bare, identity.principal()) ? bare : undefined;
   };
@@ -50,6 +51,7 @@ export function registerToolHandlers(ctx: SessionContext, capabilities: ServerCa
           return name === undefined ? [] : [{ ...t, name }];
         }),
       );
+      if (scope.kind === 'aggregate' && scope.toolset) return { tools };
       const platform = deps.platform
         .tools(principal)
         .map((t) => ({ ...t, name: `${deps.platformPrefix}${t.name}` }));
