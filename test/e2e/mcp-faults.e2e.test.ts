@@ -26,11 +26,17 @@ describe('MCP gateway against faulty upstreams', () => {
   let system: System;
   let client: Client;
 
+  /** A server's audited calls, once the read model shows them all finished (it trails the log). */
   const toolCalls = async (server: string) => {
-    const res = await adminFetch(`${system.url}/api/v1/tool-calls?server=${server}&limit=50`);
-    return (
-      (await res.json()) as { items: Array<{ tool: string; status: string; error: { code: string } | null }> }
-    ).items;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const res = await adminFetch(`${system.url}/api/v1/tool-calls?server=${server}&limit=50`);
+      const { items } = (await res.json()) as {
+        items: Array<{ tool: string; status: string; error: { code: string } | null }>;
+      };
+      if (items.every((c) => c.status !== 'running') || Date.now() > deadline) return items;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
 
   beforeAll(async () => {
