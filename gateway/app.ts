@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { LogController } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -14,7 +15,7 @@ import { resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import { browserGuardPlugin } from './browser-guard.ts';
 import type { GatewayDeps } from './deps.ts';
 import { edgeInputPlugin } from './edge-input.plugin.ts';
-import { handleHttpError, notFoundHandler } from './error-mapping.ts';
+import { handleHttpError, notFoundHandler, redactedUrl } from './error-mapping.ts';
 import { accessRoutes } from './routes/access.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
@@ -55,6 +56,10 @@ export async function buildApp(deps: GatewayDeps) {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleHttpError);
   app.setNotFoundHandler(notFoundHandler);
+  // First of all: its hooks must see every upgrade request before any other hook can refuse it,
+  // so that a refused upgrade's socket is closed (and before every route, so that an upgrade on
+  // a route that does not speak WebSocket is closed too).
+  await app.register(fastifyWebsocket, { options: { maxPayload: deps.bodyLimit } });
   await app.register(browserGuardPlugin, deps.browserGuard);
   // Values that cannot be stored are refused before anything looks them up (route authorization
   // reads the server a path names); authentication still comes first (onRequest).
@@ -93,7 +98,12 @@ export async function buildApp(deps: GatewayDeps) {
       reply.elapsedTime / 1000,
     );
     request.log.debug(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      {
+        method: request.method,
+        url: redactedUrl(request.url),
+        status: reply.statusCode,
+        ms: reply.elapsedTime,
+      },
       'request',
     );
   });

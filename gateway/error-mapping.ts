@@ -69,6 +69,11 @@ export function problem(
   };
 }
 
+/** A request URL as logs and answers show it: a token in `access_token=` (WebSocket clients) replaced. */
+export function redactedUrl(url: string): string {
+  return url.replace(/([?&]access_token=)[^&#]*/gi, '$1REDACTED');
+}
+
 /** Maps any thrown value to a problem document. Unknown errors never leak their message. */
 export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof AppError) {
@@ -120,7 +125,7 @@ function pathOf(instancePath: string | undefined): string[] {
 /** Fastify error handler: logs server faults, answers problem+json. */
 export function handleHttpError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = toProblem(error);
-  body.instance = request.url;
+  body.instance = redactedUrl(request.url);
   body.correlationId = String(request.id);
   if (error instanceof AppError && error.kind === 'rate_limited') {
     const headers = error.details?.headers;
@@ -134,7 +139,7 @@ export function handleHttpError(error: unknown, request: FastifyRequest, reply: 
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const body = problem(404, 'ROUTE.NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`, {
-    instance: request.url,
+    instance: redactedUrl(request.url),
     correlationId: String(request.id),
   });
   return reply.status(404).type('application/problem+json').send(body);

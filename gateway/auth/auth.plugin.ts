@@ -90,13 +90,14 @@ export const authPlugin = fp(
         request.principal = auth.devPrincipal;
         return;
       }
+      const authorization = credentialOf(request);
       try {
-        request.principal = await auth.resolver.resolve(request.headers.authorization);
+        request.principal = await auth.resolver.resolve(authorization);
       } catch (e) {
         if (isAppError(e) && e.kind === 'unauthenticated') {
           failures.inc({ reason: e.code });
           request.log.info({ code: e.code, ip: request.ip }, 'authentication failed');
-          if (request.headers.authorization !== undefined) await auth.limits.failedAuthentication(request.ip);
+          if (authorization !== undefined) await auth.limits.failedAuthentication(request.ip);
           reply.header('www-authenticate', auth.challenge(request));
         }
         throw e;
@@ -165,4 +166,19 @@ async function authorizeRoute(auth: GatewayAuth, request: FastifyRequest, rule: 
       return;
   }
   auth.authz.require(principal, rule.refine?.(request, server) ?? rule.action, resource);
+}
+
+/** Routes whose clients cannot send headers: a WebSocket from a browser or the SDK's client. */
+const TOKEN_IN_QUERY_ROUTES: ReadonlySet<string> = new Set(['/ws']);
+
+/**
+ * The Authorization header; on a WebSocket route without one, `?access_token=` (RFC 6750 §2.3) as a
+ * Bearer credential — the only way such clients have. Logs and problem documents show that URL
+ * with the token replaced (redactedUrl).
+ */
+function credentialOf(request: FastifyRequest): string | undefined {
+  if (request.headers.authorization !== undefined) return request.headers.authorization;
+  if (!TOKEN_IN_QUERY_ROUTES.has(request.routeOptions.url ?? '')) return undefined;
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof token === 'string' && token !== '' ? `Bearer ${token}` : undefined;
 }

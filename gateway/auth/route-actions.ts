@@ -100,6 +100,7 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /platform/mcp': r('mcp.connect', 'self'),
   'DELETE /platform/mcp': r('mcp.connect', 'self'),
   'GET /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
+  'GET /ws': r('mcp.connect', 'self'),
   'POST /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
   'DELETE /toolsets/:toolset/mcp': r('mcp.connect', 'self'),
   // identity and access: the use cases know whose key, grant or principal it is

@@ -4,6 +4,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import { sessionHash } from '../../application/toolcalls/call-tool.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -12,6 +13,7 @@ import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser
 import { missingScopes } from './method-actions.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
 import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
+import { WebSocketServerTransport } from './websocket-transport.ts';
 
 export interface McpHttpOptions extends BrowserGuardOptions {
   /** Open sessions on this gateway, and per principal: past either, the least recently used is ended. */
@@ -51,6 +53,8 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
  */
 export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   const sessions = new Map<string, Session>();
+  /** Sessions over WebSocket: one per connection, never addressed by a session id. */
+  const sockets = new Set<Pick<Session, 'server' | 'scope' | 'principal'> & { close(): Promise<void> }>();
   const log = deps.logger.child({ module: 'mcp' });
 
   async function closeSession(id: string, s: Session): Promise<void> {
@@ -224,10 +228,46 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     return;
   }
 
+  /** MCP over WebSocket: one connection is one session of the aggregate endpoint (`?prefix=` as on /mcp). */
+  function openSocket(socket: WebSocket, request: FastifyRequest): void {
+    const transport = new WebSocketServerTransport(socket);
+    let scope: McpScope;
+    try {
+      scope = { kind: 'aggregate', prefix: prefixOf(request) };
+    } catch {
+      transport.refuse(undefined, `prefix must be one of ${PREFIX_MODES.join(', ')}`);
+      return;
+    }
+    const principal = request.principal;
+    const server = createSessionServer(deps, scope, {
+      principal: () => principal,
+      correlationId: () => randomUUID(),
+      traceparent: () => undefined,
+    });
+    const entry = { server, scope, principal, close: () => transport.close() };
+    sockets.add(entry);
+    // Set before connect: the SDK chains its own close handler after this one.
+    transport.onclose = () => {
+      sockets.delete(entry);
+    };
+    void server.connect(transport).catch((e: unknown) => {
+      log.debug({ err: e }, 'websocket session failed to start');
+      transport.refuse();
+    });
+  }
+
   const plugin = async (app: FastifyInstance) => {
     for (const url of ['/mcp', '/servers/:name/mcp', '/platform/mcp', '/toolsets/:toolset/mcp']) {
       app.route({ method: ['GET', 'POST', 'DELETE'], url, schema: { hide: true }, handler: handle });
     }
+    app.route({
+      method: 'GET',
+      url: '/ws',
+      schema: { hide: true },
+      handler: async (_request, reply) =>
+        jsonRpcError(reply, 426, -32000, 'Upgrade Required: /ws speaks MCP over WebSocket (subprotocol mcp)'),
+      wsHandler: openSocket,
+    });
     const reaper = setInterval(
       () => {
         const cutoff = Date.now() - options.sessionIdleMs;
@@ -239,6 +279,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     app.addHook('onClose', async () => {
       clearInterval(reaper);
       await Promise.all([...sessions].map(([id, s]) => closeSession(id, s)));
+      await Promise.all([...sockets].map((s) => s.close()));
     });
   };
 
@@ -251,7 +292,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
      * an access change in `tenants` (a grant, a revocation, a policy: what a session may see changed).
      */
     async notifyListChanged(serverName?: string, tenants?: ReadonlySet<string>): Promise<void> {
-      for (const s of sessions.values()) {
+      for (const s of [...sessions.values(), ...sockets]) {
         if (tenants !== undefined) {
           if (!tenants.has(s.principal.tenant) && !tenants.has('*')) continue;
         } else if (s.scope.kind === 'platform') continue;

@@ -1,9 +1,11 @@
 import {
+  ErrorCode,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ReadResourceRequestSchema,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
+import { JsonRpcError } from '../../runners/json-rpc-error.ts';
 import { toJsonRpcError } from '../error-mapping.ts';
 import { renamed, resourceOwner } from './aggregate-names.ts';
 import { wrapUri } from './names.ts';
@@ -54,6 +56,7 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
     });
 
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      requireResourceUri(request.params.uri);
       if (scope.kind !== 'server') {
         // The platform's own resources (template://, project://, analysis://) keep their URIs.
         let own: Awaited<ReturnType<PlatformTools['readResource']>>;
@@ -101,6 +104,7 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
       caller,
       relay,
       async resolve(uri) {
+        requireResourceUri(uri);
         const all = await servers();
         const owner =
           scope.kind === 'server'
@@ -113,4 +117,22 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
       },
     });
   }
+}
+
+/** Longest resource URI taken from a client. */
+const MAX_URI = 8_192;
+
+/**
+ * A resource URI as the edge takes it: a scheme, then anything, within MAX_URI. Anything else is
+ * the caller's mistake (-32602), answered here rather than by whatever an upstream makes of it.
+ */
+function requireResourceUri(uri: string): void {
+  if (uri.length <= MAX_URI && /^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) return;
+  throw new JsonRpcError(
+    ErrorCode.InvalidParams,
+    'uri must be a URI with a scheme, at most 8192 characters',
+    {
+      code: 'MCP.INVALID_URI',
+    },
+  );
 }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { uuidV5 } from '../../kernel/ids.ts';
 import type { Progress } from '../../sagas/template-sync/sync-source.ts';
 import type { OperationContext } from '../../templates/service.ts';
-import { toProblem } from '../error-mapping.ts';
+import { redactedUrl, toProblem } from '../error-mapping.ts';
 import { actorMeta, tenantScopeOf } from '../request-context.ts';
 
 /**
@@ -127,7 +127,7 @@ export async function streamOperation(
     last = { type: 'result', ...outcome };
   } catch (error) {
     const body = toProblem(error);
-    body.instance = request.url;
+    body.instance = redactedUrl(request.url);
     body.correlationId = String(request.id);
     if (aborter.signal.aborted) request.log.info({ code: body.code }, 'operation stopped: the client left');
     else if (body.status >= 500) request.log.error({ err: error }, 'request failed');

@@ -1,0 +1,85 @@
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { System } from '../../runtime/compose.ts';
+import { TEST_ADMIN_KEY } from '../access.ts';
+import { client, startMemorySystem } from '../systems.ts';
+import { until } from './program.ts';
+
+// The SDK's client transport uses the global WebSocket, which Node 20 has only behind a flag.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+const EVERYTHING = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+);
+
+/**
+ * MCP over WebSocket at /ws, with the SDK's own WebSocket client: the aggregate endpoint, the same
+ * authentication (a client that cannot send headers gives its key as `?access_token=`, which no
+ * log line or answer repeats), the same audit.
+ */
+describe('MCP over WebSocket', () => {
+  let system: System;
+  const clients: Client[] = [];
+  const wsUrl = (query: string) => new URL(`${system.url!.replace(/^http/, 'ws')}/ws${query}`);
+  const connect = async (query: string) => {
+    const c = new Client({ name: 'ws', version: '1.0.0' });
+    await c.connect(new WebSocketClientTransport(wsUrl(query)));
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
+    const admin = client(system);
+    const r = await admin('/api/v1/servers?wait=true', {
+      body: {
+        name: 'everything',
+        transport: { type: 'stdio', command: process.execPath, args: [EVERYTHING] },
+      },
+    });
+    expect(r.status).toBe(202);
+    await until(
+      async () =>
+        (await admin('/api/v1/servers/everything/tools/echo', { body: { message: 'x' } })).status === 200
+          ? true
+          : undefined,
+      60_000,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await system?.stop();
+  }, 30_000);
+
+  it('serves the aggregate endpoint and audits its calls', async () => {
+    const c = await connect(`?access_token=${TEST_ADMIN_KEY}&prefix=collisions`);
+    const names = (await c.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('echo');
+    expect(names).toContain('switchyard__search-tools');
+    const r = await c.callTool({ name: 'echo', arguments: { message: 'over ws' } });
+    expect(r.content).toEqual([{ type: 'text', text: 'Echo: over ws' }]);
+    // The read model trails the log a little.
+    const call = await until(async () => {
+      const log = await client(system)('/api/v1/tool-calls?server=everything&limit=5');
+      const items = (log.json as { items: Array<{ tool: string; via: string; arguments: unknown }> }).items;
+      return items.find((i) => i.via === 'mcp');
+    }, 10_000);
+    expect(call).toMatchObject({ tool: 'echo', arguments: { message: 'over ws' } });
+  });
+
+  it('refuses a connection without a valid credential, and never repeats the token', async () => {
+    await expect(connect('')).rejects.toThrow();
+    await expect(connect('?access_token=sy_nope')).rejects.toThrow();
+    const plain = await fetch(`${system.url}/ws?access_token=sy_secret_not_a_key_123`);
+    expect(plain.status).toBe(401);
+    const body = await plain.text();
+    expect(body).not.toContain('sy_secret_not_a_key_123');
+    expect(body).toContain('access_token=REDACTED');
+    const upgradeless = await fetch(`${system.url}/ws?access_token=${TEST_ADMIN_KEY}`);
+    expect(upgradeless.status).toBe(426);
+  });
+});
