@@ -155,7 +155,7 @@ export function buildMcp(
   ctx: RoleContext,
   upstreams: Upstreams,
   runner: ProjectionRunner,
-  access: Pick<AccessParts, 'authz' | 'limits' | 'cache'>,
+  access: Pick<AccessParts, 'authz' | 'limits' | 'cache' | 'resolver'>,
   platformOps: { servers?: ServerCommandsPort | undefined; templates?: TemplateService | undefined } = {},
 ) {
   const logger = ctx.logger.child({ module: 'mcp' });
@@ -201,6 +201,7 @@ export function buildMcp(
     sessionIdleMs: ctx.config.mcpSessionIdleMs,
     maxSessions: ctx.config.mcpMaxSessions,
     maxSessionsPerPrincipal: ctx.config.mcpMaxSessionsPerPrincipal,
+    reauthenticate: (authorization) => access.resolver.resolve(authorization),
   });
 
   // Lists change when a catalog is (re)discovered or a server comes or goes: tell the sessions once

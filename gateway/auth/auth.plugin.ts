@@ -176,7 +176,7 @@ const TOKEN_IN_QUERY_ROUTES: ReadonlySet<string> = new Set(['/ws']);
  * Bearer credential — the only way such clients have. Logs and problem documents show that URL
  * with the token replaced (redactedUrl).
  */
-function credentialOf(request: FastifyRequest): string | undefined {
+export function credentialOf(request: FastifyRequest): string | undefined {
   if (request.headers.authorization !== undefined) return request.headers.authorization;
   if (!TOKEN_IN_QUERY_ROUTES.has(request.routeOptions.url ?? '')) return undefined;
   const token = (request.query as { access_token?: unknown } | undefined)?.access_token;

@@ -9,6 +9,7 @@ import { sessionHash } from '../../application/toolcalls/call-tool.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
+import { credentialOf } from '../auth/auth.plugin.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
@@ -21,6 +22,12 @@ export interface McpHttpOptions extends BrowserGuardOptions {
   maxSessionsPerPrincipal?: number;
   /** A session with no request for this long is closed (default 30 min). */
   sessionIdleMs: number;
+  /**
+   * Who a credential stands for now. A WebSocket session checks its credential again whenever
+   * access changes in its tenant, and ends when it no longer holds (a revoked key, a disabled
+   * principal). Absent: checked once, at the upgrade.
+   */
+  reauthenticate?: (authorization: string) => Promise<Principal>;
 }
 
 interface Session {
@@ -30,6 +37,13 @@ interface Session {
   /** The principal that opened the session: no other may use or end it. */
   principal: Principal;
   lastSeen: number;
+}
+
+/** A session over WebSocket; `principal` follows its credential (see McpHttpOptions.reauthenticate). */
+interface SocketSession extends Pick<Session, 'server' | 'scope' | 'principal'> {
+  credential: string | undefined;
+  close(): Promise<void>;
+  refuse(reason: string): void;
 }
 
 const requestContext = new AsyncLocalStorage<{
@@ -54,7 +68,7 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
 export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   const sessions = new Map<string, Session>();
   /** Sessions over WebSocket: one per connection, never addressed by a session id. */
-  const sockets = new Set<Pick<Session, 'server' | 'scope' | 'principal'> & { close(): Promise<void> }>();
+  const sockets = new Set<SocketSession>();
   const log = deps.logger.child({ module: 'mcp' });
 
   async function closeSession(id: string, s: Session): Promise<void> {
@@ -238,13 +252,25 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       transport.refuse(undefined, `prefix must be one of ${PREFIX_MODES.join(', ')}`);
       return;
     }
-    const principal = request.principal;
+    let principal = request.principal;
     const server = createSessionServer(deps, scope, {
       principal: () => principal,
       correlationId: () => randomUUID(),
       traceparent: () => undefined,
     });
-    const entry = { server, scope, principal, close: () => transport.close() };
+    const entry: SocketSession = {
+      server,
+      scope,
+      get principal() {
+        return principal;
+      },
+      set principal(now) {
+        principal = now;
+      },
+      credential: credentialOf(request),
+      close: () => transport.close(),
+      refuse: (reason) => transport.refuse(undefined, reason),
+    };
     sockets.add(entry);
     // Set before connect: the SDK chains its own close handler after this one.
     transport.onclose = () => {
@@ -254,6 +280,26 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       log.debug({ err: e }, 'websocket session failed to start');
       transport.refuse();
     });
+  }
+
+  /** Access changed in these tenants: each WebSocket session there shows its credential again. */
+  async function recheckSockets(tenants: ReadonlySet<string>): Promise<void> {
+    const check = options.reauthenticate;
+    if (!check) return;
+    await Promise.allSettled(
+      [...sockets]
+        .filter((s) => s.credential !== undefined && (tenants.has('*') || tenants.has(s.principal.tenant)))
+        .map(async (s) => {
+          try {
+            const now = await check(s.credential!);
+            if (now.id !== s.principal.id) throw new Error('another principal');
+            s.principal = now;
+          } catch {
+            sockets.delete(s);
+            s.refuse('the credential no longer holds');
+          }
+        }),
+    );
   }
 
   const plugin = async (app: FastifyInstance) => {
@@ -292,6 +338,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
      * an access change in `tenants` (a grant, a revocation, a policy: what a session may see changed).
      */
     async notifyListChanged(serverName?: string, tenants?: ReadonlySet<string>): Promise<void> {
+      if (tenants !== undefined) await recheckSockets(tenants);
       for (const s of [...sessions.values(), ...sockets]) {
         if (tenants !== undefined) {
           if (!tenants.has(s.principal.tenant) && !tenants.has('*')) continue;

@@ -82,4 +82,23 @@ describe('MCP over WebSocket', () => {
     const upgradeless = await fetch(`${system.url}/ws?access_token=${TEST_ADMIN_KEY}`);
     expect(upgradeless.status).toBe(426);
   });
+
+  it('ends a session whose key is revoked while it is open', async () => {
+    const admin = client(system);
+    const p = await admin('/api/v1/principals', { body: { name: 'ws-user', roles: ['executor'] } });
+    const issued = (
+      await admin('/api/v1/api-keys', { body: { name: 'ws', principalId: (p.json as { id: string }).id } })
+    ).json as { key: string; keyId: string };
+    const c = await connect(`?access_token=${issued.key}`);
+    let closed = false;
+    c.onclose = () => {
+      closed = true;
+    };
+    expect(
+      (await c.callTool({ name: 'everything__echo', arguments: { message: 'still mine' } })).content,
+    ).toEqual([{ type: 'text', text: 'Echo: still mine' }]);
+    expect((await admin(`/api/v1/api-keys/${issued.keyId}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    await until(async () => (closed ? true : undefined), 15_000);
+    await expect(c.callTool({ name: 'everything__echo', arguments: { message: 'x' } })).rejects.toThrow();
+  });
 });
