@@ -5,6 +5,7 @@ import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
+import { TOOLSET_CATEGORY } from '../domains/toolsets/index.ts';
 import { groupCommit } from '../event-store/group-commit.ts';
 import { fromHead, startProcessor } from '../event-store/processor.ts';
 import type { GatewayDeps } from '../gateway/deps.ts';
@@ -220,6 +221,19 @@ export function buildMcp(
     logger,
   });
   ctx.onClose('mcp list_changed feed', () => changes.stop());
+  // A toolset defined again or removed: its sessions' lists changed (they read it at each request).
+  const toolsetChanges = startProcessor({
+    name: 'mcp toolset list_changed',
+    store: ctx.store,
+    filter: { categories: [TOOLSET_CATEGORY] },
+    checkpoint: fromHead(ctx.store),
+    async handle(event) {
+      await runner.waitForPosition('toolsets', event.position, 10_000);
+      await endpoints.notifyToolsetChanged((event.data as { name: string }).name);
+    },
+    logger,
+  });
+  ctx.onClose('mcp toolset feed', () => toolsetChanges.stop());
 
   // What a session may see changes with a grant, a revocation or a policy: tell the sessions of
   // the tenants concerned (every session, for a change of no tenant).

@@ -109,10 +109,8 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     const toolset = (request.params as { toolset?: string }).toolset;
     if (toolset !== undefined) {
       // The caller's tenant's toolset; another tenant's is as unknown as one that does not exist.
-      const found = await deps.toolsets?.(request.principal.tenant, toolset);
-      if (!found) return undefined;
-      const tools = new Set(found.tools.map((t) => `${t.server}\u0000${t.tool}`));
-      return { scope: { kind: 'aggregate', prefix: prefixOf(request), toolset: { name: toolset, tools } } };
+      if (!(await deps.toolsets?.(request.principal.tenant, toolset))) return undefined;
+      return { scope: { kind: 'aggregate', prefix: prefixOf(request), toolset: { name: toolset } } };
     }
     const name = (request.params as { name?: string }).name;
     if (name === undefined) return { scope: { kind: 'aggregate', prefix: prefixOf(request) } };
@@ -164,7 +162,10 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       return jsonRpcError(reply, 403, -32000, 'Host not allowed (DNS rebinding protection)');
     if (!originAllowed(request, options)) return jsonRpcError(reply, 403, -32000, 'Origin not allowed');
     const target = await scopeFor(request);
-    if (!target) return jsonRpcError(reply, 404, -32001, 'no enabled server with that name');
+    if (!target) {
+      const what = request.routeOptions.url === '/toolsets/:toolset/mcp' ? 'no toolset' : 'no enabled server';
+      return jsonRpcError(reply, 404, -32001, `${what} with that name`);
+    }
     if (request.method === 'POST') {
       const missing = missingScopes(request.body, request.principal, platformActionOf(target.scope));
       if (missing.length > 0) throw insufficientScope('this request', missing);
@@ -337,6 +338,13 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
      * Tells every session whose lists may have changed: after discovery (of `serverName`), or after
      * an access change in `tenants` (a grant, a revocation, a policy: what a session may see changed).
      */
+    /** Tells the sessions of a toolset (of any tenant: the name is all an event gives) its tools changed. */
+    async notifyToolsetChanged(name: string): Promise<void> {
+      const of = [...sessions.values(), ...sockets].filter(
+        (s) => s.scope.kind === 'aggregate' && s.scope.toolset?.name === name,
+      );
+      await Promise.allSettled(of.map((s) => s.server.sendToolListChanged()));
+    },
     async notifyListChanged(serverName?: string, tenants?: ReadonlySet<string>): Promise<void> {
       if (tenants !== undefined) await recheckSockets(tenants);
       for (const s of [...sessions.values(), ...sockets]) {

@@ -28,8 +28,8 @@ export type McpScope =
   | {
       kind: 'aggregate';
       prefix: PrefixMode;
-      /** `/toolsets/<name>/mcp`: only these tools (`<server>\u0000<tool>`), and nothing else. */
-      toolset?: { name: string; tools: ReadonlySet<string> };
+      /** `/toolsets/<name>/mcp`: only that toolset's tools, as it is defined at each request. */
+      toolset?: { name: string };
     }
   | { kind: 'server'; name: string }
   | { kind: 'platform' };
@@ -165,11 +165,25 @@ export function sessionContext(
     });
   };
 
+  /** The toolset's tools now (`<server>\u0000<tool>`): a redefinition applies to open sessions too. */
+  async function toolsetTools(name: string): Promise<ReadonlySet<string>> {
+    const found = await deps.toolsets?.(identity.principal().tenant, name);
+    if (!found) {
+      throw new JsonRpcError(ErrorCode.InvalidRequest, `toolset '${name}' does not exist (any more)`, {
+        code: 'MCP.TOOLSET_GONE',
+        toolset: name,
+      });
+    }
+    return new Set(found.tools.map((t) => `${t.server}\u0000${t.tool}`));
+  }
+
   async function servers(): Promise<CatalogServer[]> {
     if (scope.kind === 'platform') return [];
     if (scope.kind === 'aggregate') {
       const visible = (await deps.catalog.enabledServers()).filter(sees);
-      return scope.toolset ? visible.flatMap((s) => inToolset(s, scope.toolset!.tools)) : visible;
+      if (!scope.toolset) return visible;
+      const tools = await toolsetTools(scope.toolset.name);
+      return visible.flatMap((s) => inToolset(s, tools));
     }
     const s = await deps.catalog.serverByName(scope.name);
     if (!s || !sees(s)) throw notEnabled();

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
@@ -22,6 +23,7 @@ describe('toolsets', () => {
   let system: System;
   let admin: ReturnType<typeof client>;
   const sessions: Client[] = [];
+  let openSession: Client | undefined;
 
   const session = async (path: string, auth: Record<string, string> = adminAuth) => {
     const c = new Client({ name: 'toolsets', version: '1.0.0' });
@@ -94,6 +96,25 @@ describe('toolsets', () => {
     expect(c.getServerCapabilities()?.resources).toBeUndefined();
     const log = await admin('/api/v1/tool-calls?server=everything&limit=5');
     expect((log.json as { items: Array<{ tool: string }> }).items[0]?.tool).toBe('get-sum');
+
+    // Defined again: the open session is told, and serves the new set.
+    let changed = false;
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed = true;
+    });
+    const redefined = await admin('/api/v1/toolsets/basics?wait=true', {
+      method: 'PUT',
+      body: { description: 'what a small agent needs', tools: [{ server: 'everything', tool: 'echo' }] },
+    });
+    expect(redefined.status).toBe(202);
+    await until(async () => (changed ? true : undefined), 15_000);
+    expect((await c.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+    await expect(c.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } })).rejects.toThrow(/unknown tool/);
+    await admin('/api/v1/toolsets/basics?wait=true', {
+      method: 'PUT',
+      body: { description: 'what a small agent needs', tools },
+    });
+    openSession = c;
   });
 
   it("is its tenant's own, and gone once removed", async () => {
@@ -127,6 +148,8 @@ describe('toolsets', () => {
     expect((await admin('/api/v1/toolsets/basics?wait=true', { method: 'DELETE' })).status).toBe(202);
     expect((await admin('/api/v1/toolsets/basics')).status).toBe(404);
     expect((await admin('/api/v1/toolsets/basics', { method: 'DELETE' })).status).toBe(404);
-    await expect(session('/toolsets/basics/mcp')).rejects.toThrow(/404|no enabled server/);
+    await expect(session('/toolsets/basics/mcp')).rejects.toThrow(/no toolset with that name/);
+    // A session opened before the removal: the toolset is gone, and it says so.
+    await expect(openSession!.listTools()).rejects.toThrow(/no toolset with that name/);
   });
 });
