@@ -243,6 +243,18 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     return;
   }
 
+  /**
+   * WebSocket sessions have the same caps as HTTP ones (counted apart): past the principal's, its
+   * oldest connection is closed; past the gateway's, the oldest of all.
+   */
+  function makeRoomForSocket(principal: Principal): void {
+    const mine = [...sockets].filter((s) => s.principal.id === principal.id);
+    if (mine.length >= (options.maxSessionsPerPrincipal ?? Number.POSITIVE_INFINITY))
+      mine[0]?.refuse('too many sessions for this principal: the oldest is closed');
+    if (sockets.size >= (options.maxSessions ?? Number.POSITIVE_INFINITY))
+      [...sockets][0]?.refuse('too many sessions on this gateway: the oldest is closed');
+  }
+
   /** MCP over WebSocket: one connection is one session of the aggregate endpoint (`?prefix=` as on /mcp). */
   function openSocket(socket: WebSocket, request: FastifyRequest): void {
     const transport = new WebSocketServerTransport(socket);
@@ -272,6 +284,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       close: () => transport.close(),
       refuse: (reason) => transport.refuse(undefined, reason),
     };
+    makeRoomForSocket(entry.principal);
     sockets.add(entry);
     // Set before connect: the SDK chains its own close handler after this one.
     transport.onclose = () => {

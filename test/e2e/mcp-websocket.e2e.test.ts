@@ -102,3 +102,32 @@ describe('MCP over WebSocket', () => {
     await expect(c.callTool({ name: 'everything__echo', arguments: { message: 'x' } })).rejects.toThrow();
   });
 });
+
+describe('MCP over WebSocket, session caps', () => {
+  it("closes a principal's oldest connection past its cap, as on HTTP", async () => {
+    const system = await startMemorySystem({
+      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+      SWITCHYARD_MCP_MAX_SESSIONS_PER_PRINCIPAL: '2',
+    });
+    const opened: Client[] = [];
+    try {
+      const closed = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const c = new Client({ name: `cap-${i}`, version: '1.0.0' });
+        c.onclose = () => void closed.add(i);
+        await c.connect(
+          new WebSocketClientTransport(
+            new URL(`${system.url!.replace(/^http/, 'ws')}/ws?access_token=${TEST_ADMIN_KEY}`),
+          ),
+        );
+        opened.push(c);
+      }
+      await until(async () => (closed.has(0) ? true : undefined), 10_000);
+      expect(closed.has(1) || closed.has(2)).toBe(false);
+      expect((await opened[2]!.listTools()).tools.length).toBeGreaterThan(0);
+    } finally {
+      await Promise.allSettled(opened.map((c) => c.close()));
+      await system.stop();
+    }
+  }, 60_000);
+});
