@@ -93,3 +93,25 @@ export function client(system: System, token?: string) {
     };
   };
 }
+
+/**
+ * Registers a stdio server as the test administrator and waits (up to a minute) until `probe`, one
+ * of its tools with arguments, answers 200 over REST: discovered, running and callable.
+ */
+export async function registerStdioServer(
+  system: System,
+  name: string,
+  args: readonly string[],
+  probe: { tool: string; args: Record<string, unknown> },
+): Promise<void> {
+  const admin = client(system);
+  const r = await admin('/api/v1/servers?wait=true', {
+    body: { name, transport: { type: 'stdio', command: process.execPath, args } },
+  });
+  if (r.status !== 202) throw new Error(`registering ${name}: ${r.status} ${r.text}`);
+  const deadline = Date.now() + 60_000;
+  while ((await admin(`/api/v1/servers/${name}/tools/${probe.tool}`, { body: probe.args })).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`${name} did not answer ${probe.tool} within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { System } from '../../runtime/compose.ts';
 import { TEST_ADMIN_KEY } from '../access.ts';
-import { client, startMemorySystem } from '../systems.ts';
+import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
 
 // The SDK's client transport uses the global WebSocket, which Node 20 has only behind a flag.
@@ -33,21 +33,7 @@ describe('MCP over WebSocket', () => {
 
   beforeAll(async () => {
     system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
-    const admin = client(system);
-    const r = await admin('/api/v1/servers?wait=true', {
-      body: {
-        name: 'everything',
-        transport: { type: 'stdio', command: process.execPath, args: [EVERYTHING] },
-      },
-    });
-    expect(r.status).toBe(202);
-    await until(
-      async () =>
-        (await admin('/api/v1/servers/everything/tools/echo', { body: { message: 'x' } })).status === 200
-          ? true
-          : undefined,
-      60_000,
-    );
+    await registerStdioServer(system, 'everything', [EVERYTHING], { tool: 'echo', args: { message: 'x' } });
   }, 120_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
-import { client, startMemorySystem } from '../systems.ts';
+import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
 
 const EVERYTHING = fileURLToPath(
@@ -35,20 +35,7 @@ describe('tool overrides', () => {
   beforeAll(async () => {
     system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
     admin = client(system);
-    const r = await admin('/api/v1/servers?wait=true', {
-      body: {
-        name: 'everything',
-        transport: { type: 'stdio', command: process.execPath, args: [EVERYTHING] },
-      },
-    });
-    expect(r.status).toBe(202);
-    await until(
-      async () =>
-        (await admin('/api/v1/servers/everything/tools/echo', { body: { message: 'x' } })).status === 200
-          ? true
-          : undefined,
-      60_000,
-    );
+    await registerStdioServer(system, 'everything', [EVERYTHING], { tool: 'echo', args: { message: 'x' } });
   }, 120_000);
 
   afterAll(async () => {

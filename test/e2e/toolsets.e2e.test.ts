@@ -5,7 +5,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
-import { client, startMemorySystem } from '../systems.ts';
+import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
 
 const EVERYTHING = fileURLToPath(
@@ -37,20 +37,8 @@ describe('toolsets', () => {
   beforeAll(async () => {
     system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
     admin = client(system);
-    for (const [name, args] of [
-      ['everything', [EVERYTHING]],
-      ['errors', ['--import', tsxLoader, ERRORS]],
-    ] as const) {
-      const r = await admin('/api/v1/servers?wait=true', {
-        body: { name, transport: { type: 'stdio', command: process.execPath, args } },
-      });
-      expect(r.status).toBe(202);
-    }
-    await until(async () => {
-      const r = await admin('/api/v1/servers/errors/tools/echo', { body: {} });
-      const e = await admin('/api/v1/servers/everything/tools/echo', { body: { message: 'x' } });
-      return r.status === 200 && e.status === 200 ? true : undefined;
-    }, 60_000);
+    await registerStdioServer(system, 'everything', [EVERYTHING], { tool: 'echo', args: { message: 'x' } });
+    await registerStdioServer(system, 'errors', ['--import', tsxLoader, ERRORS], { tool: 'echo', args: {} });
   }, 120_000);
 
   afterAll(async () => {
