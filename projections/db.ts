@@ -189,6 +189,22 @@ export interface ToolsetsTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Not a projection's table: an MCP session any gateway can take over (gateway/mcp/shared-sessions),
+ * keyed by a hash of its id. `scope`, `initialize` and `subscriptions` are the gateway's own shapes.
+ */
+export interface McpSessionsTable {
+  id_hash: string;
+  principal_id: string;
+  tenant: string;
+  scope: Json<unknown>;
+  initialize: Json<unknown>;
+  log_level: string | null;
+  subscriptions: Json<Record<string, { serverId: string; uri: string }>>;
+  opened_at: Timestamp;
+  last_seen: Timestamp;
+}
+
 /** Not a projection's table: the last check of each server, written on every check. */
 export interface ServerHealthProbesTable {
   server_id: string;
@@ -407,6 +423,7 @@ export interface ReadModelTables {
   projects: ProjectsTable;
   code_analyses: CodeAnalysesTable;
   toolsets: ToolsetsTable;
+  mcp_sessions: McpSessionsTable;
 }
 
 export type ReadModelDb = Kysely<ReadModelTables>;

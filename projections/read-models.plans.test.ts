@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionStore } from '../gateway/mcp/shared-sessions/session-store.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { migrateReadModels } from '../migrations/read-models/index.ts';
 import { type Explained, explainingPool, seqScans } from '../test/plans.ts';
@@ -54,6 +55,7 @@ const SMALL = 300;
  */
 const LARGE = 10_000;
 const RUNS = 5;
+const SESSIONS = 20_000;
 
 interface Operation {
   name: string;
@@ -555,6 +557,42 @@ describe.skipIf(!hasPostgres()).each([
       name: 'running calls started before a cutoff (the abandon sweep)',
       run: () => runningCallsStartedBefore(db, new Date(Date.UTC(2030, 0, 1))),
     },
+    {
+      // A gateway taking a session over, and the client's settings on it, on any gateway.
+      name: 'shared MCP session: find, touch, log level, subscribe, unsubscribe',
+      run: async (run) => {
+        const sessions = sessionStore(db);
+        const hash = hex64(`session-${run * 7}`).slice(0, 32);
+        await sessions.find(hash, new Date(Date.UTC(2026, 0, 1)));
+        await sessions.touch(hash);
+        await sessions.setLogLevel(hash, 'error');
+        await sessions.subscribe(hash, 'note://a', { serverId: known.server.id, uri: 'note://a' });
+        await sessions.unsubscribe(hash, 'note://a');
+      },
+    },
+    {
+      name: 'shared MCP session: opened, ended; the idle ones expired',
+      run: async (run) => {
+        const sessions = sessionStore(db);
+        const hash = randomUUID().replaceAll('-', '');
+        await sessions.open({
+          hash,
+          principalId: 'user-1',
+          tenant: 'default',
+          scope: { kind: 'aggregate', prefix: 'always' },
+          initialize: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'c', version: '1' },
+          },
+          logLevel: undefined,
+          subscriptions: {},
+        });
+        await sessions.end(hash);
+        // The fill's sessions were last seen from 2026-01-01 on, a second apart: a few are idle.
+        await sessions.expire(new Date(Date.UTC(2026, 0, 1, 0, 0, run)));
+      },
+    },
   ];
 
   describe.each(operations.map((o) => [o.name, o] as const))('%s', (_name, operation) => {
@@ -586,6 +624,18 @@ function md5Uuid(text: string): string {
  * running), ten seconds apart.
  */
 async function fill(client: pg.Client): Promise<void> {
+  // Open MCP sessions of a busy gateway fleet, one a second.
+  await client.query(
+    `INSERT INTO mcp_sessions (id_hash, principal_id, tenant, scope, initialize, log_level, subscriptions,
+                               opened_at, last_seen)
+     SELECT left(encode(sha256(('session-' || n)::bytea), 'hex'), 32), 'user-' || (n % 100), 'default',
+            '{"kind":"aggregate","prefix":"always"}',
+            '{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"c","version":"1"}}',
+            NULL, '{}', timestamptz '2026-01-01' + n * interval '1 second',
+            timestamptz '2026-01-01' + n * interval '1 second'
+       FROM generate_series(1, $1::int) AS n`,
+    [SESSIONS],
+  );
   const server = (n: string) => `md5('server-' || ${n})::uuid`;
   const tenant = (n: string) => `CASE WHEN ${n} % 2 = 0 THEN 'default' ELSE 'tenant-' || (${n} % 25) END`;
   await client.query(

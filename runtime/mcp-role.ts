@@ -12,6 +12,7 @@ import type { GatewayDeps } from '../gateway/deps.ts';
 import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
 import { createSessionServer } from '../gateway/mcp/session-server.ts';
+import { sessionStore } from '../gateway/mcp/shared-sessions/session-store.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { tenantScopeOf } from '../gateway/request-context.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -197,6 +198,8 @@ export function buildMcp(
     toolsets: (tenant: string, name: string) => getToolset(ctx.db, tenant, name),
   };
   const endpoints = mcpRoutes(sessionDeps, {
+    sessionStore: sessionStore(ctx.db),
+    bus: ctx.bus,
     allowedHosts: ctx.config.allowedHosts,
     allowedOrigins: ctx.config.allowedOrigins,
     sessionIdleMs: ctx.config.mcpSessionIdleMs,

@@ -5,7 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { sessionHash } from '../../application/toolcalls/call-tool.ts';
+import type { Bus } from '../../bus/bus.port.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
@@ -13,10 +13,20 @@ import { credentialOf } from '../auth/auth.plugin.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
-import { createSessionServer, type McpScope, type McpSessionDeps } from './session-server.ts';
+import {
+  createSessionServer,
+  type McpScope,
+  type McpSessionDeps,
+  type SessionIdentity,
+} from './session-server.ts';
+import { type HttpSessions, httpSessions } from './shared-sessions/http-sessions.ts';
+import type { SessionStore } from './shared-sessions/session-store.ts';
 import { WebSocketServerTransport } from './websocket-transport.ts';
 
 export interface McpHttpOptions extends BrowserGuardOptions {
+  /** Where Streamable HTTP sessions live, so that any gateway serves them, and how gateways talk. */
+  sessionStore: SessionStore;
+  bus: Bus;
   /** Open sessions on this gateway, and per principal: past either, the least recently used is ended. */
   maxSessions?: number;
   maxSessionsPerPrincipal?: number;
@@ -30,17 +40,11 @@ export interface McpHttpOptions extends BrowserGuardOptions {
   reauthenticate?: (authorization: string) => Promise<Principal>;
 }
 
-interface Session {
-  transport: StreamableHTTPServerTransport;
+/** A session over WebSocket; `principal` follows its credential (see McpHttpOptions.reauthenticate). */
+interface SocketSession {
   server: Server;
   scope: McpScope;
-  /** The principal that opened the session: no other may use or end it. */
   principal: Principal;
-  lastSeen: number;
-}
-
-/** A session over WebSocket; `principal` follows its credential (see McpHttpOptions.reauthenticate). */
-interface SocketSession extends Pick<Session, 'server' | 'scope' | 'principal'> {
   credential: string | undefined;
   close(): Promise<void>;
   refuse(reason: string): void;
@@ -66,41 +70,11 @@ function jsonRpcError(reply: FastifyReply, status: number, code: number, message
  * requests (a POST without a session is served by a throw-away session).
  */
 export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
-  const sessions = new Map<string, Session>();
+  /** Streamable HTTP sessions, shared with the other gateways; set when the plugin registers. */
+  let http: HttpSessions | undefined;
   /** Sessions over WebSocket: one per connection, never addressed by a session id. */
   const sockets = new Set<SocketSession>();
   const log = deps.logger.child({ module: 'mcp' });
-
-  async function closeSession(id: string, s: Session): Promise<void> {
-    sessions.delete(id);
-    await s.transport.close().catch(() => undefined);
-    await s.server.close().catch(() => undefined);
-  }
-
-  /**
-   * A new session must fit under the caps: past the principal's, its own least recently used session
-   * is ended; past the gateway's, the least recently used of all. Idle sessions go first by
-   * construction, and one client opening sessions in a loop only ever pushes out its own.
-   */
-  function makeRoomFor(principal: Principal): void {
-    const perPrincipal = options.maxSessionsPerPrincipal ?? Number.POSITIVE_INFINITY;
-    const total = options.maxSessions ?? Number.POSITIVE_INFINITY;
-    const lru = (filter: (s: Session) => boolean) => {
-      let oldest: [string, Session] | undefined;
-      for (const entry of sessions)
-        if (filter(entry[1]) && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
-      return oldest;
-    };
-    const mine = [...sessions.values()].filter((s) => s.principal.id === principal.id).length;
-    if (mine >= perPrincipal) {
-      const victim = lru((s) => s.principal.id === principal.id);
-      if (victim) void closeSession(victim[0], victim[1]);
-    }
-    if (sessions.size >= total) {
-      const victim = lru(() => true);
-      if (victim) void closeSession(victim[0], victim[1]);
-    }
-  }
 
   async function scopeFor(
     request: FastifyRequest,
@@ -150,13 +124,6 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     );
   }
 
-  function sameScope(a: McpScope, b: McpScope): boolean {
-    if (a.kind === 'server') return b.kind === 'server' && a.name === b.name;
-    if (a.kind === 'aggregate')
-      return b.kind === 'aggregate' && a.prefix === b.prefix && a.toolset?.name === b.toolset?.name;
-    return a.kind === b.kind;
-  }
-
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     if (!hostAllowed(request, options))
       return jsonRpcError(reply, 403, -32000, 'Host not allowed (DNS rebinding protection)');
@@ -176,71 +143,50 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       traceparent: request.headers.traceparent as string | undefined,
       principal: request.principal,
     };
+    const sessions = http;
+    if (!sessions) return jsonRpcError(reply, 503, -32000, 'MCP sessions are not ready');
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId);
-      // Another principal's session is as unknown as a session that never was.
-      if (
-        !session ||
-        !sameScope(session.scope, target.scope) ||
-        session.principal.id !== request.principal.id
-      )
-        return jsonRpcError(reply, 404, -32001, 'Session not found');
-      session.lastSeen = Date.now();
+      const session = await sessions.find(sessionId, request.principal, target);
+      if (!session) return jsonRpcError(reply, 404, -32001, 'Session not found');
       reply.hijack();
-      await requestContext.run(ctx, () =>
-        session.transport.handleRequest(request.raw, reply.raw, request.body),
-      );
+      await requestContext.run(ctx, () => session.transport.handle(request.raw, reply.raw, request.body));
       return;
     }
     if (request.method !== 'POST') {
       return jsonRpcError(reply, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
+    if (isInitializeRequest(request.body)) {
+      const transport = await sessions.open(request.principal, target, request.body.params);
+      reply.hijack();
+      await requestContext.run(ctx, () => transport.handle(request.raw, reply.raw, request.body));
+      return;
+    }
 
+    // A request without a session: served by a session of its own, gone with the response.
     const opener = request.principal;
-    const identity = {
-      principal: () => requestContext.getStore()?.principal ?? opener,
-      correlationId: () => requestContext.getStore()?.correlationId ?? ctx.correlationId,
-      traceparent: () => requestContext.getStore()?.traceparent,
-    };
-    const server = createSessionServer(deps, target.scope, identity, target.capabilities);
-    const stateful = isInitializeRequest(request.body);
-    const transport = new StreamableHTTPServerTransport(
-      stateful
-        ? {
-            sessionIdGenerator: () => randomUUID(),
-            onsessioninitialized: (id) => {
-              makeRoomFor(opener);
-              sessions.set(id, {
-                transport,
-                server,
-                scope: target.scope,
-                principal: opener,
-                lastSeen: Date.now(),
-              });
-              log.info(
-                { session: sessionHash(id), scope: target.scope, actor: opener.id },
-                'mcp session opened',
-              );
-            },
-            onsessionclosed: (id) => {
-              const s = sessions.get(id);
-              if (s) void closeSession(id, s);
-              log.info({ session: sessionHash(id) }, 'mcp session closed');
-            },
-          }
-        : { sessionIdGenerator: undefined, enableJsonResponse: true },
-    );
+    const server = createSessionServer(deps, target.scope, identityOf(opener), target.capabilities);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await server.connect(transport);
     reply.hijack();
-    if (!stateful) {
-      reply.raw.on('close', () => {
-        void transport.close().catch(() => undefined);
-        void server.close().catch(() => undefined);
-      });
-    }
+    reply.raw.on('close', () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
     await requestContext.run(ctx, () => transport.handleRequest(request.raw, reply.raw, request.body));
     return;
+  }
+
+  /** Who sends a session's current message: as authenticated on the request carrying it. */
+  function identityOf(opener: Principal): SessionIdentity {
+    return {
+      principal: () => requestContext.getStore()?.principal ?? opener,
+      correlationId: () => requestContext.getStore()?.correlationId ?? randomUUID(),
+      traceparent: () => requestContext.getStore()?.traceparent,
+    };
   }
 
   /**
@@ -328,17 +274,33 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
         jsonRpcError(reply, 426, -32000, 'Upgrade Required: /ws speaks MCP over WebSocket (subprotocol mcp)'),
       wsHandler: openSocket,
     });
-    const reaper = setInterval(
-      () => {
-        const cutoff = Date.now() - options.sessionIdleMs;
-        for (const [id, s] of sessions) if (s.lastSeen < cutoff) void closeSession(id, s);
+    const sessions = await httpSessions(
+      deps,
+      {
+        store: options.sessionStore,
+        bus: options.bus,
+        idleMs: options.sessionIdleMs,
+        ...(options.maxSessions !== undefined && { maxSessions: options.maxSessions }),
+        ...(options.maxSessionsPerPrincipal !== undefined && {
+          maxSessionsPerPrincipal: options.maxSessionsPerPrincipal,
+        }),
       },
+      identityOf,
+    );
+    http = sessions;
+    const reaper = setInterval(
+      () =>
+        void sessions.reap().catch((e: unknown) => log.warn({ err: e }, 'could not end idle MCP sessions')),
       Math.min(60_000, options.sessionIdleMs),
     );
     reaper.unref();
-    app.addHook('onClose', async () => {
+    // Before the server stops listening: open streams would hold it (the sessions stay, in the store).
+    app.addHook('preClose', async () => {
       clearInterval(reaper);
-      await Promise.all([...sessions].map(([id, s]) => closeSession(id, s)));
+      http = undefined;
+      await sessions.close();
+    });
+    app.addHook('onClose', async () => {
       await Promise.all([...sockets].map((s) => s.close()));
     });
   };
@@ -346,23 +308,24 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   return {
     plugin,
     /** Open sessions (for status and tests). */
-    sessionCount: () => sessions.size,
+    sessionCount: () => [...(http?.copies() ?? [])].length,
     /**
      * Tells every session whose lists may have changed: after discovery (of `serverName`), or after
      * an access change in `tenants` (a grant, a revocation, a policy: what a session may see changed).
      */
     /** Tells the sessions of a toolset (of any tenant: the name is all an event gives) its tools changed. */
     async notifyToolsetChanged(name: string): Promise<void> {
-      const of = [...sessions.values(), ...sockets].filter(
+      const of = [...(http?.copies() ?? []), ...sockets].filter(
         (s) => s.scope.kind === 'aggregate' && s.scope.toolset?.name === name,
       );
       await Promise.allSettled(of.map((s) => s.server.sendToolListChanged()));
     },
     async notifyListChanged(serverName?: string, tenants?: ReadonlySet<string>): Promise<void> {
       if (tenants !== undefined) await recheckSockets(tenants);
-      for (const s of [...sessions.values(), ...sockets]) {
+      for (const s of [...(http?.copies() ?? []), ...sockets]) {
         if (tenants !== undefined) {
-          if (!tenants.has(s.principal.tenant) && !tenants.has('*')) continue;
+          const tenant = 'principal' in s ? s.principal.tenant : s.tenant;
+          if (!tenants.has(tenant) && !tenants.has('*')) continue;
         } else if (s.scope.kind === 'platform') continue;
         if (s.scope.kind === 'server' && serverName !== undefined && s.scope.name !== serverName) continue;
         await Promise.allSettled([

@@ -15,11 +15,13 @@ import { createRemoteUpstreams } from '../../runners/remote/remote-upstreams.ts'
 import { serveUpstreams } from '../../runners/remote/serve-upstreams.ts';
 import type { UpstreamSpec, Upstreams } from '../../runners/upstream.port.ts';
 import { asPrincipal, noToolLimits, roomyInFlight, testAuthorizer } from '../../test/access.ts';
+import { databaseKinds } from '../../test/databases.ts';
 import { eventually, fixtureTransport, newMarker, processesWith, spec, textOf } from '../../test/runners.ts';
 import { services, uniqueName } from '../../test/services.ts';
 import type { CatalogServer } from './catalog-source.ts';
 import { mcpRoutes } from './mcp.routes.ts';
 import { createPlatformTools } from './platform-tools.ts';
+import { sessionStore } from './shared-sessions/session-store.ts';
 
 /** What the gateway reaches its upstreams through, and the runners' pools (one process each). */
 interface Upstream {
@@ -104,6 +106,9 @@ const modes: Array<{ name: string; skip: boolean; start: (s: UpstreamSpec) => Pr
 async function startGateway(upstreams: Upstreams, server: CatalogServer): Promise<FastifyInstance> {
   const logger = silentLogger();
   const authz = testAuthorizer();
+  // Where the sessions live: an in-memory database, and a bus of this process.
+  const database = await databaseKinds.find((k) => k.label === 'pglite')!.open();
+  const bus = createInProcessBus({ logger });
   const endpoints = mcpRoutes(
     {
       catalog: {
@@ -128,9 +133,19 @@ async function startGateway(upstreams: Upstreams, server: CatalogServer): Promis
       logger,
       version: 'test',
     },
-    { allowedHosts: ['127.0.0.1'], allowedOrigins: [], sessionIdleMs: 60_000 },
+    {
+      allowedHosts: ['127.0.0.1'],
+      allowedOrigins: [],
+      sessionIdleMs: 60_000,
+      sessionStore: sessionStore(database.db),
+      bus,
+    },
   );
   const app = Fastify();
+  app.addHook('onClose', async () => {
+    await bus.close();
+    await database.close();
+  });
   asPrincipal(app);
   await app.register(endpoints.plugin);
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CreateMessageResultSchema,
@@ -19,6 +18,7 @@ import { exposureOf, type Offering } from './aggregate-names.ts';
 import type { CatalogServer, CatalogSource } from './catalog-source.ts';
 import { type Exposure, type Naming, type PrefixMode, unqualify } from './names.ts';
 import type { PlatformTools } from './platform-tools.ts';
+import type { SessionState } from './session-state.ts';
 
 /**
  * What one MCP session is about: every enabled server (plus the platform's tools under its prefix),
@@ -75,8 +75,6 @@ export interface SessionContext {
   server: Server;
   /** The aggregate endpoint's prefix mode ('always' on the other endpoints). */
   prefix: PrefixMode;
-  /** This session as a caller of the upstreams. */
-  caller: string;
   serverResource(s: CatalogServer): AuthzResource;
   toolResource(s: CatalogServer, served: string): AuthzResource;
   /** The list-phase decision: what a session is shown. */
@@ -94,8 +92,8 @@ export interface SessionContext {
   ): Promise<{ server: CatalogServer; name: string } | undefined>;
   /** How a request's progress, logs and server-to-client requests reach this session. */
   relay(extra: Extra): CallOptions;
-  /** What the session's client set: the least severe log level it wants (logging/setLevel). */
-  state: { logLevel?: LoggingLevel };
+  /** What the session's client set on it (log level, subscriptions), and who it is to the upstreams. */
+  state: SessionState;
 }
 
 /** RFC 5424 severities, least severe first, as MCP's logging levels are. */
@@ -120,6 +118,7 @@ export function sessionContext(
   scope: McpScope,
   identity: SessionIdentity,
   server: Server,
+  state: SessionState,
 ): SessionContext {
   /** A server as authorization sees it. */
   const serverResource = (s: CatalogServer) =>
@@ -231,14 +230,12 @@ export function sessionContext(
 
   // This server is one client (a session, a stdio connection, or one sessionless request): the
   // upstream's sampling and elicitation requests are routed only when they cannot be another's.
-  const caller = randomUUID();
-  const state: SessionContext['state'] = {};
   const relay = (extra: Extra): CallOptions => {
     const client = server.getClientCapabilities() ?? {};
     const progressToken = extra._meta?.progressToken;
     return {
       signal: extra.signal,
-      caller,
+      caller: state.caller,
       ...(progressToken !== undefined && {
         onProgress: (p) =>
           void extra
@@ -246,7 +243,7 @@ export function sessionContext(
             .catch(() => undefined),
       }),
       onLog: (params) => {
-        if (!wantsLog(state.logLevel, params.level)) return;
+        if (!wantsLog(state.logLevel(), params.level)) return;
         void extra.sendNotification({ method: 'notifications/message', params }).catch(() => undefined);
       },
       ...(client.sampling && {
@@ -271,7 +268,6 @@ export function sessionContext(
     identity,
     server,
     prefix,
-    caller,
     serverResource,
     toolResource,
     allowed,

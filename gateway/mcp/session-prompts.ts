@@ -58,7 +58,7 @@ export function registerPromptHandlers(ctx: SessionContext, capabilities: Server
     // is not passed on (one client's 'error' would silence another's 'info'); the gateway drops
     // the messages below it on their way to this session (SessionContext.relay).
     server.setRequestHandler(SetLevelRequestSchema, async (r) => {
-      ctx.state.logLevel = r.params.level;
+      await ctx.state.setLogLevel(r.params.level);
       return {};
     });
   }

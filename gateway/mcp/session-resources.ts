@@ -28,7 +28,7 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
     require,
     relay,
     prefix,
-    caller,
+    state,
   } = ctx;
   if (capabilities.resources) {
     server.setRequestHandler(ListResourcesRequestSchema, async () => {
@@ -101,7 +101,7 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
     forwardResourceUpdates(server, {
       upstreams: deps.upstreams,
       logger: deps.logger,
-      caller,
+      state,
       relay,
       async resolve(uri) {
         requireResourceUri(uri);

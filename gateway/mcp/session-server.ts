@@ -11,6 +11,7 @@ import {
 } from './session-context.ts';
 import { registerPromptHandlers } from './session-prompts.ts';
 import { registerResourceHandlers } from './session-resources.ts';
+import { localSessionState, type SessionState } from './session-state.ts';
 import { registerToolHandlers } from './session-tools.ts';
 
 export type { McpScope, McpSessionDeps, SessionIdentity } from './session-context.ts';
@@ -54,6 +55,7 @@ export function createSessionServer(
   scope: McpScope,
   identity: SessionIdentity,
   upstreamCapabilities?: Record<string, unknown>,
+  state: SessionState = localSessionState(),
 ): Server {
   const capabilities: ServerCapabilities =
     scope.kind === 'aggregate' && scope.toolset
@@ -86,7 +88,7 @@ export function createSessionServer(
     { capabilities },
   );
 
-  const ctx = sessionContext(deps, scope, identity, server);
+  const ctx = sessionContext(deps, scope, identity, server, state);
   // Only what this endpoint declares: the SDK refuses a handler for an undeclared capability, and
   // a single server's endpoint declares just what its upstream offers.
   registerToolHandlers(ctx, capabilities);
