@@ -157,6 +157,22 @@ function captureProtocolVersion(transport: Transport): () => string | undefined 
 }
 
 /**
+ * The SDK hands a notification to its handler a microtask late, but settles a response at once: a
+ * call's last progress or log message, arriving in the same chunk as its result (an SSE stream
+ * writes both in one go), would find the call gone and be dropped. Responses are delivered a
+ * microtask later, after what came before them. Set once the client is connected (connect installs
+ * the handler wrapped here).
+ */
+function keepNotificationsBeforeResponses(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  transport.onmessage = (message, extra) => {
+    if ('id' in message && !('method' in message)) queueMicrotask(() => deliver(message, extra));
+    else deliver(message, extra);
+  };
+}
+
+/**
  * Opens one instance: spawns the process or reaches the URL, then runs the MCP initialize
  * handshake within `connectTimeoutMs`. Throws an AppError ('upstream') that says why it failed,
  * with the process's last stderr line when there is one.
@@ -199,6 +215,7 @@ async function openStdio(
   const protocolVersion = captureProtocolVersion(transport);
   try {
     await client.connect(transport, { timeout: options.connectTimeoutMs });
+    keepNotificationsBeforeResponses(transport);
   } catch (e) {
     await proc.kill(options.killGraceMs);
     await closed;
@@ -276,6 +293,7 @@ async function openHttp(
   const protocolVersion = captureProtocolVersion(transport);
   try {
     await client.connect(transport, { timeout: options.connectTimeoutMs });
+    keepNotificationsBeforeResponses(transport);
   } catch (e) {
     await client.close().catch(() => {});
     await egress.close();

@@ -1,6 +1,6 @@
 /**
- * The conformance suite through the gateway: the fixture registered behind Switchyard, once as a
- * stdio upstream and once as a Streamable HTTP upstream, and `--suite all` run against
+ * The conformance suite through the gateway: the fixture registered behind Switchyard as a stdio
+ * upstream, a Streamable HTTP upstream and an HTTP+SSE upstream, and `--suite all` run against
  * `/servers/<name>/mcp`. Every scenario that passes against the fixture directly must pass here.
  */
 import { fileURLToPath } from 'node:url';
@@ -72,8 +72,10 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       },
     });
     await register({ name: 'fixture-http', transport: { type: 'streamable-http', url: fixture.url } });
+    await register({ name: 'fixture-sse', transport: { type: 'sse', url: fixture.sseUrl } });
     await discovered('fixture-stdio');
     await discovered('fixture-http');
+    await discovered('fixture-sse');
   }, 120_000);
 
   afterAll(async () => {
@@ -81,7 +83,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     await fixture?.close();
   });
 
-  for (const upstream of ['stdio', 'http'] as const) {
+  for (const upstream of ['stdio', 'http', 'sse'] as const) {
     it(`every scenario passing directly passes with a ${upstream} upstream`, {
       timeout: 150_000,
     }, async () => {
@@ -193,12 +195,15 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
     timeout: 180_000,
   }, async () => {
-    // One fixture only: with both enabled every name collides and is qualified, as it should be.
-    const disable = await fetch(`${system.url}/api/v1/servers/fixture-http/disable?wait=true`, {
-      method: 'POST',
-      headers: adminAuth,
-    });
-    expect(disable.status).toBe(202);
+    // One fixture only: with more enabled every name collides and is qualified, as it should be.
+    const others = ['fixture-http', 'fixture-sse'];
+    for (const name of others) {
+      const disable = await fetch(`${system.url}/api/v1/servers/${name}/disable?wait=true`, {
+        method: 'POST',
+        headers: adminAuth,
+      });
+      expect(disable.status).toBe(202);
+    }
     try {
       const url = `${system.url}/mcp?prefix=collisions`;
       const deadline = Date.now() + 30_000;
@@ -223,10 +228,11 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       console.info(`conformance through /mcp?prefix=collisions: ${JSON.stringify(run.results)}`);
       expect(failing, `scenarios passing directly but not through /mcp:\n${describeRun(run)}`).toEqual([]);
     } finally {
-      await fetch(`${system.url}/api/v1/servers/fixture-http/enable?wait=true`, {
-        method: 'POST',
-        headers: adminAuth,
-      });
+      for (const name of others)
+        await fetch(`${system.url}/api/v1/servers/${name}/enable?wait=true`, {
+          method: 'POST',
+          headers: adminAuth,
+        });
     }
   });
 });

@@ -23,6 +23,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   type EventId,
@@ -679,6 +680,8 @@ export class MemoryEventStore implements EventStore {
 export interface HttpFixture {
   /** The Streamable HTTP endpoint, `http://<host>:<port>/mcp`. */
   url: string;
+  /** The same server over the older HTTP+SSE transport: GET `/sse`, POST `/messages?sessionId=`. */
+  sseUrl: string;
   /** Open MCP sessions. */
   sessionCount(): number;
   close(): Promise<void>;
@@ -718,20 +721,42 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** Serves the fixture over Streamable HTTP at `/mcp`. */
+/** Serves the fixture over Streamable HTTP at `/mcp`, and over HTTP+SSE at `/sse`. */
 export async function startHttpFixture(options: HttpFixtureOptions = {}): Promise<HttpFixture> {
   const host = options.host ?? '127.0.0.1';
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>();
+  const sseSessions = new Map<string, { transport: SSEServerTransport; server: Server }>();
+
+  /** The older transport: a GET opens the stream (and a session), each message is a POST. */
+  const handleSse = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (url.pathname === '/sse' && req.method === 'GET') {
+      const server = createFixtureServer();
+      const transport = new SSEServerTransport('/messages', res);
+      sseSessions.set(transport.sessionId, { transport, server });
+      transport.onclose = () => sseSessions.delete(transport.sessionId);
+      await server.connect(transport);
+      return;
+    }
+    if (url.pathname === '/messages' && req.method === 'POST') {
+      const session = sseSessions.get(url.searchParams.get('sessionId') ?? '');
+      if (!session) return sendJsonError(res, 404, -32001, 'Session not found');
+      return session.transport.handlePostMessage(req, res);
+    }
+    return sendJsonError(res, 404, -32000, 'Not found');
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/mcp') return sendJsonError(res, 404, -32000, 'Not found');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path !== '/mcp' && path !== '/sse' && path !== '/messages')
+      return sendJsonError(res, 404, -32000, 'Not found');
 
     // DNS rebinding protection: a browser tricked into calling us carries a foreign Host/Origin.
     const origin = req.headers.origin;
     if (!isLocal(req.headers.host ?? '', false) || (origin !== undefined && !isLocal(origin, true))) {
       return sendJsonError(res, 403, -32000, 'Forbidden: Host or Origin is not a local address');
     }
+    if (path !== '/mcp') return handleSse(req, res, url);
 
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -785,10 +810,12 @@ export async function startHttpFixture(options: HttpFixtureOptions = {}): Promis
 
   return {
     url: `http://${urlHost}:${port}/mcp`,
+    sseUrl: `http://${urlHost}:${port}/sse`,
     sessionCount: () => sessions.size,
     close: async () => {
-      const open = [...sessions.values()];
+      const open = [...sessions.values(), ...sseSessions.values()];
       sessions.clear();
+      sseSessions.clear();
       await Promise.allSettled(open.map(({ server }) => server.close()));
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
