@@ -161,14 +161,16 @@ export function toToolErrorResult(error: unknown): {
 
 /**
  * JSON-RPC error codes of the gateway's own, from the range JSON-RPC leaves to implementations
- * (-32000 to -32099; MCP itself uses -32001 for a timeout and -32002 for an unknown resource).
+ * (-32000 to -32099) below the part MCP reserves for codes of its own (-32020 to -32099, e.g.
+ * -32020 header mismatch, -32042 URL elicitation required); MCP and the SDK also use -32000
+ * (connection closed), -32001 (timeout) and -32002 (unknown resource).
  */
 export const JSONRPC_FORBIDDEN = -32003;
-export const JSONRPC_RATE_LIMITED = -32029;
+export const JSONRPC_RATE_LIMITED = -32010;
 /** The upstream could not be reached, failed, or answered something that is not MCP. */
-export const JSONRPC_UPSTREAM_FAILED = -32030;
+export const JSONRPC_UPSTREAM_FAILED = -32011;
 /** No instance of the upstream can take the request now (down, starting, circuit open, not hosted). */
-export const JSONRPC_UPSTREAM_UNAVAILABLE = -32031;
+export const JSONRPC_UPSTREAM_UNAVAILABLE = -32012;
 
 /** Whether an error is an upstream's own JSON-RPC error answer (relayed as it was sent). */
 export function carriesUpstreamAnswer(error: unknown): boolean {

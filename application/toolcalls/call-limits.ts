@@ -11,7 +11,7 @@ export interface CallCaps {
 }
 
 export interface InFlight {
-  /** Takes a slot for the call, or refuses (429 / JSON-RPC -32029) when either cap is reached; call the result to free it. */
+  /** Takes a slot for the call, or refuses (429 / JSON-RPC -32010) when either cap is reached; call the result to free it. */
   acquire(principalId: string, serverId: string): () => void;
   caps: CallCaps;
 }

@@ -17,6 +17,7 @@ import { parseConfig } from '../../runtime/config.ts';
 import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
 import { type Baseline, describeRun, readBaseline, runConformanceDetailed } from './run-conformance.ts';
+import { startBridgeFront } from './stdio-bridge-front.ts';
 
 const fixturePath = fileURLToPath(new URL('./fixture-server.ts', import.meta.url));
 const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
@@ -192,10 +193,11 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     return { done };
   }
 
-  it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
-    timeout: 180_000,
-  }, async () => {
-    // One fixture only: with more enabled every name collides and is qualified, as it should be.
+  /**
+   * Runs `check` with the stdio fixture the only enabled server (with more enabled every name
+   * collides and is qualified, as it should be), once the aggregate lists its names unprefixed.
+   */
+  async function withOnlyStdioFixture(check: () => Promise<void>): Promise<void> {
     const others = ['fixture-http', 'fixture-sse'];
     for (const name of others) {
       const disable = await fetch(`${system.url}/api/v1/servers/${name}/disable?wait=true`, {
@@ -205,10 +207,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       expect(disable.status).toBe(202);
     }
     try {
-      const url = `${system.url}/mcp?prefix=collisions`;
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const res = await fetch(url, {
+        const res = await fetch(`${system.url}/mcp?prefix=collisions`, {
           method: 'POST',
           headers: {
             ...adminAuth,
@@ -221,18 +222,42 @@ describe('conformance suite through /servers/<name>/mcp', () => {
         if (Date.now() > deadline) throw new Error('the aggregate never listed test_simple_text unprefixed');
         await new Promise((r) => setTimeout(r, 250));
       }
-      const run = await runConformanceDetailed({ url, token: TEST_ADMIN_KEY });
-      const failing = Object.entries(baseline.scenarios)
-        .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
-        .map(([s]) => s);
-      console.info(`conformance through /mcp?prefix=collisions: ${JSON.stringify(run.results)}`);
-      expect(failing, `scenarios passing directly but not through /mcp:\n${describeRun(run)}`).toEqual([]);
+      await check();
     } finally {
       for (const name of others)
         await fetch(`${system.url}/api/v1/servers/${name}/enable?wait=true`, {
           method: 'POST',
           headers: adminAuth,
         });
+    }
+  }
+
+  /** Runs the suite at `url`; every scenario passing directly must pass. */
+  async function mustPassAsDirectly(url: string, token: string | undefined, where: string): Promise<void> {
+    const run = await runConformanceDetailed({ url, ...(token !== undefined && { token }) });
+    const failing = Object.entries(baseline.scenarios)
+      .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
+      .map(([s]) => s);
+    console.info(`conformance through ${where}: ${JSON.stringify(run.results)}`);
+    expect(failing, `scenarios passing directly but not through ${where}:\n${describeRun(run)}`).toEqual([]);
+  }
+
+  it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
+    timeout: 180_000,
+  }, async () => {
+    await withOnlyStdioFixture(() =>
+      mustPassAsDirectly(`${system.url}/mcp?prefix=collisions`, TEST_ADMIN_KEY, '/mcp?prefix=collisions'),
+    );
+  });
+
+  it('every scenario passing directly passes through the stdio bridge (switchyard mcp --url)', {
+    timeout: 300_000,
+  }, async () => {
+    const front = await startBridgeFront(system.url!, TEST_ADMIN_KEY, ['--prefix', 'collisions']);
+    try {
+      await withOnlyStdioFixture(() => mustPassAsDirectly(front.url, undefined, 'the stdio bridge'));
+    } finally {
+      await front.close();
     }
   });
 });

@@ -32,6 +32,7 @@ import {
   type StreamId,
 } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
@@ -687,12 +688,20 @@ export interface HttpFixture {
   close(): Promise<void>;
 }
 
+/** What answers one session: the fixture's `Server`, or anything that takes a transport as it does. */
+export interface Servable {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface HttpFixtureOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
   /** The `retry` hint of SSE priming events, ms. */
   retryIntervalMs?: number;
+  /** What answers each session (default: a fixture server). */
+  serve?: () => Servable;
 }
 
 const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -724,13 +733,14 @@ async function readJson(req: IncomingMessage, limit = 4 * 1024 * 1024): Promise<
 /** Serves the fixture over Streamable HTTP at `/mcp`, and over HTTP+SSE at `/sse`. */
 export async function startHttpFixture(options: HttpFixtureOptions = {}): Promise<HttpFixture> {
   const host = options.host ?? '127.0.0.1';
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>();
-  const sseSessions = new Map<string, { transport: SSEServerTransport; server: Server }>();
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Servable }>();
+  const sseSessions = new Map<string, { transport: SSEServerTransport; server: Servable }>();
+  const serve = options.serve ?? createFixtureServer;
 
   /** The older transport: a GET opens the stream (and a session), each message is a POST. */
   const handleSse = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     if (url.pathname === '/sse' && req.method === 'GET') {
-      const server = createFixtureServer();
+      const server = serve();
       const transport = new SSEServerTransport('/messages', res);
       sseSessions.set(transport.sessionId, { transport, server });
       transport.onclose = () => sseSessions.delete(transport.sessionId);
@@ -775,7 +785,7 @@ export async function startHttpFixture(options: HttpFixtureOptions = {}): Promis
     const initializes = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
     if (!initializes) return sendJsonError(res, 400, -32000, 'Bad Request: no session id');
 
-    const server = createFixtureServer();
+    const server = serve();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: new MemoryEventStore(),
