@@ -88,6 +88,30 @@ describe('embedded mode, end to end', () => {
     expect(dup.status).toBe(409);
     expect(dup.headers.get('content-type')).toContain('application/problem+json');
 
+    // An MCP session opened before the restart is served after it (sessions live in the database).
+    const mcp = (body: unknown, session?: string) =>
+      adminFetch(`${base}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+          ...(session && { 'mcp-session-id': session }),
+        },
+        body: JSON.stringify(body),
+      });
+    const opened = await mcp({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+    });
+    expect(opened.status).toBe(200);
+    await opened.text();
+    const session = opened.headers.get('mcp-session-id') ?? '';
+    expect(session).not.toBe('');
+    expect((await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status).toBe(202);
+
     expect(await program.stop()).toBe(0);
 
     program = startProgram(['start'], env);
@@ -95,6 +119,9 @@ describe('embedded mode, end to end', () => {
     const again = await adminFetch(`${base}/api/v1/servers/everything?minPosition=${written.position}`);
     expect(again.status).toBe(200);
     expect(((await again.json()) as { id: string }).id).toBe(written.id);
+    const listed = await mcp({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, session);
+    expect(listed.status).toBe(200);
+    expect(await listed.text()).toContain('"tools"');
 
     const events = await runCli(['events', '--url', base, '--category', 'server'], env);
     expect(events.code).toBe(0);
