@@ -9,8 +9,9 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { EgressGuard } from '../egress.ts';
 import type { ClientSideHandlers, InstanceState, InstanceStatus, ListChanged } from '../upstream.port.ts';
 import { CallRouter } from './call-router.ts';
+import { CallerSessions } from './caller-sessions.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
-import { type Connection, type InstanceTarget, openConnection } from './connection.ts';
+import { type Connection, type ConnectOptions, type InstanceTarget, openConnection } from './connection.ts';
 import { AttemptError, toAttemptError } from './errors.ts';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
 
@@ -47,6 +48,11 @@ export interface AttemptContext {
 export interface AttemptOptions extends ClientSideHandlers {
   /** e.g. `tools/call echo`, for messages. */
   operation: string;
+  /**
+   * What the upstream sends while this request runs must reach its caller (a tool call, a read, a
+   * prompt): over HTTP+SSE it runs on the caller's own session (CallerSessions).
+   */
+  ownSession?: boolean;
   signal?: AbortSignal | undefined;
   timeoutMs: number;
 }
@@ -65,6 +71,8 @@ export class UpstreamInstance {
   readonly weight: number;
   readonly breaker: CircuitBreaker;
   private readonly router = new CallRouter();
+  /** HTTP+SSE: a session per caller besides the shared one (see CallerSessions). */
+  private readonly callers: CallerSessions | undefined;
   private readonly policy: RestartPolicy;
   private readonly log: Logger;
   private phase: Phase = 'starting';
@@ -84,6 +92,18 @@ export class UpstreamInstance {
       ...(stdio ? {} : { maxCrashes: Number.POSITIVE_INFINITY }),
     });
     this.log = options.logger.child({ instance: options.index });
+    if (options.target.type === 'sse') {
+      this.callers = new CallerSessions({
+        // List changes and resource updates come on the shared session: not told twice.
+        open: (router) =>
+          openConnection({
+            ...this.connectOptions(router),
+            onListChanged: () => undefined,
+            onResourceUpdated: () => undefined,
+          }),
+        logger: this.log,
+      });
+    }
   }
 
   /** Opens the session; resolves after the first attempt, whatever its outcome (see status()). */
@@ -109,18 +129,18 @@ export class UpstreamInstance {
     this.connection = undefined;
     this.options.onChange();
     await this.connecting;
-    await connection?.close();
+    await Promise.all([connection?.close(), this.callers?.closeAll()]);
   }
 
   /** Waits for the calls in flight (at most `maxMs`), then stops. For replacing a configuration. */
   async drainAndStop(maxMs: number): Promise<void> {
     const deadline = Date.now() + maxMs;
-    while (this.router.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.stop();
   }
 
   get inFlight(): number {
-    return this.router.size;
+    return this.router.size + (this.callers?.inFlight ?? 0);
   }
 
   get state(): InstanceState {
@@ -163,7 +183,7 @@ export class UpstreamInstance {
       index: this.index,
       target: this.connection?.target ?? describeTarget(this.options.target),
       state: this.state,
-      inFlight: this.router.size,
+      inFlight: this.inFlight,
       restarts: this.restarts,
       circuit: this.breaker.state,
       lastError: this.lastError,
@@ -192,16 +212,20 @@ export class UpstreamInstance {
         'not-delivered',
       );
     }
+    const own =
+      options.ownSession && options.caller !== undefined ? this.callers?.get(options.caller) : undefined;
+    const session = own ? await this.callerSession(own.connection) : connection;
+    const router = own?.router ?? this.router;
     const controller = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     // Discovery sends one request per page on this signal, all at once for a large catalog.
     setMaxListeners(0, signal);
-    const call = this.router.enter(options, signal);
+    const call = router.enter(options, signal);
     try {
-      const result = await this.router.run(call.context, () =>
+      const result = await router.run(call.context, () =>
         run({
-          client: connection.client,
-          connection,
+          client: session.client,
+          connection: session,
           request: {
             signal: options.signal,
             timeout: options.timeoutMs,
@@ -221,14 +245,15 @@ export class UpstreamInstance {
         instance: this.index,
         operation: options.operation,
         timeoutMs: options.timeoutMs,
-        closeReason: connection.closeReason(),
+        closeReason: session.closeReason(),
       });
       if (failure.instanceFault) this.breaker.failure();
       else this.breaker.release();
       // An HTTP session that failed to carry a request is suspect: open a fresh one. (A stdio
       // session's failures show up as the process exiting, handled by watch().)
       if (failure.failure === 'not-delivered' && this.options.target.type !== 'stdio') {
-        connection.abandon(failure.error.message);
+        if (own && options.caller !== undefined) this.callers?.abandon(options.caller, failure.error.message);
+        else connection.abandon(failure.error.message);
       }
       this.lastError = failure.error.message;
       throw failure;
@@ -239,24 +264,43 @@ export class UpstreamInstance {
     }
   }
 
+  private connectOptions(router: CallRouter): ConnectOptions {
+    return {
+      target: this.options.target,
+      router,
+      capabilities: this.options.capabilities,
+      clientInfo: this.options.clientInfo,
+      egress: this.options.egress,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      killGraceMs: this.options.killGraceMs,
+      logger: this.log,
+      onListChanged: this.options.onListChanged,
+      onResourceUpdated: this.options.onResourceUpdated,
+    };
+  }
+
+  /** A caller's own session, once open; one that cannot be opened fails the attempt undelivered. */
+  private async callerSession(opening: Promise<Connection>): Promise<Connection> {
+    try {
+      return await opening;
+    } catch (e) {
+      this.breaker.failure();
+      const error =
+        e instanceof AppError
+          ? e
+          : new AppError('upstream', 'UPSTREAM.CONNECT_FAILED', e instanceof Error ? e.message : String(e));
+      this.lastError = error.message;
+      throw new AttemptError(error, 'not-delivered');
+    }
+  }
+
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.phase = 'starting';
     this.options.onChange();
     const attempt = (async () => {
       try {
-        const connection = await openConnection({
-          target: this.options.target,
-          router: this.router,
-          capabilities: this.options.capabilities,
-          clientInfo: this.options.clientInfo,
-          egress: this.options.egress,
-          connectTimeoutMs: this.options.connectTimeoutMs,
-          killGraceMs: this.options.killGraceMs,
-          logger: this.log,
-          onListChanged: this.options.onListChanged,
-          onResourceUpdated: this.options.onResourceUpdated,
-        });
+        const connection = await openConnection(this.connectOptions(this.router));
         if (this.phase === 'stopped') {
           await connection.close();
           return;

@@ -65,6 +65,8 @@ export function defaultServerEnv(): Record<string, string> {
 
 interface ExecuteOptions extends CallOptions {
   operation: string;
+  /** Runs on the caller's own upstream session where the transport allows (AttemptOptions). */
+  ownSession?: boolean;
   /** Safe to repeat after a connection died mid-request (reads); a tool call is not. */
   idempotent: boolean;
 }
@@ -364,7 +366,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     callTool(serverId, tool, args, callOptions = {}) {
       return execute(
         serverId,
-        { ...callOptions, operation: `tools/call ${tool}`, idempotent: false },
+        { ...callOptions, operation: `tools/call ${tool}`, idempotent: false, ownSession: true },
         ({ client, request }) =>
           client.request(
             { method: 'tools/call', params: { name: tool, arguments: args } },
@@ -377,7 +379,12 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     readResource(serverId, uri, callOptions = {}) {
       return execute(
         serverId,
-        { ...callOptions, operation: `resources/read ${uri.slice(0, 200)}`, idempotent: true },
+        {
+          ...callOptions,
+          operation: `resources/read ${uri.slice(0, 200)}`,
+          idempotent: true,
+          ownSession: true,
+        },
         ({ client, request }) =>
           client.request({ method: 'resources/read', params: { uri } }, ReadResourceResultSchema, request),
       );
@@ -386,7 +393,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     getPrompt(serverId, prompt, args, callOptions = {}) {
       return execute(
         serverId,
-        { ...callOptions, operation: `prompts/get ${prompt}`, idempotent: true },
+        { ...callOptions, operation: `prompts/get ${prompt}`, idempotent: true, ownSession: true },
         ({ client, request }) =>
           client.request(
             { method: 'prompts/get', params: { name: prompt, arguments: args } },

@@ -105,32 +105,39 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     });
   }
 
-  it('every scenario passing directly passes with an http upstream while other clients call it at the same time', {
-    timeout: 180_000,
-  }, async () => {
-    // Three other clients keep calling the same upstream with logging and sampling of their own.
-    const stop = new AbortController();
-    const loaders = await Promise.all(['x', 'y', 'z'].map((who) => startLoader(who, stop.signal)));
-    try {
-      const run = await runConformanceDetailed({
-        url: `${system.url}/servers/fixture-http/mcp`,
-        token: TEST_ADMIN_KEY,
-      });
-      const failing = Object.entries(baseline.scenarios)
-        .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
-        .map(([s]) => s);
-      console.info(`conformance through an http upstream under load: ${JSON.stringify(run.results)}`);
-      expect(failing, `scenarios failing under load:\n${describeRun(run)}`).toEqual([]);
-    } finally {
-      stop.abort();
-    }
-    for (const l of await Promise.all(loaders.map((l) => l.done))) {
-      expect(l.calls, `${l.who} made calls`).toBeGreaterThan(0);
-      // Each of its calls got its own three log messages and its own sampling answer, nobody else's.
-      expect(l.logs, l.who).toBe(3 * l.loggingCalls);
-      expect(l.foreign, l.who).toEqual([]);
-    }
-  });
+  // Over Streamable HTTP an upstream's messages name their request; over HTTP+SSE each client
+  // session gets an upstream session of its own. Either way they reach exactly their caller.
+  for (const upstream of ['http', 'sse'] as const)
+    it(`every scenario passing directly passes with an ${upstream} upstream while other clients call it at the same time`, {
+      timeout: 180_000,
+    }, async () => {
+      // Three other clients keep calling the same upstream with logging and sampling of their own.
+      const stop = new AbortController();
+      const loaders = await Promise.all(
+        ['x', 'y', 'z'].map((who) => startLoader(who, upstream, stop.signal)),
+      );
+      try {
+        const run = await runConformanceDetailed({
+          url: `${system.url}/servers/fixture-${upstream}/mcp`,
+          token: TEST_ADMIN_KEY,
+        });
+        const failing = Object.entries(baseline.scenarios)
+          .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
+          .map(([s]) => s);
+        console.info(
+          `conformance through an ${upstream} upstream under load: ${JSON.stringify(run.results)}`,
+        );
+        expect(failing, `scenarios failing under load:\n${describeRun(run)}`).toEqual([]);
+      } finally {
+        stop.abort();
+      }
+      for (const l of await Promise.all(loaders.map((l) => l.done))) {
+        expect(l.calls, `${l.who} made calls`).toBeGreaterThan(0);
+        // Each of its calls got its own three log messages and its own sampling answer, nobody else's.
+        expect(l.logs, l.who).toBe(3 * l.loggingCalls);
+        expect(l.foreign, l.who).toEqual([]);
+      }
+    });
 
   it("keeps each session's log level its own: one client's level never silences another's logs", async () => {
     const open = async (name: string) => {
@@ -161,8 +168,8 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     }
   });
 
-  /** A client of /servers/fixture-http/mcp calling tools that log and sample until `signal` aborts. */
-  async function startLoader(who: string, signal: AbortSignal) {
+  /** A client of /servers/fixture-<upstream>/mcp calling tools that log and sample until `signal` aborts. */
+  async function startLoader(who: string, upstream: 'http' | 'sse', signal: AbortSignal) {
     const c = new Client({ name: `load-${who}`, version: '1.0.0' }, { capabilities: { sampling: {} } });
     const state = { who, calls: 0, loggingCalls: 0, logs: 0, foreign: [] as string[] };
     c.setNotificationHandler(LoggingMessageNotificationSchema, () => {
@@ -174,7 +181,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       return { model: 'm', role: 'assistant', content: { type: 'text', text: `answer for ${who}` } };
     });
     await c.connect(
-      new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture-http/mcp`), {
+      new StreamableHTTPClientTransport(new URL(`${system.url}/servers/fixture-${upstream}/mcp`), {
         requestInit: { headers: adminAuth },
       }),
     );

@@ -1,0 +1,103 @@
+import type { Logger } from '../../kernel/logger.ts';
+import { CallRouter } from './call-router.ts';
+import type { Connection } from './connection.ts';
+
+export interface CallerSessionsOptions {
+  /** Opens one more session of the instance's upstream, its messages routed by `router`. */
+  open(router: CallRouter): Promise<Connection>;
+  logger: Logger;
+  /** Sessions at most (default 32); past it, calls share the instance's session. */
+  max?: number;
+  /** A session with no call for this long is closed (default 60 s). */
+  idleMs?: number;
+}
+
+interface CallerSession {
+  router: CallRouter;
+  connection: Promise<Connection>;
+  lastUsed: number;
+}
+
+/**
+ * An upstream session per caller, for transports that give a server's messages no reference to
+ * the request they belong to but allow several sessions (HTTP+SSE): what the upstream sends on a
+ * caller's own session — log messages, sampling, elicitation, roots — can only be that caller's, so
+ * it is delivered rather than refused when other callers' calls are in flight. Opened on a caller's
+ * first call, closed after `idleMs` without one; past `max` the instance's shared session serves
+ * (and its messages are routed only when they cannot be another caller's).
+ */
+export class CallerSessions {
+  private readonly sessions = new Map<string, CallerSession>();
+  private readonly max: number;
+  private readonly idleMs: number;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: CallerSessionsOptions) {
+    this.max = options.max ?? 32;
+    this.idleMs = options.idleMs ?? 60_000;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 30_000));
+    this.sweeper.unref();
+  }
+
+  /** The session of `caller` (opened now if it has none); undefined past the cap. */
+  get(caller: string): CallerSession | undefined {
+    if (this.closed) return undefined;
+    let session = this.sessions.get(caller);
+    if (!session) {
+      if (this.sessions.size >= this.max) this.sweep();
+      if (this.sessions.size >= this.max) return undefined;
+      const router = new CallRouter();
+      const connection = this.options.open(router);
+      session = { router, connection, lastUsed: Date.now() };
+      const opened = session;
+      this.sessions.set(caller, opened);
+      connection.then(
+        (c) => void c.closed.then(() => this.forget(caller, opened)),
+        () => this.forget(caller, opened),
+      );
+    }
+    session.lastUsed = Date.now();
+    return session;
+  }
+
+  /** Calls in flight on the callers' sessions. */
+  get inFlight(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.router.size;
+    return n;
+  }
+
+  /** A session that failed to carry a request is suspect: the caller's next call opens a fresh one. */
+  abandon(caller: string, reason: string): void {
+    const session = this.sessions.get(caller);
+    if (!session) return;
+    this.sessions.delete(caller);
+    void session.connection.then((c) => c.abandon(reason)).catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(all.map(async (s) => (await s.connection).close()));
+  }
+
+  private forget(caller: string, session: CallerSession): void {
+    if (this.sessions.get(caller) === session) this.sessions.delete(caller);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const [caller, s] of this.sessions) {
+      if (s.router.size > 0 || s.lastUsed >= cutoff) continue;
+      this.sessions.delete(caller);
+      void s.connection
+        .then((c) => c.close('idle'))
+        .catch((e: unknown) =>
+          this.options.logger.debug({ err: e }, 'closing an idle caller session failed'),
+        );
+    }
+  }
+}
