@@ -57,6 +57,7 @@ export interface ServerSettingsView {
   extraUrls?: string[];
   loadBalancing?: 'round-robin' | 'least-connections' | 'weighted';
   weights?: number[];
+  clientSessions?: number;
   pinTools?: boolean;
   tools?: Record<string, { hidden?: boolean; name?: string; description?: string }>;
 }

@@ -7,6 +7,7 @@ import type { UpstreamSpec } from './upstream.port.ts';
 export const SPEC_DEFAULTS = {
   replicas: 1,
   loadBalancing: 'round-robin',
+  sseClientSessions: 32,
   connectTimeoutMs: 10_000,
   callTimeoutMs: 60_000,
 } as const;
@@ -99,6 +100,7 @@ export function upstreamSpecFor(
     extraUrls: t.type === 'stdio' ? [] : (s.extraUrls ?? []).map((u) => withQuery(u, query)),
     loadBalancing: s.loadBalancing ?? SPEC_DEFAULTS.loadBalancing,
     weights: [...(s.weights ?? [])],
+    clientSessions: s.clientSessions ?? (t.type === 'sse' ? SPEC_DEFAULTS.sseClientSessions : 0),
     connectTimeoutMs: s.connectTimeoutMs ?? SPEC_DEFAULTS.connectTimeoutMs,
     callTimeoutMs: s.callTimeoutMs ?? SPEC_DEFAULTS.callTimeoutMs,
   };

@@ -41,6 +41,8 @@ export interface UpstreamSpec {
   extraUrls: string[];
   loadBalancing: 'round-robin' | 'least-connections' | 'weighted';
   weights: number[];
+  /** stdio / sse: at most this many upstream sessions of their own for client sessions, per instance. */
+  clientSessions: number;
   connectTimeoutMs: number;
   callTimeoutMs: number;
 }

@@ -33,6 +33,8 @@ export function spec(
     extraUrls: [],
     loadBalancing: 'round-robin',
     weights: [],
+    // As for a server that leaves it unset (host-spec.ts).
+    clientSessions: transport.type === 'sse' ? 32 : 0,
     connectTimeoutMs: 20_000,
     callTimeoutMs: 20_000,
     ...overrides,

@@ -393,6 +393,11 @@ describe('inputs', () => {
       ],
       [{ transport: http, settings: { loadBalancing: 'random' } }, /settings\.loadBalancing: must be one of/],
       [
+        { transport: http, settings: { clientSessions: 4 } },
+        /settings\.clientSessions: .*stdio and sse servers only/,
+      ],
+      [{ transport: stdio, settings: { clientSessions: 65 } }, /settings\.clientSessions/],
+      [
         { transport: http, settings: { extraUrls: ['https://u:p@b.test/mcp'] } },
         /settings\.extraUrls\.0: must not carry credentials/,
       ],

@@ -75,6 +75,13 @@ export const serverSettingsSchema = z
     /** With loadBalancing "weighted": one weight per instance, transport's own first. */
     weights: z.array(z.number().int().min(0).max(1000)).min(1).max(16).optional(),
     /**
+     * stdio / sse: upstream sessions of their own for client sessions, at most this many per
+     * instance (0-64; default 32 for sse, 0 for stdio, where each is a process of its own). What the
+     * upstream sends during a call on such a session (logs, sampling, elicitation, roots) can only be
+     * its client's. Streamable HTTP needs none: its messages name their request.
+     */
+    clientSessions: z.number().int().min(0).max(64).optional(),
+    /**
      * Pin tool definitions (default false): a tool whose definition changed since it was approved
      * (the first discovery approves what it finds) is withheld from clients until an operator
      * approves the new definition. See domains/catalog (ToolDefinitionChanged, ToolDefinitionApproved).

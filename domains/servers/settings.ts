@@ -57,6 +57,13 @@ export function settingsIssues(transport: TransportShape, settings: ServerSettin
       issues.push({ path: 'extraUrls', message: `at most ${MAX_INSTANCES} instances in all` });
     }
   }
+  if (transport.type === 'streamable-http' && settings.clientSessions !== undefined) {
+    issues.push({
+      path: 'clientSessions',
+      message:
+        'clientSessions applies to stdio and sse servers only: over Streamable HTTP an upstream names the request of each message',
+    });
+  }
   issues.push(...toolOverrideIssues(settings));
   const count = instanceCount(transport, settings);
   if (settings.weights !== undefined) {

@@ -20,7 +20,7 @@ interface CallerSession {
 
 /**
  * An upstream session per caller, for transports that give a server's messages no reference to
- * the request they belong to but allow several sessions (HTTP+SSE): what the upstream sends on a
+ * the request they belong to (HTTP+SSE: one more session; stdio: one more process): what the upstream sends on a
  * caller's own session — log messages, sampling, elicitation, roots — can only be that caller's, so
  * it is delivered rather than refused when other callers' calls are in flight. Opened on a caller's
  * first call, closed after `idleMs` without one; past `max` the instance's shared session serves

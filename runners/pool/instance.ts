@@ -21,6 +21,8 @@ export interface InstanceOptions {
   index: number;
   target: InstanceTarget;
   weight: number;
+  /** stdio / sse: upstream sessions of their own for client sessions, at most (CallerSessions). */
+  clientSessions: number;
   connectTimeoutMs: number;
   clock: Clock;
   logger: Logger;
@@ -71,7 +73,7 @@ export class UpstreamInstance {
   readonly weight: number;
   readonly breaker: CircuitBreaker;
   private readonly router = new CallRouter();
-  /** HTTP+SSE: a session per caller besides the shared one (see CallerSessions). */
+  /** stdio / sse: a session per caller besides the shared one (see CallerSessions). */
   private readonly callers: CallerSessions | undefined;
   private readonly policy: RestartPolicy;
   private readonly log: Logger;
@@ -92,8 +94,9 @@ export class UpstreamInstance {
       ...(stdio ? {} : { maxCrashes: Number.POSITIVE_INFINITY }),
     });
     this.log = options.logger.child({ instance: options.index });
-    if (options.target.type === 'sse') {
+    if (options.target.type !== 'streamable-http' && options.clientSessions > 0) {
       this.callers = new CallerSessions({
+        max: options.clientSessions,
         // List changes and resource updates come on the shared session: not told twice.
         open: (router) =>
           openConnection({

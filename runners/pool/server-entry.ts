@@ -64,6 +64,7 @@ export class ServerEntry {
           index,
           target,
           weight: spec.weights[index] ?? 1,
+          clientSessions: spec.clientSessions,
           connectTimeoutMs: spec.connectTimeoutMs,
           clock: deps.clock,
           logger: this.log,

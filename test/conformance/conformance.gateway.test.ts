@@ -74,9 +74,20 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     });
     await register({ name: 'fixture-http', transport: { type: 'streamable-http', url: fixture.url } });
     await register({ name: 'fixture-sse', transport: { type: 'sse', url: fixture.sseUrl } });
+    // The stdio fixture again, with a process of its own for each client session.
+    await register({
+      name: 'fixture-stdio-sessions',
+      transport: {
+        type: 'stdio',
+        command: process.execPath,
+        args: ['--import', tsxLoader, fixturePath, '--stdio'],
+      },
+      settings: { clientSessions: 64 },
+    });
     await discovered('fixture-stdio');
     await discovered('fixture-http');
     await discovered('fixture-sse');
+    await discovered('fixture-stdio-sessions');
   }, 120_000);
 
   afterAll(async () => {
@@ -106,8 +117,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   }
 
   // Over Streamable HTTP an upstream's messages name their request; over HTTP+SSE each client
-  // session gets an upstream session of its own. Either way they reach exactly their caller.
-  for (const upstream of ['http', 'sse'] as const)
+  // session gets an upstream session of its own, and over stdio a process of its own when the
+  // server asks for it (settings.clientSessions). Either way they reach exactly their caller.
+  for (const upstream of ['http', 'sse', 'stdio-sessions'] as const)
     it(`every scenario passing directly passes with an ${upstream} upstream while other clients call it at the same time`, {
       timeout: 180_000,
     }, async () => {
@@ -169,7 +181,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   });
 
   /** A client of /servers/fixture-<upstream>/mcp calling tools that log and sample until `signal` aborts. */
-  async function startLoader(who: string, upstream: 'http' | 'sse', signal: AbortSignal) {
+  async function startLoader(who: string, upstream: string, signal: AbortSignal) {
     const c = new Client({ name: `load-${who}`, version: '1.0.0' }, { capabilities: { sampling: {} } });
     const state = { who, calls: 0, loggingCalls: 0, logs: 0, foreign: [] as string[] };
     c.setNotificationHandler(LoggingMessageNotificationSchema, () => {
@@ -205,7 +217,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
    * collides and is qualified, as it should be), once the aggregate lists its names unprefixed.
    */
   async function withOnlyStdioFixture(check: () => Promise<void>): Promise<void> {
-    const others = ['fixture-http', 'fixture-sse'];
+    const others = ['fixture-http', 'fixture-sse', 'fixture-stdio-sessions'];
     for (const name of others) {
       const disable = await fetch(`${system.url}/api/v1/servers/${name}/disable?wait=true`, {
         method: 'POST',
