@@ -215,6 +215,65 @@ describe('authorization matrix', () => {
       }
     });
 
+    interface ModernAnswer {
+      result: {
+        supportedVersions: string[];
+        tools: Array<{ name: string }>;
+        cacheScope: string;
+        content: unknown;
+      };
+      error?: { data?: { code?: string } };
+    }
+
+    /** One 2026-07-28 (stateless) request to /servers/everything/mcp as `who`. */
+    async function modern(who: Who, method: string, params: Record<string, unknown> = {}) {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': method,
+      };
+      if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+      if (who !== 'anonymous') headers.authorization = `Bearer ${keys[who]}`;
+      const res = await fetch(`${system.url}/servers/everything/mcp`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
+        }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as ModernAnswer };
+    }
+
+    it('2026-07-28 requests: server/discover and tools/list need a credential; tools/call as in a session', async () => {
+      expect((await modern('anonymous', 'server/discover')).status).toBe(401);
+      expect((await modern('otherManager', 'server/discover')).status).toBe(404);
+      for (const who of ['reader', 'executor', 'writer', 'manager'] as const) {
+        const discovered = await modern(who, 'server/discover');
+        expect(discovered.status, who).toBe(200);
+        expect(discovered.body.result.supportedVersions).toContain('2026-07-28');
+        const listed = await modern(who, 'tools/list');
+        const mayCall = HOLDS[who].includes('mcp:execute');
+        const names = listed.body.result.tools.map((t) => t.name);
+        expect(names.includes('echo'), who).toBe(mayCall);
+        expect(listed.body.result.cacheScope).toBe('private');
+        const called = await modern(who, 'tools/call', { name: 'echo', arguments: { message: who } });
+        if (mayCall)
+          expect(called.body.result.content, who).toEqual([{ type: 'text', text: `Echo: ${who}` }]);
+        else expect(called.body.error?.data?.code, who).toBe('MCP.UNKNOWN_TOOL');
+      }
+    });
+
     it('the aggregate endpoint shows another tenant none of this tenant’s tools, and platform tools by role', async () => {
       const other = await session('otherManager', '/mcp');
       const otherTools = (await other.listTools()).tools.map((t) => t.name);

@@ -12,6 +12,8 @@ import type { Principal } from '../../kernel/principal.ts';
 import { credentialOf } from '../auth/auth.plugin.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
+import { checkModernRequest, isModernRequest } from './modern/envelope.ts';
+import { serveModern } from './modern/modern-endpoint.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
 import {
   createSessionServer,
@@ -143,9 +145,34 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       traceparent: request.headers.traceparent as string | undefined,
       principal: request.principal,
     };
+    const sessionId = request.headers['mcp-session-id'];
+    if (
+      request.method === 'POST' &&
+      typeof sessionId !== 'string' &&
+      isModernRequest(request.headers, request.body)
+    ) {
+      // The stateless revision (2026-07-28): each request on its own, whatever gateway it reaches.
+      const checked = checkModernRequest(request.headers, request.body);
+      if ('status' in checked)
+        return reply.status(checked.status).type('application/json').send(checked.body);
+      reply.hijack();
+      const principal = request.principal;
+      await serveModern(
+        deps,
+        target,
+        checked,
+        {
+          principal: () => principal,
+          correlationId: () => ctx.correlationId,
+          traceparent: () => ctx.traceparent,
+        },
+        reply.raw,
+        (request.headers.accept ?? '').includes('text/event-stream'),
+      );
+      return;
+    }
     const sessions = http;
     if (!sessions) return jsonRpcError(reply, 503, -32000, 'MCP sessions are not ready');
-    const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = await sessions.find(sessionId, request.principal, target);
       if (!session) return jsonRpcError(reply, 404, -32001, 'Session not found');

@@ -10,6 +10,8 @@ import type { Permission, Principal } from '../../kernel/principal.ts';
  */
 export const MCP_METHOD_ACTIONS: Readonly<Record<string, Action>> = {
   initialize: 'mcp.connect',
+  // 2026-07-28: what an endpoint offers, asked by a stateless client instead of initialize.
+  'server/discover': 'mcp.connect',
   ping: 'mcp.connect',
   'logging/setLevel': 'mcp.connect',
   'tools/list': 'mcp.connect',

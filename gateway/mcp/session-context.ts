@@ -109,7 +109,8 @@ const LOG_LEVELS: readonly LoggingLevel[] = [
 ];
 
 /** Whether a message at `level` reaches a client that asked for `wanted` and above. */
-export function wantsLog(wanted: LoggingLevel | undefined, level: LoggingLevel): boolean {
+export function wantsLog(wanted: LoggingLevel | 'off' | undefined, level: LoggingLevel): boolean {
+  if (wanted === 'off') return false;
   return wanted === undefined || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(wanted);
 }
 

@@ -45,6 +45,40 @@ class EdgeServer extends Server {
   }
 }
 
+/** What an endpoint declares: the aggregate's own set, a toolset's tools, or one server's as discovered. */
+export function sessionCapabilities(
+  scope: McpScope,
+  upstreamCapabilities?: Record<string, unknown>,
+): ServerCapabilities {
+  if (scope.kind === 'aggregate' && scope.toolset)
+    // A toolset is its tools: no resources, prompts or platform tools.
+    return { tools: { listChanged: true }, logging: {} };
+  if (scope.kind === 'aggregate')
+    return {
+      tools: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
+      prompts: { listChanged: true },
+      logging: {},
+      // Completions and subscriptions go to the server owning the prompt, template or resource.
+      completions: {},
+    };
+  if (scope.kind === 'platform') return { tools: {}, resources: {}, logging: {} };
+  return mirrorCapabilities(upstreamCapabilities ?? {});
+}
+
+/** How an endpoint names itself to its clients. */
+export function sessionServerInfo(scope: McpScope, version: string): { name: string; version: string } {
+  const name =
+    scope.kind === 'server'
+      ? `switchyard/${scope.name}`
+      : scope.kind === 'platform'
+        ? 'switchyard-platform'
+        : scope.toolset
+          ? `switchyard/toolset/${scope.toolset.name}`
+          : 'switchyard';
+  return { name, version };
+}
+
 /**
  * Builds the MCP server behind one client session. It answers lists from the catalog projection
  * (never by asking upstreams), and routes calls, reads and prompts to the owning upstream; tool
@@ -57,36 +91,8 @@ export function createSessionServer(
   upstreamCapabilities?: Record<string, unknown>,
   state: SessionState = localSessionState(),
 ): Server {
-  const capabilities: ServerCapabilities =
-    scope.kind === 'aggregate' && scope.toolset
-      ? // A toolset is its tools: no resources, prompts or platform tools.
-        { tools: { listChanged: true }, logging: {} }
-      : scope.kind === 'aggregate'
-        ? {
-            tools: { listChanged: true },
-            resources: { listChanged: true, subscribe: true },
-            prompts: { listChanged: true },
-            logging: {},
-            // Completions and subscriptions go to the server owning the prompt, template or resource.
-            completions: {},
-          }
-        : scope.kind === 'platform'
-          ? { tools: {}, resources: {}, logging: {} }
-          : mirrorCapabilities(upstreamCapabilities ?? {});
-  const server = new EdgeServer(
-    {
-      name:
-        scope.kind === 'server'
-          ? `switchyard/${scope.name}`
-          : scope.kind === 'platform'
-            ? 'switchyard-platform'
-            : scope.kind === 'aggregate' && scope.toolset
-              ? `switchyard/toolset/${scope.toolset.name}`
-              : 'switchyard',
-      version: deps.version,
-    },
-    { capabilities },
-  );
+  const capabilities = sessionCapabilities(scope, upstreamCapabilities);
+  const server = new EdgeServer(sessionServerInfo(scope, deps.version), { capabilities });
 
   const ctx = sessionContext(deps, scope, identity, server, state);
   // Only what this endpoint declares: the SDK refuses a handler for an undeclared capability, and

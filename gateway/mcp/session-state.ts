@@ -17,8 +17,11 @@ export interface Subscription {
 export interface SessionState {
   /** This session as a caller of the upstreams: stable across gateways for a shared session. */
   readonly caller: string;
-  /** The least severe log level the client wants (logging/setLevel); undefined: everything. */
-  logLevel(): LoggingLevel | undefined;
+  /**
+   * The least severe log level the client wants (logging/setLevel, or a 2026-07-28 request's
+   * `_meta`); undefined: everything; 'off': nothing (a 2026-07-28 request that asked for none).
+   */
+  logLevel(): LoggingLevel | 'off' | undefined;
   setLogLevel(level: LoggingLevel): Promise<void>;
   /** The endpoint's URI → what it is on its server. */
   subscriptions(): ReadonlyMap<string, Subscription>;
@@ -31,9 +34,9 @@ export interface SessionState {
   readonly endsWithCopy: boolean;
 }
 
-/** The state of a session that lives and dies with one connection. */
-export function localSessionState(): SessionState {
-  let level: LoggingLevel | undefined;
+/** The state of a session that lives and dies with one connection (or one request). */
+export function localSessionState(initialLevel?: LoggingLevel | 'off'): SessionState {
+  let level: LoggingLevel | 'off' | undefined = initialLevel;
   const subscribed = new Map<string, Subscription>();
   return {
     caller: randomUUID(),

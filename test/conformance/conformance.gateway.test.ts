@@ -3,6 +3,7 @@
  * upstream, a Streamable HTTP upstream and an HTTP+SSE upstream, and `--suite all` run against
  * `/servers/<name>/mcp`. Every scenario that passes against the fixture directly must pass here.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -16,7 +17,15 @@ import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
 import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
-import { type Baseline, describeRun, readBaseline, runConformanceDetailed } from './run-conformance.ts';
+import {
+  BASELINE_2026_FILE,
+  type Baseline,
+  conformanceTool,
+  describeRun,
+  NEXT_TOOL_PACKAGE,
+  readBaseline,
+  runConformanceDetailed,
+} from './run-conformance.ts';
 import { startBridgeFront } from './stdio-bridge-front.ts';
 
 const fixturePath = fileURLToPath(new URL('./fixture-server.ts', import.meta.url));
@@ -278,5 +287,31 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     } finally {
       await front.close();
     }
+  });
+
+  /**
+   * The 2026-07-28 requirements (the stateless revision), run by the tool's pinned pre-release:
+   * a 2026-07-28 client in front of a 2025-11-25 upstream. No scenario that passes in
+   * baseline-2026-07-28.json may stop passing; docs/conformance.md says what the others need.
+   */
+  it('2026-07-28 requirements: every scenario of the baseline passes through /servers/<name>/mcp and /mcp', {
+    timeout: 300_000,
+  }, async () => {
+    const expected = JSON.parse(await readFile(BASELINE_2026_FILE, 'utf8')) as Baseline;
+    expect(expected.version).toBe((await conformanceTool(NEXT_TOOL_PACKAGE)).version);
+    const mustPass = Object.entries(expected.scenarios)
+      .filter(([, r]) => r === 'pass')
+      .map(([s]) => s);
+    const check = async (url: string, where: string) => {
+      const run = await runConformanceDetailed({ url, token: TEST_ADMIN_KEY, requirements: '2026-07-28' });
+      console.info(`2026-07-28 through ${where}: ${JSON.stringify(run.results)}`);
+      const failing = mustPass.filter((s) => run.results[s] !== 'pass');
+      expect(
+        failing,
+        `2026-07-28 scenarios no longer passing through ${where}:\n${describeRun(run)}`,
+      ).toEqual([]);
+    };
+    await check(`${system.url}/servers/fixture-http/mcp`, '/servers/fixture-http/mcp');
+    await withOnlyStdioFixture(() => check(`${system.url}/mcp?prefix=collisions`, '/mcp?prefix=collisions'));
   });
 });

@@ -49,6 +49,11 @@ export interface ConformanceOptions {
   timeoutMs?: number;
   /** Sent as `Authorization: Bearer <token>` to the endpoint (a gateway wants a credential). */
   token?: string;
+  /**
+   * Runs exactly what a protocol revision requires, frozen at its release (`--requirements`), with
+   * the pre-release tool that has it (NEXT_TOOL_PACKAGE): '2026-07-28'. Replaces `suite`.
+   */
+  requirements?: '2026-07-28';
 }
 
 export interface ConformanceRun {
@@ -73,6 +78,9 @@ export const LOOPBACK_ONLY = join(here, 'loopback-only.mjs');
 export const AUTHORIZATION_HEADER = join(here, 'authorization-header.mjs');
 export const BASELINE_FILE = join(here, 'baseline.json');
 export const TOOL_PACKAGE = '@modelcontextprotocol/conformance';
+/** The tool's pre-release, pinned under an alias: the only one with the 2026-07-28 requirements. */
+export const NEXT_TOOL_PACKAGE = 'conformance-next';
+export const BASELINE_2026_FILE = join(here, 'baseline-2026-07-28.json');
 
 interface ToolPackage {
   version: string;
@@ -80,11 +88,11 @@ interface ToolPackage {
 }
 
 /** The installed conformance package: its version and the path of its CLI entry. */
-export async function conformanceTool(): Promise<{ version: string; cli: string }> {
-  const manifestPath = createRequire(import.meta.url).resolve(`${TOOL_PACKAGE}/package.json`);
+export async function conformanceTool(pkg = TOOL_PACKAGE): Promise<{ version: string; cli: string }> {
+  const manifestPath = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ToolPackage;
   const bin = manifest.bin.conformance;
-  if (!bin) throw new Error(`${TOOL_PACKAGE} has no 'conformance' bin`);
+  if (!bin) throw new Error(`${pkg} has no 'conformance' bin`);
   return { version: manifest.version, cli: join(dirname(manifestPath), bin) };
 }
 
@@ -95,13 +103,15 @@ export async function runConformance(options: ConformanceOptions): Promise<Recor
 
 /** Runs the suite against `url`; results, every scenario's checks and the CLI's output. */
 export async function runConformanceDetailed(options: ConformanceOptions): Promise<ConformanceRun> {
-  const { cli } = await conformanceTool();
+  const { cli } = await conformanceTool(options.requirements ? NEXT_TOOL_PACKAGE : TOOL_PACKAGE);
   const outDir = await mkdtemp(join(tmpdir(), 'switchyard-conformance-'));
   const started = Date.now();
   try {
     const selection = options.scenario
       ? ['--scenario', options.scenario]
-      : ['--suite', options.suite ?? 'all'];
+      : options.requirements
+        ? ['--requirements', options.requirements]
+        : ['--suite', options.suite ?? 'all'];
     // The credential travels in the environment, not on a command line anyone on the machine can read.
     const credential = options.token
       ? {
