@@ -25,6 +25,7 @@ import {
   throughput,
 } from './load.ts';
 import type { BenchResult, Note, Row } from './report.ts';
+import { statelessVsSessions } from './stateless.ts';
 import type { LatencySummary } from './stats.ts';
 
 const EVERYTHING = fileURLToPath(
@@ -198,6 +199,9 @@ async function measure(
     bench: `gateway ${mode}`,
     text: `${gatewayCalls} calls through the gateway, ${recorded} ToolCallSucceeded events appended (log head moved from ${headBefore})`,
   });
+  const stateless = await statelessVsSessions(ctx, mode, system.url!, AUTHORIZATION, gatewayClients);
+  rows.push(...stateless.rows);
+  notes.push(...stateless.notes);
   await Promise.all([...gatewayClients, ...httpClients, ...proxyClients].map((c) => c.close()));
   return { rows, notes };
 }

@@ -1,5 +1,5 @@
 import { type CommandMeta, type Decider, type DomainEvent, fold } from './decider.ts';
-import type { EventMetadata, NewEvent, RecordedEvent } from './envelope.ts';
+import type { EventMetadata, RecordedEvent } from './envelope.ts';
 import { AppError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventStore, StreamAppend } from './event-store.port.ts';
 import type { EventTypeRegistry } from './event-types.ts';

@@ -19,6 +19,39 @@ export async function startMemorySystem(env: Record<string, string> = {}): Promi
 }
 
 /**
+ * What the systems of one distributed deployment share in a test: a fresh PostgreSQL database and
+ * this run's own NATS subjects and streams, with the test administrator's key; `drop` removes them.
+ */
+export async function distributedTestEnv(label: string): Promise<{
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}> {
+  const db = await createTestDatabase(`sy_${label}`);
+  const prefix = uniqueName(label).toLowerCase();
+  const streams = [prefix.toUpperCase(), `${prefix.toUpperCase()}_DLQ`];
+  return {
+    env: {
+      DATABASE_URL: db.url,
+      NATS_URL: services().natsUrl,
+      SWITCHYARD_SECRET_KEY: randomBytes(32).toString('base64'),
+      SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
+      SWITCHYARD_SUBJECT_PREFIX: prefix,
+      SWITCHYARD_EVENTS_STREAM: streams[0]!,
+      SWITCHYARD_DLQ_STREAM: streams[1]!,
+      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+    },
+    async drop() {
+      const { connect } = await import('nats');
+      const nc = await connect({ servers: services().natsUrl });
+      const jsm = await nc.jetstreamManager();
+      for (const s of streams) await jsm.streams.delete(s).catch(() => undefined);
+      await nc.close();
+      await db.drop();
+    },
+  };
+}
+
+/**
  * Two gateways of one distributed deployment in this process, on a fresh PostgreSQL database and
  * this run's own NATS streams: `a` runs every role, `b` is a gateway only (its tool calls go to a's
  * runner over NATS).
@@ -28,20 +61,8 @@ export async function startGatewayPair(env: Record<string, string> = {}): Promis
   b: System;
   stop(): Promise<void>;
 }> {
-  const db = await createTestDatabase('sy_pair');
-  const prefix = uniqueName('pair').toLowerCase();
-  const shared = {
-    DATABASE_URL: db.url,
-    NATS_URL: services().natsUrl,
-    SWITCHYARD_SECRET_KEY: randomBytes(32).toString('base64'),
-    SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
-    SWITCHYARD_SUBJECT_PREFIX: prefix,
-    SWITCHYARD_EVENTS_STREAM: prefix.toUpperCase(),
-    SWITCHYARD_DLQ_STREAM: `${prefix.toUpperCase()}_DLQ`,
-    SWITCHYARD_PORT: '0',
-    SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-    ...env,
-  };
+  const deployment = await distributedTestEnv('pair');
+  const shared = { ...deployment.env, SWITCHYARD_PORT: '0', ...env };
   const a = await startSystem(parseConfig(shared), silentLogger());
   const b = await startSystem(parseConfig({ ...shared, SWITCHYARD_ROLES: 'gateway' }), silentLogger());
   return {
@@ -50,13 +71,7 @@ export async function startGatewayPair(env: Record<string, string> = {}): Promis
     async stop() {
       await b.stop();
       await a.stop();
-      const { connect } = await import('nats');
-      const nc = await connect({ servers: services().natsUrl });
-      const jsm = await nc.jetstreamManager();
-      for (const s of [shared.SWITCHYARD_EVENTS_STREAM, shared.SWITCHYARD_DLQ_STREAM])
-        await jsm.streams.delete(s).catch(() => undefined);
-      await nc.close();
-      await db.drop();
+      await deployment.drop();
     },
   };
 }

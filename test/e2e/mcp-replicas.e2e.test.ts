@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
-import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
+import { adminAuth } from '../access.ts';
 import { eventually } from '../runners.ts';
-import { createTestDatabase, hasNats, hasPostgres, services, uniqueName } from '../services.ts';
-import { registerStdioServer } from '../systems.ts';
+import { hasNats, hasPostgres } from '../services.ts';
+import { distributedTestEnv, registerStdioServer } from '../systems.ts';
 import { cleanEnv, freePort, type Program, startProgram, waitForHttp } from './program.ts';
 
 const EVERYTHING = fileURLToPath(
@@ -68,32 +67,21 @@ const enabled = hasPostgres() && hasNats();
 if (!enabled) console.warn('!!! two-gateway session e2e SKIPPED: needs DATABASE_URL and NATS_URL');
 
 describe.skipIf(!enabled)('one MCP session served by two gateways', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let deployment: Awaited<ReturnType<typeof distributedTestEnv>>;
   let a: System;
   let b: Program;
   let bUrl: string;
-  const prefix = uniqueName('replicas').toLowerCase();
 
   beforeAll(async () => {
-    database = await createTestDatabase('sy_replicas');
-    const shared = {
-      DATABASE_URL: database.url,
-      NATS_URL: services().natsUrl,
-      SWITCHYARD_SECRET_KEY: randomBytes(32).toString('base64'),
-      SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
-      SWITCHYARD_SUBJECT_PREFIX: prefix,
-      SWITCHYARD_EVENTS_STREAM: prefix.toUpperCase(),
-      SWITCHYARD_DLQ_STREAM: `${prefix.toUpperCase()}_DLQ`,
-      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-    };
+    deployment = await distributedTestEnv('replicas');
     // Gateway a runs every role (and the upstream); gateway b is a gateway alone, in a process of
     // its own so that it can be SIGKILLed. Its tool calls go to a's runner over NATS.
-    a = await startSystem(parseConfig({ ...shared, SWITCHYARD_PORT: '0' }), silentLogger());
+    a = await startSystem(parseConfig({ ...deployment.env, SWITCHYARD_PORT: '0' }), silentLogger());
     const port = await freePort();
     bUrl = `http://127.0.0.1:${port}`;
     b = startProgram(
       ['start', 'gateway', '--port', String(port)],
-      cleanEnv({ ...shared, SWITCHYARD_LOG_LEVEL: 'warn' }),
+      cleanEnv({ ...deployment.env, SWITCHYARD_LOG_LEVEL: 'warn' }),
     );
     await waitForHttp(`${bUrl}/health`, b);
     await registerStdioServer(a, 'everything', [EVERYTHING], { tool: 'echo', args: { message: 'up' } });
@@ -102,13 +90,7 @@ describe.skipIf(!enabled)('one MCP session served by two gateways', () => {
   afterAll(async () => {
     await b?.kill();
     await a?.stop();
-    const { connect } = await import('nats');
-    const nc = await connect({ servers: services().natsUrl });
-    const jsm = await nc.jetstreamManager();
-    for (const s of [prefix.toUpperCase(), `${prefix.toUpperCase()}_DLQ`])
-      await jsm.streams.delete(s).catch(() => undefined);
-    await nc.close();
-    await database?.drop();
+    await deployment?.drop();
   });
 
   it('alternates one session between them, and carries on through one when the other is SIGKILLed', {

@@ -206,8 +206,15 @@ export async function httpSessions(
     if (!record || record.principalId !== principal.id || !sameScope(record.scope, target.scope))
       return undefined;
     const copy = copyOf(id, record, target, principal, false);
-    await copy.server.connect(copy.transport);
-    await copy.transport.adopt(record.initialize);
+    try {
+      await copy.server.connect(copy.transport);
+      await copy.transport.adopt(record.initialize);
+    } catch (e) {
+      // Answered as an unknown session: the client opens a new one.
+      log.warn({ err: e, session: record.hash }, 'could not take a session over');
+      await copy.server.close().catch(() => undefined);
+      return undefined;
+    }
     keep(copy);
     log.info({ session: record.hash, actor: principal.id }, 'mcp session taken over');
     return copy;
