@@ -563,6 +563,8 @@ interface LoggedCall {
 
 /** Every call in the log, folded from its events. */
 async function readCalls(pool: pg.Pool): Promise<Map<string, LoggedCall>> {
+  // By the column, e.position: a bare `position` names the select list's text (10000000000 sorts
+  // before 9999999999), and positions cross such a power of ten in a long enough run.
   const { rows } = await pool.query<{
     stream: string;
     type: string;
@@ -573,7 +575,7 @@ async function readCalls(pool: pg.Pool): Promise<Map<string, LoggedCall>> {
     result_hash: string | null;
   }>(`SELECT stream, type, revision::text, position::text, data->>'callId' AS call_id,
             data->'arguments'->>'message' AS message, data->>'resultHash' AS result_hash
-        FROM sy_es.events WHERE category = 'toolcall' ORDER BY position`);
+        FROM sy_es.events e WHERE category = 'toolcall' ORDER BY e.position`);
   const calls = new Map<string, LoggedCall>();
   for (const r of rows) {
     let c = calls.get(r.stream);
