@@ -22,6 +22,20 @@ export type { McpScope, McpSessionDeps, SessionIdentity } from './session-contex
  * (Invalid params), for every method — initialize and ping too, which the SDK registers through this
  * same method from its constructors. Found by the MCP fuzzer (test/fuzz/mcp-fuzz.ts).
  */
+/**
+ * The request schema with its params unchecked, built once per schema: every session (and every
+ * 2026-07-28 request, which gets a server of its own) registers the same dozen handlers.
+ */
+const lenientSchemas = new WeakMap<z.ZodObject, z.ZodObject>();
+function lenientOf(strict: z.ZodObject): z.ZodObject {
+  let lenient = lenientSchemas.get(strict);
+  if (!lenient) {
+    lenient = strict.extend({ params: z.unknown().optional() });
+    lenientSchemas.set(strict, lenient);
+  }
+  return lenient;
+}
+
 class EdgeServer extends Server {
   override setRequestHandler<T extends AnyObjectSchema>(
     schema: T,
@@ -32,7 +46,7 @@ class EdgeServer extends Server {
       return;
     }
     const strict: z.ZodObject = schema;
-    const lenient = strict.extend({ params: z.unknown().optional() }) as unknown as T;
+    const lenient = lenientOf(strict) as unknown as T;
     super.setRequestHandler(lenient, (request, extra) => {
       const parsed = strict.safeParse(request);
       if (!parsed.success)
