@@ -274,6 +274,41 @@ describe('authorization matrix', () => {
       }
     });
 
+    it('2026-07-28 subscriptions/listen needs a credential; a reader gets the acknowledgement', async () => {
+      expect((await modern('anonymous', 'subscriptions/listen', { notifications: {} })).status).toBe(401);
+      const stop = new AbortController();
+      const res = await fetch(`${system.url}/servers/everything/mcp`, {
+        method: 'POST',
+        signal: stop.signal,
+        headers: {
+          authorization: `Bearer ${keys.reader}`,
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'subscriptions/listen',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'listen-1',
+          method: 'subscriptions/listen',
+          params: {
+            notifications: { toolsListChanged: true },
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
+        }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      const first = new TextDecoder().decode(value);
+      expect(first).toContain('notifications/subscriptions/acknowledged');
+      expect(first).toContain('"io.modelcontextprotocol/subscriptionId":"listen-1"');
+      stop.abort();
+    });
+
     it('the aggregate endpoint shows another tenant none of this tenant’s tools, and platform tools by role', async () => {
       const other = await session('otherManager', '/mcp');
       const otherTools = (await other.listTools()).tools.map((t) => t.name);

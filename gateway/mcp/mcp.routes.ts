@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Bus } from '../../bus/bus.port.ts';
@@ -13,6 +13,7 @@ import { credentialOf } from '../auth/auth.plugin.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
 import { checkModernRequest, isModernRequest } from './modern/envelope.ts';
+import { listenFilter, openListenStream } from './modern/listen-stream.ts';
 import { serveModern } from './modern/modern-endpoint.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
 import {
@@ -42,7 +43,10 @@ export interface McpHttpOptions extends BrowserGuardOptions {
   reauthenticate?: (authorization: string) => Promise<Principal>;
 }
 
-/** A session over WebSocket; `principal` follows its credential (see McpHttpOptions.reauthenticate). */
+/**
+ * A session held by one connection — a WebSocket, or a 2026-07-28 `subscriptions/listen` stream;
+ * `principal` follows its credential (see McpHttpOptions.reauthenticate).
+ */
 interface SocketSession {
   server: Server;
   scope: McpScope;
@@ -155,17 +159,45 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       const checked = checkModernRequest(request.headers, request.body);
       if ('status' in checked)
         return reply.status(checked.status).type('application/json').send(checked.body);
-      reply.hijack();
       const principal = request.principal;
+      const identity = {
+        principal: () => principal,
+        correlationId: () => ctx.correlationId,
+        traceparent: () => ctx.traceparent,
+      };
+      if (checked.method === 'subscriptions/listen') {
+        const filter = listenFilter(checked);
+        if (typeof filter === 'string')
+          return reply
+            .status(400)
+            .type('application/json')
+            .send({
+              jsonrpc: '2.0',
+              id: checked.id,
+              error: { code: ErrorCode.InvalidParams, message: filter },
+            });
+        reply.hijack();
+        const stream = await openListenStream(deps, target, checked, filter, identity, reply.raw);
+        // Held like a WebSocket session: told of list changes, its credential checked again, capped.
+        const entry: SocketSession = {
+          server: stream.server,
+          scope: target.scope,
+          principal,
+          credential: credentialOf(request),
+          close: () => stream.close(),
+          refuse: (reason) => stream.refuse(reason),
+        };
+        makeRoomForSocket(principal);
+        sockets.add(entry);
+        stream.onEnd = () => sockets.delete(entry);
+        return;
+      }
+      reply.hijack();
       await serveModern(
         deps,
         target,
         checked,
-        {
-          principal: () => principal,
-          correlationId: () => ctx.correlationId,
-          traceparent: () => ctx.traceparent,
-        },
+        identity,
         reply.raw,
         (request.headers.accept ?? '').includes('text/event-stream'),
       );

@@ -12,6 +12,8 @@ export const MCP_METHOD_ACTIONS: Readonly<Record<string, Action>> = {
   initialize: 'mcp.connect',
   // 2026-07-28: what an endpoint offers, asked by a stateless client instead of initialize.
   'server/discover': 'mcp.connect',
+  // 2026-07-28: a stream of the list changes and resource updates the client opts in to.
+  'subscriptions/listen': 'mcp.connect',
   ping: 'mcp.connect',
   'logging/setLevel': 'mcp.connect',
   'tools/list': 'mcp.connect',

@@ -25,7 +25,7 @@ export interface ModernTarget {
   capabilities?: Record<string, unknown>;
 }
 
-/** Methods of the stateful revisions that 2026-07-28 removed (or that this gateway does not serve on it yet). */
+/** Methods of the stateful revisions that 2026-07-28 removed. */
 const NOT_SERVED = new Set([
   'initialize',
   'ping',
@@ -57,15 +57,20 @@ const CACHEABLE = new Set([
 const STREAMING = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
 /**
- * What a stateful endpoint declares, as a stateless one honours it: no list_changed or resource
- * subscriptions (there is no session to notify; subscriptions/listen is not served yet).
+ * What a stateful endpoint declares, as a stateless one honours it: list changes and resource
+ * updates reach a client on a `subscriptions/listen` stream (listen-stream.ts).
  */
 function modernCapabilities(target: ModernTarget): Record<string, unknown> {
   const c = sessionCapabilities(target.scope, target.capabilities);
   return {
-    ...(c.tools && { tools: {} }),
-    ...(c.resources && { resources: {} }),
-    ...(c.prompts && { prompts: {} }),
+    ...(c.tools && { tools: { ...(c.tools.listChanged && { listChanged: true }) } }),
+    ...(c.resources && {
+      resources: {
+        ...(c.resources.listChanged && { listChanged: true }),
+        ...(c.resources.subscribe && { subscribe: true }),
+      },
+    }),
+    ...(c.prompts && { prompts: { ...(c.prompts.listChanged && { listChanged: true }) } }),
     ...(c.completions && { completions: {} }),
     ...(c.logging && { logging: {} }),
   };
