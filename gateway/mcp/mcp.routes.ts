@@ -156,6 +156,15 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       isModernRequest(request.headers, request.body)
     ) {
       // The stateless revision (2026-07-28): each request on its own, whatever gateway it reaches.
+      // A notification (a client's cancellation, say) concerns a request this gateway answers on
+      // its own stream, where closing the stream is what cancels: nothing more to do with it.
+      const body = request.body as { method?: unknown; id?: unknown } | undefined;
+      if (
+        typeof body?.method === 'string' &&
+        body.method.startsWith('notifications/') &&
+        body.id === undefined
+      )
+        return reply.status(202).send();
       const checked = checkModernRequest(request.headers, request.body);
       if ('status' in checked)
         return reply.status(checked.status).type('application/json').send(checked.body);

@@ -145,8 +145,22 @@ export async function serveModern(
     });
     await server.connect(served);
     await client.start();
+    // A client that goes away before the answer cancels the request (and so the upstream's call).
+    let answered = false;
+    res.once('close', () => {
+      if (answered) return;
+      void client
+        .send({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: request.id, reason: 'the client went away' },
+        })
+        .catch(() => undefined);
+    });
     await client.send({ jsonrpc: '2.0', id: request.id, method: request.method, params: request.params });
-    const reply = toModern(request.method, await answer, serverInfo);
+    const message = await answer;
+    answered = true;
+    const reply = toModern(request.method, message, serverInfo);
     if (stream) stream.end(reply);
     else sendJson(res, reply.status, reply.body);
   } finally {
