@@ -14,6 +14,13 @@ import type { UpstreamSpec } from '../runners/upstream.port.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const everythingBin = join(repoRoot, 'node_modules/.bin/mcp-server-everything');
+/** server-everything's entry point, run as `node <it>` (process.execPath): no shell shim. */
+export const everythingEntry = join(
+  repoRoot,
+  'node_modules/@modelcontextprotocol/server-everything/dist/index.js',
+);
+/** tsx's loader, to run a TypeScript fixture as `node --import <it> <file>.ts`. */
+export const tsxLoader = join(repoRoot, 'node_modules/tsx/dist/esm/index.mjs');
 
 export function fixturePath(name: string): string {
   return join(repoRoot, 'test/fixtures/upstreams', `${name}.server.ts`);

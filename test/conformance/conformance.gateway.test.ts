@@ -16,6 +16,7 @@ import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
 import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
+import { tsxLoader } from '../runners.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
 import {
   BASELINE_2026_FILE,
@@ -29,7 +30,6 @@ import {
 import { startBridgeFront } from './stdio-bridge-front.ts';
 
 const fixturePath = fileURLToPath(new URL('./fixture-server.ts', import.meta.url));
-const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 
 describe('conformance suite through /servers/<name>/mcp', () => {
   let system: System;

@@ -1,20 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../kernel/logger.ts';
-import { type System, startSystem } from '../../runtime/compose.ts';
-import { parseConfig } from '../../runtime/config.ts';
-import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
+import type { System } from '../../runtime/compose.ts';
+import { adminAuth } from '../access.ts';
+import { everythingEntry as EVERYTHING, fixturePath, tsxLoader } from '../runners.ts';
+import { startMemorySystem } from '../systems.ts';
 import { adminFetch } from './program.ts';
-
-const fixture = (name: string) =>
-  fileURLToPath(new URL(`../fixtures/upstreams/${name}.server.ts`, import.meta.url));
-const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const EVERYTHING = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
-);
 
 /**
  * The aggregate endpoint's prefix modes, with three servers that share a tool name (`echo`):
@@ -41,20 +33,11 @@ describe('/mcp prefix modes', () => {
     (r.content as Array<{ type: string; text?: string }>)[0]?.text;
 
   beforeAll(async () => {
-    system = await startSystem(
-      parseConfig({
-        SWITCHYARD_DATA_DIR: 'memory://',
-        SWITCHYARD_PORT: '0',
-        SWITCHYARD_LOG_LEVEL: 'error',
-        SWITCHYARD_ADMIN_KEY: TEST_ADMIN_KEY,
-        SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-      }),
-      silentLogger(),
-    );
+    system = await startMemorySystem({ SWITCHYARD_LOG_LEVEL: 'error', SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
     const upstreams = [
       ['everything', process.execPath, [EVERYTHING]],
-      ['hang', process.execPath, ['--import', tsxLoader, fixture('hang')]],
-      ['errors', process.execPath, ['--import', tsxLoader, fixture('errors')]],
+      ['hang', process.execPath, ['--import', tsxLoader, fixturePath('hang')]],
+      ['errors', process.execPath, ['--import', tsxLoader, fixturePath('errors')]],
     ] as const;
     for (const [name, command, args] of upstreams) {
       const res = await adminFetch(`${system.url}/api/v1/servers?wait=true`, {

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -10,14 +9,10 @@ import { silentLogger } from '../../kernel/logger.ts';
 import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
 import { adminAuth } from '../access.ts';
-import { eventually } from '../runners.ts';
+import { everythingEntry as EVERYTHING, eventually } from '../runners.ts';
 import { hasNats, hasPostgres } from '../services.ts';
 import { distributedTestEnv, registerStdioServer } from '../systems.ts';
 import { cleanEnv, freePort, type Program, startProgram, waitForHttp } from './program.ts';
-
-const EVERYTHING = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
-);
 
 /** One HTTP request the client sent, where it went, and what it carried. */
 interface Sent {

@@ -1,19 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { System } from '../../runtime/compose.ts';
 import { TEST_ADMIN_KEY } from '../access.ts';
+import { everythingEntry as EVERYTHING } from '../runners.ts';
 import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
 
 // The SDK's client transport uses the global WebSocket, which Node 20 has only behind a flag.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
-
-const EVERYTHING = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
-);
 
 /**
  * MCP over WebSocket at /ws, with the SDK's own WebSocket client: the aggregate endpoint, the same

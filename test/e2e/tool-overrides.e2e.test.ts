@@ -1,16 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
+import { everythingEntry as EVERYTHING } from '../runners.ts';
 import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
-
-const EVERYTHING = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
-);
 
 /**
  * Tool overrides (settings.tools): a server's tool hidden, renamed or re-described, as an ordinary

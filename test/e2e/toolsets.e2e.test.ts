@@ -1,18 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { System } from '../../runtime/compose.ts';
 import { adminAuth } from '../access.ts';
+import { everythingEntry as EVERYTHING, fixturePath, tsxLoader } from '../runners.ts';
 import { client, registerStdioServer, startMemorySystem } from '../systems.ts';
 import { until } from './program.ts';
-
-const EVERYTHING = fileURLToPath(
-  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
-);
-const tsxLoader = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const ERRORS = fileURLToPath(new URL('../fixtures/upstreams/errors.server.ts', import.meta.url));
 
 /**
  * Toolsets: a named set of tools from several servers, served on its own endpoint
@@ -38,7 +32,10 @@ describe('toolsets', () => {
     system = await startMemorySystem({ SWITCHYARD_BUILTIN_TEMPLATES: 'off' });
     admin = client(system);
     await registerStdioServer(system, 'everything', [EVERYTHING], { tool: 'echo', args: { message: 'x' } });
-    await registerStdioServer(system, 'errors', ['--import', tsxLoader, ERRORS], { tool: 'echo', args: {} });
+    await registerStdioServer(system, 'errors', ['--import', tsxLoader, fixturePath('errors')], {
+      tool: 'echo',
+      args: {},
+    });
   }, 120_000);
 
   afterAll(async () => {

@@ -15,7 +15,7 @@ import {
 } from '../session-server.ts';
 import { localSessionState } from '../session-state.ts';
 import type { ModernRequest } from './envelope.ts';
-import type { ModernTarget } from './modern-endpoint.ts';
+import { type ModernTarget, writeEvent } from './modern-endpoint.ts';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** A comment line every so often keeps proxies and idle timeouts from cutting a quiet stream. */
@@ -87,7 +87,7 @@ export async function openListenStream(
     ...(filter.resourcesListChanged && capabilities.resources?.listChanged && { resourcesListChanged: true }),
   };
   const tag = { [SUBSCRIPTION_ID]: request.id };
-  const write = (message: unknown) => res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  const write = (message: unknown) => writeEvent(res, message);
   let open = false;
   client.onmessage = (message: JSONRPCMessage) => {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {

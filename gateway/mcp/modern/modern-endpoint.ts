@@ -198,10 +198,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** One JSON-RPC message as a server-sent event of a response stream. */
+export function writeEvent(res: ServerResponse, message: unknown): void {
+  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
 /** A response stream (SSE) of one request: its notifications, then its answer. */
 function openStream(res: ServerResponse) {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const event = (message: unknown) => res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  const event = (message: unknown) => writeEvent(res, message);
   return {
     write: event,
     end(reply: { body: Json }) {
