@@ -8,6 +8,7 @@ const exclude = ['node_modules/**', '.data/**', 'templates/builtin/**', 'workspa
  */
 const unit = [
   'kernel/**/*.test.ts',
+  'event-store/audit/chain.test.ts',
   'domains/**/decider.test.ts',
   'domains/servers/settings.test.ts',
   'domains/access/decide.test.ts',
@@ -16,8 +17,9 @@ const unit = [
   'bus/nats/connect-options.test.ts',
   'cli/*.format.test.ts',
   'cli/{mcp,access}.command.test.ts',
-  'cli/{ndjson,progress,gateway-options}.test.ts',
+  'cli/{ndjson,progress,gateway-options,deploy.source}.test.ts',
   'gateway/mcp/{names,search-tools}.test.ts',
+  'gateway/metrics/metrics.test.ts',
   'application/toolcalls/call-limits.test.ts',
   'gateway/auth/access-cache.test.ts',
   'runners/host-spec.test.ts',

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- [--quick] [--json <file>] [name…]]`
  *
- * Runs the benchmarks (append, replay, relay, lag, rebuild, pglite, gateway, templates — or those
+ * Runs the benchmarks (append, replay, relay, lag, rebuild, pglite, gateway, templates, deploy — or those
  * whose name contains one of the given words; `anatomy`, a diagnosis of the append path, and
  * `history`, appends on an empty log against a log of 100,000, 1,000,000 and 10,000,000 events, run
  * only when named) against the PostgreSQL at DATABASE_URL and the NATS at NATS_URL (both
@@ -12,7 +12,9 @@
 import { writeFile } from 'node:fs/promises';
 import { anatomyBench } from './anatomy.bench.ts';
 import { appendBench } from './append.bench.ts';
+import { auditBench } from './audit.bench.ts';
 import { createContext, currentLoad, machineInfo } from './context.ts';
+import { deployBench } from './deploy.bench.ts';
 import { closeServerLog } from './fixtures.ts';
 import { gatewayBench } from './gateway.bench.ts';
 import { historyBench } from './history.bench.ts';
@@ -34,8 +36,10 @@ const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean
   { name: 'pglite', run: pgliteBench },
   { name: 'gateway', run: gatewayBench },
   { name: 'templates', run: templatesBench },
+  { name: 'deploy', run: deployBench },
   { name: 'anatomy', run: anatomyBench, optIn: true },
   { name: 'history', run: historyBench, optIn: true },
+  { name: 'audit', run: auditBench, optIn: true },
 ];
 
 function parseArgs(argv: string[]): { quick: boolean; json: string | undefined; filters: string[] } {

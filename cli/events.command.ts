@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedEventJson } from '../kernel/envelope.ts';
 import { CliError } from './errors.ts';
+import { followEvents } from './events-follow.ts';
 import { type GatewayOptions, gatewayOf } from './gateway-options.ts';
 import { apiGet } from './http-client.ts';
 
@@ -13,7 +13,10 @@ interface Options extends GatewayOptions {
   follow?: boolean;
 }
 
-/** Prints events as JSON lines, paging through the gateway's /api/v1/events. */
+/**
+ * Prints events as JSON lines, paging through the gateway's /api/v1/events; with --follow, from the
+ * live feed (/api/v1/events/stream), which goes on with new events as they are appended.
+ */
 export async function eventsCommand(opts: Options): Promise<void> {
   const max = opts.limit === undefined ? Number.POSITIVE_INFINITY : Number(opts.limit);
   if (!Number.isFinite(max) && opts.limit !== undefined) throw new CliError('--limit must be a number');
@@ -23,6 +26,11 @@ export async function eventsCommand(opts: Options): Promise<void> {
     process.stdout.write(`${JSON.stringify(e)}\n`);
     printed++;
   };
+  if (opts.follow) {
+    const notice = (m: string) => process.stderr.write(`switchyard events: ${m}\n`);
+    const { stream, category, type, after } = opts;
+    return followEvents(gateway, { stream, category, type, after, max, print, notice });
+  }
 
   if (opts.stream) {
     let from = '0';
@@ -38,13 +46,8 @@ export async function eventsCommand(opts: Options): Promise<void> {
       );
       for (const e of page.events) print(e);
       if (printed >= max) return;
-      if (page.nextRevision) {
-        from = page.nextRevision;
-        continue;
-      }
-      if (!opts.follow) return;
-      if (page.events.length > 0) from = (BigInt(page.events.at(-1)!.revision) + 1n).toString();
-      await sleep(500);
+      if (!page.nextRevision) return;
+      from = page.nextRevision;
     }
   }
 
@@ -63,8 +66,6 @@ export async function eventsCommand(opts: Options): Promise<void> {
     for (const e of page.events) print(e);
     if (printed >= max) return;
     after = page.next;
-    if (page.hasMore) continue;
-    if (!opts.follow) return;
-    await sleep(500);
+    if (!page.hasMore) return;
   }
 }

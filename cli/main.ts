@@ -1,4 +1,8 @@
 import { Command, Option } from 'commander';
+import { auditCommand } from './audit.command.ts';
+import { callsCommand } from './calls.command.ts';
+import { applyCommand, exportCommand } from './config.command.ts';
+import { deployCommand, deploymentsCommand } from './deploy.command.ts';
 import { CliError } from './errors.ts';
 import { eventsCommand } from './events.command.ts';
 import { dataDirOption, tokenOption, withGatewayOptions } from './gateway-options.ts';
@@ -6,8 +10,10 @@ import { grantsCommand } from './grants.command.ts';
 import { keysCommand } from './keys.command.ts';
 import { mcpCommand } from './mcp.command.ts';
 import { projectionsCommand } from './projections.command.ts';
+import { serversCommand } from './servers.command.ts';
 import { startCommand } from './start.command.ts';
 import { templatesCommand } from './templates.command.ts';
+import { topCommand } from './top.command.ts';
 import { whoamiCommand } from './whoami.command.ts';
 
 const program = new Command()
@@ -70,10 +76,18 @@ program
   // Loaded when used: the NATS client is not needed by any other command (nor by an embedded start).
   .action(async (opts) => (await import('./nats.command.ts')).natsCommand(opts));
 
+program.addCommand(auditCommand());
+program.addCommand(serversCommand());
+program.addCommand(callsCommand());
+program.addCommand(topCommand());
 program.addCommand(whoamiCommand());
 program.addCommand(keysCommand());
 program.addCommand(grantsCommand());
 program.addCommand(templatesCommand());
+program.addCommand(deployCommand());
+program.addCommand(deploymentsCommand());
+program.addCommand(exportCommand());
+program.addCommand(applyCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -17,15 +17,25 @@ import type { GatewayDeps } from './deps.ts';
 import { edgeInputPlugin } from './edge-input.plugin.ts';
 import { handleHttpError, notFoundHandler, redactedUrl } from './error-mapping.ts';
 import { accessRoutes } from './routes/access.routes.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
+import { auditReplayRoutes } from './routes/audit-replay.routes.ts';
+import { deploymentsRoutes } from './routes/deployments.routes.ts';
 import { eventsRoutes } from './routes/events.routes.ts';
+import { eventsLiveRoutes } from './routes/events-live.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { LiveFeeds } from './routes/live-events.ts';
 import { projectionsRoutes } from './routes/projections.routes.ts';
 import { projectsRoutes } from './routes/projects.routes.ts';
+import { serverDetailsRoutes } from './routes/server-details.routes.ts';
+import { serverRuntimeRoutes } from './routes/server-runtime.routes.ts';
 import { serversRoutes } from './routes/servers.routes.ts';
+import { serversHealthRoutes } from './routes/servers-health.routes.ts';
 import { templatesRoutes } from './routes/templates.routes.ts';
 import { toolCallsRoutes } from './routes/tool-calls.routes.ts';
 import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
 import { toolsetsRoutes } from './routes/toolsets.routes.ts';
+import { webhooksRoutes } from './routes/webhooks.routes.ts';
+import { tracingPlugin } from './tracing.plugin.ts';
 
 const CORRELATION_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -59,7 +69,18 @@ export async function buildApp(deps: GatewayDeps) {
   // First of all: its hooks must see every upgrade request before any other hook can refuse it,
   // so that a refused upgrade's socket is closed (and before every route, so that an upgrade on
   // a route that does not speak WebSocket is closed too).
-  await app.register(fastifyWebsocket, { options: { maxPayload: deps.bodyLimit } });
+  const liveFeeds = new LiveFeeds();
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: deps.bodyLimit },
+    // The live event feeds say why they end (a final message) before every socket closes.
+    preClose: async function (this: FastifyInstance) {
+      await liveFeeds.close();
+      for (const socket of this.websocketServer.clients) socket.close(1001, 'the gateway is stopping');
+      this.websocketServer.close();
+    },
+  });
+  // Every request's span is active for everything after it, refusals included.
+  await app.register(tracingPlugin);
   await app.register(browserGuardPlugin, deps.browserGuard);
   // Values that cannot be stored are refused before anything looks them up (route authorization
   // reads the server a path names); authentication still comes first (onRequest).
@@ -120,11 +141,16 @@ export async function buildApp(deps: GatewayDeps) {
       tags: [
         { name: 'servers', description: 'Registry of upstream MCP servers' },
         { name: 'events', description: 'The append-only event log, for auditors' },
+        {
+          name: 'audit',
+          description: 'The tamper-evident log: verify its hash chain, export signed checkpoints',
+        },
         { name: 'projections', description: 'Read models: status and rebuild' },
         { name: 'tools', description: 'Call tools of registered servers over REST' },
         { name: 'tool-calls', description: 'The audited log of every tool call' },
         { name: 'templates', description: 'Template catalog: search, inspect, validate; sources and sync' },
         { name: 'projects', description: 'Projects generated from templates, and code analyses' },
+        { name: 'deployments', description: 'Deploy MCP servers: build, start, health gate, switch, drain' },
         { name: 'operations', description: 'Health, readiness, metrics' },
         {
           name: 'access',
@@ -165,13 +191,37 @@ export async function buildApp(deps: GatewayDeps) {
   if (deps.resourceMetadata) await app.register(resourceMetadataRoutes(deps.resourceMetadata));
   await app.register(accessRoutes(deps.access), { prefix: '/api/v1' });
   await app.register(serversRoutes(deps), { prefix: '/api/v1' });
+  await app.register(serverRuntimeRoutes(deps), { prefix: '/api/v1' });
+  await app.register(serverDetailsRoutes(deps), { prefix: '/api/v1' });
+  await app.register(serversHealthRoutes(deps), { prefix: '/api/v1' });
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
+  await app.register(eventsLiveRoutes(deps, liveFeeds), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
   await app.register(toolCallsRoutes(deps), { prefix: '/api/v1' });
   await app.register(toolsetsRoutes(deps), { prefix: '/api/v1' });
   if (deps.templates) {
     await app.register(templatesRoutes(deps.templates), { prefix: '/api/v1' });
     await app.register(projectsRoutes(deps.templates), { prefix: '/api/v1' });
+    const webhooks = {
+      templates: deps.templates,
+      secret: deps.webhookSecret,
+      refused: (address: string) => deps.auth.limits.failedAuthentication(address),
+    };
+    await app.register(webhooksRoutes(webhooks), { prefix: '/api/v1' });
+  }
+  if (deps.audit) await app.register(auditRoutes(deps.audit), { prefix: '/api/v1' });
+  await app.register(auditReplayRoutes(deps.store), { prefix: '/api/v1' });
+  if (deps.deployments) {
+    await app.register(
+      deploymentsRoutes({
+        deployments: deps.deployments,
+        store: deps.store,
+        readDb: deps.readDb,
+        projections: deps.projections,
+        consistencyTimeoutMs: deps.consistencyTimeoutMs,
+      }),
+      { prefix: '/api/v1' },
+    );
   }
   if (deps.mcp) {
     await app.register(toolsRoutes(deps.mcp), { prefix: '/api/v1' });

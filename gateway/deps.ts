@@ -1,11 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import type { DeploymentUseCases } from '../application/deployments/deployments.ts';
 import type { CallTool } from '../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../domains/access/index.ts';
 import type { CatalogCommands } from '../domains/catalog/index.ts';
 import type { ToolsetCommands } from '../domains/toolsets/index.ts';
+import type { AuditLog } from '../event-store/audit/index.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { RuntimeViews } from '../runners/runtime-views.port.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { GatewayAuth } from './auth/auth.plugin.ts';
 import type { ResourceMetadataOptions } from './auth/resource-metadata.ts';
@@ -44,6 +47,14 @@ export interface GatewayDeps {
   version: string;
   /** Template catalog, project generation and code analysis (/api/v1/templates…). */
   templates?: TemplateService;
+  /** Deployments of MCP servers through the deployment saga (/api/v1/deployments). */
+  deployments?: DeploymentUseCases | undefined;
+  /** The tamper-evident log: verify it, export its signed checkpoints (absent with EventStoreDB). */
+  audit?: AuditLog | undefined;
+  /** What git hosts sign template-source webhooks with; undefined: every webhook call is refused. */
+  webhookSecret?: string | undefined;
+  /** What the runners hold of a server now (instances, recent stderr); absent: 503 on those routes. */
+  runtime?: RuntimeViews | undefined;
   /** MCP endpoints and tool execution; absent in a gateway built without upstream access. */
   mcp?: {
     endpoints: McpEndpoints;

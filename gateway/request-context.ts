@@ -3,6 +3,7 @@ import type { CommandMeta } from '../kernel/decider.ts';
 import { AppError } from '../kernel/errors.ts';
 import { randomIds, uuidV5 } from '../kernel/ids.ts';
 import { credentialLabel, type Principal } from '../kernel/principal.ts';
+import { validTraceparent } from '../kernel/tracing.ts';
 import type { TenantScope } from '../projections/tenant-scope.ts';
 
 /**
@@ -19,7 +20,7 @@ export function commandMetaOf(request: FastifyRequest, operation: string, now: D
     ...actorMeta(request.principal),
     commandId: idemKey ? uuidV5(`${request.principal.id}\n${operation}\n${idemKey}`) : randomIds.uuid(),
     correlationId: String(request.id),
-    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    traceparent: validTraceparent(traceparent),
     issuedAt: now,
     ifRevision: ifMatchRevision(request.headers['if-match']),
   };

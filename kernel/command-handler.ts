@@ -4,6 +4,8 @@ import { AppError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventStore, StreamAppend } from './event-store.port.ts';
 import type { EventTypeRegistry } from './event-types.ts';
 import { eventIdFor } from './ids.ts';
+import { categoryOf } from './streams.ts';
+import { activeTraceparent, inSpan, validTraceparent } from './tracing.ts';
 
 export interface CommandResult {
   stream: string;
@@ -35,7 +37,8 @@ export function eventMetadata(meta: CommandMeta, schemaVersion: number): EventMe
     actor: meta.actor,
     ...(meta.tenant !== undefined && { tenant: meta.tenant }),
     ...(meta.credential !== undefined && { credential: meta.credential }),
-    traceparent: meta.traceparent,
+    // The span appending it (a command's, a call's) when tracing is on; else the caller's own.
+    traceparent: activeTraceparent() ?? validTraceparent(meta.traceparent),
     schemaVersion,
   };
 }
@@ -116,6 +119,23 @@ export async function handleWrites(
 ): Promise<CommandResult> {
   const own = plan.streams[0];
   if (own === undefined) throw new Error('a command needs a stream');
+  // One span per command; the events it appends name it as their trace parent.
+  return inSpan(
+    `command ${categoryOf(own)}`,
+    {
+      traceparent: meta.traceparent,
+      attributes: { 'switchyard.stream': own, 'switchyard.command_id': meta.commandId },
+    },
+    () => writeStreams(deps, plan, own, meta),
+  );
+}
+
+async function writeStreams(
+  deps: CommandHandlerDeps,
+  plan: WritePlan,
+  own: string,
+  meta: CommandMeta,
+): Promise<CommandResult> {
   const maxRetries = plan.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
     const assumed = attempt === 0 ? plan.assumed : undefined;

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationResult, Migrator } from 'kysely';
 import { eventStoreMigrations } from './event-store/index.ts';
+import { personalDataMigrations } from './personal-data/index.ts';
 
 export type { Migration };
 
@@ -38,6 +39,15 @@ export async function runMigrations(
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen and never see app types
 export function migrateEventStore(db: Kysely<any>): Promise<string[]> {
   return runMigrations(db, eventStoreMigrations, 'sy_es_migration');
+}
+
+/**
+ * Brings the principals' data-key store (`sy_pd`, crypto-shredding) up to date; safe to call on every
+ * start. Its own set: whichever event store is configured, the keys live beside the read models.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: migrations are frozen and never see app types
+export function migratePersonalData(db: Kysely<any>): Promise<string[]> {
+  return runMigrations(db, personalDataMigrations, 'sy_pd_migration');
 }
 
 function describe(error: unknown): string {

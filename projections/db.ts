@@ -190,6 +190,54 @@ export interface ToolsetsTable {
   updated_at: Timestamp;
 }
 
+/** One step of a deployment as the read model shows it (the `steps` column of `deployments`). */
+export interface DeploymentStepView {
+  step: string;
+  outcome: 'running' | 'completed' | 'failed';
+  startedAt: string;
+  /** When the step must have ended (its scheduled timeout). */
+  deadline: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  /** The tail of the step's output. */
+  log: string;
+  /** Why it failed (a failure, a timeout, a stop). */
+  reason: string | null;
+  /** Tools the new revision listed (start, health). */
+  tools?: string[] | undefined;
+  /** When what the step did was undone, and how. */
+  compensation: { note: string; at: string } | null;
+}
+
+export type DeploymentStatusColumn = 'queued' | 'running' | 'compensating' | 'succeeded' | 'rolled-back';
+
+/** Owned by the `deployments` projection: one row per deployment-<id> stream. */
+export interface DeploymentsTable {
+  id: string;
+  tenant: string;
+  owner: string;
+  server_name: string;
+  /** The server the name points at, once the switch step registered or updated it. */
+  server_id: string | null;
+  source: Json<Record<string, unknown>>;
+  replicas: number;
+  /** The health gate; smoke-call arguments with secret-looking fields redacted. */
+  health: Json<Record<string, unknown>>;
+  status: DeploymentStatusColumn;
+  current_step: string | null;
+  steps: Json<DeploymentStepView[]>;
+  stop_reason: string | null;
+  /** The server name's revision this deployment put live (succeeded only). */
+  live_revision: number | null;
+  failed_step: string | null;
+  reason: string | null;
+  duration_ms: number | null;
+  requested_at: Timestamp;
+  finished_at: NullableTimestamp;
+  stream_revision: Int8;
+  position: Int8;
+}
+
 /**
  * Not a projection's table: an MCP session any gateway can take over (gateway/mcp/shared-sessions),
  * keyed by a hash of its id. `scope`, `initialize` and `subscriptions` are the gateway's own shapes.
@@ -424,6 +472,7 @@ export interface ReadModelTables {
   projects: ProjectsTable;
   code_analyses: CodeAnalysesTable;
   toolsets: ToolsetsTable;
+  deployments: DeploymentsTable;
   mcp_sessions: McpSessionsTable;
 }
 

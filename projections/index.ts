@@ -10,6 +10,9 @@ export type {
   AnalysisTotals,
   CatalogStateTable,
   CodeAnalysesTable,
+  DeploymentStatusColumn,
+  DeploymentStepView,
+  DeploymentsTable,
   HealthStatusColumn,
   ProjectionCheckpointsTable,
   ProjectsTable,
@@ -36,6 +39,18 @@ export type {
   ToolCallStatus,
   ToolCallsTable,
 } from './db.ts';
+export type {
+  DeploymentDetail,
+  DeploymentPage,
+  DeploymentSummary,
+  ListDeploymentsOptions,
+} from './deployments/index.ts';
+export {
+  DEPLOYMENT_STATUSES,
+  deploymentsProjection,
+  getDeployment,
+  listDeployments,
+} from './deployments/index.ts';
 export type { HealthProbe, ServerHealthView } from './health/index.ts';
 export { healthOfServers, healthProjection, recordHealthProbe, serverHealth } from './health/index.ts';
 export type { Projection } from './projection.ts';
@@ -108,6 +123,7 @@ export type { ToolsetView } from './toolsets/index.ts';
 export { getToolset, listToolsets, toolsetsProjection } from './toolsets/index.ts';
 
 import { catalogProjection } from './catalog/index.ts';
+import { deploymentsProjection } from './deployments/index.ts';
 import { healthProjection } from './health/index.ts';
 import { projectsProjection } from './projects/index.ts';
 import { serversProjection } from './servers/index.ts';
@@ -127,4 +143,5 @@ export const allProjections = [
   templatesProjection,
   projectsProjection,
   toolsetsProjection,
+  deploymentsProjection,
 ] as const;

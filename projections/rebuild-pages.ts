@@ -13,6 +13,8 @@ export interface RebuildPagesDeps {
   quarantine: QuarantineBook;
   /** Lifts an event to its current schema (and validates it) before `apply`. */
   upcast: (event: RecordedEvent) => RecordedEvent;
+  /** What `apply` sees of a page: upcast, then its sealed personal data opened (runner.ts). */
+  prepare: (events: readonly RecordedEvent[]) => Promise<RecordedEvent[]>;
   batchSize: number;
   maxAttempts: number;
   retryDelayMs: number;
@@ -70,8 +72,9 @@ async function applyPage(
   for (let attempt = 1; ; attempt++) {
     const kept = deps.quarantine.applicable(projection.name, page);
     try {
+      const ready = await deps.prepare(kept);
       await deps.db.transaction().execute(async (trx) => {
-        await applyAll(projection, trx, kept.map(deps.upcast), tables);
+        await applyAll(projection, trx, ready, tables);
       });
       return kept.length;
     } catch (e) {

@@ -6,6 +6,7 @@ import { AppError } from '../kernel/errors.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
 import { type Logger, silentLogger } from '../kernel/logger.ts';
+import { batchSpans, SpanKind } from '../kernel/tracing.ts';
 import { type LiveFeed, storeFeed } from './bus-feed.ts';
 import {
   advanceCheckpoint,
@@ -31,6 +32,12 @@ export interface ProjectionRunnerOptions {
   projections: readonly Projection[];
   /** When given, events are upcast to their current schema (and validated) before `apply`. */
   registry?: EventTypeRegistry;
+  /**
+   * When given, the sealed personal data in each batch (kernel/personal-data.ts) is opened after
+   * the upcast and before `apply`: read models hold clear text, or ERASED once its key is destroyed.
+   * The one place events are opened for the read side, live and in rebuilds alike.
+   */
+  open?: (events: readonly RecordedEvent[]) => Promise<RecordedEvent[]>;
   clock?: Clock;
   logger?: Logger;
   /** Most events applied in one transaction (default 200). */
@@ -166,6 +173,12 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     return { ...event, data: registry.upcast(event.type, event.metadata.schemaVersion, event.data) };
   }
 
+  /** Upcast, then opened: what `apply` sees of a batch. */
+  async function prepare(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> {
+    const upcast_ = events.map(upcast);
+    return options.open ? options.open(upcast_) : upcast_;
+  }
+
   function moved(w: Worker, position: bigint): void {
     w.checkpoint = position;
     for (const wake of [...w.advanced]) wake();
@@ -178,10 +191,20 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const tables = liveTableNames(w.projection);
     // Quarantined events are left out, yet the checkpoint moves past them.
     const applicable = quarantine.applicable(w.projection.name, events);
+    const started = new Date();
+    // Opened before the transaction: key lookups do not hold the read model's locks.
+    const ready = await prepare(applicable);
     await db.transaction().execute(async (trx) => {
       await advanceCheckpoint(trx, w.projection.name, w.checkpoint, last.position, clock.now());
-      await applyAll(w.projection, trx, applicable.map(upcast), tables);
+      await applyAll(w.projection, trx, ready, tables);
     });
+    batchSpans(
+      `project ${w.projection.name}`,
+      SpanKind.CONSUMER,
+      applicable.map((e) => e.metadata.traceparent),
+      started,
+      { 'switchyard.projection': w.projection.name, 'switchyard.batch.events': applicable.length },
+    );
     moved(w, last.position);
   }
 
@@ -248,7 +271,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     await processor?.stop();
   }
 
-  const pages = { store, db, quarantine, upcast, batchSize, maxAttempts, retryDelayMs };
+  const pages = { store, db, quarantine, upcast, prepare, batchSize, maxAttempts, retryDelayMs };
 
   /** Tracked, so that stop() waits for a rebuild to finish or abandon its tables. */
   function rebuild(name: string): Promise<RebuildResult> {

@@ -110,6 +110,12 @@ export interface InstanceStatus {
   restarts: number;
   circuit: 'closed' | 'open' | 'half-open';
   lastError?: string | undefined;
+  /** The process id of a stdio instance, while its process runs. */
+  pid?: number | undefined;
+  /** When the current session (for stdio: process) came up, ISO 8601; absent while it is down. */
+  startedAt?: string | undefined;
+  /** How the previous session (process) ended, and when: exit code and last stderr line, or why. */
+  lastExit?: { at: string; reason: string } | undefined;
 }
 
 export interface UpstreamStatus {

@@ -20,6 +20,7 @@ import type { GatewayAuth, ServerAccessInfo } from '../gateway/auth/auth.plugin.
 import { type CredentialResolver, createCredentialResolver } from '../gateway/auth/credentials.ts';
 import { createOidcVerifier } from '../gateway/auth/oidc.ts';
 import { challengeFor, type ResourceMetadataOptions } from '../gateway/auth/resource-metadata.ts';
+import { countRateLimits } from '../gateway/metrics/rate-limits.metrics.ts';
 import type { AccessRoutesDeps } from '../gateway/ports.ts';
 import {
   createMemoryRateLimiter,
@@ -123,12 +124,15 @@ export async function startAccess(
   });
 
   const shared = await sharedLimiter(ctx);
-  const limits = createPolicyLimits({
-    shared,
-    local: createMemoryRateLimiter(),
-    state: cache.state,
-    failedAuth: { id: 'failed-authentication', points: config.auth.failuresPerMinute, windowSeconds: 60 },
-  });
+  const limits = countRateLimits(
+    createPolicyLimits({
+      shared,
+      local: createMemoryRateLimiter(),
+      state: cache.state,
+      failedAuth: { id: 'failed-authentication', points: config.auth.failuresPerMinute, windowSeconds: 60 },
+    }),
+    metrics,
+  );
 
   const resourceMetadata: ResourceMetadataOptions | undefined = oidc
     ? { publicUrl: config.auth.publicUrl, issuers: config.auth.oidc.map((o) => o.issuer) }

@@ -7,8 +7,10 @@ import { createInProcessBus } from '../bus/in-process/in-process.bus.ts';
 import { createInProcessLeaderLock } from '../bus/relay/in-process-leader-lock.ts';
 import { createPostgresLeaderLock } from '../bus/relay/postgres-leader-lock.ts';
 import { createRelay, type Relay } from '../bus/relay/relay.ts';
+import { tracedBus } from '../bus/traced.ts';
 import { registerAccessEvents } from '../domains/access/index.ts';
 import { makeCatalogCommands, registerCatalogEvents } from '../domains/catalog/index.ts';
+import { registerDeploymentEvents } from '../domains/deployments/index.ts';
 import { registerHealthEvents } from '../domains/health/index.ts';
 import { registerOperationEvents } from '../domains/operations/index.ts';
 import { registerProjectEvents } from '../domains/projects/index.ts';
@@ -20,6 +22,7 @@ import { makeToolsetCommands, registerToolsetEvents } from '../domains/toolsets/
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
+import { countServerCommands } from '../gateway/metrics/commands.metrics.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
@@ -37,13 +40,18 @@ import {
   migrateReadModels,
   type ProjectionRunner,
 } from '../projections/index.ts';
+import type { UpstreamPool } from '../runners/pool/pool.ts';
 import type { Upstreams } from '../runners/upstream.port.ts';
 import { registerDiscoveryEvents } from '../sagas/discovery/events.ts';
 import { type AccessParts, startAccess } from './access-role.ts';
+import { startAudit } from './audit-role.ts';
 import { type Config, VERSION } from './config.ts';
+import { deploymentUseCases } from './deployments-role.ts';
 import { buildMcp, remoteUpstreams, startRunnerRole, startSagas } from './mcp-role.ts';
+import { startMetrics } from './metrics-role.ts';
 import { projectionsPort, serveProjectionCommands } from './projections-control.ts';
 import type { RoleContext } from './role-context.ts';
+import { startRuntimeViews } from './runtime-views-wiring.ts';
 import { localServerCommands } from './server-commands.local.ts';
 import { serverCommandsOverBus, serveServerCommands } from './server-commands.wire.ts';
 import { startTemplateSync, templateParts, templateService } from './templates-role.ts';
@@ -89,6 +97,15 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
   };
 
   try {
+    // First, so that everything started after it is traced; the SDK is loaded only when asked for.
+    if (config.tracing.exporter !== 'none') {
+      const { startTelemetry } = await import('./telemetry.ts');
+      const telemetry = startTelemetry(config.tracing, {
+        version: VERSION,
+        attributes: { 'switchyard.roles': [...roles].join(',') },
+      });
+      onClose('telemetry', () => telemetry.shutdown());
+    }
     const inMemory = config.dataDir === 'memory://';
     if (!inMemory && !config.databaseUrl) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const sql = config.databaseUrl
@@ -117,13 +134,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     }
     onClose('event store', () => store.close());
 
-    const bus = config.natsUrl
-      ? await (await import('../bus/nats/nats.bus.ts')).createNatsBus({
-          url: config.natsUrl,
-          names: config.bus,
-          logger: logger.child({ module: 'bus' }),
-        })
-      : createInProcessBus({ names: config.bus, logger: logger.child({ module: 'bus' }) });
+    // Requests and messages on the bus carry their trace context (bus/traced.ts).
+    const bus = tracedBus(
+      config.natsUrl
+        ? await (await import('../bus/nats/nats.bus.ts')).createNatsBus({
+            url: config.natsUrl,
+            names: config.bus,
+            logger: logger.child({ module: 'bus' }),
+          })
+        : createInProcessBus({ names: config.bus, logger: logger.child({ module: 'bus' }) }),
+    );
     onClose('bus', () => bus.close());
 
     const registry = new EventTypeRegistry();
@@ -137,6 +157,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     registerAccessEvents(registry);
     registerOperationEvents(registry);
     registerToolsetEvents(registry);
+    registerDeploymentEvents(registry);
     const key = config.secretKey
       ? parseSecretKey(config.secretKey)
       : inMemory
@@ -155,9 +176,14 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
       ...(config.natsUrl ? { liveFeed: busFeed({ bus, store, logger }) } : {}),
     });
 
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
     if (roles.has('worker')) {
-      const commands = localServerCommands(
-        makeServerCommands({ store, registry, secrets, clock: systemClock, ids: randomIds }),
+      const commands = countServerCommands(
+        localServerCommands(
+          makeServerCommands({ store, registry, secrets, clock: systemClock, ids: randomIds }),
+        ),
+        metrics,
       );
       const served: Closeable = await serveServerCommands(bus, commands, logger.child({ module: 'worker' }));
       onClose('worker', () => served.close());
@@ -167,14 +193,14 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     const lock = config.databaseUrl
       ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
       : createInProcessLeaderLock();
-    const ctx: RoleContext = { config, logger, store, bus, db: sql.db, registry, secrets, onClose };
-    const metrics = new Registry();
-    collectDefaultMetrics({ register: metrics, prefix: 'switchyard_' });
+    const ctx: RoleContext = { config, logger, store, bus, db: sql.db, registry, secrets, metrics, onClose };
     const access = await startAccess(ctx, key, metrics);
+    const audit = await startAudit(ctx, sql, lock);
 
     // Upstream MCP servers: hosted here (runner role), or reached over NATS.
     let upstreams: Upstreams | undefined;
-    if (roles.has('runner')) upstreams = await startRunnerRole(ctx);
+    let pool: UpstreamPool | undefined;
+    if (roles.has('runner')) upstreams = pool = await startRunnerRole(ctx);
     const needUpstreams = roles.has('gateway') || roles.has('worker');
     if (!upstreams && needUpstreams) {
       if (!config.natsUrl)
@@ -212,9 +238,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     const projections = projectionsPort(runner, bus, roles.has('projector'), quarantine);
     const templateOps = templateService(ctx, templates, projections);
     const servers: ServerCommandsPort = serverCommandsOverBus(bus);
+    const deployments = deploymentUseCases(ctx, templateOps);
     const mcpParts = upstreams
-      ? buildMcp(ctx, upstreams, runner, access, { servers, templates: templateOps })
+      ? buildMcp(ctx, upstreams, runner, access, { servers, templates: templateOps, deployments })
       : undefined;
+    const readiness = async () => ({
+      database: await check(() => sql.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
+      eventStore: await check(() => store.headPosition()),
+      bus: await check(() => bus.info()),
+    });
+    await startMetrics(ctx, { runner, relay, upstreams, readiness });
     let app: GatewayApp | undefined;
     let url: string | undefined;
     if (roles.has('gateway')) {
@@ -242,11 +275,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         store,
         projections,
         templates: templateOps,
-        readiness: async () => ({
-          database: await check(() => sql.db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()),
-          eventStore: await check(() => store.headPosition()),
-          bus: await check(() => bus.info()),
-        }),
+        deployments,
+        audit,
+        webhookSecret: config.webhookSecret,
+        runtime: await startRuntimeViews(ctx, pool),
+        readiness,
         metrics,
         version: VERSION,
         ...(mcpParts && { mcp: mcpParts.mcp }),

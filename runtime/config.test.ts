@@ -85,3 +85,19 @@ describe('configuration of identity and access', () => {
     expect(() => parseConfig({ SWITCHYARD_EGRESS_ALLOW: '10.0.0.0/99' })).toThrow(/SWITCHYARD_EGRESS_ALLOW/);
   });
 });
+
+describe('configuration of the audit log', () => {
+  it('takes a signing key as PEM or as the base64 of its seed, and refuses anything else without echoing it', () => {
+    const seed = Buffer.alloc(32, 9).toString('base64');
+    expect(parseConfig({ SWITCHYARD_AUDIT_SIGNING_KEY: seed }).audit).toEqual({
+      signingKey: seed,
+      publicKey: undefined,
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
+    expect(() => parseConfig({ SWITCHYARD_AUDIT_SIGNING_KEY: 'c2VjcmV0LXNlZWQ=' })).toThrow(
+      /SWITCHYARD_AUDIT_SIGNING_KEY: must be an Ed25519 private key/,
+    );
+    expect(() => parseConfig({ SWITCHYARD_AUDIT_SIGNING_KEY: 'c2VjcmV0LXNlZWQ=' })).not.toThrow(/c2VjcmV0/);
+  });
+});

@@ -1,6 +1,8 @@
+import { createPublicKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseSigningKey } from '../event-store/audit/signing.ts';
 import type { PGliteCompiler } from '../event-store/postgres/pglite-thread.ts';
 import type { OidcIssuerConfig } from '../gateway/auth/oidc.ts';
 import { PREFIX_MODES, type PrefixMode } from '../gateway/mcp/names.ts';
@@ -13,6 +15,7 @@ import {
 } from '../kernel/principal.ts';
 import { egressGuard } from '../runners/egress.ts';
 import { BUILTIN_TEMPLATES_DIR } from '../templates/engine/source-policy.ts';
+import { type TracingConfig, tracingConfigOf, tracingEnv } from './telemetry-config.ts';
 
 export const ROLES = ['gateway', 'worker', 'relay', 'projector', 'runner'] as const;
 export type Role = (typeof ROLES)[number];
@@ -54,6 +57,11 @@ const url = (protocols: string[]) =>
 export const configSchema = z.object({
   SWITCHYARD_HOST: z.string().default('127.0.0.1'),
   SWITCHYARD_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /**
+   * `/health`, `/ready` and `/metrics` of a process without the gateway role, on SWITCHYARD_HOST;
+   * unset: none. A gateway serves them on its main port and ignores this.
+   */
+  SWITCHYARD_MANAGEMENT_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Embedded data directory, or `memory://` for a throw-away in-memory system (tests). */
   SWITCHYARD_DATA_DIR: z.string().default('.data'),
   /** Embedded: PGlite on a worker thread (on), or on the event loop (off). */
@@ -67,6 +75,37 @@ export const configSchema = z.object({
   SWITCHYARD_BODY_LIMIT: z.coerce.number().int().positive().default(1_048_576),
   /** base64 of 32 bytes; required when several processes share one store (distributed mode). */
   SWITCHYARD_SECRET_KEY: z.string().optional(),
+  /** Ed25519 key that signs the audit chain's checkpoints: PKCS#8 PEM, or base64 of its 32-byte seed. */
+  SWITCHYARD_AUDIT_SIGNING_KEY: z
+    .string()
+    .refine(
+      (k) => {
+        try {
+          parseSigningKey(k);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      // Never the value itself: it is a private key.
+      'must be an Ed25519 private key: PKCS#8 PEM, or base64 of a 32-byte seed (`openssl genpkey -algorithm ed25519`)',
+    )
+    .optional(),
+  /** The signing key's public half (SPKI PEM), for gateways that verify but do not seal. */
+  SWITCHYARD_AUDIT_PUBLIC_KEY: z
+    .string()
+    .refine((k) => {
+      try {
+        return createPublicKey(k).asymmetricKeyType === 'ed25519';
+      } catch {
+        return false;
+      }
+    }, 'must be an Ed25519 public key, SPKI PEM (`openssl pkey -pubout`)')
+    .optional(),
+  /** A signed checkpoint at least every this many events… */
+  SWITCHYARD_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** …and at least this often while events arrive. */
+  SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   SWITCHYARD_SUBJECT_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/)
@@ -113,6 +152,7 @@ export const configSchema = z.object({
     .default(60 * 60_000 + 60_000),
   /** Generated projects go under this directory, and analyze-code reads only below it. */
   SWITCHYARD_WORKSPACE: z.string().optional(),
+  SWITCHYARD_DEPLOY_DIR: z.string().optional(),
   /** Where directory template sources may be (comma-separated); default: the workspace and the built-in templates. */
   SWITCHYARD_TEMPLATE_SOURCE_ROOTS: z.string().optional(),
   /** Allow git template sources on this machine (paths, file://): tests and single-user setups only. */
@@ -157,6 +197,11 @@ export const configSchema = z.object({
     .default(16 * 1_048_576),
   /** Runner variables servers may reference as `env:NAME` secrets: names and `PREFIX*`; none by default. */
   SWITCHYARD_SECRET_REFS: z.string().default(''),
+  /**
+   * The shared secret git hosts sign template-source webhooks with (GitHub's HMAC key, GitLab's
+   * token); unset, every webhook call is refused. At least 16 characters: it is all that guards the route.
+   */
+  SWITCHYARD_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   /** Failed authentications one client address may make per minute before it gets 429. */
   SWITCHYARD_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   /** Access rules older than this (the log unreadable) refuse every request: fail closed. */
@@ -167,11 +212,17 @@ export const configSchema = z.object({
   NATS_URL: url(['nats:', 'tls:', 'ws:', 'wss:']).optional(),
   /** EventStoreDB / KurrentDB. Unset: the Postgres event store. */
   EVENTSTORE_URL: url(['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrentdb+discover:']).optional(),
+  /** OpenTelemetry: traces by OTLP/HTTP when an endpoint is set (runtime/telemetry.ts). */
+  ...tracingEnv,
 });
 
 export interface Config {
   host: string;
+  /** Where traces go (OTLP, or nowhere), from the standard `OTEL_*` variables. */
+  tracing: TracingConfig;
   port: number;
+  /** Management port of a process without the gateway role (`/health`, `/ready`, `/metrics`). */
+  managementPort: number | undefined;
   dataDir: string;
   /** Embedded mode runs PGlite on a worker thread, off the event loop that serves HTTP and MCP. */
   pgliteThread: boolean;
@@ -180,6 +231,13 @@ export interface Config {
   logLevel: string;
   bodyLimit: number;
   secretKey: string | undefined;
+  /** The tamper-evident log (docs/audit.md): the checkpoint signing key and how often it signs. */
+  audit: {
+    signingKey: string | undefined;
+    publicKey: string | undefined;
+    checkpointEvery: number;
+    checkpointIntervalMs: number;
+  };
   bus: { subjectPrefix: string; eventsStream: string; deadLetterStream: string };
   consistencyTimeoutMs: number;
   databaseUrl: string | undefined;
@@ -200,8 +258,12 @@ export interface Config {
   calls: { perPrincipal: number; perServer: number; maxResultBytes: number };
   /** `SWITCHYARD_SECRET_REFS` as given (parsed by the runner host). */
   secretRefs: string;
+  /** What git hosts sign template-source webhooks with; undefined: webhooks are refused. */
+  webhookSecret: string | undefined;
   /** Absolute; generated projects and analysed code live below it. */
   workspaceRoot: string;
+  /** Where deployments build their revisions (runners start them from there: shared in distributed mode). */
+  deployRoot: string;
   /** Absolute directory of the shipped templates, or undefined when turned off. */
   builtInTemplates: string | undefined;
   /** Where template sources may be: directory roots (absolute), and whether local git is allowed. */
@@ -273,6 +335,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
         ? join(tmpdir(), `switchyard-workspace-${process.pid}`)
         : 'workspace'),
   );
+  const deployRoot = resolve(
+    c.SWITCHYARD_DEPLOY_DIR ??
+      (c.SWITCHYARD_DATA_DIR === 'memory://'
+        ? join(tmpdir(), `switchyard-deployments-${process.pid}`)
+        : join(c.SWITCHYARD_DATA_DIR, 'deployments')),
+  );
   const builtInTemplates =
     c.SWITCHYARD_BUILTIN_TEMPLATES === 'off'
       ? undefined
@@ -280,13 +348,21 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return {
     host: c.SWITCHYARD_HOST,
     port: c.SWITCHYARD_PORT,
+    managementPort: c.SWITCHYARD_MANAGEMENT_PORT,
     dataDir: c.SWITCHYARD_DATA_DIR === 'memory://' ? 'memory://' : resolve(c.SWITCHYARD_DATA_DIR),
     pgliteThread: c.SWITCHYARD_PGLITE_THREAD === 'on',
     pgliteCompiler: c.SWITCHYARD_PGLITE_COMPILER,
     roles: c.SWITCHYARD_ROLES,
     logLevel: c.SWITCHYARD_LOG_LEVEL,
+    tracing: tracingConfigOf(c),
     bodyLimit: c.SWITCHYARD_BODY_LIMIT,
     secretKey: c.SWITCHYARD_SECRET_KEY,
+    audit: {
+      signingKey: c.SWITCHYARD_AUDIT_SIGNING_KEY,
+      publicKey: c.SWITCHYARD_AUDIT_PUBLIC_KEY,
+      checkpointEvery: c.SWITCHYARD_AUDIT_CHECKPOINT_EVERY,
+      checkpointIntervalMs: c.SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS,
+    },
     bus: {
       subjectPrefix: c.SWITCHYARD_SUBJECT_PREFIX,
       eventsStream: c.SWITCHYARD_EVENTS_STREAM,
@@ -320,6 +396,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     maxCallMs: c.SWITCHYARD_MAX_CALL_MS,
     secretRefs: c.SWITCHYARD_SECRET_REFS,
+    webhookSecret: c.SWITCHYARD_WEBHOOK_SECRET,
     egress,
     calls: {
       perPrincipal: c.SWITCHYARD_MAX_CALLS_PER_PRINCIPAL,
@@ -335,6 +412,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       allowLocalGit: c.SWITCHYARD_TEMPLATE_LOCAL_GIT === 'true',
     },
     workspaceRoot,
+    deployRoot,
     builtInTemplates,
     version: VERSION,
     auth: authConfig(c),

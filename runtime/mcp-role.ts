@@ -1,9 +1,13 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { DeploymentUseCases } from '../application/deployments/deployments.ts';
+import { followDeployment } from '../application/deployments/follow.ts';
 import { createInFlight } from '../application/toolcalls/call-limits.ts';
 import { makeCallTool } from '../application/toolcalls/call-tool.ts';
 import type { LeaderLock } from '../bus/relay/leader-lock.port.ts';
 import { makeCatalogCommands } from '../domains/catalog/index.ts';
+import { makeDeploymentCommands } from '../domains/deployments/index.ts';
 import { makeHealthCommands } from '../domains/health/index.ts';
+import { makeServerCommands } from '../domains/servers/index.ts';
 import { makeToolCallCommands } from '../domains/toolcalls/index.ts';
 import { TOOLSET_CATEGORY } from '../domains/toolsets/index.ts';
 import { groupCommit } from '../event-store/group-commit.ts';
@@ -13,6 +17,7 @@ import { mcpRoutes } from '../gateway/mcp/mcp.routes.ts';
 import { createPlatformTools } from '../gateway/mcp/platform-tools.ts';
 import { createSessionServer } from '../gateway/mcp/session-server.ts';
 import { sessionStore } from '../gateway/mcp/shared-sessions/session-store.ts';
+import { instrumentCallTool } from '../gateway/metrics/tool-calls.metrics.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { tenantScopeOf } from '../gateway/request-context.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -22,11 +27,12 @@ import { getToolset, listAllServers, type ProjectionRunner } from '../projection
 import { runningCallsStartedBefore } from '../projections/tool-calls/index.ts';
 import { createRunnerHost } from '../runners/host.ts';
 import { secretRefPolicy } from '../runners/host-spec.ts';
-import { createUpstreamPool } from '../runners/pool/pool.ts';
+import { createUpstreamPool, type UpstreamPool } from '../runners/pool/pool.ts';
 import { createRemoteUpstreams } from '../runners/remote/remote-upstreams.ts';
 import { serveUpstreams } from '../runners/remote/serve-upstreams.ts';
 import type { Upstreams } from '../runners/upstream.port.ts';
 import { sagaCheckpoint } from '../sagas/checkpoints.ts';
+import { createDeploymentProcess } from '../sagas/deployment/deployment.process.ts';
 import { createDiscoveryProcess } from '../sagas/discovery/discovery.process.ts';
 import { createHealthMonitor } from '../sagas/health/health-monitor.ts';
 import type { TemplateService } from '../templates/service.ts';
@@ -34,13 +40,14 @@ import type { AccessParts } from './access-role.ts';
 import { runWhileLeader } from './leadership.ts';
 import { catalogRecorder, catalogSource, healthRecorder } from './mcp-wiring.ts';
 import type { RoleContext } from './role-context.ts';
+import { serveRunnerInspection } from './runtime-views-wiring.ts';
 
 /**
  * The runner role: hosts the enabled servers' upstream connections (stdio processes, HTTP
  * sessions), kept in sync with the registry; in distributed mode also takes their calls from
  * `<prefix>.exec.<serverId>`.
  */
-export async function startRunnerRole(ctx: RoleContext): Promise<Upstreams> {
+export async function startRunnerRole(ctx: RoleContext): Promise<UpstreamPool> {
   const logger = ctx.logger.child({ module: 'runner' });
   const pool = createUpstreamPool({ logger, egress: ctx.config.egress });
   ctx.onClose('upstream pool', () => pool.close());
@@ -48,6 +55,7 @@ export async function startRunnerRole(ctx: RoleContext): Promise<Upstreams> {
     ? await serveUpstreams({ bus: ctx.bus, upstreams: pool, logger })
     : undefined;
   if (exec) ctx.onClose('exec server', () => exec.close());
+  if (exec) await serveRunnerInspection(ctx, pool, exec.runnerId);
   const host = createRunnerHost({
     secretRefPolicy: secretRefPolicy(ctx.config.secretRefs),
     store: ctx.store,
@@ -91,6 +99,7 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
         checkpoint: sagaCheckpoint(ctx.db, 'discovery'),
       });
       await discovery.start();
+      const deployments = await startDeployments(ctx, upstreams);
       const monitor = createHealthMonitor({
         upstreams,
         recorder: healthRecorder(health, ctx.db),
@@ -144,6 +153,7 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
       return async () => {
         clearInterval(timer);
         await monitor.stop();
+        await deployments.stop();
         await discovery.stop();
       };
     },
@@ -152,13 +162,48 @@ export function startSagas(ctx: RoleContext, upstreams: Upstreams, lock: LeaderL
   ctx.onClose('sagas', stop);
 }
 
+/**
+ * The deployment saga, with its own pool for the candidate instances it starts and checks before
+ * any traffic moves to them.
+ */
+async function startDeployments(ctx: RoleContext, upstreams: Upstreams) {
+  const deps = { store: ctx.store, registry: ctx.registry };
+  const candidates = createUpstreamPool({
+    logger: ctx.logger.child({ module: 'deployment-candidates' }),
+    egress: ctx.config.egress,
+  });
+  const process = createDeploymentProcess({
+    ...deps,
+    clock: systemClock,
+    logger: ctx.logger,
+    deployments: makeDeploymentCommands(deps),
+    servers: makeServerCommands({ ...deps, secrets: ctx.secrets, clock: systemClock }),
+    upstreams,
+    candidates,
+    dirs: { workspaceRoot: ctx.config.workspaceRoot, deployRoot: ctx.config.deployRoot },
+    secrets: ctx.secrets,
+    checkpoint: sagaCheckpoint(ctx.db, 'deployments'),
+  });
+  await process.start();
+  return {
+    async stop() {
+      await process.stop();
+      await candidates.close();
+    },
+  };
+}
+
 /** The MCP side of the gateway: endpoints, REST tool calls, and the stdio server factory. */
 export function buildMcp(
   ctx: RoleContext,
   upstreams: Upstreams,
   runner: ProjectionRunner,
   access: Pick<AccessParts, 'authz' | 'limits' | 'cache' | 'resolver'>,
-  platformOps: { servers?: ServerCommandsPort | undefined; templates?: TemplateService | undefined } = {},
+  platformOps: {
+    servers?: ServerCommandsPort | undefined;
+    templates?: TemplateService | undefined;
+    deployments?: DeploymentUseCases | undefined;
+  } = {},
 ) {
   const logger = ctx.logger.child({ module: 'mcp' });
   const catalog = catalogSource(ctx.db);
@@ -169,16 +214,19 @@ export function buildMcp(
     registry: ctx.registry,
     clock: systemClock,
   });
-  const callTool = makeCallTool({
-    upstreams,
-    authz: access.authz,
-    limits: access.limits,
-    inFlight: createInFlight(ctx.config.calls),
-    journal: toolCalls,
-    clock: systemClock,
-    ids: randomIds,
-    logger,
-  });
+  const callTool = instrumentCallTool(
+    makeCallTool({
+      upstreams,
+      authz: access.authz,
+      limits: access.limits,
+      inFlight: createInFlight(ctx.config.calls),
+      journal: toolCalls,
+      clock: systemClock,
+      ids: randomIds,
+      logger,
+    }),
+    ctx.metrics,
+  );
   const sessionDeps = {
     catalog,
     authz: access.authz,
@@ -190,6 +238,10 @@ export function buildMcp(
       catalog,
       naming: { separator: ctx.config.toolSeparator, prefix: ctx.config.prefixMode },
       ...platformOps,
+      deployments: platformOps.deployments && {
+        ...platformOps.deployments,
+        follow: (id, onUpdate, signal) => followDeployment(ctx.store, id, onUpdate, { signal }),
+      },
     }),
     platformPrefix: `switchyard${ctx.config.toolSeparator}`,
     naming: { separator: ctx.config.toolSeparator, prefix: ctx.config.prefixMode },
@@ -224,6 +276,19 @@ export function buildMcp(
     logger,
   });
   ctx.onClose('mcp list_changed feed', () => changes.stop());
+  // An upstream that says its lists changed is heard at once by the sessions of its endpoints, as
+  // its own clients would hear it (the catalog follows when discovery finds a difference, and says
+  // so again).
+  const stopUpstreamChanges = sessionDeps.upstreams.onListChanged(({ serverId }) => {
+    catalog
+      .enabledServers()
+      .then((all) => {
+        const server = all.find((s) => s.serverId === serverId);
+        return server && endpoints.notifyListChanged(server.name);
+      })
+      .catch((e: unknown) => logger.debug({ err: e }, 'could not pass on an upstream list change'));
+  });
+  ctx.onClose('mcp upstream list_changed', async () => stopUpstreamChanges());
   // A toolset defined again or removed: its sessions' lists changed (they read it at each request).
   const toolsetChanges = startProcessor({
     name: 'mcp toolset list_changed',

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { Bus } from '../bus/bus.port.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../kernel/event-types.ts';
@@ -16,5 +17,7 @@ export interface RoleContext {
   db: Kysely<ReadModelTables>;
   registry: EventTypeRegistry;
   secrets: SecretBox;
+  /** The process's Prometheus registry: every role adds its series to it. */
+  metrics: Registry;
   onClose: (name: string, close: () => Promise<unknown>) => void;
 }

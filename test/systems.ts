@@ -68,10 +68,14 @@ export async function startGatewayPair(env: Record<string, string> = {}): Promis
   return {
     a,
     b,
+    // Whatever happens to the systems, the run's database and streams go.
     async stop() {
-      await b.stop();
-      await a.stop();
-      await deployment.drop();
+      try {
+        await b.stop();
+        await a.stop();
+      } finally {
+        await deployment.drop();
+      }
     },
   };
 }

@@ -15,6 +15,7 @@ import type { IdGenerator } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { credentialLabel, type Principal } from '../../kernel/principal.ts';
 import { findUnstorable, sanitizeStorable } from '../../kernel/storable.ts';
+import { inSpan } from '../../kernel/tracing.ts';
 import type { CallOptions, Upstreams } from '../../runners/upstream.port.ts';
 import { type InFlight, resultTooLarge } from './call-limits.ts';
 
@@ -42,7 +43,10 @@ export interface CallToolRequest {
   via: 'mcp' | 'rest';
   sessionId?: string | undefined;
   correlationId: string;
+  /** The trace context of the request that carried the call (its HTTP `traceparent` header). */
   traceparent?: string | undefined;
+  /** The MCP request's own `params._meta.traceparent`, when the client sent one: the call's parent. */
+  metaTraceparent?: string | undefined;
   options?: CallOptions;
 }
 
@@ -76,7 +80,32 @@ export interface CallToolDeps {
  */
 export function makeCallTool(deps: CallToolDeps) {
   const log = deps.logger.child({ module: 'call-tool' });
-  return async function callTool(
+  return function callTool(request: CallToolRequest): Promise<{ callId: string; result: CallToolResult }> {
+    // The call's span: the HTTP request's child, the parent of its records, the bus request to a
+    // runner and the upstream request (whose `_meta` carries it on).
+    return inSpan(
+      `tools/call ${request.tool}`,
+      {
+        traceparent: request.traceparent,
+        remoteParent: request.metaTraceparent,
+        attributes: {
+          'mcp.method.name': 'tools/call',
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.tool.name': request.tool,
+          'switchyard.server': request.server.name,
+          'switchyard.via': request.via,
+        },
+      },
+      async (span) => {
+        const answer = await callToolTraced(request);
+        span.setAttribute('switchyard.call_id', answer.callId);
+        if (answer.result.isError === true) span.setAttribute('switchyard.outcome', 'tool_error');
+        return answer;
+      },
+    );
+  };
+
+  async function callToolTraced(
     request: CallToolRequest,
   ): Promise<{ callId: string; result: CallToolResult }> {
     const { server, principal } = request;
@@ -150,7 +179,7 @@ export function makeCallTool(deps: CallToolDeps) {
     } finally {
       release();
     }
-  };
+  }
 
   async function run(
     start: ToolCallStart,

@@ -2,6 +2,7 @@ import { sleep } from '../../kernel/async.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { batchSpans, SpanKind } from '../../kernel/tracing.ts';
 import type { Bus } from '../bus.port.ts';
 import { errorText } from '../wire.ts';
 import { batches } from './batches.ts';
@@ -125,6 +126,7 @@ export function createRelay(options: RelayOptions): Relay {
         const feed = store.subscribeToAll({ after, signal: attemptSignal, batchSize });
         for await (const batch of batches(feed, batchSize, options.lingerMs ?? 5)) {
           if (signal.aborted) break;
+          const started = new Date();
           try {
             await bus.publish(batch, { previousId });
             previousId = batch.at(-1)!.id;
@@ -132,6 +134,13 @@ export function createRelay(options: RelayOptions): Relay {
             attempt.abort();
             throw e;
           }
+          batchSpans(
+            'publish events',
+            SpanKind.PRODUCER,
+            batch.map((e) => e.metadata.traceparent),
+            started,
+            { 'messaging.system': 'nats', 'messaging.batch.message_count': batch.length },
+          );
           await published(batch);
           backoff = retryMs;
         }

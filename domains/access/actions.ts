@@ -34,6 +34,24 @@ export const ACTIONS = {
   'mcp.connect': a('mcp:read', 'self', 'open an MCP session (what it shows is filtered per item)'),
   'server.list': a('mcp:read', 'tenant', 'list servers (filtered to those the caller may read)', true),
   'server.read': a('mcp:read', 'server', 'read a server', true),
+  'server.instances': a(
+    'mcp:read',
+    'server',
+    "see a server's running instances on the runners (pid, uptime, restarts, last exit, state)",
+    true,
+  ),
+  'server.logs': a(
+    'mcp:manage',
+    'server',
+    "read a server's recent stderr (secrets redacted; it may still hold what callers sent)",
+    true,
+  ),
+  'server.history': a(
+    'mcp:read',
+    'server',
+    "read a server's configuration history from its stream (secrets redacted)",
+    true,
+  ),
   'server.register': a('mcp:write', 'tenant', 'register a streamable-http or sse server', true),
   'server.register-stdio': a(
     'mcp:manage',
@@ -71,14 +89,49 @@ export const ACTIONS = {
   'template.validate': a('mcp:write', 'tenant', 'validate a template (renders it)', true),
   'templatesource.read': a('mcp:read', 'tenant', 'list template sources', true),
   'templatesource.manage': a('mcp:manage', 'tenant', 'add, sync and remove template sources', true),
+  'templatesource.webhook': a(
+    'mcp:manage',
+    'platform',
+    "sync a template source on a git host's push: the host's signature over the body (SWITCHYARD_WEBHOOK_SECRET) is the credential, no principal is involved",
+  ),
   'project.read': a('mcp:read', 'tenant', 'read projects and analyses', true),
   'project.preview': a('mcp:read', 'tenant', 'preview a generation', true),
   'project.generate': a('mcp:write', 'tenant', 'generate a project into the workspace', true),
   'project.analyze': a('mcp:write', 'tenant', 'analyze code in the workspace', true),
+  // deployments: a deployment builds and runs a command on the host, like a stdio server
+  'deployment.read': a(
+    'mcp:read',
+    'tenant',
+    "list and read the tenant's deployments (steps, logs, outcome)",
+    true,
+  ),
+  'deployment.create': a(
+    'mcp:manage',
+    'tenant',
+    'deploy a server: build and run a project, template, directory or npm package on the host',
+    true,
+  ),
+  'deployment.stop': a('mcp:manage', 'tenant', 'stop a running deployment (what it did is undone)', true),
+  'deployment.rollback': a(
+    'mcp:manage',
+    'tenant',
+    'bring back the revision an earlier deployment put live (a new deployment)',
+    true,
+  ),
   // operations
   'docs.read': a('mcp:read', 'tenant', 'read the OpenAPI document and its UI'),
   'metrics.read': a('mcp:read', 'platform', 'scrape /metrics'),
   'projection.read': a('mcp:read', 'platform', 'read projection status'),
+  'audit.verify': a(
+    'mcp:read',
+    'platform',
+    'verify the tamper-evident log (its hash chain and signed checkpoints), export the checkpoints',
+  ),
+  'audit.read': a(
+    'mcp:read',
+    'platform',
+    "replay the log: a server as of a time, every tool call, who changed what (the caller's tenant; administrators: all)",
+  ),
   'projection.rebuild': a('mcp:manage', 'platform', 'rebuild a projection'),
   'projection.quarantine': a(
     'mcp:manage',

@@ -86,6 +86,8 @@ export const authPlugin = fp(
       if (rule === 'public') return;
       const byAddress = await auth.limits.address(request.ip);
       for (const [k, v] of Object.entries(byAddress.headers)) reply.header(k, v);
+      // A signed route (a git host's webhook) has no principal: its handler checks the signature.
+      if (rule?.resource === 'signature') return;
       if (auth.mode === 'off') {
         request.principal = auth.devPrincipal;
         return;
@@ -108,7 +110,13 @@ export const authPlugin = fp(
 
     app.addHook('preValidation', async (request) => {
       const rule = request.routeOptions.config?.auth;
-      if (rule === undefined || rule === 'public' || rule.resource === 'use-case') return;
+      if (
+        rule === undefined ||
+        rule === 'public' ||
+        rule.resource === 'use-case' ||
+        rule.resource === 'signature'
+      )
+        return;
       await authorizeRoute(auth, request, rule);
     });
 
@@ -168,8 +176,15 @@ async function authorizeRoute(auth: GatewayAuth, request: FastifyRequest, rule: 
   auth.authz.require(principal, rule.refine?.(request, server) ?? rule.action, resource);
 }
 
-/** Routes whose clients cannot send headers: a WebSocket from a browser or the SDK's client. */
-const TOKEN_IN_QUERY_ROUTES: ReadonlySet<string> = new Set(['/ws']);
+/**
+ * Routes whose clients cannot send headers: a WebSocket from a browser or the SDK's client, a
+ * browser's EventSource.
+ */
+const TOKEN_IN_QUERY_ROUTES: ReadonlySet<string> = new Set([
+  '/ws',
+  '/api/v1/events/stream',
+  '/api/v1/events/ws',
+]);
 
 /**
  * The Authorization header; on a WebSocket route without one, `?access_token=` (RFC 6750 §2.3) as a

@@ -45,6 +45,8 @@ const ownTenantManagers = (who: Who): Outcome =>
  */
 const USE_CASE: Record<string, (who: Who) => Outcome> = {
   'GET /api/v1/servers': () => 'allow',
+  // Counts only the servers the caller may read: every principal gets an answer.
+  'GET /api/v1/health/servers': () => 'allow',
   'POST /api/v1/servers/:name/tools/:tool': (w) =>
     w === 'reader' || w === 'otherManager' ? 'hidden' : 'allow',
   'GET /api/v1/principals': ownTenantManagers,
@@ -72,6 +74,8 @@ function expected(route: string, who: Who, stdio: boolean): Outcome {
   if (who === 'anonymous') return 'unauth';
   const rule = ROUTE_ACTIONS[route]!;
   if (rule.resource === 'use-case') return USE_CASE[route]!(who);
+  // Signed routes (git webhooks) take no bearer credential: without a signature everyone gets 401.
+  if (rule.resource === 'signature') return 'unauth';
   let action = rule.action;
   if (route === 'POST /api/v1/servers' && stdio) action = 'server.register-stdio';
   if (route === 'PATCH /api/v1/servers/:id') action = 'server.update-stdio';
@@ -323,6 +327,18 @@ describe('authorization matrix', () => {
       const writerTools = (await writer.listTools()).tools.map((t) => t.name);
       expect(writerTools).toContain('switchyard__register-server');
       expect(writerTools).toContain('everything__echo');
+      // deploy-server runs a command on the host (deployment.create, mcp:manage): managers only.
+      expect(readerTools).not.toContain('switchyard__deploy-server');
+      expect(writerTools).not.toContain('switchyard__deploy-server');
+      const manager = await session('manager', '/mcp');
+      expect((await manager.listTools()).tools.map((t) => t.name)).toContain('switchyard__deploy-server');
+      const hiddenDeploy = await writer
+        .callTool({
+          name: 'switchyard__deploy-server',
+          arguments: { server: 'x', source: { directory: 'x' } },
+        })
+        .catch((e: Error) => e);
+      expect(hiddenDeploy).toBeInstanceOf(Error);
       // search-tools: every role may search; each finds only the tools it may call.
       const search = async (c: Client) => {
         const r = await c.callTool({ name: 'switchyard__search-tools', arguments: { query: 'echo' } });
@@ -420,6 +436,19 @@ describe('authorization matrix', () => {
     return { path, method, ...(body !== undefined && { body }) };
   }
 
+  /** Routes that answer an allowed caller with a stream that does not end: the status is all a row needs. */
+  const STREAMING = new Set(['GET /api/v1/events/stream']);
+  async function streamStatus(path: string, who: Who): Promise<{ status: number; text: string }> {
+    const stop = new AbortController();
+    const res = await fetch(`${system.url}${path}`, {
+      headers: who === 'anonymous' ? {} : { authorization: `Bearer ${keys[who]}` },
+      signal: stop.signal,
+    });
+    const text = res.status === 200 ? '' : await res.text();
+    stop.abort();
+    return { status: res.status, text };
+  }
+
   const routes = [...Object.keys(ROUTE_ACTIONS).filter((r) => !LAST.includes(r)), 'GET /docs', ...LAST];
   const rows = routes.flatMap((route) =>
     route === 'POST /api/v1/servers'
@@ -447,11 +476,13 @@ describe('authorization matrix', () => {
           route === 'GET /docs' ? (who === 'anonymous' ? 'unauth' : 'allow') : expected(route, who, stdio);
         void rule;
         const { path, method, body } = requestFor(route, stdio);
-        const res = await client(system, who === 'anonymous' ? '' : keys[who])(path, {
-          method,
-          body,
-          headers: { accept: 'application/json, text/event-stream' },
-        });
+        const res = STREAMING.has(route)
+          ? await streamStatus(path, who)
+          : await client(system, who === 'anonymous' ? '' : keys[who])(path, {
+              method,
+              body,
+              headers: { accept: 'application/json, text/event-stream' },
+            });
         const got =
           res.status === 401
             ? 'unauth'

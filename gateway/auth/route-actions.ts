@@ -12,8 +12,10 @@ import type { Action } from '../../domains/access/index.ts';
  *   server, or one the caller may not see, answers 404 like a server that does not exist).
  * - `use-case`: the handler's use case decides (it knows what the request is about: a tool and its
  *   arguments, a key and its owner); lists are filtered item by item with the same function.
+ * - `signature`: no bearer credential (a git host's webhook has none); the handler checks the
+ *   request's signature over its raw body before anything else and refuses it with 401/403.
  */
-export type RouteResource = 'tenant' | 'platform' | 'self' | 'server' | 'use-case';
+export type RouteResource = 'tenant' | 'platform' | 'self' | 'server' | 'use-case' | 'signature';
 
 export interface RouteRule {
   action: Action;
@@ -54,11 +56,22 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/v1/servers/:id/refresh': r('server.refresh', 'server'),
   'DELETE /api/v1/servers/:id': r('server.remove', 'server'),
   'GET /api/v1/servers/:id/tools/pending': r('server.read', 'server'),
+  // runtime views: what the runners hold now, what the server offers, its history and stats
+  'GET /api/v1/servers/:id/instances': r('server.instances', 'server'),
+  'GET /api/v1/servers/:id/logs': r('server.logs', 'server'),
+  'GET /api/v1/servers/:id/tools': r('server.read', 'server'),
+  'GET /api/v1/servers/:id/resources': r('resource.read', 'server'),
+  'GET /api/v1/servers/:id/prompts': r('prompt.get', 'server'),
+  'GET /api/v1/servers/:id/history': r('server.history', 'server'),
+  'GET /api/v1/servers/:id/stats': r('server.read', 'server'),
+  'GET /api/v1/health/servers': r('server.list', 'use-case'),
   'POST /api/v1/servers/:id/tools/:tool/approve': r('tool.approve', 'server'),
   'POST /api/v1/servers/:name/tools/:tool': r('tool.call', 'use-case'),
   'GET /api/v1/tool-calls': r('toolcall.read', 'tenant'),
   'GET /api/v1/tool-calls/:id': r('toolcall.read', 'tenant'),
   'GET /api/v1/events': r('events.read', 'tenant'),
+  'GET /api/v1/events/stream': r('events.read', 'tenant'),
+  'GET /api/v1/events/ws': r('events.read', 'tenant'),
   'GET /api/v1/toolsets': r('toolset.read', 'tenant'),
   'GET /api/v1/toolsets/:name': r('toolset.read', 'tenant'),
   'PUT /api/v1/toolsets/:name': r('toolset.manage', 'tenant'),
@@ -75,6 +88,7 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/v1/template-sources': r('templatesource.manage', 'tenant'),
   'POST /api/v1/template-sources/:name/sync': r('templatesource.manage', 'tenant'),
   'DELETE /api/v1/template-sources/:name': r('templatesource.manage', 'tenant'),
+  'POST /api/v1/template-sources/:name/webhook': r('templatesource.webhook', 'signature'),
   'POST /api/v1/projects': r('project.generate', 'tenant'),
   'POST /api/v1/projects/preview': r('project.preview', 'tenant'),
   'GET /api/v1/projects': r('project.read', 'tenant'),
@@ -82,10 +96,21 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/v1/analyses': r('project.analyze', 'tenant'),
   'GET /api/v1/analyses': r('project.read', 'tenant'),
   'GET /api/v1/analyses/:id': r('project.read', 'tenant'),
+  // deployments
+  'POST /api/v1/deployments': r('deployment.create', 'tenant'),
+  'GET /api/v1/deployments': r('deployment.read', 'tenant'),
+  'GET /api/v1/deployments/:id': r('deployment.read', 'tenant'),
+  'DELETE /api/v1/deployments/:id': r('deployment.stop', 'tenant'),
+  'POST /api/v1/deployments/:id/rollback': r('deployment.rollback', 'tenant'),
   // operations
   'GET /metrics': r('metrics.read', 'platform'),
   'GET /openapi.json': r('docs.read', 'tenant'),
   'GET /api/v1/projections': r('projection.read', 'platform'),
+  'GET /api/v1/audit/verify': r('audit.verify', 'platform'),
+  'GET /api/v1/audit/checkpoints': r('audit.verify', 'platform'),
+  'GET /api/v1/audit/servers/:name': r('audit.read', 'platform'),
+  'GET /api/v1/audit/calls': r('audit.read', 'platform'),
+  'GET /api/v1/audit/changes': r('audit.read', 'platform'),
   'POST /api/v1/projections/:name/rebuild': r('projection.rebuild', 'platform'),
   'POST /api/v1/projections/:name/quarantine': r('projection.quarantine', 'platform'),
   'POST /api/v1/projections/:name/quarantine/:eventId/release': r('projection.quarantine', 'platform'),

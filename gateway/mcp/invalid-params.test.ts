@@ -40,6 +40,10 @@ describe('MCP requests with invalid params', () => {
     ['/mcp', 'logging/setLevel', { level: 'loud' }],
     ['/mcp', 'initialize', { capabilities: {}, clientInfo: { name: 'x', version: '1' } }],
     ['/platform/mcp', 'resources/read', { uri: null }],
+    // A NUL reached PostgreSQL where a subscription is kept, and came back as -32603 (the fuzzer).
+    ['/mcp', 'resources/read', { uri: 'switchyard://everything/demo://x\u0000' }],
+    ['/mcp', 'resources/subscribe', { uri: 'switchyard://everything/demo://x\u0000' }],
+    ['/mcp', 'resources/subscribe', { uri: 'demo://a\nb' }],
   ])('%s %s %j is -32602', async (path, method, params) => {
     const r = await rpc(path, method, params);
     expect(r.status).toBe(200);

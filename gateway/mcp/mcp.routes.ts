@@ -9,12 +9,15 @@ import type { Bus } from '../../bus/bus.port.ts';
 import { insufficientScope } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Principal } from '../../kernel/principal.ts';
+import { validTraceparent } from '../../kernel/tracing.ts';
 import { credentialOf } from '../auth/auth.plugin.ts';
 import { type BrowserGuardOptions, hostAllowed, originAllowed } from '../browser-guard.ts';
 import { missingScopes } from './method-actions.ts';
 import { checkModernRequest, isModernRequest } from './modern/envelope.ts';
+import { InputRounds } from './modern/input-rounds.ts';
 import { listenFilter, openListenStream } from './modern/listen-stream.ts';
 import { serveModern } from './modern/modern-endpoint.ts';
+import { forwardRoundsOver, serveRoundsForwardedHere } from './modern/round-forwarding.ts';
 import { PREFIX_MODES, type PrefixMode } from './names.ts';
 import {
   createSessionServer,
@@ -24,6 +27,7 @@ import {
 } from './session-server.ts';
 import { type HttpSessions, httpSessions } from './shared-sessions/http-sessions.ts';
 import type { SessionStore } from './shared-sessions/session-store.ts';
+import { newGatewayId } from './shared-sessions/session-transport.ts';
 import { WebSocketServerTransport } from './websocket-transport.ts';
 
 export interface McpHttpOptions extends BrowserGuardOptions {
@@ -80,6 +84,11 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
   let http: HttpSessions | undefined;
   /** Sessions over WebSocket: one per connection, never addressed by a session id. */
   const sockets = new Set<SocketSession>();
+  /** This gateway among those serving the same sessions and rounds. */
+  const gatewayId = newGatewayId();
+  /** 2026-07-28 requests waiting for their clients' answers to an upstream's questions. */
+  const rounds = new InputRounds(gatewayId);
+  const forwardRound = forwardRoundsOver(options.bus, rounds.idleMs);
   const log = deps.logger.child({ module: 'mcp' });
 
   async function scopeFor(
@@ -146,7 +155,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
 
     const ctx = {
       correlationId: String(request.id),
-      traceparent: request.headers.traceparent as string | undefined,
+      traceparent: validTraceparent(request.headers.traceparent),
       principal: request.principal,
     };
     const sessionId = request.headers['mcp-session-id'];
@@ -209,6 +218,8 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
         identity,
         reply.raw,
         (request.headers.accept ?? '').includes('text/event-stream'),
+        rounds,
+        forwardRound,
       );
       return;
     }
@@ -348,6 +359,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
         store: options.sessionStore,
         bus: options.bus,
         idleMs: options.sessionIdleMs,
+        gatewayId,
         ...(options.maxSessions !== undefined && { maxSessions: options.maxSessions }),
         ...(options.maxSessionsPerPrincipal !== undefined && {
           maxSessionsPerPrincipal: options.maxSessionsPerPrincipal,
@@ -356,6 +368,7 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
       identityOf,
     );
     http = sessions;
+    const roundsHere = await serveRoundsForwardedHere(options.bus, rounds);
     const reaper = setInterval(
       () =>
         void sessions.reap().catch((e: unknown) => log.warn({ err: e }, 'could not end idle MCP sessions')),
@@ -366,10 +379,11 @@ export function mcpRoutes(deps: McpSessionDeps, options: McpHttpOptions) {
     app.addHook('preClose', async () => {
       clearInterval(reaper);
       http = undefined;
-      await sessions.close();
+      await Promise.all([sessions.close(), roundsHere.close()]);
     });
     app.addHook('onClose', async () => {
       await Promise.all([...sockets].map((s) => s.close()));
+      await rounds.closeAll();
     });
   };
 

@@ -6,7 +6,14 @@ import type {
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { DeploymentUseCases } from '../../application/deployments/deployments.ts';
+import {
+  type DeploymentOutcome,
+  type DeploymentUpdate,
+  describeUpdate,
+} from '../../application/deployments/follow.ts';
 import type { Action, Authorizer } from '../../domains/access/index.ts';
+import { RequestDeploymentInput } from '../../domains/deployments/index.ts';
 import { parseRegistration, upstreamToolName } from '../../domains/servers/index.ts';
 import type { CommandMeta } from '../../kernel/decider.ts';
 import { randomIds } from '../../kernel/ids.ts';
@@ -70,6 +77,17 @@ export interface PlatformToolDeps {
   catalog?: Pick<CatalogSource, 'enabledServers'> | undefined;
   /** How the aggregate endpoint names tools (search-tools answers names to call them by). */
   naming?: Naming | undefined;
+  /** Absent where this process cannot request deployments: no deploy-server. */
+  deployments?:
+    | (Pick<DeploymentUseCases, 'request'> & {
+        /** Follows a deployment's stream until it ends (undefined: `signal` ended the following). */
+        follow(
+          deploymentId: string,
+          onUpdate: (u: DeploymentUpdate) => void,
+          signal: AbortSignal | undefined,
+        ): Promise<DeploymentOutcome | undefined>;
+      })
+    | undefined;
 }
 
 interface ToolDef {
@@ -193,6 +211,47 @@ export function createPlatformTools(deps: PlatformToolDeps): PlatformTools {
       run: async (args, ctx) => {
         const r = await servers.register(parseRegistration(args), meta(ctx));
         return { serverId: r.id, stream: r.stream, revision: r.revision.toString(), duplicate: r.duplicate };
+      },
+    });
+  }
+  const deployments = deps.deployments;
+  if (deployments) {
+    defs.push({
+      tool: {
+        name: 'deploy-server',
+        title: 'Deploy an MCP server',
+        description:
+          'Builds and runs a version of an MCP server and puts it behind a server name: source {project: id}, {template, version?, variables?}, {directory: workspace path} or {npm, version}; build, start (replicas), health gate (expected tools, optional smoke call), switch, drain. A failure at any step undoes what the deployment did and leaves the previous revision serving. With a progressToken the call reports each step as progress and returns when the deployment ends (status succeeded or rolled-back, with the reason); without one it returns at once with the deployment id (follow it at GET /api/v1/deployments/<id>).',
+        inputSchema: inputSchema(RequestDeploymentInput),
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: true,
+        },
+      },
+      action: 'deployment.create',
+      run: async (args, ctx) => {
+        const accepted = await deployments.request(RequestDeploymentInput.parse(args), meta(ctx));
+        const answer = {
+          deploymentId: accepted.deploymentId,
+          stream: accepted.stream,
+          revision: accepted.revision.toString(),
+          duplicate: accepted.duplicate,
+        };
+        const onProgress = ctx.onProgress;
+        // No progressToken: the client cannot be told how it goes, and a deployment may take
+        // minutes — answer now rather than hold a silent call open.
+        if (!onProgress) return { ...answer, status: 'running' };
+        let n = 0;
+        const outcome = await deployments.follow(
+          accepted.deploymentId,
+          (u) => onProgress({ progress: ++n, message: describeUpdate(u) }),
+          ctx.signal,
+        );
+        if (!outcome) return { ...answer, status: 'running' };
+        const { type, at: _at, deploymentId: _id, ...rest } = outcome;
+        return { ...answer, status: type, ...rest };
       },
     });
   }

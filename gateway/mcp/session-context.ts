@@ -1,5 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
+  type ClientCapabilities,
   CreateMessageResultSchema,
   ElicitResultSchema,
   ErrorCode,
@@ -232,7 +233,10 @@ export function sessionContext(
   // This server is one client (a session, a stdio connection, or one sessionless request): the
   // upstream's sampling and elicitation requests are routed only when they cannot be another's.
   const relay = (extra: Extra): CallOptions => {
-    const client = server.getClientCapabilities() ?? {};
+    const client: ClientCapabilities =
+      (state.clientCapabilities as ClientCapabilities | undefined) ?? server.getClientCapabilities() ?? {};
+    const timeout = state.clientRequestTimeoutMs;
+    const asking = (signal: AbortSignal) => ({ signal, ...(timeout !== undefined && { timeout }) });
     const progressToken = extra._meta?.progressToken;
     return {
       signal: extra.signal,
@@ -249,16 +253,19 @@ export function sessionContext(
       },
       ...(client.sampling && {
         createMessage: (params, signal) =>
-          extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, {
-            signal,
-          }),
+          extra.sendRequest(
+            { method: 'sampling/createMessage', params },
+            CreateMessageResultSchema,
+            asking(signal),
+          ),
       }),
       ...(client.elicitation && {
         elicit: (params, signal) =>
-          extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal }),
+          extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, asking(signal)),
       }),
       ...(client.roots && {
-        listRoots: (signal) => extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema, { signal }),
+        listRoots: (signal) =>
+          extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema, asking(signal)),
       }),
     };
   };

@@ -123,14 +123,17 @@ export function registerResourceHandlers(ctx: SessionContext, capabilities: Serv
 const MAX_URI = 8_192;
 
 /**
- * A resource URI as the edge takes it: a scheme, then anything, within MAX_URI. Anything else is
- * the caller's mistake (-32602), answered here rather than by whatever an upstream makes of it.
+ * A resource URI as the edge takes it: a scheme, then anything but control characters (no URI
+ * holds one, and a NUL is refused by PostgreSQL where a subscription is kept), within MAX_URI.
+ * Anything else is the caller's mistake (-32602), answered here rather than by whatever an
+ * upstream or the database makes of it.
  */
 function requireResourceUri(uri: string): void {
-  if (uri.length <= MAX_URI && /^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) return;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (uri.length <= MAX_URI && /^[A-Za-z][A-Za-z0-9+.-]*:[^\u0000-\u001f\u007f]*$/.test(uri)) return;
   throw new JsonRpcError(
     ErrorCode.InvalidParams,
-    'uri must be a URI with a scheme, at most 8192 characters',
+    'uri must be a URI with a scheme and no control characters, at most 8192 characters',
     {
       code: 'MCP.INVALID_URI',
     },

@@ -32,10 +32,20 @@ export interface SessionState {
    * subscriptions. A shared session outlives any one gateway's copy: whoever ends it releases them.
    */
   readonly endsWithCopy: boolean;
+  /**
+   * What a stateless (2026-07-28) client declared with its request; a session's client declares
+   * it at initialize instead.
+   */
+  readonly clientCapabilities?: Record<string, unknown>;
+  /** How long a question to the client may wait for its answer; the SDK's default when absent. */
+  readonly clientRequestTimeoutMs?: number;
 }
 
 /** The state of a session that lives and dies with one connection (or one request). */
-export function localSessionState(initialLevel?: LoggingLevel | 'off'): SessionState {
+export function localSessionState(
+  initialLevel?: LoggingLevel | 'off',
+  client: Pick<SessionState, 'clientCapabilities' | 'clientRequestTimeoutMs'> = {},
+): SessionState {
   let level: LoggingLevel | 'off' | undefined = initialLevel;
   const subscribed = new Map<string, Subscription>();
   return {
@@ -52,5 +62,6 @@ export function localSessionState(initialLevel?: LoggingLevel | 'off'): SessionS
       subscribed.delete(asked);
     },
     endsWithCopy: true,
+    ...client,
   };
 }

@@ -6,6 +6,7 @@ import {
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { isAppError } from '../../kernel/errors.ts';
+import { validTraceparent } from '../../kernel/tracing.ts';
 import { carriesUpstreamAnswer, toJsonRpcError, toToolErrorResult } from '../error-mapping.ts';
 import type { CatalogServer } from './catalog-source.ts';
 import type { SessionContext } from './session-context.ts';
@@ -87,6 +88,7 @@ export function registerToolHandlers(ctx: SessionContext, capabilities: ServerCa
           sessionId: extra.sessionId,
           correlationId: identity.correlationId(),
           traceparent: identity.traceparent(),
+          metaTraceparent: validTraceparent(request.params._meta?.traceparent),
           options: relay(extra),
         });
         return result;

@@ -1,32 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { type RecordedEvent, toJson } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { tenantScopeOf } from '../request-context.ts';
-import { positionString } from './shared.ts';
-
-const csv = z
-  .string()
-  .max(1000)
-  .transform((s) =>
-    s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  );
-
-const eventsQuery = z
-  .object({
-    stream: z.string().min(1).max(300).optional().describe('Read one stream, e.g. server-<uuid>'),
-    category: csv.optional().describe('Comma-separated stream categories, e.g. server'),
-    type: csv.optional().describe('Comma-separated event types, e.g. ServerRegistered'),
-    after: positionString.optional().describe('Global log: return events strictly after this position'),
-    fromRevision: z.coerce.number().int().min(0).optional().describe('One stream: start at this revision'),
-    direction: z.enum(['forwards', 'backwards']).default('forwards'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  })
-  .strict();
+import { eventReadableBy, eventsQuery, eventView } from './events.query.ts';
 
 /** /api/v1/events: the audit log, straight from the event store. */
 export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
@@ -44,9 +19,7 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
-        // A tenant's manager reads the events its tenant's principals caused; administrators, all.
-        const tenant = tenantScopeOf(request.principal).tenant;
-        const visible = (e: RecordedEvent) => tenant === undefined || e.metadata.tenant === tenant;
+        const visible = eventReadableBy(request.principal);
         if (q.stream) {
           if (q.after !== undefined || q.category || q.type) {
             throw new AppError(
@@ -65,7 +38,7 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
             events.length < q.limit || !last
               ? null
               : (q.direction === 'forwards' ? last.revision + 1n : last.revision - 1n).toString();
-          return { stream: q.stream, events: events.filter(visible).map(toJson), nextRevision: next };
+          return { stream: q.stream, events: events.filter(visible).map(eventView), nextRevision: next };
         }
         if (q.fromRevision !== undefined || q.direction !== 'forwards') {
           throw new AppError(
@@ -82,7 +55,7 @@ export function eventsRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
         const last = events.at(-1);
         return {
           // Paging follows the whole log, so a page may hold fewer events than `limit`.
-          events: events.filter(visible).map(toJson),
+          events: events.filter(visible).map(eventView),
           next: last ? last.position.toString() : (q.after ?? 0n).toString(),
           hasMore: events.length === q.limit,
         };

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { GatewayDeps } from '../deps.ts';
 
-/** Liveness, readiness and Prometheus metrics. */
-export function healthRoutes(deps: GatewayDeps): FastifyPluginAsyncZod {
+/** Liveness, readiness and Prometheus metrics: on the gateway, and on other roles' management port. */
+export function healthRoutes(
+  deps: Pick<GatewayDeps, 'version' | 'readiness' | 'metrics'>,
+): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/health', { schema: { tags: ['operations'], summary: 'Alive' } }, async () => ({
       status: 'ok',

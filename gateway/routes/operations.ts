@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { uuidV5 } from '../../kernel/ids.ts';
+import { validTraceparent } from '../../kernel/tracing.ts';
 import type { Progress } from '../../sagas/template-sync/sync-source.ts';
 import type { OperationContext } from '../../templates/service.ts';
 import { redactedUrl, toProblem } from '../error-mapping.ts';
@@ -34,7 +35,7 @@ export function operationContextOf(request: FastifyRequest, operation: string): 
     credential: who.credential,
     scope: tenantScopeOf(request.principal),
     correlationId: String(request.id),
-    traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+    traceparent: validTraceparent(traceparent),
     requestId: idemKey ? uuidV5(`${who.actor}\n${operation}\n${idemKey}`) : undefined,
   };
 }

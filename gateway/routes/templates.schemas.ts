@@ -121,6 +121,8 @@ export const syncReportSchema = z.object({
 
 export const templateSourceSchema = z.object({
   name: z.string(),
+  /** The tenant that registered it; null for one every tenant reads (the built-in source). */
+  tenant: z.string().nullable(),
   kind: z.enum(['directory', 'git']),
   location: z.string(),
   ref: nullableString,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { CallTool } from '../../application/toolcalls/call-tool.ts';
 import type { Authorizer } from '../../domains/access/index.ts';
 import { AppError } from '../../kernel/errors.ts';
+import { validTraceparent } from '../../kernel/tracing.ts';
 import type { CatalogServer, CatalogSource } from '../mcp/catalog-source.ts';
 
 export interface ToolRoutesDeps {
@@ -59,7 +60,7 @@ export function toolsRoutes(deps: ToolRoutesDeps): FastifyPluginAsyncZod {
           unknownTool,
           via: 'rest',
           correlationId: String(request.id),
-          traceparent: request.headers.traceparent as string | undefined,
+          traceparent: validTraceparent(request.headers.traceparent),
           options: { signal: abortOnClose(request.raw) },
         });
         return { callId, ...result };

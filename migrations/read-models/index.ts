@@ -14,6 +14,7 @@ import * as t001 from './2026-12-04-001-tenancy.ts';
 import * as p001 from './2026-12-05-001-tool-pins.ts';
 import * as ts001 from './2026-12-06-001-toolsets.ts';
 import * as ms001 from './2026-12-07-001-mcp-sessions.ts';
+import * as d001 from './2026-12-07-002-deployments.ts';
 
 /** The read models' migrations, by name; names sort in the order they must run. */
 export const readModelMigrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-12-05-001-tool-pins': p001,
   '2026-12-06-001-toolsets': ts001,
   '2026-12-07-001-mcp-sessions': ms001,
+  '2026-12-07-002-deployments': d001,
 };
 
 /**

@@ -15,7 +15,7 @@ import type { TenantScope } from '../tenant-scope.ts';
  * Definitions: `calls` counts finished calls (succeeded, failed, abandoned); running ones are
  * counted apart. `errors` are failed and abandoned calls plus successes whose tool reported an
  * error (isError). Percentiles are over calls with a duration (succeeded and failed), continuous
- * (interpolated), in ms to three decimals. `lastUsedAt` is the start of the latest call, running or not.
+ * (interpolated), in ms to three decimals, as is the mean (avgMs). `lastUsedAt` is the start of the latest call, running or not.
  */
 export interface ToolStats {
   calls: number;
@@ -23,6 +23,8 @@ export interface ToolStats {
   /** errors / calls; null with no finished call. */
   errorRate: number | null;
   running: number;
+  /** Mean duration of the calls with one (as the percentiles), ms to three decimals. */
+  avgMs: number | null;
   p50Ms: number | null;
   p95Ms: number | null;
   lastUsedAt: string | null;
@@ -38,6 +40,7 @@ export const NO_STATS: ServerStats = {
   errors: 0,
   errorRate: null,
   running: 0,
+  avgMs: null,
   p50Ms: null,
   p95Ms: null,
   lastUsedAt: null,
@@ -50,6 +53,7 @@ interface StatsRow {
   calls: string | number;
   errors: string | number;
   running: string | number;
+  avg: string | number | null;
   p50: string | number | null;
   p95: string | number | null;
   last_used_at: Date | string | null;
@@ -73,6 +77,7 @@ export async function serverStats(
            count(*) FILTER (WHERE status <> 'running') AS calls,
            count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
            count(*) FILTER (WHERE status = 'running') AS running,
+           avg(duration_ms) AS avg,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
            max(started_at) AS last_used_at
@@ -93,6 +98,7 @@ function toStats(r: StatsRow): ToolStats {
     errors,
     errorRate: calls === 0 ? null : errors / calls,
     running: Number(r.running),
+    avgMs: ms(r.avg),
     p50Ms: ms(r.p50),
     p95Ms: ms(r.p95),
     lastUsedAt: r.last_used_at === null ? null : new Date(r.last_used_at).toISOString(),

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 /** The request whose response stream the message being handled came on (a key from `attribute`). */
@@ -22,11 +22,7 @@ export function relatedRequestKey(): string | undefined {
  * the scope) sees that request's key. `onRequest` is told each request's key as it is sent.
  * Keys are `<connection>:<JSON-RPC id>`, so a reconnected session's ids never mix with the old ones.
  */
-export function attribute(
-  transport: StreamableHTTPClientTransport,
-  connection: string,
-  onRequest: (key: string) => void,
-): void {
+export function attribute(transport: Transport, connection: string, onRequest: (key: string) => void): void {
   const send = transport.send.bind(transport);
   transport.send = (message, options) => {
     if (!isJSONRPCRequest(message)) return send(message, options);

@@ -54,6 +54,11 @@ export class CallRouter {
     return currentCall.run(context, fn);
   }
 
+  /** What the caller of the call that sent request `key` can serve, while that call runs. */
+  handlersOf(key: string): ClientSideHandlers | undefined {
+    return this.byRequest.get(key)?.handlers;
+  }
+
   /** Records that the request `key` was sent by the call running in this async context, if any. */
   bind(key: string): void {
     const context = currentCall.getStore();

@@ -23,8 +23,9 @@ interface CallerSession {
  * the request they belong to (HTTP+SSE: one more session; stdio: one more process): what the upstream sends on a
  * caller's own session — log messages, sampling, elicitation, roots — can only be that caller's, so
  * it is delivered rather than refused when other callers' calls are in flight. Opened on a caller's
- * first call, closed after `idleMs` without one; past `max` the instance's shared session serves
- * (and its messages are routed only when they cannot be another caller's).
+ * first call, closed after `idleMs` without one, or sooner to make room for another caller (the
+ * least recently used with no call in flight); past `max` sessions all busy, the instance's shared
+ * session serves (and its messages are routed only when they cannot be another caller's).
  */
 export class CallerSessions {
   private readonly sessions = new Map<string, CallerSession>();
@@ -46,6 +47,7 @@ export class CallerSessions {
     let session = this.sessions.get(caller);
     if (!session) {
       if (this.sessions.size >= this.max) this.sweep();
+      if (this.sessions.size >= this.max) this.evictLeastRecent();
       if (this.sessions.size >= this.max) return undefined;
       const router = new CallRouter();
       const connection = this.options.open(router);
@@ -88,16 +90,31 @@ export class CallerSessions {
     if (this.sessions.get(caller) === session) this.sessions.delete(caller);
   }
 
+  /**
+   * Makes room for a new caller: the session used least recently among those with no call in
+   * flight is closed (a caller that made one request, as a 2026-07-28 client's each is, should not
+   * hold a session for a minute while callers that are calling get none).
+   */
+  private evictLeastRecent(): void {
+    let oldest: [string, CallerSession] | undefined;
+    for (const entry of this.sessions)
+      if (entry[1].router.size === 0 && (!oldest || entry[1].lastUsed < oldest[1].lastUsed)) oldest = entry;
+    if (!oldest) return;
+    this.close(...oldest, 'room for another caller');
+  }
+
+  private close(caller: string, s: CallerSession, why: string): void {
+    this.sessions.delete(caller);
+    void s.connection
+      .then((c) => c.close(why))
+      .catch((e: unknown) => this.options.logger.debug({ err: e }, 'closing a caller session failed'));
+  }
+
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
     for (const [caller, s] of this.sessions) {
       if (s.router.size > 0 || s.lastUsed >= cutoff) continue;
-      this.sessions.delete(caller);
-      void s.connection
-        .then((c) => c.close('idle'))
-        .catch((e: unknown) =>
-          this.options.logger.debug({ err: e }, 'closing an idle caller session failed'),
-        );
+      this.close(caller, s, 'idle');
     }
   }
 }

@@ -14,6 +14,8 @@ export interface SpawnServerOptions {
   logger: Logger;
   /** Longest stderr line logged; the rest is cut (default 2000 characters). */
   maxLineLength?: number;
+  /** Also gets each stderr line (for the runner's recent-stderr view). */
+  onStderr?: (line: string, pid: number) => void;
 }
 
 export interface ProcessExit {
@@ -94,6 +96,7 @@ export function spawnServer(options: SpawnServerOptions): Promise<ServerProcess>
       stderr.push(line);
       if (stderr.length > 20) stderr.shift();
       log.info({ stderr: line }, 'server stderr');
+      if (child.pid !== undefined) options.onStderr?.(line, child.pid);
     });
     child.once('spawn', () => {
       const pid = child.pid!;

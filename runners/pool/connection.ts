@@ -25,6 +25,8 @@ import type { CallContext, CallRouter, Route } from './call-router.ts';
 import { spawnServer } from './child-process.ts';
 import { createEgressFetch } from './egress-fetch.ts';
 import { describeHttpFailure } from './errors.ts';
+import { ModernHttpTransport } from './modern-http.ts';
+import { discoverModern, MODERN_VERSION } from './modern-wire.ts';
 import { ChildStdioTransport } from './stdio-transport.ts';
 
 /** Where one instance lives: a command to start, or a URL to reach. */
@@ -38,6 +40,8 @@ export interface Connection {
   readonly client: Client;
   /** The pid of a stdio process, or the URL. */
   readonly target: string;
+  /** The process id of a stdio instance. */
+  readonly pid?: number;
   readonly protocolVersion: string | undefined;
   /**
    * URIs this session asked the upstream to subscribe to (kept by the pool): a session that
@@ -67,6 +71,8 @@ export interface ConnectOptions {
   onResourceUpdated: (uri: string) => void;
   /** Where HTTP/SSE targets may connect, checked at every connection. */
   egress: EgressGuard;
+  /** A stdio process wrote a line to stderr. */
+  onStderr?: (line: string, pid: number) => void;
 }
 
 /** Capabilities the gateway can relay to its own clients. */
@@ -75,6 +81,16 @@ export const RELAY_CAPABILITIES: ClientCapabilities = {
   elicitation: { form: {}, url: {} },
   roots: {},
 };
+
+/** What the caller of request `key` can be asked (none, for a request of no call: discovery, a ping). */
+function callerCapabilities(router: CallRouter, key: string | undefined): ClientCapabilities {
+  const handlers = key === undefined ? undefined : router.handlersOf(key);
+  return {
+    ...(handlers?.createMessage && { sampling: {} }),
+    ...(handlers?.elicit && { elicitation: { form: {}, url: {} } }),
+    ...(handlers?.listRoots && { roots: {} }),
+  };
+}
 
 /** The call a server-initiated request goes to, or the JSON-RPC error the server gets instead. */
 function callFor(route: Route, what: string): CallContext {
@@ -193,6 +209,7 @@ async function openStdio(
     env: target.env,
     cwd: target.cwd,
     logger: options.logger,
+    ...(options.onStderr && { onStderr: options.onStderr }),
   });
   const log = options.logger.child({ pid: proc.pid });
   let violation: string | undefined;
@@ -227,6 +244,7 @@ async function openStdio(
   return {
     client,
     target: `pid ${proc.pid}`,
+    pid: proc.pid,
     protocolVersion: protocolVersion(),
     subscriptions: new Set(),
     closed,
@@ -254,23 +272,39 @@ async function openHttp(
   const egress = createEgressFetch(options.egress);
   const requestInit = { headers: target.headers };
   const streamable = target.type === 'streamable-http';
-  const transport = streamable
-    ? new StreamableHTTPClientTransport(url, {
-        requestInit,
+  // An upstream that serves 2026-07-28 is spoken to in that revision (modern-http.ts).
+  const modern = streamable
+    ? await discoverModern(
+        url,
+        { fetch: egress.fetch, headers: target.headers, clientInfo: options.clientInfo },
+        // A server that does not answer the probe is asked to initialize next, in what time is left.
+        Math.min(5_000, options.connectTimeoutMs / 2),
+      )
+    : undefined;
+  const transport: Transport = modern
+    ? new ModernHttpTransport(url, {
         fetch: egress.fetch,
-        // The session belongs to this process; if its GET stream drops, a few quick retries, then
-        // the next failing request tells us the session is gone.
-        reconnectionOptions: {
-          initialReconnectionDelay: 500,
-          maxReconnectionDelay: 5_000,
-          reconnectionDelayGrowFactor: 2,
-          maxRetries: 3,
-        },
+        headers: target.headers,
+        clientInfo: options.clientInfo,
+        discover: modern,
+        capabilitiesFor: () => callerCapabilities(options.router, relatedRequestKey()),
       })
-    : new SSEClientTransport(url, { requestInit, fetch: egress.fetch });
+    : streamable
+      ? new StreamableHTTPClientTransport(url, {
+          requestInit,
+          fetch: egress.fetch,
+          // The session belongs to this process; if its GET stream drops, a few quick retries, then
+          // the next failing request tells us the session is gone.
+          reconnectionOptions: {
+            initialReconnectionDelay: 500,
+            maxReconnectionDelay: 5_000,
+            reconnectionDelayGrowFactor: 2,
+            maxRetries: 3,
+          },
+        })
+      : new SSEClientTransport(url, { requestInit, fetch: egress.fetch });
   // Messages on a request's own response stream go to exactly the call that sent it.
-  if (transport instanceof StreamableHTTPClientTransport)
-    attribute(transport, randomUUID(), (key) => options.router.bind(key));
+  if (streamable) attribute(transport, randomUUID(), (key) => options.router.bind(key));
   const log = options.logger.child({ url: redactUrl(url) });
   const client = routedClient({ ...options, logger: log });
   let reason: string | undefined;
@@ -310,7 +344,7 @@ async function openHttp(
   return {
     client,
     target: redactUrl(url),
-    protocolVersion: protocolVersion(),
+    protocolVersion: modern ? MODERN_VERSION : protocolVersion(),
     subscriptions: new Set(),
     closed,
     closeReason: () => reason ?? 'the session was closed',

@@ -15,6 +15,9 @@ import { type Connection, type ConnectOptions, type InstanceTarget, openConnecti
 import { AttemptError, toAttemptError } from './errors.ts';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.ts';
 
+/** How long the list changes an instance's sessions announce together are gathered into one. */
+const LIST_CHANGES_COALESCE_MS = 25;
+
 export interface InstanceOptions {
   serverId: string;
   serverName: string;
@@ -38,6 +41,8 @@ export interface InstanceOptions {
   onConnected: (connection: Connection) => void;
   /** Called on every state change, so callers waiting for an instance can look again. */
   onChange: () => void;
+  /** A stdio process of this instance wrote a line to stderr. */
+  onStderr?: (line: string, pid: number) => void;
 }
 
 /** What an operation gets: the session, request options to pass on, and the connection's facts. */
@@ -79,10 +84,13 @@ export class UpstreamInstance {
   private readonly log: Logger;
   private phase: Phase = 'starting';
   private connection: Connection | undefined;
+  private readonly changes = new Map<ListChanged['kind'], NodeJS.Timeout>();
   private connecting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private restarts = 0;
   private lastError: string | undefined;
+  private startedAt: Date | undefined;
+  private lastExit: { at: string; reason: string } | undefined;
 
   constructor(private readonly options: InstanceOptions) {
     this.index = options.index;
@@ -97,13 +105,10 @@ export class UpstreamInstance {
     if (options.target.type !== 'streamable-http' && options.clientSessions > 0) {
       this.callers = new CallerSessions({
         max: options.clientSessions,
-        // List changes and resource updates come on the shared session: not told twice.
+        // Resource updates come on the shared session, where the pool subscribes. A list change may
+        // be announced on the session where it happened only: heard on any, told once (listChanged).
         open: (router) =>
-          openConnection({
-            ...this.connectOptions(router),
-            onListChanged: () => undefined,
-            onResourceUpdated: () => undefined,
-          }),
+          openConnection({ ...this.connectOptions(router), onResourceUpdated: () => undefined }),
         logger: this.log,
       });
     }
@@ -190,6 +195,9 @@ export class UpstreamInstance {
       restarts: this.restarts,
       circuit: this.breaker.state,
       lastError: this.lastError,
+      pid: this.session?.pid,
+      startedAt: this.session ? this.startedAt?.toISOString() : undefined,
+      lastExit: this.lastExit,
     };
   }
 
@@ -277,9 +285,24 @@ export class UpstreamInstance {
       connectTimeoutMs: this.options.connectTimeoutMs,
       killGraceMs: this.options.killGraceMs,
       logger: this.log,
-      onListChanged: this.options.onListChanged,
+      onListChanged: (kind) => this.listChanged(kind),
       onResourceUpdated: this.options.onResourceUpdated,
+      ...(this.options.onStderr && { onStderr: this.options.onStderr }),
     };
+  }
+
+  /**
+   * A list change, told once however many of the instance's sessions announce it together (an
+   * upstream that tells every session would otherwise ask for as many discoveries).
+   */
+  private listChanged(kind: ListChanged['kind']): void {
+    if (this.changes.has(kind)) return;
+    const timer = setTimeout(() => {
+      this.changes.delete(kind);
+      this.options.onListChanged(kind);
+    }, LIST_CHANGES_COALESCE_MS);
+    timer.unref();
+    this.changes.set(kind, timer);
   }
 
   /** A caller's own session, once open; one that cannot be opened fails the attempt undelivered. */
@@ -310,6 +333,7 @@ export class UpstreamInstance {
         }
         this.connection = connection;
         this.phase = 'connected';
+        this.startedAt = this.options.clock.now();
         // Failures counted against the previous session say nothing about this one.
         this.breaker.reset();
         this.log.info({ target: connection.target, restarts: this.restarts }, 'upstream instance connected');
@@ -317,6 +341,7 @@ export class UpstreamInstance {
         void connection.closed.then(() => this.lost(connection));
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);
+        this.lastExit = { at: this.options.clock.now().toISOString(), reason: this.lastError };
         this.log.warn({ err: this.lastError }, 'upstream instance failed to start');
         this.crashed();
       } finally {
@@ -333,6 +358,7 @@ export class UpstreamInstance {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.lastError = connection.closeReason() ?? 'the session ended';
+    this.lastExit = { at: this.options.clock.now().toISOString(), reason: this.lastError };
     this.log.warn({ reason: this.lastError }, 'upstream instance went away');
     this.crashed();
     this.options.onChange();

@@ -10,7 +10,10 @@ import {
 import { type Clock, systemClock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import { inSpan, mcpTraceMeta, SpanKind } from '../../kernel/tracing.ts';
 import { DEFAULT_EGRESS_POLICY, type EgressPolicy, egressGuard } from '../egress.ts';
+import type { StderrLine } from '../runtime-views.port.ts';
+import { stderrRedactor } from '../stderr-redaction.ts';
 import type { CallOptions, ListChanged, UpstreamSpec, UpstreamStatus, Upstreams } from '../upstream.port.ts';
 import type { CircuitBreakerOptions } from './circuit-breaker.ts';
 import { type Connection, RELAY_CAPABILITIES } from './connection.ts';
@@ -21,6 +24,7 @@ import type { AttemptContext } from './instance.ts';
 import { ResourceSubscriptions } from './resource-subscriptions.ts';
 import type { RestartPolicyOptions } from './restart-policy.ts';
 import { ServerEntry } from './server-entry.ts';
+import { StderrLog } from './stderr-log.ts';
 
 export interface UpstreamPoolOptions {
   logger: Logger;
@@ -45,12 +49,20 @@ export interface UpstreamPoolOptions {
    * and loopback, nothing else internal — said in a log line at start). Throws on a bad entry.
    */
   egress?: EgressPolicy;
+  /** Stderr lines kept per server, secrets taken out, for `stderr()` (default 500). */
+  stderrLines?: number;
 }
 
 /** The local Upstreams, plus what only a process that holds the connections can do. */
 export interface UpstreamPool extends Upstreams {
   /** Restarts every instance of a server now, also those parked in 'error' by a crash loop. */
   restart(serverId: string): Promise<void>;
+  /**
+   * The server's recent stderr (its stdio processes', over restarts and reconfigurations), oldest
+   * first: lines after `afterSeq`, at most the last `limit`. Values of the server's environment and
+   * token shapes are redacted before a line is kept. Empty for a server not hosted here.
+   */
+  stderr(serverId: string, options?: { afterSeq?: number; limit?: number }): StderrLine[];
 }
 
 /** The default base environment of stdio servers: PATH and HOME of this process. */
@@ -100,6 +112,18 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const subscriptions = new ResourceSubscriptions();
   const locks = new Map<string, Promise<unknown>>();
   let closed = false;
+  /** Per hosted server, from its ensure() to its stop(): its last stderr lines. */
+  const stderrLogs = new Map<string, StderrLog>();
+  const redactors = new WeakMap<UpstreamSpec, (line: string) => string>();
+  let stderrSeq = 0;
+  const redactorFor = (spec: UpstreamSpec) => {
+    let r = redactors.get(spec);
+    if (!r) {
+      r = stderrRedactor(spec.transport.type === 'stdio' ? Object.values(spec.transport.env) : []);
+      redactors.set(spec, r);
+    }
+    return r;
+  };
 
   const entryDeps = {
     clock,
@@ -130,6 +154,15 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
           logger.warn({ err: (e as Error).message }, 'resources/updated listener failed');
         }
       }
+    },
+    onStderr: (spec: UpstreamSpec, instance: number, line: string, pid: number) => {
+      stderrLogs.get(spec.serverId)?.push({
+        seq: ++stderrSeq,
+        at: clock.now().toISOString(),
+        instance,
+        pid,
+        line: redactorFor(spec)(line),
+      });
     },
     // A restarted process (or a new HTTP session) knows nothing of our subscriptions: renew them.
     onConnected: (spec: UpstreamSpec, connection: Connection) => {
@@ -318,6 +351,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     async ensure(spec) {
       if (closed) throw new AppError('unavailable', 'UPSTREAM.POOL_CLOSED', 'the upstream pool is closed');
       validateSpec(spec);
+      if (!stderrLogs.has(spec.serverId))
+        stderrLogs.set(spec.serverId, new StderrLog(options.stderrLines ?? 500));
       await serialized(spec.serverId, async () => {
         const existing = servers.get(spec.serverId);
         if (existing && spec.revision <= existing.spec.revision) return;
@@ -335,6 +370,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     stop(serverId) {
       return serialized(serverId, async () => {
         const entry = servers.get(serverId);
+        stderrLogs.delete(serverId);
         if (!entry) return;
         servers.delete(serverId);
         await entry.stop();
@@ -364,14 +400,21 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     },
 
     callTool(serverId, tool, args, callOptions = {}) {
-      return execute(
-        serverId,
-        { ...callOptions, operation: `tools/call ${tool}`, idempotent: false, ownSession: true },
-        ({ client, request }) =>
-          client.request(
-            { method: 'tools/call', params: { name: tool, arguments: args } },
-            CallToolResultSchema,
-            request,
+      // The upstream's request is a span of its own; its `_meta.traceparent` lets a traced upstream
+      // continue the trace (as MCP's OpenTelemetry conventions have it).
+      return inSpan(
+        `tools/call ${tool}`,
+        { kind: SpanKind.CLIENT, attributes: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': tool } },
+        () =>
+          execute(
+            serverId,
+            { ...callOptions, operation: `tools/call ${tool}`, idempotent: false, ownSession: true },
+            ({ client, request }) =>
+              client.request(
+                { method: 'tools/call', params: { name: tool, arguments: args, ...mcpTraceMeta() } },
+                CallToolResultSchema,
+                request,
+              ),
           ),
       );
     },
@@ -441,6 +484,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       );
     },
 
+    stderr(serverId, stderrOptions = {}) {
+      return stderrLogs.get(serverId)?.read(stderrOptions.afterSeq, stderrOptions.limit) ?? [];
+    },
+
     status(serverId): UpstreamStatus[] {
       const entries =
         serverId === undefined
@@ -468,6 +515,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       await Promise.allSettled([...locks.values()]);
       const all = [...servers.values()];
       servers.clear();
+      stderrLogs.clear();
       await Promise.allSettled(all.map((e) => e.stop()));
       await Promise.allSettled([...retiring]);
       listeners.clear();

@@ -24,6 +24,8 @@ export interface ServerEntryDeps {
   onResourceUpdated: (serverId: string, uri: string) => void;
   /** A session of one of the server's instances is up (`spec` as it is then). */
   onConnected: (spec: UpstreamSpec, connection: Connection) => void;
+  /** A stdio process of one of the server's instances wrote a line to stderr. */
+  onStderr?: (spec: UpstreamSpec, instance: number, line: string, pid: number) => void;
 }
 
 /** The instances a spec asks for: `replicas` copies of a command, or the URL plus `extraUrls`. */
@@ -78,6 +80,7 @@ export class ServerEntry {
           onResourceUpdated: (uri) => deps.onResourceUpdated(spec.serverId, uri),
           onConnected: (connection) => deps.onConnected(this.spec, connection),
           onChange: () => this.wake(),
+          onStderr: (line, pid) => deps.onStderr?.(this.spec, index, line, pid),
         }),
     );
   }

@@ -153,6 +153,16 @@ const instanceStatusSchema = z.object({
   restarts: z.number().int(),
   circuit: z.enum(['closed', 'open', 'half-open']),
   lastError: z.string().optional(),
+  pid: z.number().int().optional(),
+  startedAt: z.string().optional(),
+  lastExit: z.object({ at: z.string(), reason: z.string() }).optional(),
+});
+
+export const upstreamStatusSchema = z.object({
+  serverId: z.string(),
+  name: z.string(),
+  revision: z.string(),
+  instances: z.array(instanceStatusSchema),
 });
 
 export const runnerStatusSchema = z.object({

@@ -17,3 +17,24 @@ if (!authorization || !origin) {
 diagnostics.subscribe('undici:request:create', ({ request }) => {
   if (new URL(String(request.origin)).origin === origin) request.addHeader('authorization', authorization);
 });
+
+// The 2026-07-28 pre-release also sends some requests with node:http's request() (the header
+// validation scenarios), which no diagnostics channel lets us add a header to in time: that one
+// function is wrapped, for requests given as an options object to the endpoint's host and port.
+const http = process.getBuiltinModule('node:http');
+const { syncBuiltinESMExports } = process.getBuiltinModule('node:module');
+const target = new URL(origin);
+const request = http.request;
+http.request = function requestWithAuthorization(options, ...rest) {
+  if (
+    options &&
+    typeof options === 'object' &&
+    !(options instanceof URL) &&
+    (options.hostname ?? options.host) === target.hostname &&
+    String(options.port) === target.port
+  ) {
+    options = { ...options, headers: { ...options.headers, authorization } };
+  }
+  return request.call(this, options, ...rest);
+};
+syncBuiltinESMExports();

@@ -17,6 +17,7 @@ import { type System, startSystem } from '../../runtime/compose.ts';
 import { parseConfig } from '../../runtime/config.ts';
 import { adminAuth, TEST_ADMIN_KEY } from '../access.ts';
 import { tsxLoader } from '../runners.ts';
+import { type ModernFixture, startModernFixture } from './fixture-modern.ts';
 import { type HttpFixture, startHttpFixture } from './fixture-server.ts';
 import {
   BASELINE_2026_FILE,
@@ -34,6 +35,7 @@ const fixturePath = fileURLToPath(new URL('./fixture-server.ts', import.meta.url
 describe('conformance suite through /servers/<name>/mcp', () => {
   let system: System;
   let fixture: HttpFixture;
+  let modern: ModernFixture;
   let baseline: Baseline;
 
   const register = async (body: unknown) => {
@@ -64,6 +66,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   beforeAll(async () => {
     baseline = await readBaseline();
     fixture = await startHttpFixture();
+    modern = await startModernFixture();
     system = await startSystem(
       parseConfig({
         SWITCHYARD_DATA_DIR: 'memory://',
@@ -96,12 +99,16 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     await discovered('fixture-stdio');
     await discovered('fixture-http');
     await discovered('fixture-sse');
+    // A 2026-07-28 upstream (the SDK's v2 server): the gateway speaks that revision to it.
+    await register({ name: 'fixture-modern', transport: { type: 'streamable-http', url: modern.url } });
     await discovered('fixture-stdio-sessions');
+    await discovered('fixture-modern');
   }, 120_000);
 
   afterAll(async () => {
     await system?.stop();
     await fixture?.close();
+    await modern?.close();
   });
 
   for (const upstream of ['stdio', 'http', 'sse'] as const) {
@@ -221,12 +228,20 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     return { done };
   }
 
+  const FIXTURES = [
+    'fixture-stdio',
+    'fixture-http',
+    'fixture-sse',
+    'fixture-stdio-sessions',
+    'fixture-modern',
+  ];
+
   /**
-   * Runs `check` with the stdio fixture the only enabled server (with more enabled every name
-   * collides and is qualified, as it should be), once the aggregate lists its names unprefixed.
+   * Runs `check` with one fixture the only enabled server (with more enabled every name collides
+   * and is qualified, as it should be), once the aggregate lists its names unprefixed.
    */
-  async function withOnlyStdioFixture(check: () => Promise<void>): Promise<void> {
-    const others = ['fixture-http', 'fixture-sse', 'fixture-stdio-sessions'];
+  async function withOnlyFixture(only: string, check: () => Promise<void>): Promise<void> {
+    const others = FIXTURES.filter((name) => name !== only);
     for (const name of others) {
       const disable = await fetch(`${system.url}/api/v1/servers/${name}/disable?wait=true`, {
         method: 'POST',
@@ -261,8 +276,17 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   }
 
   /** Runs the suite at `url`; every scenario passing directly must pass. */
-  async function mustPassAsDirectly(url: string, token: string | undefined, where: string): Promise<void> {
-    const run = await runConformanceDetailed({ url, ...(token !== undefined && { token }) });
+  async function mustPassAsDirectly(
+    url: string,
+    token: string | undefined,
+    where: string,
+    timeoutMs?: number,
+  ): Promise<void> {
+    const run = await runConformanceDetailed({
+      url,
+      ...(token !== undefined && { token }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
+    });
     const failing = Object.entries(baseline.scenarios)
       .filter(([s, r]) => r === 'pass' && run.results[s] !== 'pass')
       .map(([s]) => s);
@@ -273,7 +297,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   it('every scenario passing directly passes through /mcp, names unprefixed where they do not collide', {
     timeout: 180_000,
   }, async () => {
-    await withOnlyStdioFixture(() =>
+    await withOnlyFixture('fixture-stdio', () =>
       mustPassAsDirectly(`${system.url}/mcp?prefix=collisions`, TEST_ADMIN_KEY, '/mcp?prefix=collisions'),
     );
   });
@@ -283,7 +307,11 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   }, async () => {
     const front = await startBridgeFront(system.url!, TEST_ADMIN_KEY, ['--prefix', 'collisions']);
     try {
-      await withOnlyStdioFixture(() => mustPassAsDirectly(front.url, undefined, 'the stdio bridge'));
+      await withOnlyFixture('fixture-stdio', () =>
+        // Each request crosses one more process (the bridge, over stdio): on a loaded 2-core
+        // machine the suite took over 110 s here, so it gets most of the test's own time.
+        mustPassAsDirectly(front.url, undefined, 'the stdio bridge', 270_000),
+      );
     } finally {
       await front.close();
     }
@@ -291,7 +319,8 @@ describe('conformance suite through /servers/<name>/mcp', () => {
 
   /**
    * The 2026-07-28 requirements (the stateless revision), run by the tool's pinned pre-release:
-   * a 2026-07-28 client in front of a 2025-11-25 upstream. No scenario that passes in
+   * a 2026-07-28 client in front of a 2025-11-25 upstream, whose questions become input_required
+   * rounds. No scenario that passes in
    * baseline-2026-07-28.json may stop passing; docs/conformance.md says what the others need.
    */
   it('2026-07-28 requirements: every scenario of the baseline passes through /servers/<name>/mcp and /mcp', {
@@ -312,6 +341,55 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       ).toEqual([]);
     };
     await check(`${system.url}/servers/fixture-http/mcp`, '/servers/fixture-http/mcp');
-    await withOnlyStdioFixture(() => check(`${system.url}/mcp?prefix=collisions`, '/mcp?prefix=collisions'));
+    await check(`${system.url}/servers/fixture-sse/mcp`, '/servers/fixture-sse/mcp');
+    // Over HTTP: the suite leaves several requests unanswered after their first round, and their
+    // upstream calls stay open (until their idle time), so on a stdio process shared by every
+    // caller a later question could be anyone's and is refused (docs/conformance.md).
+    await withOnlyFixture('fixture-http', () =>
+      check(`${system.url}/mcp?prefix=collisions`, '/mcp?prefix=collisions'),
+    );
+  });
+
+  /**
+   * The same requirements in front of a 2026-07-28 upstream (fixture-modern.ts: the input_required
+   * tools of the suite's reference server, on the SDK's v2 server), whose questions carry keys of
+   * its own: every scenario that passes against it directly passes through the gateway.
+   */
+  it('2026-07-28 requirements: every scenario passing directly against a 2026-07-28 upstream passes through /servers/<name>/mcp', {
+    timeout: 300_000,
+  }, async () => {
+    const direct = await runConformanceDetailed({ url: modern.url, requirements: '2026-07-28' });
+    const throughUrl = `${system.url}/servers/fixture-modern/mcp`;
+    const through = await runConformanceDetailed({
+      url: throughUrl,
+      token: TEST_ADMIN_KEY,
+      requirements: '2026-07-28',
+    });
+    // server-stateless reads a streamed tools/call with a 600 ms deadline of its own (its check
+    // sep-2575-http-server-no-independent-requests-on-stream): a gateway in front of a 2026
+    // upstream on a loaded 2-core machine missed it in one CI run of four. That scenario alone is
+    // run once more before it counts as failing; every other check is as strict as before.
+    if (direct.results['server-stateless'] === 'pass' && through.results['server-stateless'] !== 'pass') {
+      const again = await runConformanceDetailed({
+        url: throughUrl,
+        token: TEST_ADMIN_KEY,
+        requirements: '2026-07-28',
+        scenario: 'server-stateless',
+      });
+      console.info(
+        `2026-07-28 server-stateless through the gateway, run again: ${JSON.stringify(again.results)}`,
+      );
+      through.results['server-stateless'] = again.results['server-stateless'] ?? 'fail';
+    }
+    console.info(`2026-07-28 against a 2026-07-28 upstream, directly: ${JSON.stringify(direct.results)}`);
+    console.info(
+      `2026-07-28 against a 2026-07-28 upstream, through the gateway: ${JSON.stringify(through.results)}`,
+    );
+    const passing = Object.entries(direct.results)
+      .filter(([, r]) => r === 'pass')
+      .map(([s]) => s);
+    expect(passing).toContain('input-required-result-basic-elicitation');
+    const failing = passing.filter((s) => through.results[s] !== 'pass');
+    expect(failing, `passing directly but not through the gateway:\n${describeRun(through)}`).toEqual([]);
   });
 });

@@ -65,6 +65,13 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
+import {
+  getInputRequiredPrompt,
+  INPUT_REQUIRED_PROMPT,
+  INPUT_REQUIRED_TOOLS,
+  STATELESS_DIAGNOSTICS,
+} from './fixture-2026-tools.ts';
+
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 type Args = Record<string, unknown>;
 
@@ -114,9 +121,9 @@ export function createFixtureServer(): Server {
     { name: FIXTURE_NAME, version: FIXTURE_VERSION },
     {
       capabilities: {
-        tools: {},
+        tools: { listChanged: true },
         resources: { subscribe: true },
-        prompts: {},
+        prompts: { listChanged: true },
         logging: {},
         completions: {},
       },
@@ -124,14 +131,21 @@ export function createFixtureServer(): Server {
     },
   );
   const session: Session = { server, logLevel: undefined, subscriptions: new Set() };
-  const tools = new Map(TOOLS.map((entry) => [entry.tool.name, entry]));
+  const tools = new Map<string, FixtureTool>([
+    ...TOOLS.map((entry) => [entry.tool.name, entry] as const),
+    ...[...INPUT_REQUIRED_TOOLS, ...STATELESS_DIAGNOSTICS].map(
+      (entry) =>
+        [entry.tool.name, { ...entry, call: (_a: Args, extra: Extra) => entry.call(extra) }] as const,
+    ),
+  ]);
+  const listed = [...tools.values()].map((entry) => entry.tool);
 
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
     session.logLevel = request.params.level;
     return {};
   });
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS.map((entry) => entry.tool) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const entry = tools.get(request.params.name);
     if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
@@ -152,9 +166,13 @@ export function createFixtureServer(): Server {
     return {};
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: PROMPTS }));
-  server.setRequestHandler(GetPromptRequestSchema, async (request) =>
-    getPrompt(request.params.name, request.params.arguments ?? {}),
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: [...PROMPTS, INPUT_REQUIRED_PROMPT],
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
+    request.params.name === INPUT_REQUIRED_PROMPT.name
+      ? getInputRequiredPrompt(extra)
+      : getPrompt(request.params.name, request.params.arguments ?? {}),
   );
 
   server.setRequestHandler(CompleteRequestSchema, async (request) => {

@@ -56,6 +56,7 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
   let natsServer: { child: ChildProcess; port: number };
   let dir: string;
   let natsPort: number;
+  const management: string[] = [];
   let gateway: string;
   let drop: () => Promise<void>;
   const programs: Program[] = [];
@@ -76,18 +77,23 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
       SWITCHYARD_LOG_LEVEL: 'info',
       SWITCHYARD_WORKSPACE: join(dir, 'workspace'),
     };
-    const start = (role: (typeof ROLES)[number], extra: string[] = []) => {
-      const p = startProgram(['start', role, ...extra], cleanEnv({ ...common, NATS_URL: urlOf(role) }));
+    const start = (role: (typeof ROLES)[number], extra: string[] = [], env: Record<string, string> = {}) => {
+      const p = startProgram(
+        ['start', role, ...extra],
+        cleanEnv({ ...common, NATS_URL: urlOf(role), ...env }),
+      );
       programs.push(p);
       return p;
     };
     // Any order: a role that may not create the streams waits for the relay to.
     const port = await freePort();
     const g = start('gateway', ['--port', String(port)]);
-    start('runner');
-    start('worker');
-    start('projector');
-    start('relay');
+    // The other roles serve /ready and /metrics on a management port, which reads the bus too.
+    for (const role of ['runner', 'worker', 'projector', 'relay'] as const) {
+      const port = await freePort();
+      management.push(`http://127.0.0.1:${port}`);
+      start(role, [], { SWITCHYARD_MANAGEMENT_PORT: String(port) });
+    }
     gateway = `http://127.0.0.1:${port}`;
     await waitForHttp(`${gateway}/ready`, g, 120_000);
     // Every role up (the worker serving commands, the runner following servers, …).
@@ -178,6 +184,12 @@ describe.skipIf(!enabled)("NATS with one user per role (docker-compose's deploy/
     const info = await runCli(['nats', '--json', '--nats-url', urlOf('operator')], cleanEnv({}));
     expect(info.code, info.stderr).toBe(0);
     expect(JSON.parse(info.stdout)).toMatchObject({ stream: { name: 'SY_EVENTS' } });
+
+    // Every role's readiness and metrics, which look at the stream and its consumers.
+    for (const url of management) {
+      expect((await fetch(`${url}/ready`)).status, url).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status, url).toBe(200);
+    }
 
     // The one refusal expected: a role that started before the relay tried to create the streams,
     // was refused, and waited for the relay (the gateway and the runner above start first).

@@ -196,6 +196,7 @@ describe('templates end to end: generate an MCP server, install it, register it,
     expect(names).toEqual(
       [
         'analyze-code',
+        'deploy-server',
         'generate-project',
         'list-servers',
         'preview-project',

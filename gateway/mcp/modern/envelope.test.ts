@@ -81,10 +81,68 @@ describe('2026-07-28 requests at the edge', () => {
       -32022,
     ],
     ['a batch', headers(), [call({ name: 'echo', _meta: meta })], 400, -32600],
+    [
+      'inputResponses that are null',
+      headers(),
+      call({ name: 'echo', _meta: meta, inputResponses: null }),
+      400,
+      -32602,
+    ],
+    [
+      'an answer that is not an object',
+      headers(),
+      call({ name: 'echo', _meta: meta, inputResponses: { user_name: 12345 } }),
+      400,
+      -32602,
+    ],
+    [
+      'a requestState that is not a string',
+      headers(),
+      call({ name: 'echo', _meta: meta, requestState: { forged: true } }),
+      400,
+      -32602,
+    ],
+    [
+      'a requestState longer than any the gateway gives',
+      headers(),
+      call({ name: 'echo', _meta: meta, requestState: 'x'.repeat(513) }),
+      400,
+      -32602,
+    ],
+    [
+      'more answers than any round asks',
+      headers(),
+      call({
+        name: 'echo',
+        _meta: meta,
+        inputResponses: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, {}])),
+      }),
+      400,
+      -32602,
+    ],
   ])('refuses %s', (_what, h, body, status, code) => {
     const checked = checkModernRequest(h, body);
     expect('status' in checked && checked.status).toBe(status);
     expect('status' in checked && checked.body.error.code).toBe(code);
+  });
+
+  it("takes a retry's answers and state out of the params the upstream gets", () => {
+    const checked = checkModernRequest(
+      headers(),
+      call({
+        name: 'echo',
+        arguments: {},
+        _meta: meta,
+        inputResponses: { elicitation: { action: 'accept', content: { name: 'Ada' } } },
+        requestState: 'abc.1.mac',
+      }),
+    );
+    expect(checked).toMatchObject({
+      params: { name: 'echo', arguments: {} },
+      inputResponses: { elicitation: { action: 'accept', content: { name: 'Ada' } } },
+      requestState: 'abc.1.mac',
+    });
+    expect('params' in checked && 'inputResponses' in checked.params).toBe(false);
   });
 
   it('says which versions it serves when asked for another', () => {

@@ -5,21 +5,18 @@ import {
   LoggingLevelSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import { MODERN_META, MODERN_VERSION } from '../../../runners/pool/modern-wire.ts';
 
 /** The stateless protocol revisions this gateway serves (no initialize, no session). */
-export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
+export const MODERN_VERSIONS: readonly string[] = [MODERN_VERSION];
 
 /** Keys of a 2026-07-28 request's `_meta` envelope, and of a result's. */
-export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-} as const;
+export const META = MODERN_META;
 
 /** 2026-07-28 error codes (MCP's own range). */
 export const HEADER_MISMATCH = -32020;
+/** A request that needs a client capability the client did not declare (answered HTTP 400). */
+export const MISSING_CLIENT_CAPABILITY = -32021;
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 /** Methods the header `Mcp-Name` must name the target of, and where the body says it. */
@@ -39,6 +36,10 @@ export interface ModernRequest {
   clientCapabilities: Record<string, unknown>;
   /** What the client wants of the log messages of this request; 'off' when it asked for none. */
   logLevel: LoggingLevel | 'off';
+  /** A retry of a request answered `input_required`: the client's answers, by the keys it was given. */
+  inputResponses?: Record<string, Json>;
+  /** A retry's state, echoed as it was given (input-rounds.ts checks its seal). */
+  requestState?: string;
 }
 
 /** An answer to send as it is: the HTTP status and the JSON-RPC error. */
@@ -80,6 +81,10 @@ function refuse(
   };
 }
 
+/** A request whose params break a rule of the revision's envelope or retry fields. */
+const invalidParams = (id: string | number | null, what: string): Refusal =>
+  refuse(400, id, ErrorCode.InvalidParams, `Invalid params: ${what}`);
+
 /**
  * Checks a 2026-07-28 request at the edge, one rule per value: a single JSON-RPC request; its
  * envelope (protocol version and client capabilities required, a log level if any); a version this
@@ -93,32 +98,16 @@ export function checkModernRequest(headers: IncomingHttpHeaders, body: unknown):
   const method = body.method;
   const params = isObject(body.params) ? body.params : {};
   const meta = params._meta;
-  if (!isObject(meta)) return refuse(400, id, ErrorCode.InvalidParams, 'Invalid params: _meta is required');
+  if (!isObject(meta)) return invalidParams(id, '_meta is required');
   const version = meta[META.protocolVersion];
-  if (typeof version !== 'string')
-    return refuse(
-      400,
-      id,
-      ErrorCode.InvalidParams,
-      `Invalid params: _meta["${META.protocolVersion}"] is required`,
-    );
+  if (typeof version !== 'string') return invalidParams(id, `_meta["${META.protocolVersion}"] is required`);
   const clientCapabilities = meta[META.clientCapabilities];
   if (!isObject(clientCapabilities))
-    return refuse(
-      400,
-      id,
-      ErrorCode.InvalidParams,
-      `Invalid params: _meta["${META.clientCapabilities}"] is required`,
-    );
+    return invalidParams(id, `_meta["${META.clientCapabilities}"] is required`);
   const level = meta[META.logLevel];
   const parsedLevel = level === undefined ? undefined : LoggingLevelSchema.safeParse(level);
   if (parsedLevel && !parsedLevel.success)
-    return refuse(
-      400,
-      id,
-      ErrorCode.InvalidParams,
-      `Invalid params: _meta["${META.logLevel}"] is not a log level`,
-    );
+    return invalidParams(id, `_meta["${META.logLevel}"] is not a log level`);
   // The headers first: a header naming another version than the body is a mismatch, not a choice.
   const mismatch = headerMismatch(headers, version, method, params);
   if (mismatch) return refuse(400, id, HEADER_MISMATCH, `Header mismatch: ${mismatch}`);
@@ -136,7 +125,9 @@ export function checkModernRequest(headers: IncomingHttpHeaders, body: unknown):
   }
   if (id === null)
     return refuse(400, null, ErrorCode.InvalidRequest, 'Invalid Request: a request needs an id');
-  const { _meta: _, ...rest } = params;
+  const { _meta: _, inputResponses, requestState, ...rest } = params;
+  const retry = checkRetry(inputResponses, requestState, 'inputResponses' in params);
+  if (typeof retry === 'string') return invalidParams(id, retry);
   const progressToken = meta.progressToken;
   return {
     id,
@@ -145,6 +136,39 @@ export function checkModernRequest(headers: IncomingHttpHeaders, body: unknown):
     version,
     clientCapabilities,
     logLevel: parsedLevel?.data ?? 'off',
+    ...retry,
+  };
+}
+
+/** Bounds of a retry's fields: a client answers a few questions, and echoes a short state. */
+const MAX_INPUT_RESPONSES = 32;
+const MAX_KEY_LENGTH = 128;
+const MAX_REQUEST_STATE = 512;
+
+/** A retry's answers (an object of response objects) and state (a short string), or what is wrong. */
+function checkRetry(
+  inputResponses: unknown,
+  requestState: unknown,
+  answered: boolean,
+): Pick<ModernRequest, 'inputResponses' | 'requestState'> | string {
+  if (
+    requestState !== undefined &&
+    (typeof requestState !== 'string' || requestState.length > MAX_REQUEST_STATE)
+  )
+    return `requestState must be the string the server gave (at most ${MAX_REQUEST_STATE} characters)`;
+  if (!answered) return requestState === undefined ? {} : { requestState };
+  if (!isObject(inputResponses)) return 'inputResponses must be an object of responses by key';
+  const entries = Object.entries(inputResponses);
+  if (entries.length > MAX_INPUT_RESPONSES)
+    return `inputResponses holds at most ${MAX_INPUT_RESPONSES} responses`;
+  for (const [key, value] of entries) {
+    if (key.length > MAX_KEY_LENGTH)
+      return `an inputResponses key is longer than ${MAX_KEY_LENGTH} characters`;
+    if (!isObject(value)) return `inputResponses["${key}"] must be a response object`;
+  }
+  return {
+    inputResponses: inputResponses as Record<string, Json>,
+    ...(requestState !== undefined && { requestState }),
   };
 }
 

@@ -15,7 +15,8 @@ import {
 } from '../session-server.ts';
 import { localSessionState } from '../session-state.ts';
 import type { ModernRequest } from './envelope.ts';
-import { type ModernTarget, writeEvent } from './modern-endpoint.ts';
+import { writeEvent } from './modern-endpoint.ts';
+import type { ModernTarget } from './request-flow.ts';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** A comment line every so often keeps proxies and idle timeouts from cutting a quiet stream. */

@@ -1,29 +1,27 @@
 import type { ServerResponse } from 'node:http';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
   ErrorCode,
-  isJSONRPCErrorResponse,
-  isJSONRPCResultResponse,
   type JSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
-import { RESOURCE_NOT_FOUND } from '../../../runners/json-rpc-error.ts';
 import {
-  createSessionServer,
-  type McpScope,
   type McpSessionDeps,
   type SessionIdentity,
   sessionCapabilities,
   sessionServerInfo,
 } from '../session-server.ts';
-import { localSessionState } from '../session-state.ts';
 import { META, MODERN_VERSIONS, type ModernRequest } from './envelope.ts';
-
-/** Where a request goes: the endpoint's scope and, for one server's endpoint, its capabilities. */
-export interface ModernTarget {
-  scope: McpScope;
-  capabilities?: Record<string, unknown>;
-}
+import { type InputFlow, RetryRefused } from './input-flow.ts';
+import { InputRounds } from './input-rounds.ts';
+import {
+  continueFlow,
+  type ForwardRound,
+  type ModernTarget,
+  NOTHING_WAITING,
+  nextReply,
+  refusal,
+  startFlow,
+} from './request-flow.ts';
 
 /** Methods of the stateful revisions that 2026-07-28 removed. */
 const NOT_SERVED = new Set([
@@ -46,14 +44,7 @@ const NEEDS: Record<string, 'tools' | 'resources' | 'prompts' | 'completions'> =
   'completion/complete': 'completions',
 };
 
-/** Results a client may cache (2026-07-28 CacheableResult), and requests whose answer may stream. */
-const CACHEABLE = new Set([
-  'tools/list',
-  'resources/list',
-  'resources/templates/list',
-  'prompts/list',
-  'resources/read',
-]);
+/** Requests whose answer may stream (progress, log messages), and that may ask in rounds. */
 const STREAMING = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
 /**
@@ -85,7 +76,9 @@ type Json = Record<string, unknown>;
  * alone with the client's capabilities and log level from its `_meta`, its result given the
  * revision's fields (`resultType`, the server's identity in `_meta`, cache hints — private: what an
  * endpoint lists depends on who asks). A call, prompt or read whose client accepts a stream gets its
- * progress and log messages on it before the result.
+ * progress and log messages on it before the result. A question the upstream asks in the middle
+ * (sampling, elicitation, roots) is answered `input_required`, and the request waits, held in
+ * `rounds`, for the client's retry with its answers (input-flow.ts, input-rounds.ts).
  */
 export async function serveModern(
   deps: McpSessionDeps,
@@ -94,6 +87,8 @@ export async function serveModern(
   identity: SessionIdentity,
   res: ServerResponse,
   acceptsStream: boolean,
+  rounds: InputRounds,
+  forward?: ForwardRound,
 ): Promise<void> {
   const serverInfo = sessionServerInfo(target.scope, deps.version);
   const capabilities = modernCapabilities(target);
@@ -122,75 +117,46 @@ export async function serveModern(
     return;
   }
 
-  const server = createSessionServer(
-    deps,
-    target.scope,
-    identity,
-    target.capabilities,
-    localSessionState(request.logLevel),
-  );
-  const [client, served] = InMemoryTransport.createLinkedPair();
-  const stream = acceptsStream && STREAMING.has(request.method) ? openStream(res) : undefined;
+  const owner = identity.principal().id;
+  const streams = acceptsStream && STREAMING.has(request.method);
+  const retry = request.requestState !== undefined && STREAMING.has(request.method);
+  const holder = retry ? InputRounds.holderOf(request.requestState as string) : undefined;
+  if (forward && holder !== undefined && holder !== rounds.gatewayId) {
+    // Another gateway holds the request this retry continues: it answers the round.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    const reply = await forward(holder, owner, request, gone.signal).catch(() =>
+      refusal(request.id, new RetryRefused(`${NOTHING_WAITING} (the gateway holding it is gone)`)),
+    );
+    sendJson(res, reply.status, reply.body);
+    return;
+  }
+  let flow: InputFlow;
   try {
-    const answer = new Promise<JSONRPCMessage>((resolve) => {
-      client.onmessage = (message) => {
-        if (
-          (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) &&
-          message.id === request.id
-        )
-          resolve(message);
-        // Progress and log messages of this request; there is no one to send anything else to.
-        else if (stream && !('id' in message)) stream.write(message);
-      };
-    });
-    await server.connect(served);
-    await client.start();
-    // A client that goes away before the answer cancels the request (and so the upstream's call).
-    let answered = false;
-    res.once('close', () => {
-      if (answered) return;
-      void client
-        .send({
-          jsonrpc: '2.0',
-          method: 'notifications/cancelled',
-          params: { requestId: request.id, reason: 'the client went away' },
-        })
-        .catch(() => undefined);
-    });
-    await client.send({ jsonrpc: '2.0', id: request.id, method: request.method, params: request.params });
-    const message = await answer;
-    answered = true;
-    const reply = toModern(request.method, message, serverInfo);
-    if (stream) stream.end(reply);
-    else sendJson(res, reply.status, reply.body);
-  } finally {
-    await server.close().catch(() => undefined);
+    flow = retry
+      ? await continueFlow(rounds, request, owner)
+      : await startFlow(rounds, deps, target, request, identity, serverInfo);
+  } catch (e) {
+    if (!(e instanceof RetryRefused)) throw e;
+    const reply = refusal(request.id, e);
+    sendJson(res, reply.status, reply.body);
+    return;
   }
-}
-
-/** A result or error of the session server, as the 2026-07-28 revision has it. */
-function toModern(
-  method: string,
-  message: JSONRPCMessage,
-  serverInfo: { name: string; version: string },
-): { status: number; body: Json } {
-  if (isJSONRPCErrorResponse(message)) {
-    const { error } = message;
-    if (error.code === ErrorCode.MethodNotFound) return { status: 404, body: message as unknown as Json };
-    // An unknown resource is invalid params in 2026-07-28 (-32002 is retired).
-    const code = error.code === RESOURCE_NOT_FOUND ? ErrorCode.InvalidParams : error.code;
-    return { status: 200, body: { ...message, error: { ...error, code } } };
-  }
-  if (!isJSONRPCResultResponse(message)) return { status: 200, body: message as unknown as Json };
-  const result: Json = { ...message.result };
-  result.resultType = 'complete';
-  result._meta = { ...((result._meta as Json | undefined) ?? {}), [META.serverInfo]: serverInfo };
-  if (CACHEABLE.has(method)) {
-    // Lists follow the catalog and the caller's grants, and a stateless client is told of no change.
-    result.ttlMs = 0;
-    result.cacheScope = 'private';
-  }
-  return { status: 200, body: { ...message, result } };
+  // A stream is opened by the first progress or log message: an answer with none goes as JSON,
+  // with its own HTTP status (400 for a missing client capability, say).
+  let stream: ReturnType<typeof openStream> | undefined;
+  const sink = streams
+    ? (message: JSONRPCMessage) => {
+        stream ??= openStream(res);
+        stream.write(message);
+      }
+    : undefined;
+  // A client that goes away before the answer cancels the request (and so the upstream's call).
+  const gone = new Promise<'gone'>((resolve) => res.once('close', () => resolve('gone')));
+  const reply = await nextReply(flow, rounds, request.method, request.id, sink, gone);
+  if (!reply) return;
+  if (stream) stream.end(reply);
+  else sendJson(res, reply.status, reply.body);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

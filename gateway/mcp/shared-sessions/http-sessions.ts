@@ -12,7 +12,7 @@ import {
 import { releaseSubscriptions } from '../session-subscriptions.ts';
 import { connectReplicas, type Replicas } from './replicas.ts';
 import type { SessionInitialize, SessionRecord, SessionStore } from './session-store.ts';
-import { newGatewayId, SessionTransport } from './session-transport.ts';
+import { SessionTransport } from './session-transport.ts';
 import { type SharedState, sharedState } from './shared-state.ts';
 
 export interface HttpSessionsOptions {
@@ -20,6 +20,8 @@ export interface HttpSessionsOptions {
   bus: Bus;
   /** A session with no request for this long ends (on every gateway). */
   idleMs: number;
+  /** This gateway's id (newGatewayId) among those serving the sessions. */
+  gatewayId: string;
   /** Sessions served by this gateway, and per principal: past either, the least recently used ends. */
   maxSessions?: number;
   maxSessionsPerPrincipal?: number;
@@ -76,7 +78,7 @@ export async function httpSessions(
 
   const replicas: Replicas = await connectReplicas(
     options.bus,
-    newGatewayId(),
+    options.gatewayId,
     {
       onChanged: (session, kind, from) => {
         if (from === replicas.gatewayId) return;

@@ -16,7 +16,7 @@ import {
 import type { SessionInitialize } from './session-store.ts';
 
 /** A gateway's id, as newGatewayId makes it. */
-const GATEWAY_ID = /^[0-9a-f]{16}$/;
+export const GATEWAY_ID = /^[0-9a-f]{16}$/;
 
 export const newGatewayId = (): string => randomBytes(8).toString('hex');
 
