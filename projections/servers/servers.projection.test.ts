@@ -115,6 +115,7 @@ for (const kind of databaseKinds) {
           errors: 0,
           errorRate: null,
           running: 0,
+          avgMs: null,
           p50Ms: null,
           p95Ms: null,
           lastUsedAt: null,

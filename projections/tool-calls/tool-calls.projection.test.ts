@@ -259,6 +259,8 @@ for (const kind of databaseKinds) {
         lastUsedAt: running!.startedAt,
       });
       expect(stats.errorRate).toBeCloseTo(3 / 7, 10);
+      // The average of the finished calls' durations: (5 + 10 + 20 + 30 + 40 + 100) / 6.
+      expect(stats.avgMs).toBeCloseTo(205 / 6, 0);
       expect(stats.tools).toEqual([
         {
           tool: 'add',
@@ -266,6 +268,7 @@ for (const kind of databaseKinds) {
           errors: 1,
           errorRate: 1,
           running: 0,
+          avgMs: 5,
           p50Ms: 5,
           p95Ms: 5,
           lastUsedAt: (await getToolCall(t.db, callIds.a5!))!.startedAt,
@@ -277,6 +280,7 @@ for (const kind of databaseKinds) {
           errors: 2,
           errorRate: 2 / 6,
           running: 1,
+          avgMs: 40,
           p50Ms: 30,
           p95Ms: 88,
           lastUsedAt: running!.startedAt,
@@ -286,6 +290,7 @@ for (const kind of databaseKinds) {
       expect(await serverStats(t.db, randomUUID())).toMatchObject({
         calls: 0,
         errorRate: null,
+        avgMs: null,
         p50Ms: null,
         lastUsedAt: null,
         tools: [],
