@@ -24,7 +24,8 @@ function log(n: number) {
         yield event(i);
       }
       // Live: nothing more until the feed is stopped.
-      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      if (!signal.aborted)
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     } finally {
       state.released = true;
     }

@@ -130,7 +130,8 @@ export async function pumpLiveEvents(options: PumpOptions): Promise<LiveEndReaso
       const drained = await sink.drained(timing.stallMs);
       congested = false;
       if (!drained && !sink.gone.aborted) finish('slow-consumer');
-      if (!drained) break;
+      // Ended while it waited (shutdown, unauthorized): nothing more is read from the log.
+      if (!drained || signal.aborted) break;
     }
   } catch (e) {
     if (!signal.aborted) {
