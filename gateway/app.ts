@@ -210,7 +210,10 @@ export async function buildApp(deps: GatewayDeps) {
     await app.register(webhooksRoutes(webhooks), { prefix: '/api/v1' });
   }
   if (deps.audit) await app.register(auditRoutes(deps.audit), { prefix: '/api/v1' });
-  await app.register(auditReplayRoutes(deps.store), { prefix: '/api/v1' });
+  await app.register(
+    auditReplayRoutes(deps.store, deps.personalData && ((v) => deps.personalData!.open(v))),
+    { prefix: '/api/v1' },
+  );
   if (deps.deployments) {
     await app.register(
       deploymentsRoutes({

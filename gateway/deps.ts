@@ -8,6 +8,7 @@ import type { ToolsetCommands } from '../domains/toolsets/index.ts';
 import type { AuditLog } from '../event-store/audit/index.ts';
 import type { EventStore } from '../kernel/event-store.port.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { PersonalDataVault } from '../kernel/personal-data.ts';
 import type { RuntimeViews } from '../runners/runtime-views.port.ts';
 import type { TemplateService } from '../templates/service.ts';
 import type { GatewayAuth } from './auth/auth.plugin.ts';
@@ -51,6 +52,8 @@ export interface GatewayDeps {
   deployments?: DeploymentUseCases | undefined;
   /** The tamper-evident log: verify it, export its signed checkpoints (absent with EventStoreDB). */
   audit?: AuditLog | undefined;
+  /** Opens sealed personal data (tool-call arguments) for the audit replay; absent: shown sealed. */
+  personalData?: Pick<PersonalDataVault, 'open'> | undefined;
   /** What git hosts sign template-source webhooks with; undefined: every webhook call is refused. */
   webhookSecret?: string | undefined;
   /** What the runners hold of a server now (instances, recent stderr); absent: 503 on those routes. */

@@ -1,4 +1,4 @@
-import type { IdentityService, RulesService } from '../domains/access/index.ts';
+import type { ErasureService, IdentityService, RulesService } from '../domains/access/index.ts';
 import type { RegisterServerInput, UpdateServerInput } from '../domains/servers/index.ts';
 import type { CommandMeta } from '../kernel/decider.ts';
 
@@ -10,6 +10,7 @@ import type { CommandMeta } from '../kernel/decider.ts';
 /** Identity and access use cases behind /api/v1/me, keys, principals, grants, policies, rate limits. */
 export interface AccessRoutesDeps {
   identity: IdentityService;
+  erasure: ErasureService;
   rules: RulesService;
   /** A server's tenant and owner by name, for explain (undefined when there is none). */
   serverOf(name: string): Promise<{ tenant: string; owner?: string } | undefined>;

@@ -82,6 +82,11 @@ export interface PersonalDataVault {
    * process forgets them at once; other processes within `cacheMs` (see createPersonalDataVault).
    */
   erase(principalId: string): Promise<number>;
+  /**
+   * Forgets what this process holds in memory of the principal's keys (another process erased it):
+   * from now on they are looked up again, and found gone.
+   */
+  forget(principalId: string): void;
 }
 
 export interface PersonalDataVaultOptions {
@@ -152,6 +157,11 @@ export function createPersonalDataVault(options: PersonalDataVaultOptions): Pers
     for (const id of missing) remember(found.get(id), id);
   }
 
+  function forget(principalId: string): void {
+    keyIdOf.delete(principalId);
+    for (const [id, c] of byKeyId) if (c.principalId === principalId) byKeyId.delete(id);
+  }
+
   async function open<T>(value: T): Promise<T> {
     const ids = new Set<string>();
     collectKeyIds(value, ids);
@@ -183,10 +193,10 @@ export function createPersonalDataVault(options: PersonalDataVaultOptions): Pers
     },
     async erase(principalId) {
       // Forgotten here first: nothing in this process opens or seals with the key from now on.
-      keyIdOf.delete(principalId);
-      for (const [id, c] of byKeyId) if (c.principalId === principalId) byKeyId.delete(id);
+      forget(principalId);
       return keys.destroy(principalId);
     },
+    forget,
   };
 }
 

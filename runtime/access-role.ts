@@ -12,6 +12,7 @@ import {
   ensureBootstrapAdmin,
   makeAccessCommands,
   makeAuthorizer,
+  makeErasureService,
   makeIdentityService,
   makeRulesService,
 } from '../domains/access/index.ts';
@@ -80,6 +81,11 @@ export async function startAccess(
     bus: config.natsUrl ? ctx.bus : undefined,
     maxStalenessMs: config.auth.maxStalenessMs,
   });
+  // A principal erased by any process: this one forgets the keys it holds in memory at once.
+  cache.onChange((events) => {
+    for (const e of events)
+      if (e.type === 'PrincipalErased') ctx.vault.forget((e.data as { principalId: string }).principalId);
+  });
   await cache.start();
   ctx.onClose('access rules', () => cache.stop());
   const caughtUp = async (position: bigint | undefined) => {
@@ -106,6 +112,7 @@ export async function startAccess(
   };
   const identity = makeIdentityService(serviceDeps);
   const rules = makeRulesService(serviceDeps);
+  const erasure = makeErasureService({ ...serviceDeps, destroyKeys: (id) => ctx.vault.erase(id) });
 
   const oidc =
     config.auth.oidc.length > 0
@@ -157,7 +164,7 @@ export async function startAccess(
     resolver,
     limits,
     gatewayAuth,
-    routes: { identity, rules, serverOf: serverInfo },
+    routes: { identity, rules, erasure, serverOf: serverInfo },
     resourceMetadata,
     bootstrapKey,
   };

@@ -19,6 +19,7 @@ import { registerServerEvents } from '../domains/servers/index.ts';
 import { registerTemplateEvents } from '../domains/templates/index.ts';
 import { registerToolCallEvents } from '../domains/toolcalls/index.ts';
 import { makeToolsetCommands, registerToolsetEvents } from '../domains/toolsets/index.ts';
+import { postgresDataKeys } from '../event-store/personal-data/postgres-data-keys.ts';
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
@@ -29,9 +30,10 @@ import type { EventStore } from '../kernel/event-store.port.ts';
 import { EventTypeRegistry } from '../kernel/event-types.ts';
 import { randomIds } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
+import { createPersonalDataVault } from '../kernel/personal-data.ts';
 import type { Principal } from '../kernel/principal.ts';
 import { createSecretBox, loadOrCreateKey, parseSecretKey } from '../kernel/secrets.ts';
-import { migrateEventStore } from '../migrations/migrate.ts';
+import { migrateEventStore, migratePersonalData } from '../migrations/migrate.ts';
 import { busFeed } from '../projections/bus-feed.ts';
 import {
   allProjections,
@@ -120,6 +122,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         });
     onClose('sql', () => sql.close());
     await migrateReadModels(sql.db);
+    await migratePersonalData(sql.db);
 
     // The EventStoreDB and NATS clients (~30 MB of modules) are loaded only when configured.
     let store: EventStore;
@@ -164,12 +167,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         ? (await import('node:crypto')).randomBytes(32)
         : await loadOrCreateKey(join(config.dataDir, 'secret.key'));
     const secrets = createSecretBox(key);
+    // Crypto-shredding: tool-call arguments are sealed with their caller's data key (callTool) and
+    // opened for the read models by the projection runner; erasing a principal destroys its keys.
+    const vault = createPersonalDataVault({ keys: postgresDataKeys(sql.db), master: secrets });
 
     const runner = createProjectionRunner({
       store,
       db: sql.db,
       projections: allProjections,
       registry,
+      open: (events) => vault.openEvents(events),
       clock: systemClock,
       logger: logger.child({ module: 'projections' }),
       // Distributed: a durable NATS consumer per projection wakes it; the store still supplies the data.
@@ -193,7 +200,18 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     const lock = config.databaseUrl
       ? createPostgresLeaderLock({ url: config.databaseUrl, logger: logger.child({ module: 'leader-lock' }) })
       : createInProcessLeaderLock();
-    const ctx: RoleContext = { config, logger, store, bus, db: sql.db, registry, secrets, metrics, onClose };
+    const ctx: RoleContext = {
+      config,
+      logger,
+      store,
+      bus,
+      db: sql.db,
+      registry,
+      secrets,
+      vault,
+      metrics,
+      onClose,
+    };
     const access = await startAccess(ctx, key, metrics);
     const audit = await startAudit(ctx, sql, lock);
 
@@ -277,6 +295,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         templates: templateOps,
         deployments,
         audit,
+        personalData: vault,
         webhookSecret: config.webhookSecret,
         runtime: await startRuntimeViews(ctx, pool),
         readiness,

@@ -221,6 +221,7 @@ export function buildMcp(
       limits: access.limits,
       inFlight: createInFlight(ctx.config.calls),
       journal: toolCalls,
+      vault: ctx.vault,
       clock: systemClock,
       ids: randomIds,
       logger,

@@ -39,7 +39,7 @@ export interface CallRecord {
   serverName: string;
   tool: string;
   servedAs: string | null;
-  /** As recorded: redacted before they reached the log. */
+  /** As recorded: redacted before they reached the log (and sealed there, opened when answered). */
   arguments: Record<string, unknown>;
   /** 'succeeded' includes the tool's own error results (isError). */
   outcome: CallOutcome;
@@ -54,8 +54,17 @@ export interface CallRecord {
   correlationId: string;
 }
 
-/** The question "every call by an actor, to a tool, in a time range": ToolCallStarted events, by the type index. */
-export function callsQuery(store: EventStore, q: CallsQuery): LogQuery<CallRecord> {
+/**
+ * Opens sealed personal data (PersonalDataVault.open): the arguments of a call are sealed with its
+ * caller's data key in the log, and read as `[erased]` once the caller was erased.
+ */
+export type OpenSealed = <T>(value: T) => Promise<T>;
+
+/**
+ * The question "every call by an actor, to a tool, in a time range": ToolCallStarted events, by the
+ * type index. With `open`, sealed arguments are answered in clear (or as erased).
+ */
+export function callsQuery(store: EventStore, q: CallsQuery, open?: OpenSealed): LogQuery<CallRecord> {
   return {
     filter: { types: ['ToolCallStarted'] },
     matches(e) {
@@ -68,7 +77,10 @@ export function callsQuery(store: EventStore, q: CallsQuery): LogQuery<CallRecor
         (q.tool === undefined || d.tool === q.tool || d.servedAs === q.tool)
       );
     },
-    row: (e) => callRecord(store, e as RecordedEvent<ToolCallStarted['data']>),
+    async row(e) {
+      const r = await callRecord(store, e as RecordedEvent<ToolCallStarted['data']>);
+      return open ? { ...r, arguments: await open(r.arguments) } : r;
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-export type { CallOutcome, CallRecord, CallsQuery } from './calls.ts';
+export type { CallOutcome, CallRecord, CallsQuery, OpenSealed } from './calls.ts';
 export { callsQuery } from './calls.ts';
 export type { ChangeRecord, ChangesQuery } from './changes.ts';
 export { CHANGE_CATEGORIES, changesQuery } from './changes.ts';

@@ -13,6 +13,7 @@ import type { CommandMeta } from '../../kernel/decider.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { IdGenerator } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
+import type { PersonalDataVault } from '../../kernel/personal-data.ts';
 import { credentialLabel, type Principal } from '../../kernel/principal.ts';
 import { findUnstorable, sanitizeStorable } from '../../kernel/storable.ts';
 import { inSpan } from '../../kernel/tracing.ts';
@@ -60,6 +61,12 @@ export interface CallToolDeps {
   journal: ToolCallJournal;
   /** Extra argument key patterns to redact (SWITCHYARD_REDACT_KEYS), besides the built-in rules. */
   redactPatterns?: readonly (RegExp | string)[];
+  /**
+   * Seals the recorded arguments with the caller's data key (crypto-shredding, kernel/personal-data.ts):
+   * the log holds only ciphertext of them, readable until the caller is erased. Without it they are
+   * recorded in clear (redacted all the same).
+   */
+  vault?: Pick<PersonalDataVault, 'sealFields'>;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -152,10 +159,10 @@ export function makeCallTool(deps: CallToolDeps) {
       serverName: server.name,
       tool: upstreamTool,
       ...(upstreamTool !== request.tool && { servedAs: request.tool }),
-      arguments: redactArguments(request.args, {
-        patterns: deps.redactPatterns ?? [],
-        inputSchema: tool.inputSchema,
-      }),
+      arguments: await sealed(
+        principal.id,
+        redactArguments(request.args, { patterns: deps.redactPatterns ?? [], inputSchema: tool.inputSchema }),
+      ),
       actor: principal.id,
       via: request.via,
       ...(request.sessionId !== undefined && { sessionId: sessionHash(request.sessionId) }),
@@ -179,6 +186,11 @@ export function makeCallTool(deps: CallToolDeps) {
     } finally {
       release();
     }
+  }
+
+  /** Redacted arguments, sealed with the caller's key when there is a vault (each value; names stay). */
+  function sealed(principalId: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return deps.vault ? deps.vault.sealFields(principalId, args) : Promise.resolve(args);
   }
 
   async function run(

@@ -144,6 +144,11 @@ export const ACTIONS = {
   'tenant.create': a('mcp:manage', 'platform', 'create a tenant'),
   'principal.read': a('mcp:manage', 'tenant', "list and read the tenant's principals"),
   'principal.manage': a('mcp:manage', 'tenant', 'create principals, change their roles, disable them'),
+  'principal.erase': a(
+    'mcp:manage',
+    'tenant',
+    "erase a principal's personal data (destroy its data keys: crypto-shredding) and disable it for good",
+  ),
   'apikey.read': a('mcp:manage', 'tenant', "list a principal's API keys (one's own: always)"),
   'apikey.manage': a(
     'mcp:manage',

@@ -4,6 +4,7 @@ import {
   apiKeyNotFound,
   grantNotFound,
   policyNotFound,
+  principalErased,
   principalExists,
   principalNotFound,
   rateLimitNotFound,
@@ -50,10 +51,11 @@ export type PrincipalCommand =
   | Cmd<'CreatePrincipal', PrincipalCreated['data']>
   | Cmd<'ChangeRoles', { principalId: string; roles: PrincipalCreated['data']['roles']; at: string }>
   | Cmd<'DisablePrincipal', { principalId: string; reason?: string | undefined; at: string }>
-  | Cmd<'EnablePrincipal', { principalId: string; at: string }>;
+  | Cmd<'EnablePrincipal', { principalId: string; at: string }>
+  | Cmd<'ErasePrincipal', { principalId: string; keysDestroyed: number; at: string }>;
 export type PrincipalState =
   | { status: 'absent' }
-  | { status: 'active' | 'disabled'; roles: PrincipalCreated['data']['roles'] };
+  | { status: 'active' | 'disabled' | 'erased'; roles: PrincipalCreated['data']['roles'] };
 
 export const principalDecider: Decider<PrincipalCommand, PrincipalEvent, PrincipalState> = {
   initialState: { status: 'absent' },
@@ -74,7 +76,7 @@ export const principalDecider: Decider<PrincipalCommand, PrincipalEvent, Princip
           },
         ];
       case 'DisablePrincipal':
-        if (state.status === 'disabled') return [];
+        if (state.status !== 'active') return [];
         return [
           {
             type: 'PrincipalDisabled',
@@ -87,7 +89,16 @@ export const principalDecider: Decider<PrincipalCommand, PrincipalEvent, Princip
         ];
       case 'EnablePrincipal':
         if (state.status === 'active') return [];
+        if (state.status === 'erased') throw principalErased(principalId);
         return [{ type: 'PrincipalEnabled', data: { principalId, enabledAt: command.data.at } }];
+      case 'ErasePrincipal':
+        // Recorded every time it is asked for, erased before or not: each request is an act to audit.
+        return [
+          {
+            type: 'PrincipalErased',
+            data: { principalId, keysDestroyed: command.data.keysDestroyed, erasedAt: command.data.at },
+          },
+        ];
       default: {
         const _: never = command;
         return _;
@@ -101,9 +112,15 @@ export const principalDecider: Decider<PrincipalCommand, PrincipalEvent, Princip
       case 'PrincipalRolesChanged':
         return state.status === 'absent' ? state : { ...state, roles: event.data.roles };
       case 'PrincipalDisabled':
-        return state.status === 'absent' ? state : { ...state, status: 'disabled' };
+        return state.status === 'absent' || state.status === 'erased'
+          ? state
+          : { ...state, status: 'disabled' };
       case 'PrincipalEnabled':
-        return state.status === 'absent' ? state : { ...state, status: 'active' };
+        return state.status === 'absent' || state.status === 'erased'
+          ? state
+          : { ...state, status: 'active' };
+      case 'PrincipalErased':
+        return state.status === 'absent' ? state : { ...state, status: 'erased' };
       default: {
         const _: never = event;
         return state;

@@ -7,6 +7,7 @@ export const AccessErrorCode = {
   TenantNotFound: 'TENANT.NOT_FOUND',
   PrincipalExists: 'PRINCIPAL.EXISTS',
   PrincipalNotFound: 'PRINCIPAL.NOT_FOUND',
+  PrincipalErased: 'PRINCIPAL.ERASED',
   ApiKeyNotFound: 'APIKEY.NOT_FOUND',
   ApiKeyRevoked: 'APIKEY.REVOKED',
   ApiKeyExists: 'APIKEY.EXISTS',
@@ -39,6 +40,15 @@ export const principalExists = (id: string) =>
   });
 export const principalNotFound = (id: string) =>
   new AppError('not_found', AccessErrorCode.PrincipalNotFound, `no principal ${id}`, { principalId: id });
+export const principalErased = (id: string) =>
+  new AppError(
+    'conflict',
+    AccessErrorCode.PrincipalErased,
+    `principal ${id} was erased; it cannot be enabled`,
+    {
+      principalId: id,
+    },
+  );
 export const apiKeyNotFound = (id: string) =>
   new AppError('not_found', AccessErrorCode.ApiKeyNotFound, `no API key ${id}`, { keyId: id });
 export const apiKeyExists = (id: string) =>

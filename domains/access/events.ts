@@ -66,6 +66,17 @@ export const principalDisabledSchema = z.object({
   disabledAt: isoDate,
 });
 export const principalEnabledSchema = z.object({ principalId: z.uuid(), enabledAt: isoDate });
+/**
+ * The principal's personal data was erased: its data keys were destroyed (crypto-shredding,
+ * kernel/personal-data.ts), so what was sealed with them reads as erased from now on, and the
+ * principal is disabled for good. The event itself holds no personal data.
+ */
+export const principalErasedSchema = z.object({
+  principalId: z.uuid(),
+  /** How many data keys this erasure destroyed (0: nothing was left, e.g. a repeated request). */
+  keysDestroyed: z.number().int().min(0),
+  erasedAt: isoDate,
+});
 
 export const apiKeyIssuedSchema = z.object({
   keyId: keyIdSchema,
@@ -177,6 +188,7 @@ export type PrincipalCreated = Ev<'PrincipalCreated', typeof principalCreatedSch
 export type PrincipalRolesChanged = Ev<'PrincipalRolesChanged', typeof principalRolesChangedSchema>;
 export type PrincipalDisabled = Ev<'PrincipalDisabled', typeof principalDisabledSchema>;
 export type PrincipalEnabled = Ev<'PrincipalEnabled', typeof principalEnabledSchema>;
+export type PrincipalErased = Ev<'PrincipalErased', typeof principalErasedSchema>;
 export type ApiKeyIssued = Ev<'ApiKeyIssued', typeof apiKeyIssuedSchema>;
 export type ApiKeyRevoked = Ev<'ApiKeyRevoked', typeof apiKeyRevokedSchema>;
 export type GrantAdded = Ev<'GrantAdded', typeof grantAddedSchema>;
@@ -187,7 +199,12 @@ export type RateLimitSet = Ev<'RateLimitSet', typeof rateLimitSetSchema>;
 export type RateLimitRemoved = Ev<'RateLimitRemoved', typeof rateLimitRemovedSchema>;
 export type AuthorizationDenied = Ev<'AuthorizationDenied', typeof authorizationDeniedSchema>;
 
-export type PrincipalEvent = PrincipalCreated | PrincipalRolesChanged | PrincipalDisabled | PrincipalEnabled;
+export type PrincipalEvent =
+  | PrincipalCreated
+  | PrincipalRolesChanged
+  | PrincipalDisabled
+  | PrincipalEnabled
+  | PrincipalErased;
 export type ApiKeyEvent = ApiKeyIssued | ApiKeyRevoked;
 export type GrantEvent = GrantAdded | GrantRemoved;
 export type PolicyEvent = PolicySet | PolicyRemoved;
@@ -223,6 +240,7 @@ export const accessEventTypes: readonly EventTypeDefinition[] = [
   { type: 'PrincipalRolesChanged', schemaVersion: 1, schema: principalRolesChangedSchema },
   { type: 'PrincipalDisabled', schemaVersion: 1, schema: principalDisabledSchema },
   { type: 'PrincipalEnabled', schemaVersion: 1, schema: principalEnabledSchema },
+  { type: 'PrincipalErased', schemaVersion: 1, schema: principalErasedSchema },
   { type: 'ApiKeyIssued', schemaVersion: 1, schema: apiKeyIssuedSchema },
   { type: 'ApiKeyRevoked', schemaVersion: 1, schema: apiKeyRevokedSchema },
   { type: 'GrantAdded', schemaVersion: 1, schema: grantAddedSchema },

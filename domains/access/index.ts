@@ -16,6 +16,8 @@ export type { CompiledCondition, ConditionContext } from './conditions.ts';
 export { compileCondition } from './conditions.ts';
 export type { AccessResource, Decision, DecisionContext } from './decide.ts';
 export { decide } from './decide.ts';
+export type { ErasureDeps, ErasureResult, ErasureService } from './erasure.service.ts';
+export { makeErasureService } from './erasure.service.ts';
 export {
   AccessErrorCode,
   accessStale,

@@ -22,6 +22,8 @@ export interface PrincipalRecord {
   kind: 'user' | 'service';
   roles: Role[];
   disabled: boolean;
+  /** Its personal data was erased (its data keys destroyed); it stays disabled for good. */
+  erased?: boolean;
   source: PrincipalCreated['data']['source'];
   createdAt: string;
 }
@@ -112,6 +114,9 @@ export function applyAccessEvent(state: AccessState, event: AccessEvent, positio
       return;
     case 'PrincipalEnabled':
       update(state.principals, event.data.principalId, (p) => ({ ...p, disabled: false }));
+      return;
+    case 'PrincipalErased':
+      update(state.principals, event.data.principalId, (p) => ({ ...p, disabled: true, erased: true }));
       return;
     case 'ApiKeyIssued':
       state.keys.set(event.data.keyId, keyRecord(event.data));

@@ -114,7 +114,15 @@ describe.each(databaseKinds)('personal-data vault ($label)', (kind) => {
       // A fresh process (a projector started after the erasure) cannot read it either.
       const fresh = createPersonalDataVault({ keys, master, clock });
       expect(await fresh.open(before[0]!.data)).toEqual({ callId: 'x', arguments: { ssn: ERASED } });
-      // The other process forgets it once its cache bound has passed.
+      // The other process forgets it as soon as it hears of the erasure (PrincipalErased)…
+      const told = createPersonalDataVault({ keys, master, clock, cacheMs: 30_000 });
+      const dave = randomUUID();
+      const daves = await vault.seal(dave, 'dave');
+      expect(await told.open(daves)).toBe('dave');
+      await vault.erase(dave);
+      told.forget(dave);
+      expect(await told.open(daves)).toBe(ERASED);
+      // …and at the latest once its cache bound has passed.
       clock.advance(30_001);
       expect(await other.open(before[0]!.data)).toEqual({ callId: 'x', arguments: { ssn: ERASED } });
       // Erasing again finds nothing left to destroy.

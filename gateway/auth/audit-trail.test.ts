@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_ADMIN_ID } from '../../domains/access/index.ts';
+import { isSealedValue } from '../../kernel/personal-data.ts';
 import type { System } from '../../runtime/compose.ts';
 import { until } from '../../test/e2e/program.ts';
 import { client, startMemorySystem } from '../../test/systems.ts';
@@ -87,10 +88,12 @@ describe('identity in the log and in MCP sessions', () => {
     const sessionId = transport.sessionId!;
     const started = await until(async () => {
       const events = await system.store.readAll({ filter: { types: ['ToolCallStarted'] }, maxCount: 10_000 });
-      return events.find(
-        (e) => (e.data as { arguments: { message?: string } }).arguments.message === 'audited',
-      );
+      return events.find((e) => (e.data as { actor: string }).actor === alice.id);
     });
+    // The arguments are in the log sealed with alice's data key (crypto-shredding), never in clear.
+    const args = (started.data as { arguments: Record<string, unknown> }).arguments;
+    expect(isSealedValue(args.message)).toBe(true);
+    expect(JSON.stringify(started.data)).not.toContain('audited');
     expect(started.metadata).toMatchObject({ actor: alice.id, tenant: 'default' });
     expect(started.data).toMatchObject({
       actor: alice.id,

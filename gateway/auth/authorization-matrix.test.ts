@@ -53,6 +53,7 @@ const USE_CASE: Record<string, (who: Who) => Outcome> = {
   'POST /api/v1/principals': ownTenantManagers,
   'GET /api/v1/principals/:id': managers,
   'PATCH /api/v1/principals/:id': managers,
+  'POST /api/v1/principals/:id/erase': managers,
   'GET /api/v1/api-keys': () => 'allow',
   'POST /api/v1/api-keys': () => 'allow',
   'POST /api/v1/api-keys/:keyId/rotate': managers,
@@ -97,7 +98,9 @@ function expected(route: string, who: Who, stdio: boolean): Outcome {
 const STATUS: Record<Exclude<Outcome, 'allow'>, number> = { deny: 403, hidden: 404, unauth: 401 };
 
 /** Runs last: they change what other rows need (a disabled or removed server). */
+// Last: they end what the rows before them use (the victim principal, the server).
 const LAST = [
+  'POST /api/v1/principals/:id/erase',
   'POST /api/v1/servers/:id/disable',
   'POST /api/v1/servers/:id/enable',
   'DELETE /api/v1/servers/:id',

@@ -136,6 +136,7 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/v1/principals': r('principal.manage', 'use-case'),
   'GET /api/v1/principals/:id': r('principal.read', 'use-case'),
   'PATCH /api/v1/principals/:id': r('principal.manage', 'use-case'),
+  'POST /api/v1/principals/:id/erase': r('principal.erase', 'use-case'),
   'GET /api/v1/api-keys': r('apikey.read', 'use-case'),
   'POST /api/v1/api-keys': r('apikey.manage', 'use-case'),
   'POST /api/v1/api-keys/:keyId/rotate': r('apikey.manage', 'use-case'),

@@ -118,6 +118,46 @@ export function accessRoutes(deps: AccessRoutesDeps): FastifyPluginAsyncZod {
         return accepted(reply, r, `/api/v1/principals/${id}`);
       },
     );
+    app.post(
+      '/principals/:id/erase',
+      {
+        schema: {
+          tags,
+          summary: "Erase a principal's personal data (crypto-shredding) and disable it for good",
+          description:
+            "Destroys the principal's data keys: the arguments of its tool calls, sealed with them in the log, can no longer be read by anyone, and read models show them as erased once rebuilt (POST /api/v1/projections/<name>/rebuild). The log is not rewritten and `audit verify` still passes. Recorded as PrincipalErased.",
+          params: uuidParams,
+          response: {
+            200: z.object({
+              id: z.string(),
+              keysDestroyed: z.number().int(),
+              stream: z.string(),
+              revision: z.string(),
+              position: z.string().nullable(),
+            }),
+            ...problemResponses([400, 403, 404]),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const r = await deps.erasure.erasePrincipal(
+          request.principal,
+          id,
+          commandMetaOf(request, `principal-erase:${id}`, now()),
+        );
+        // Done when answered (the keys are gone), hence 200, with the count of keys destroyed.
+        const position = r.position?.toString() ?? null;
+        if (position) reply.header('switchyard-position', position);
+        return {
+          id: r.id,
+          keysDestroyed: r.keysDestroyed,
+          stream: r.stream,
+          revision: r.revision.toString(),
+          position,
+        };
+      },
+    );
 
     app.get(
       '/api-keys',

@@ -10,6 +10,7 @@ import {
   callsQuery,
   changesQuery,
   type LogQuery,
+  type OpenSealed,
   serverAsOf,
 } from '../../application/audit/index.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -193,7 +194,8 @@ async function answer<T>(
  * models), scoped to the caller's tenant (administrators: every tenant). docs/audit.md says what
  * each reads and costs.
  */
-export function auditReplayRoutes(store: EventStore): FastifyPluginAsyncZod {
+/** `open`: opens the sealed arguments of calls (the caller's data key; `[erased]` once erased). */
+export function auditReplayRoutes(store: EventStore, open?: OpenSealed): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/audit/servers/:name',
@@ -238,13 +240,17 @@ export function auditReplayRoutes(store: EventStore): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const q = request.query;
-        const query = callsQuery(store, {
-          ...windowOf(q),
-          tenant: tenantScopeOf(request.principal).tenant,
-          actor: q.actor,
-          server: q.server,
-          tool: q.tool,
-        });
+        const query = callsQuery(
+          store,
+          {
+            ...windowOf(q),
+            tenant: tenantScopeOf(request.principal).tenant,
+            actor: q.actor,
+            server: q.server,
+            tool: q.tool,
+          },
+          open,
+        );
         return answer(store, request, reply, q, 'calls', query, CALL_COLUMNS);
       },
     );
