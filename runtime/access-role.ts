@@ -72,7 +72,12 @@ export async function startAccess(
   const { config, logger } = ctx;
   const log = logger.child({ module: 'access' });
   const hasher: ApiKeyHasher = createApiKeyHasher(derivePepper(secretKey));
-  const commands = makeAccessCommands({ store: ctx.store, registry: ctx.registry });
+  // Principals' names are sealed with their own data keys (erasable) and opened as the rules are folded.
+  const commands = makeAccessCommands({
+    store: ctx.store,
+    registry: ctx.registry,
+    seal: (id, name) => ctx.vault.seal(id, name),
+  });
   const cache = createAccessCache({
     store: ctx.store,
     registry: ctx.registry,
@@ -80,6 +85,7 @@ export async function startAccess(
     logger,
     bus: config.natsUrl ? ctx.bus : undefined,
     maxStalenessMs: config.auth.maxStalenessMs,
+    open: (events) => ctx.vault.openEvents(events),
   });
   // A principal erased by any process: this one forgets the keys it holds in memory at once.
   cache.onChange((events) => {

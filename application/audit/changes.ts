@@ -7,6 +7,7 @@ import { TEMPLATE_SOURCE_CATEGORY } from '../../domains/templates/index.ts';
 import { TOOLSET_CATEGORY } from '../../domains/toolsets/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { categoryOf, idOf } from '../../kernel/streams.ts';
+import type { OpenSealed } from './calls.ts';
 import { inWindow, type LogQuery, type TimeWindow } from './log-scan.ts';
 import { redactChangeData } from './redact-change.ts';
 
@@ -58,7 +59,8 @@ export interface ChangeRecord {
   correlationId: string;
 }
 
-export function changesQuery(q: ChangesQuery): LogQuery<ChangeRecord> {
+/** With `open`, sealed personal data (a principal's name) is answered in clear, or as erased. */
+export function changesQuery(q: ChangesQuery, open?: OpenSealed): LogQuery<ChangeRecord> {
   const categories = q.categories
     ? CHANGE_CATEGORIES.filter((c) => q.categories!.includes(c))
     : CHANGE_CATEGORIES;
@@ -74,7 +76,7 @@ export function changesQuery(q: ChangesQuery): LogQuery<ChangeRecord> {
         (q.tenant === undefined || e.metadata.tenant === q.tenant || dataTenant(e) === q.tenant)
       );
     },
-    row: async (e) => changeRecord(e),
+    row: async (e) => changeRecord(open ? { ...e, data: await open(e.data) } : e),
   };
 }
 

@@ -46,10 +46,19 @@ export const principalSourceSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * A value sealed with its principal's data key (kernel/personal-data.ts): what the log holds of a
+ * principal's personal data, readable until the principal is erased.
+ */
+export const sealedValueSchema = z
+  .object({ $sealed: z.string().regex(/^pd1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/) })
+  .strict();
+
 export const principalCreatedSchema = z.object({
   principalId: z.uuid(),
   tenant: tenantIdSchema,
-  name: displayNameSchema,
+  /** The display name: sealed with the principal's data key (erasable), or in clear before that was so. */
+  name: z.union([displayNameSchema, sealedValueSchema]),
   kind: z.enum(['user', 'service']),
   roles: z.array(roleSchema),
   source: principalSourceSchema,

@@ -2,6 +2,7 @@ import { type CommandResult, handleCommand } from '../../kernel/command-handler.
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { EventTypeRegistry } from '../../kernel/event-types.ts';
+import type { SealedValue } from '../../kernel/personal-data.ts';
 import { streamName } from '../../kernel/streams.ts';
 import {
   apiKeyDecider,
@@ -27,6 +28,11 @@ import {
 export interface AccessCommandDeps {
   store: EventStore;
   registry: EventTypeRegistry;
+  /**
+   * Seals a principal's personal data (its display name) with its data key before it is recorded
+   * (PersonalDataVault.seal): erasing the principal makes it unreadable. Without it: in clear.
+   */
+  seal?: ((principalId: string, value: string) => Promise<SealedValue>) | undefined;
 }
 
 export const tenantStream = (id: string) => streamName(ACCESS_CATEGORIES.tenant, id);
@@ -56,13 +62,27 @@ export interface AccessCommands {
 }
 
 export function makeAccessCommands(deps: AccessCommandDeps): AccessCommands {
+  /** A new principal's name sealed with its own key, whoever creates it (a manager, OIDC, bootstrap). */
+  async function sealName(command: PrincipalCommand): Promise<PrincipalCommand> {
+    if (command.type !== 'CreatePrincipal' || !deps.seal || typeof command.data.name !== 'string')
+      return command;
+    return {
+      ...command,
+      data: { ...command.data, name: await deps.seal(command.data.principalId, command.data.name) },
+    };
+  }
   return {
     createTenant: (data, meta) =>
       handleCommand(deps, tenantDecider, tenantStream(data.tenantId), { type: 'CreateTenant', data }, meta),
-    principal: (command, meta) =>
-      handleCommand(deps, principalDecider, principalStream(command.data.principalId), command, meta, {
-        assumeNew: command.type === 'CreatePrincipal',
-      }),
+    principal: async (command, meta) =>
+      handleCommand(
+        deps,
+        principalDecider,
+        principalStream(command.data.principalId),
+        await sealName(command),
+        meta,
+        { assumeNew: command.type === 'CreatePrincipal' },
+      ),
     issueKey: (data, meta) =>
       handleCommand(deps, apiKeyDecider, apiKeyStream(data.keyId), { type: 'IssueApiKey', data }, meta, {
         assumeNew: true,

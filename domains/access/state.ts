@@ -1,3 +1,4 @@
+import { ERASED } from '../../kernel/personal-data.ts';
 import type { Permission, Role } from '../../kernel/principal.ts';
 import type {
   AccessEvent,
@@ -8,6 +9,9 @@ import type {
   RateLimitSet,
   TenantCreated,
 } from './events.ts';
+
+/** A principal's name as a fold that could not open it shows it. */
+export const SEALED_NAME = '[sealed]';
 
 /**
  * Who may do what, folded from the access streams of the log: what every gateway holds in memory to
@@ -95,7 +99,8 @@ export function applyAccessEvent(state: AccessState, event: AccessEvent, positio
       state.principals.set(d.principalId, {
         id: d.principalId,
         tenant: d.tenant,
-        name: d.name,
+        // Opened by whoever folds the log (the access cache); a fold that cannot open shows it sealed.
+        name: typeof d.name === 'string' ? d.name : SEALED_NAME,
         kind: d.kind,
         roles: [...d.roles],
         disabled: false,
@@ -116,7 +121,12 @@ export function applyAccessEvent(state: AccessState, event: AccessEvent, positio
       update(state.principals, event.data.principalId, (p) => ({ ...p, disabled: false }));
       return;
     case 'PrincipalErased':
-      update(state.principals, event.data.principalId, (p) => ({ ...p, disabled: true, erased: true }));
+      update(state.principals, event.data.principalId, (p) => ({
+        ...p,
+        name: ERASED,
+        disabled: true,
+        erased: true,
+      }));
       return;
     case 'ApiKeyIssued':
       state.keys.set(event.data.keyId, keyRecord(event.data));

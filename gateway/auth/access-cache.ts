@@ -27,6 +27,8 @@ export interface AccessCacheOptions {
    * is refused (503) rather than made on rules that may have changed since (default 5 s).
    */
   maxStalenessMs?: number;
+  /** Opens the sealed personal data of events (principals' names) before they are folded. */
+  open?: ((events: readonly RecordedEvent[]) => Promise<RecordedEvent[]>) | undefined;
 }
 
 export interface AccessCache {
@@ -76,6 +78,10 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
     }
   }
 
+  async function opened(events: readonly RecordedEvent[]): Promise<readonly RecordedEvent[]> {
+    return options.open ? options.open(events) : events;
+  }
+
   async function readOnce(): Promise<void> {
     // What the log held before this pass: once the pass is done, everything up to it is applied,
     // whether or not the last event there was an access event (waiters may name any position).
@@ -83,7 +89,7 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
     for (;;) {
       const page = await options.store.readAll({ after: position, maxCount: 1_000, filter });
       if (page.length > 0) {
-        apply(page, state);
+        apply(await opened(page), state);
         position = page.at(-1)!.position;
         for (const l of listeners) l(page);
       }
@@ -153,7 +159,7 @@ export function createAccessCache(options: AccessCacheOptions): AccessCache {
       for (;;) {
         const page = await options.store.readAll({ after, maxCount: 1_000, filter });
         const upTo = page.filter((e) => e.recordedAt <= at);
-        apply(upTo, past);
+        apply(await opened(upTo), past);
         if (page.length < 1_000 || upTo.length < page.length) break;
         after = page.at(-1)!.position;
       }

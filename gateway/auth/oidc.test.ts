@@ -79,11 +79,14 @@ describe('OIDC bearer tokens', () => {
     });
     expect((me.json.roles as string[]).sort()).toEqual(['reader', 'writer']);
     const provisioned = await system.store.readAll({ filter: { types: ['PrincipalCreated'] } });
-    const alice = provisioned.find((e) => (e.data as { name: string }).name === 'alice@example.test');
+    const alice = provisioned.find((e) => (e.data as { principalId: string }).principalId === me.json.id);
     expect(alice?.data).toMatchObject({
       kind: 'user',
       source: { type: 'oidc', issuer: idp.issuer, subject: 'alice' },
+      // The email is personal data: sealed with alice's own key in the log (erasable), never in clear.
+      name: { $sealed: expect.stringMatching(/^pd1\./) },
     });
+    expect(JSON.stringify(alice?.data)).not.toContain('alice@example.test');
     // The same user again: the same principal, nothing provisioned twice.
     const again = await as(await idp.token({ resource: RESOURCE, clientId: 'alice' }))('/api/v1/me');
     expect(again.json.id).toBe(me.json.id);

@@ -268,14 +268,17 @@ export function auditReplayRoutes(store: EventStore, open?: OpenSealed): Fastify
       },
       async (request, reply) => {
         const q = request.query;
-        const query = changesQuery({
-          ...windowOf(q),
-          tenant: tenantScopeOf(request.principal).tenant,
-          actor: q.actor,
-          categories: q.category,
-          stream: q.stream,
-          includeSystem: q.system,
-        });
+        const query = changesQuery(
+          {
+            ...windowOf(q),
+            tenant: tenantScopeOf(request.principal).tenant,
+            actor: q.actor,
+            categories: q.category,
+            stream: q.stream,
+            includeSystem: q.system,
+          },
+          open,
+        );
         return answer(store, request, reply, q, 'changes', query, CHANGE_COLUMNS);
       },
     );

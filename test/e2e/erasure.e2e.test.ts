@@ -10,7 +10,7 @@ import { until } from './program.ts';
 
 /**
  * The right to erasure without rewriting history (crypto-shredding), over PostgreSQL and NATS: a
- * principal's tool-call arguments reach the log sealed with its data key; the read models and the
+ * principal's name and tool-call arguments reach the log sealed with its data key; the read models and the
  * audit replay show them in clear while the key lives. Erasing the principal destroys the key: after
  * a rebuild, nothing anywhere in the database reads back the value, the log is unchanged and still
  * verifies, and the principal can no longer act.
@@ -36,7 +36,7 @@ describe('erasing a principal (crypto-shredding)', () => {
       args: { message: 'ready?' },
     });
     const admin = client(system);
-    const p = await admin('/api/v1/principals', { body: { name: 'alice', roles: ['executor'] } });
+    const p = await admin('/api/v1/principals', { body: { name: `Alice ${secret}`, roles: ['executor'] } });
     expect(p.status, p.text).toBe(202);
     const k = await admin('/api/v1/api-keys', { body: { name: 'alice', principalId: p.json.id } });
     alice = { id: p.json.id as string, key: k.json.key as string };
@@ -90,6 +90,11 @@ describe('erasing a principal (crypto-shredding)', () => {
     expect(replay.status, replay.text).toBe(200);
     expect((replay.json.items as Array<{ arguments: unknown }>)[0]!.arguments).toEqual({ message: secret });
 
+    // Her name too: in clear for those who may read principals, and in the replay of changes.
+    expect((await admin(`/api/v1/principals/${alice.id}`)).json.name).toBe(`Alice ${secret}`);
+    const created = await admin(`/api/v1/audit/changes?stream=principal-${alice.id}`);
+    expect((created.json.items as Array<{ name: string }>)[0]!.name).toBe(`Alice ${secret}`);
+
     // …but the log itself holds only ciphertext: the value is in the read model, not in sy_es.
     const before = await tablesHolding(secret);
     expect(before.some((t) => t.startsWith('sy_es.'))).toBe(false);
@@ -124,6 +129,11 @@ describe('erasing a principal (crypto-shredding)', () => {
     });
     const history = await admin(`/api/v1/events?stream=principal-${alice.id}`);
     expect(history.text).toContain('PrincipalErased');
+    expect(history.text).not.toContain(secret);
+    expect((await admin(`/api/v1/principals/${alice.id}`)).json.name).toBe(ERASED);
+    const changed = await admin(`/api/v1/audit/changes?stream=principal-${alice.id}`);
+    expect(changed.text).not.toContain(secret);
+    expect((changed.json.items as Array<{ name: string }>)[0]!.name).toBe(ERASED);
 
     // The log was not rewritten: its hash chain and signed checkpoints still verify.
     const verified = await until(async () => {
