@@ -136,9 +136,17 @@ describe('hostile input at the edge', () => {
       },
     });
     expect(res.status).toBe(200);
+    // The log holds the arguments sealed with the caller's key; what they say is read where they are
+    // opened — the tool-call read model — and the redaction happened before either.
     const recorded = await log();
-    for (const leaked of [secret, 'hunter2', 'abc.def.ghi']) expect(recorded).not.toContain(leaked);
-    expect(recorded).toContain('git.example');
+    for (const leaked of [secret, 'hunter2', 'abc.def.ghi', 'git.example'])
+      expect(recorded).not.toContain(leaked);
+    const call = await until(async () => {
+      const r = await admin()(`/api/v1/tool-calls/${res.json.callId}`);
+      return r.status === 200 ? r.text : undefined;
+    });
+    for (const leaked of [secret, 'hunter2', 'abc.def.ghi']) expect(call).not.toContain(leaked);
+    expect(call).toContain('git.example');
   });
 
   it('refuses a credential in an upstream URL, and seals one given as transport.query', async () => {
