@@ -5,6 +5,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
+import { postgresDataKeys } from '../../event-store/personal-data/postgres-data-keys.ts';
+import { openPostgres } from '../../event-store/postgres/connection.ts';
+import { createPersonalDataVault } from '../../kernel/personal-data.ts';
+import { createSecretBox } from '../../kernel/secrets.ts';
 import { allProjections } from '../../projections/index.ts';
 import { adminAuth } from '../access.ts';
 import { adminFetch, cleanEnv, freePort, type Program, startProgram, waitForHttp } from '../e2e/program.ts';
@@ -106,10 +110,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const db = await createDatabase(options.databaseUrl);
   const prefix = `chaos_${randomBytes(4).toString('hex')}`;
   const stream = prefix.toUpperCase();
+  const secretKey = randomBytes(32);
   const env = cleanEnv({
     DATABASE_URL: db.url,
     NATS_URL: options.natsUrl,
-    SWITCHYARD_SECRET_KEY: randomBytes(32).toString('base64'),
+    SWITCHYARD_SECRET_KEY: secretKey.toString('base64'),
     SWITCHYARD_SUBJECT_PREFIX: prefix,
     SWITCHYARD_EVENTS_STREAM: stream,
     SWITCHYARD_DLQ_STREAM: `${stream}_DLQ`,
@@ -164,7 +169,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await settle(pool, gateways[0]!, stream, options.natsUrl, maxCallMs, log);
     nc = await connect({ servers: options.natsUrl });
 
-    const calls = await readCalls(pool);
+    // The arguments are sealed with each caller's data key: opened as the read side opens them.
+    const keys = openPostgres({ url: db.url, max: 1 });
+    const vault = createPersonalDataVault({
+      keys: postgresDataKeys(keys.db),
+      master: createSecretBox(secretKey),
+    });
+    const calls = await readCalls(pool, (v) => vault.open(v)).finally(() => keys.close());
     const invariants = [
       invariant('no process died unless killed', 'every exit was a SIGKILL of the chaos', cluster.exits),
       answeredCallsInLog(sent, calls),
@@ -562,7 +573,10 @@ interface LoggedCall {
 }
 
 /** Every call in the log, folded from its events. */
-async function readCalls(pool: pg.Pool): Promise<Map<string, LoggedCall>> {
+async function readCalls(
+  pool: pg.Pool,
+  open: (sealed: unknown) => Promise<unknown>,
+): Promise<Map<string, LoggedCall>> {
   // By the column, e.position: a bare `position` names the select list's text (10000000000 sorts
   // before 9999999999), and positions cross such a power of ten in a long enough run.
   const { rows } = await pool.query<{
@@ -571,10 +585,10 @@ async function readCalls(pool: pg.Pool): Promise<Map<string, LoggedCall>> {
     revision: string;
     position: string;
     call_id: string;
-    message: string | null;
+    message: unknown;
     result_hash: string | null;
   }>(`SELECT stream, type, revision::text, position::text, data->>'callId' AS call_id,
-            data->'arguments'->>'message' AS message, data->>'resultHash' AS result_hash
+            data->'arguments'->'message' AS message, data->>'resultHash' AS result_hash
         FROM sy_es.events e WHERE category = 'toolcall' ORDER BY e.position`);
   const calls = new Map<string, LoggedCall>();
   for (const r of rows) {
@@ -594,7 +608,10 @@ async function readCalls(pool: pg.Pool): Promise<Map<string, LoggedCall>> {
     c.types.push(r.type);
     c.lastRevision = r.revision;
     c.lastPosition = r.position;
-    if (r.type === 'ToolCallStarted') c.message = r.message ?? undefined;
+    if (r.type === 'ToolCallStarted') {
+      const message = await open(r.message);
+      c.message = typeof message === 'string' ? message : undefined;
+    }
     // As the projection folds them: an outcome after an abandonment is the call's last word.
     if (r.type === 'ToolCallSucceeded') c.status = 'succeeded';
     if (r.type === 'ToolCallFailed') c.status = 'failed';
