@@ -125,7 +125,7 @@ export function accessRoutes(deps: AccessRoutesDeps): FastifyPluginAsyncZod {
           tags,
           summary: "Erase a principal's personal data (crypto-shredding) and disable it for good",
           description:
-            "Destroys the principal's data keys: the arguments of its tool calls, sealed with them in the log, can no longer be read by anyone, and read models show them as erased once rebuilt (POST /api/v1/projections/<name>/rebuild). The log is not rewritten and `audit verify` still passes. Recorded as PrincipalErased.",
+            "Destroys the principal's data keys: its name and the arguments of its tool calls, sealed with them in the log, can no longer be read by anyone, and read models show them as erased once rebuilt (POST /api/v1/projections/<name>/rebuild). The log is not rewritten and `audit verify` still passes. Recorded as PrincipalErased.",
           params: uuidParams,
           response: {
             200: z.object({
