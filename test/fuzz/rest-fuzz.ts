@@ -73,7 +73,11 @@ export async function runCase(system: System, c: FuzzCase): Promise<{ status: nu
     ...(c.body !== undefined && { body: JSON.stringify(c.body) }),
     signal: AbortSignal.timeout(30_000),
   });
-  const text = await res.text();
+  // A live feed (GET /api/v1/events/stream) that accepted the request never ends: its status is
+  // the answer, and the stream is let go.
+  const live = res.headers.get('content-type')?.startsWith('text/event-stream') === true;
+  if (live) await res.body?.cancel();
+  const text = live ? '' : await res.text();
   if (res.status >= 500)
     return {
       status: res.status,
