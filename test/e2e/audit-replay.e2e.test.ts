@@ -1,12 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminFetch,
-  cleanEnv,
-  freePort,
+  embeddedProgramEnv,
   type Program,
   runCli,
   startProgram,
@@ -60,16 +58,7 @@ describe('switchyard audit server | calls | changes against the real program', (
   const auditor = (args: string[]) => runCli(args, { ...env, SWITCHYARD_TOKEN: keys.auditor! });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'sy-audit-replay-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    env = cleanEnv({
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_PORT: String(port),
-      SWITCHYARD_URL: base,
-      SWITCHYARD_LOG_LEVEL: 'warn',
-      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-    });
+    ({ dataDir, base, env } = await embeddedProgramEnv('audit-replay'));
     program = startProgram(['start'], env);
     await waitForHttp(`${base}/ready`, program, 110_000);
   }, 120_000);

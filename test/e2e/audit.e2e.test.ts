@@ -1,13 +1,11 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPGlite } from '../../event-store/postgres/connection.ts';
 import {
   adminFetch,
-  cleanEnv,
-  freePort,
+  embeddedProgramEnv,
   type Program,
   runCli,
   startProgram,
@@ -34,17 +32,9 @@ describe('switchyard audit against the real program', () => {
   };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'sy-audit-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    env = cleanEnv({
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_PORT: String(port),
-      SWITCHYARD_URL: base,
-      SWITCHYARD_LOG_LEVEL: 'warn',
-      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+    ({ dataDir, base, env } = await embeddedProgramEnv('audit', {
       SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS: '200',
-    });
+    }));
     await start();
   }, 120_000);
 

@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminFetch,
-  cleanEnv,
-  freePort,
+  embeddedProgramEnv,
   type Program,
   runCli,
   startProgram,
@@ -45,16 +42,7 @@ describe('switchyard events -f against the real program', () => {
       .map((l) => JSON.parse(l) as { id: string; position: string; data: { tenantId?: string } });
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'sy-events-follow-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    env = cleanEnv({
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_PORT: String(port),
-      SWITCHYARD_URL: base,
-      SWITCHYARD_LOG_LEVEL: 'warn',
-      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-    });
+    ({ dataDir, base, env } = await embeddedProgramEnv('events-follow'));
     await start();
   }, 120_000);
 

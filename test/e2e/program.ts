@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,28 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string> 
     SWITCHYARD_TOKEN: TEST_ADMIN_KEY,
     ...extra,
   };
+}
+
+/**
+ * What a test's embedded program runs on: a data directory of its own (the caller removes it), a free
+ * port, and the environment of the program and of its CLI (SWITCHYARD_URL) — built-in templates off.
+ */
+export async function embeddedProgramEnv(
+  label: string,
+  extra: Record<string, string> = {},
+): Promise<{ dataDir: string; base: string; env: Record<string, string> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), `sy-${label}-`));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = cleanEnv({
+    SWITCHYARD_DATA_DIR: dataDir,
+    SWITCHYARD_PORT: String(port),
+    SWITCHYARD_URL: base,
+    SWITCHYARD_LOG_LEVEL: 'warn',
+    SWITCHYARD_BUILTIN_TEMPLATES: 'off',
+    ...extra,
+  });
+  return { dataDir, base, env };
 }
 
 /** `fetch` as the test administrator: every route but /health, /ready and the resource metadata wants a credential. */

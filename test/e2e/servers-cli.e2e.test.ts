@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminFetch,
-  cleanEnv,
-  freePort,
+  embeddedProgramEnv,
   type Program,
   runCli,
   startProgram,
@@ -31,16 +28,7 @@ describe('switchyard servers, calls and top against the real program', () => {
   const cli = (args: string[]) => runCli(args, env);
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'sy-servers-cli-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    env = cleanEnv({
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_PORT: String(port),
-      SWITCHYARD_URL: base,
-      SWITCHYARD_LOG_LEVEL: 'warn',
-      SWITCHYARD_BUILTIN_TEMPLATES: 'off',
-    });
+    ({ dataDir, base, env } = await embeddedProgramEnv('servers-cli'));
     program = startProgram(['start'], env);
     await waitForHttp(`${base}/ready`, program, 110_000);
     const registered = await adminFetch(`${base}/api/v1/servers?wait=true`, {
