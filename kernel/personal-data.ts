@@ -21,7 +21,8 @@ export interface SealedValue {
   $sealed: string;
 }
 
-const BLOB_RE = /^pd1\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)$/;
+/** A sealed value's text: `pd1.<keyId>.<iv | ciphertext | tag>` (base64url). */
+export const SEALED_BLOB_RE = /^pd1\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)$/;
 
 export function isSealedValue(v: unknown): v is SealedValue {
   return (
@@ -218,7 +219,7 @@ function sealWith(keyId: string, key: Buffer, value: unknown): SealedValue {
  * that would stop a projection on data nobody can fix.
  */
 function openBlob(blob: string, keyOf: (keyId: string) => Buffer | undefined): unknown {
-  const m = BLOB_RE.exec(blob);
+  const m = SEALED_BLOB_RE.exec(blob);
   if (!m) return ERASED;
   const [, keyId, body] = m as unknown as [string, string, string];
   const key = keyOf(keyId);
@@ -245,7 +246,7 @@ function unwrap(master: SecretBox, k: StoredDataKey): Buffer {
 function collectKeyIds(value: unknown, into: Set<string>): void {
   if (typeof value !== 'object' || value === null) return;
   if (isSealedValue(value)) {
-    const m = BLOB_RE.exec(value.$sealed);
+    const m = SEALED_BLOB_RE.exec(value.$sealed);
     if (m) into.add(m[1]!);
     return;
   }

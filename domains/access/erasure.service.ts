@@ -1,7 +1,12 @@
 import type { CommandMeta } from '../../kernel/decider.ts';
 import type { Principal } from '../../kernel/principal.ts';
-import { principalNotFound } from './errors.ts';
-import { type AccessServiceDeps, type AccessWriteResult, invalid, written } from './service-deps.ts';
+import {
+  type AccessServiceDeps,
+  type AccessWriteResult,
+  invalid,
+  visiblePrincipal,
+  written,
+} from './service-deps.ts';
 
 export interface ErasureDeps extends AccessServiceDeps {
   /** Destroys the principal's data keys (PersonalDataVault.erase); answers how many there were. */
@@ -25,8 +30,7 @@ export function makeErasureService(deps: ErasureDeps) {
      * them has still erased, and asking again records it (destroying nothing more).
      */
     async erasePrincipal(caller: Principal, id: string, meta: CommandMeta): Promise<ErasureResult> {
-      const p = deps.authz.state().principals.get(id);
-      if (!p || (p.tenant !== caller.tenant && !caller.roles.includes('admin'))) throw principalNotFound(id);
+      const p = visiblePrincipal(deps, caller, id);
       deps.authz.require(caller, 'principal.erase', { kind: 'tenant', tenant: p.tenant });
       if (p.id === caller.id) throw invalid('a principal cannot erase itself');
       const keysDestroyed = await deps.destroyKeys(id);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventTypeDefinition, EventTypeRegistry } from '../../kernel/event-types.ts';
+import { SEALED_BLOB_RE } from '../../kernel/personal-data.ts';
 import { PERMISSIONS, ROLES, TENANT_RE } from '../../kernel/principal.ts';
 
 /**
@@ -50,9 +51,7 @@ export const principalSourceSchema = z.discriminatedUnion('type', [
  * A value sealed with its principal's data key (kernel/personal-data.ts): what the log holds of a
  * principal's personal data, readable until the principal is erased.
  */
-export const sealedValueSchema = z
-  .object({ $sealed: z.string().regex(/^pd1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/) })
-  .strict();
+export const sealedValueSchema = z.object({ $sealed: z.string().regex(SEALED_BLOB_RE) }).strict();
 
 export const principalCreatedSchema = z.object({
   principalId: z.uuid(),

@@ -9,7 +9,7 @@ import {
   IssueApiKeyInput,
   UpdatePrincipalInput,
 } from './commands.ts';
-import { apiKeyNotFound, apiKeyRevoked, invalidAccessInput, principalNotFound } from './errors.ts';
+import { apiKeyNotFound, apiKeyRevoked, invalidAccessInput } from './errors.ts';
 import { implies } from './permissions.ts';
 import {
   type AccessServiceDeps,
@@ -18,6 +18,7 @@ import {
   invalid,
   subMeta,
   targetTenant,
+  visiblePrincipal,
   written,
 } from './service-deps.ts';
 import type { ApiKeyRecord, PrincipalRecord } from './state.ts';
@@ -67,12 +68,8 @@ export function makeIdentityService(deps: AccessServiceDeps) {
   const { authz } = deps;
   const now = () => deps.clock.now().toISOString();
 
-  function principalRecord(caller: Principal, id: string): PrincipalRecord {
-    const p = authz.state().principals.get(id);
-    // Another tenant's principal does not exist for anyone but an administrator.
-    if (!p || (p.tenant !== caller.tenant && !caller.roles.includes('admin'))) throw principalNotFound(id);
-    return p;
-  }
+  const principalRecord = (caller: Principal, id: string): PrincipalRecord =>
+    visiblePrincipal(deps, caller, id);
 
   function keyRecord(
     caller: Principal,

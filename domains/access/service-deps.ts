@@ -6,9 +6,9 @@ import type { AppError } from '../../kernel/errors.ts';
 import type { IdGenerator } from '../../kernel/ids.ts';
 import { type Principal, TENANT_RE } from '../../kernel/principal.ts';
 import type { Authorizer } from './authorize.ts';
-import { invalidAccessInput, tenantNotFound } from './errors.ts';
+import { invalidAccessInput, principalNotFound, tenantNotFound } from './errors.ts';
 import type { AccessCommands } from './handlers.ts';
-import type { AccessState } from './state.ts';
+import type { AccessState, PrincipalRecord } from './state.ts';
 
 /** What the access use cases need; the composition root supplies it. */
 export interface AccessServiceDeps {
@@ -55,6 +55,13 @@ export function targetTenant(
   if (!principal.roles.includes('admin')) throw tenantNotFound(tenant);
   if (!TENANT_RE.test(tenant) || !deps.authz.state().tenants.has(tenant)) throw tenantNotFound(tenant);
   return tenant;
+}
+
+/** A principal the caller may know of: another tenant's exists for an administrator only. */
+export function visiblePrincipal(deps: AccessServiceDeps, caller: Principal, id: string): PrincipalRecord {
+  const p = deps.authz.state().principals.get(id);
+  if (!p || (p.tenant !== caller.tenant && !caller.roles.includes('admin'))) throw principalNotFound(id);
+  return p;
 }
 
 export const hiddenAs = (error: () => Error) => ({ hidden: error });
