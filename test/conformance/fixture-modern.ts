@@ -18,16 +18,30 @@ import {
   acceptedContent,
   type CallToolResult,
   CLIENT_CAPABILITIES_META_KEY,
+  completable,
   createMcpHandler,
   createRequestStateCodec,
+  fromJsonSchema,
   type GetPromptResult,
   type InputRequests,
   type InputRequiredResult,
   inputRequired,
   McpServer,
+  ResourceNotFoundError,
+  ResourceTemplate,
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import * as z from 'zod/v4';
+import {
+  COMPLETIONS,
+  getPrompt,
+  isLocal,
+  PROMPTS,
+  RESOURCE_TEMPLATES,
+  RESOURCES,
+  resourceContents,
+  STATIC_TOOLS,
+} from './fixture-server.ts';
 
 export const MODERN_FIXTURE_NAME = 'switchyard-modern-fixture';
 
@@ -47,6 +61,7 @@ const askConfirm = () =>
     requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
   });
 const noArgs = { inputSchema: z.object({}) };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 type Answer = Promise<CallToolResult | InputRequiredResult>;
 
 /** The handler's listen streams, for the trigger tool (set once the handler exists). */
@@ -59,7 +74,13 @@ function createModernServer(): McpServer {
   const server = new McpServer(
     { name: MODERN_FIXTURE_NAME, version: '1.0.0' },
     {
-      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true } },
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { listChanged: true },
+        logging: {},
+        completions: {},
+      },
       requestState: { verify: requestStateCodec.verify },
     },
   );
@@ -109,12 +130,6 @@ function createModernServer(): McpServer {
       notify.promptsChanged();
       return text('prompts_list_changed published');
     },
-  );
-
-  server.registerTool(
-    'test_simple_text',
-    { description: 'Returns a simple text response', ...noArgs },
-    async () => text('This is a simple text response for testing.'),
   );
 
   server.registerTool(
@@ -294,7 +309,96 @@ function createModernServer(): McpServer {
       return { messages: [{ role: 'user', content: { type: 'text', text: `Prompt context: ${context}` } }] };
     },
   );
+  registerEverything(server);
   return server;
+}
+
+/**
+ * What the reference server serves besides its input_required tools, as the 2025 fixture serves
+ * it (fixture-server.ts's static tools, resources, prompts and completions): the same answers to
+ * a 2026-07-28 client.
+ */
+function registerEverything(server: McpServer): void {
+  for (const { tool, result } of STATIC_TOOLS)
+    server.registerTool(
+      tool.name,
+      { description: tool.description, inputSchema: fromJsonSchema(tool.inputSchema) },
+      async () => result,
+    );
+  server.registerTool(
+    'test_tool_with_logging',
+    { description: 'Sends three info log notifications while it runs', ...noArgs },
+    async (_args, ctx) => {
+      for (const [i, message] of [
+        'Tool execution started',
+        'Tool processing data',
+        'Tool execution completed',
+      ].entries()) {
+        if (i > 0) await sleep(50);
+        await ctx.mcpReq.log('info', message, 'fixture');
+      }
+      return text('Tool with logging executed successfully');
+    },
+  );
+  server.registerTool(
+    'test_tool_with_progress',
+    { description: 'Reports progress 0, 50 and 100 of 100 when given a progress token', ...noArgs },
+    async (_args, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (const [i, progress] of [0, 50, 100].entries()) {
+        if (i > 0) await sleep(50);
+        if (progressToken !== undefined)
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress, total: 100 },
+          });
+      }
+      return text('Tool with progress executed successfully');
+    },
+  );
+
+  const read = (uri: URL) => {
+    const found = resourceContents(uri.href);
+    if (!found) throw new ResourceNotFoundError(uri.href);
+    return found;
+  };
+  for (const { name, uri, description, mimeType } of RESOURCES)
+    server.registerResource(name, uri, { description, mimeType }, async (u) => read(u));
+  for (const { name, uriTemplate, description, mimeType } of RESOURCE_TEMPLATES) {
+    const variable = /\{(\w+)\}/.exec(uriTemplate)?.[1] ?? 'id';
+    const candidates = COMPLETIONS[`resource:${uriTemplate}:${variable}`] ?? [];
+    server.registerResource(
+      name,
+      new ResourceTemplate(uriTemplate, {
+        list: undefined,
+        complete: { [variable]: (value) => candidates.filter((c) => c.startsWith(value)) },
+      }),
+      { description, mimeType },
+      async (u) => read(u),
+    );
+  }
+  for (const prompt of PROMPTS) {
+    const args = prompt.arguments ?? [];
+    const shape = Object.fromEntries(
+      args.map((a) => {
+        const candidates = COMPLETIONS[`prompt:${prompt.name}:${a.name}`];
+        const field = z.string().describe(a.description ?? a.name);
+        return [
+          a.name,
+          candidates ? completable(field, (value) => candidates.filter((c) => c.startsWith(value))) : field,
+        ];
+      }),
+    );
+    const render = (values: Record<string, string>) => getPrompt(prompt.name, values);
+    if (args.length === 0)
+      server.registerPrompt(prompt.name, { description: prompt.description }, async () => render({}));
+    else
+      server.registerPrompt(
+        prompt.name,
+        { description: prompt.description, argsSchema: z.object(shape) },
+        async (values) => render(values as Record<string, string>),
+      );
+  }
 }
 
 export interface ModernFixture {
@@ -310,6 +414,18 @@ export async function startModernFixture(): Promise<ModernFixture> {
   const http: NodeHttpServer = createServer((req, res) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/mcp') {
       res.writeHead(404).end();
+      return;
+    }
+    // DNS rebinding protection, as the 2025 fixture has it: a foreign Host or Origin is refused.
+    const origin = req.headers.origin;
+    if (!isLocal(req.headers.host ?? '', false) || (origin !== undefined && !isLocal(origin, true))) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Forbidden: Host or Origin is not a local address' },
+          id: null,
+        }),
+      );
       return;
     }
     void listener(req, res);

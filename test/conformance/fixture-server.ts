@@ -221,14 +221,18 @@ function noCapability(what: string): CallToolResult {
 
 export const JSON_SCHEMA_2020_12_TOOL = 'json_schema_2020_12_tool';
 
-const TOOLS: FixtureTool[] = [
+/**
+ * The tools whose answer never varies: the same on this fixture and on the 2026-07-28 one
+ * (fixture-modern.ts).
+ */
+export const STATIC_TOOLS: ReadonlyArray<{ tool: Tool; result: CallToolResult }> = [
   {
     tool: {
       name: 'test_simple_text',
       description: 'Returns a simple text response',
       inputSchema: noArguments,
     },
-    call: async () => ({ content: [text('This is a simple text response for testing.')] }),
+    result: { content: [text('This is a simple text response for testing.')] },
   },
   {
     tool: {
@@ -236,7 +240,7 @@ const TOOLS: FixtureTool[] = [
       description: 'Returns an image (a 1x1 red PNG)',
       inputSchema: noArguments,
     },
-    call: async () => ({ content: [{ type: 'image', data: RED_PIXEL_PNG, mimeType: 'image/png' }] }),
+    result: { content: [{ type: 'image', data: RED_PIXEL_PNG, mimeType: 'image/png' }] },
   },
   {
     tool: {
@@ -244,7 +248,7 @@ const TOOLS: FixtureTool[] = [
       description: 'Returns audio (a short silent WAV)',
       inputSchema: noArguments,
     },
-    call: async () => ({ content: [{ type: 'audio', data: SILENT_WAV, mimeType: 'audio/wav' }] }),
+    result: { content: [{ type: 'audio', data: SILENT_WAV, mimeType: 'audio/wav' }] },
   },
   {
     tool: {
@@ -252,7 +256,7 @@ const TOOLS: FixtureTool[] = [
       description: 'Returns an embedded text resource',
       inputSchema: noArguments,
     },
-    call: async () => ({
+    result: {
       content: [
         {
           type: 'resource',
@@ -263,7 +267,7 @@ const TOOLS: FixtureTool[] = [
           },
         },
       ],
-    }),
+    },
   },
   {
     tool: {
@@ -271,7 +275,7 @@ const TOOLS: FixtureTool[] = [
       description: 'Returns text, an image and an embedded resource',
       inputSchema: noArguments,
     },
-    call: async () => ({
+    result: {
       content: [
         text('Multiple content types test:'),
         { type: 'image', data: RED_PIXEL_PNG, mimeType: 'image/png' },
@@ -284,8 +288,23 @@ const TOOLS: FixtureTool[] = [
           },
         },
       ],
-    }),
+    },
   },
+  {
+    tool: {
+      name: 'test_error_handling',
+      description: 'Always fails with a tool error (isError: true)',
+      inputSchema: noArguments,
+    },
+    result: {
+      isError: true,
+      content: [text('This tool intentionally returns an error for testing')],
+    },
+  },
+];
+
+const TOOLS: FixtureTool[] = [
+  ...STATIC_TOOLS.map(({ tool, result }) => ({ tool, call: async () => result })),
   {
     tool: {
       name: 'test_tool_with_logging',
@@ -300,17 +319,6 @@ const TOOLS: FixtureTool[] = [
       await log(extra, session, 'info', 'Tool execution completed');
       return { content: [text('Tool with logging executed successfully')] };
     },
-  },
-  {
-    tool: {
-      name: 'test_error_handling',
-      description: 'Always fails with a tool error (isError: true)',
-      inputSchema: noArguments,
-    },
-    call: async () => ({
-      isError: true,
-      content: [text('This tool intentionally returns an error for testing')],
-    }),
   },
   {
     tool: {
@@ -508,7 +516,7 @@ async function elicit(
 // Resources
 // ---------------------------------------------------------------------------------------------
 
-const RESOURCES: Resource[] = [
+export const RESOURCES: Resource[] = [
   {
     uri: 'test://static-text',
     name: 'static-text',
@@ -529,7 +537,7 @@ const RESOURCES: Resource[] = [
   },
 ];
 
-const RESOURCE_TEMPLATES: ResourceTemplate[] = [
+export const RESOURCE_TEMPLATES: ResourceTemplate[] = [
   {
     uriTemplate: 'test://template/{id}/data',
     name: 'template-data',
@@ -539,6 +547,13 @@ const RESOURCE_TEMPLATES: ResourceTemplate[] = [
 ];
 
 function readResource(uri: string): ReadResourceResult {
+  const found = resourceContents(uri);
+  if (!found) throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
+  return found;
+}
+
+/** A listed resource's or a template's contents; undefined for any other URI. */
+export function resourceContents(uri: string): ReadResourceResult | undefined {
   switch (uri) {
     case 'test://static-text':
       return {
@@ -562,14 +577,14 @@ function readResource(uri: string): ReadResourceResult {
       ],
     };
   }
-  throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Prompts and completions
 // ---------------------------------------------------------------------------------------------
 
-const PROMPTS: Prompt[] = [
+export const PROMPTS: Prompt[] = [
   { name: 'test_simple_prompt', description: 'A simple prompt without arguments' },
   {
     name: 'test_prompt_with_arguments',
@@ -587,7 +602,7 @@ const PROMPTS: Prompt[] = [
   { name: 'test_prompt_with_image', description: 'A prompt with image content' },
 ];
 
-function getPrompt(name: string, args: Record<string, string>): GetPromptResult {
+export function getPrompt(name: string, args: Record<string, string>): GetPromptResult {
   const need = (key: string): string => {
     const value = args[key];
     if (value === undefined)
@@ -634,7 +649,7 @@ function getPrompt(name: string, args: Record<string, string>): GetPromptResult 
   throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
 }
 
-const COMPLETIONS: Record<string, string[]> = {
+export const COMPLETIONS: Record<string, string[]> = {
   'prompt:test_prompt_with_arguments:arg1': ['paris', 'park', 'party', 'test', 'testing', 'tested'],
   'prompt:test_prompt_with_arguments:arg2': ['alpha', 'beta', 'gamma'],
   'resource:test://template/{id}/data:id': ['1', '2', '3', '123'],
@@ -724,7 +739,7 @@ export interface HttpFixtureOptions {
 
 const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-function isLocal(hostOrOrigin: string, withScheme: boolean): boolean {
+export function isLocal(hostOrOrigin: string, withScheme: boolean): boolean {
   try {
     return LOCAL_HOSTNAMES.has(new URL(withScheme ? hostOrOrigin : `http://${hostOrOrigin}`).hostname);
   } catch {

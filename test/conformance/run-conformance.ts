@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 export type ScenarioResult = 'pass' | 'fail' | 'skip';
 
@@ -94,6 +95,19 @@ export async function conformanceTool(pkg = TOOL_PACKAGE): Promise<{ version: st
   const bin = manifest.bin.conformance;
   if (!bin) throw new Error(`${pkg} has no 'conformance' bin`);
   return { version: manifest.version, cli: join(dirname(manifestPath), bin) };
+}
+
+/**
+ * The server scenarios a revision requires, from the pinned pre-release's frozen requirements file
+ * (`requirements/<revision>.yaml`, its `server:` list).
+ */
+export async function requiredServerScenarios(revision: '2026-07-28'): Promise<string[]> {
+  const manifestPath = createRequire(import.meta.url).resolve(`${NEXT_TOOL_PACKAGE}/package.json`);
+  const file = await readFile(join(dirname(manifestPath), 'requirements', `${revision}.yaml`), 'utf8');
+  const { server } = parseYaml(file) as { server?: unknown };
+  if (!Array.isArray(server) || !server.every((s) => typeof s === 'string'))
+    throw new Error(`${revision}.yaml has no server list`);
+  return server;
 }
 
 /** Runs the suite against `url`; one result per scenario. */
