@@ -79,6 +79,12 @@ export interface ClientSideHandlers {
    * take them belongs to one caller.
    */
   caller?: string;
+  /**
+   * The caller makes this one request only (a 2026-07-28 request: it has no session). Where callers
+   * get upstream sessions of their own, it runs on the instance's shared session when that carries
+   * no other call — its messages can then only be its own — and on a session of its own otherwise.
+   */
+  oneShot?: boolean;
   onProgress?: (progress: {
     progress: number;
     total?: number | undefined;

@@ -241,6 +241,7 @@ export function sessionContext(
     return {
       signal: extra.signal,
       caller: state.caller,
+      ...(state.oneShot && { oneShot: true }),
       ...(progressToken !== undefined && {
         onProgress: (p) =>
           void extra

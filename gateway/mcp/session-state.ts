@@ -39,12 +39,14 @@ export interface SessionState {
   readonly clientCapabilities?: Record<string, unknown>;
   /** How long a question to the client may wait for its answer; the SDK's default when absent. */
   readonly clientRequestTimeoutMs?: number;
+  /** The state of one sessionless request: its caller makes no other (ClientSideHandlers.oneShot). */
+  readonly oneShot?: boolean;
 }
 
 /** The state of a session that lives and dies with one connection (or one request). */
 export function localSessionState(
   initialLevel?: LoggingLevel | 'off',
-  client: Pick<SessionState, 'clientCapabilities' | 'clientRequestTimeoutMs'> = {},
+  client: Pick<SessionState, 'clientCapabilities' | 'clientRequestTimeoutMs' | 'oneShot'> = {},
 ): SessionState {
   let level: LoggingLevel | 'off' | undefined = initialLevel;
   const subscribed = new Map<string, Subscription>();

@@ -13,13 +13,17 @@ function sessions(max: number) {
     open: async () => {
       const name = `s${++opened}`;
       return {
+        name,
         closed: new Promise<void>(() => undefined),
         close: async () => void closed.push(name),
       } as unknown as Connection;
     },
   });
-  return { pool, closed };
+  return { pool, closed, opened: () => opened };
 }
+
+const nameOf = async (s: { connection: Promise<Connection> } | undefined) =>
+  ((await s?.connection) as unknown as { name: string } | undefined)?.name;
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -47,5 +51,33 @@ describe('caller sessions', () => {
     await tick();
     expect(closed).toEqual(['s1']);
     await pool.closeAll();
+  });
+
+  it('keeps a spare open within the cap, so that a new caller does not wait for one to start', async () => {
+    const { pool, closed, opened } = sessions(3);
+    pool.warm();
+    pool.warm();
+    expect(opened()).toBe(1);
+    // A new caller takes the spare; another is opened behind it, while the cap has room.
+    expect(await nameOf(pool.get('a'))).toBe('s1');
+    expect(opened()).toBe(2);
+    expect(await nameOf(pool.get('b'))).toBe('s2');
+    expect(opened()).toBe(3);
+    // Two callers and a spare fill the cap: the next caller takes the spare, none is opened.
+    expect(await nameOf(pool.get('c'))).toBe('s3');
+    expect(opened()).toBe(3);
+    await pool.closeAll();
+    expect(closed.sort()).toEqual(['s1', 's2', 's3']);
+  });
+
+  it('closes the spare with the rest, and opens none once closed', async () => {
+    const { pool, closed, opened } = sessions(4);
+    pool.warm();
+    expect(opened()).toBe(1);
+    await pool.closeAll();
+    expect(closed).toEqual(['s1']);
+    pool.warm();
+    expect(pool.get('a')).toBeUndefined();
+    expect(opened()).toBe(1);
   });
 });

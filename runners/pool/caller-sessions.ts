@@ -10,6 +10,8 @@ export interface CallerSessionsOptions {
   max?: number;
   /** A session with no call for this long is closed (default 60 s). */
   idleMs?: number;
+  /** Sessions kept open ahead of need, within `max` (default 1). */
+  spares?: number;
 }
 
 interface CallerSession {
@@ -17,6 +19,8 @@ interface CallerSession {
   connection: Promise<Connection>;
   lastUsed: number;
 }
+
+type Opened = Pick<CallerSession, 'router' | 'connection'>;
 
 /**
  * An upstream session per caller, for transports that give a server's messages no reference to
@@ -26,6 +30,13 @@ interface CallerSession {
  * first call, closed after `idleMs` without one, or sooner to make room for another caller (the
  * least recently used with no call in flight); past `max` sessions all busy, the instance's shared
  * session serves (and its messages are routed only when they cannot be another caller's).
+ *
+ * Sessions are kept open ahead of need (`spares`, within `max`): a new caller takes one and another
+ * is opened behind it, so a caller's first call does not wait for a process to start (1.3–1.7 s for
+ * the conformance fixture under load; a 2026-07-28 request with a call in flight before it is such a
+ * caller, with a deadline of 500 ms in the suite). A spare is never a session another caller used (a
+ * caller's session is its own). A spare that fails or ends is not replaced until the next caller comes (no restart
+ * loop); spares are closed after `idleMs` without any caller.
  */
 export class CallerSessions {
   private readonly sessions = new Map<string, CallerSession>();
@@ -33,15 +44,18 @@ export class CallerSessions {
   private readonly idleMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  private readonly spareCount: number;
+  private spares: Array<Opened & { since: number }> = [];
 
   constructor(private readonly options: CallerSessionsOptions) {
     this.max = options.max ?? 32;
     this.idleMs = options.idleMs ?? 60_000;
+    this.spareCount = options.spares ?? 1;
     this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 30_000));
     this.sweeper.unref();
   }
 
-  /** The session of `caller` (opened now if it has none); undefined past the cap. */
+  /** The session of `caller` (opened now, or the spare, if it has none); undefined past the cap. */
   get(caller: string): CallerSession | undefined {
     if (this.closed) return undefined;
     let session = this.sessions.get(caller);
@@ -49,18 +63,43 @@ export class CallerSessions {
       if (this.sessions.size >= this.max) this.sweep();
       if (this.sessions.size >= this.max) this.evictLeastRecent();
       if (this.sessions.size >= this.max) return undefined;
-      const router = new CallRouter();
-      const connection = this.options.open(router);
-      session = { router, connection, lastUsed: Date.now() };
-      const opened = session;
+      const opened: CallerSession = { ...(this.takeSpare() ?? this.open()), lastUsed: Date.now() };
       this.sessions.set(caller, opened);
-      connection.then(
+      opened.connection.then(
         (c) => void c.closed.then(() => this.forget(caller, opened)),
         () => this.forget(caller, opened),
       );
+      session = opened;
+      this.warm();
     }
     session.lastUsed = Date.now();
     return session;
+  }
+
+  /** Opens spares up to their number, within the cap (the instance calls it once it is up). */
+  warm(): void {
+    while (
+      !this.closed &&
+      this.spares.length < this.spareCount &&
+      this.sessions.size + this.spares.length < this.max
+    ) {
+      const spare = { ...this.open(), since: Date.now() };
+      this.spares.push(spare);
+      const drop = () => {
+        this.spares = this.spares.filter((s) => s !== spare);
+      };
+      spare.connection.then((c) => void c.closed.then(drop), drop);
+    }
+  }
+
+  /** The spare opened first (the likeliest to be up). */
+  private takeSpare(): Opened | undefined {
+    return this.spares.shift();
+  }
+
+  private open(): Opened {
+    const router = new CallRouter();
+    return { router, connection: this.options.open(router) };
   }
 
   /** Calls in flight on the callers' sessions. */
@@ -81,7 +120,8 @@ export class CallerSessions {
   async closeAll(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    const all = [...this.sessions.values()];
+    const all: Opened[] = [...this.sessions.values(), ...this.spares];
+    this.spares = [];
     this.sessions.clear();
     await Promise.allSettled(all.map(async (s) => (await s.connection).close()));
   }
@@ -112,6 +152,11 @@ export class CallerSessions {
 
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
+    if (this.sessions.size === 0)
+      for (const spare of this.spares.filter((s) => s.since < cutoff)) {
+        this.spares = this.spares.filter((s) => s !== spare);
+        void spare.connection.then((c) => c.close('idle spare')).catch(() => undefined);
+      }
     for (const [caller, s] of this.sessions) {
       if (s.router.size > 0 || s.lastUsed >= cutoff) continue;
       this.close(caller, s, 'idle');

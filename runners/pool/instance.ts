@@ -223,8 +223,13 @@ export class UpstreamInstance {
         'not-delivered',
       );
     }
+    // A one-shot caller takes the shared session while it carries nothing: checked and entered below
+    // with no await between, so two such calls never share it.
+    const shared = options.oneShot === true && this.router.size === 0;
     const own =
-      options.ownSession && options.caller !== undefined ? this.callers?.get(options.caller) : undefined;
+      options.ownSession && options.caller !== undefined && !shared
+        ? this.callers?.get(options.caller)
+        : undefined;
     const session = own ? await this.callerSession(own.connection) : connection;
     const router = own?.router ?? this.router;
     const controller = new AbortController();
@@ -338,6 +343,7 @@ export class UpstreamInstance {
         this.breaker.reset();
         this.log.info({ target: connection.target, restarts: this.restarts }, 'upstream instance connected');
         this.options.onConnected(connection);
+        this.callers?.warm();
         void connection.closed.then(() => this.lost(connection));
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);

@@ -124,6 +124,33 @@ describe('upstream pool: several stdio instances', () => {
       what: 'the old process to go',
     });
   });
+  it('a process per caller: a warm spare for a new caller; a one-shot call runs on the shared process while it is idle', async () => {
+    const s = await ensure({ clientSessions: 4 });
+    const pid = (caller: string, oneShot = false) =>
+      pool.callTool(s.serverId, 'pid', {}, { caller, ...(oneShot && { oneShot }) }).then(textOf);
+    const shared = textOf(await pool.callTool(s.serverId, 'pid', {}));
+    // The shared process and one spare run from the start.
+    await eventually(async () => (await processesWith(marker)).length === 2, { what: 'a spare process' });
+    const spare = (await processesWith(marker)).map(String).find((p) => p !== shared);
+    // A caller with a session takes the spare (already running), and another is started behind it.
+    expect(await pid('session-a')).toBe(spare);
+    expect(await pid('session-a')).toBe(spare);
+    await eventually(async () => (await processesWith(marker)).length === 3, { what: 'the next spare' });
+    // One-shot callers (2026-07-28 requests) run on the idle shared process, one after another.
+    expect([await pid('req-1', true), await pid('req-2', true)]).toEqual([shared, shared]);
+    // While a call is in flight there, a one-shot caller gets a process of its own.
+    const hung = new AbortController();
+    const hanging = pool
+      .callTool(s.serverId, 'hang', {}, { caller: 'req-3', oneShot: true, signal: hung.signal })
+      .catch(() => undefined);
+    await eventually(() => pool.status(s.serverId)[0]!.instances[0]!.inFlight === 1, {
+      what: 'the hung call',
+    });
+    const own = await pid('req-4', true);
+    expect([shared, spare]).not.toContain(own);
+    hung.abort();
+    await hanging;
+  });
 });
 
 describe('upstream pool: Streamable HTTP sessions', () => {

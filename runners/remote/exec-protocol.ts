@@ -103,6 +103,8 @@ export const execRequestSchema = z.discriminatedUnion('op', [
     relay: relaySchema,
     /** Who the call is for (see ClientSideHandlers.caller); absent from older gateways. */
     caller: z.string().max(200).optional(),
+    /** The caller makes this one request only (see ClientSideHandlers.oneShot). */
+    oneShot: z.boolean().optional(),
   }),
   z.object({ op: z.literal('discover'), timeoutMs }),
   z.object({ op: z.literal('ping'), timeoutMs }),

@@ -300,6 +300,7 @@ export async function createRemoteUpstreams(options: RemoteUpstreamsOptions): Pr
         target,
         relay,
         ...(callOptions.caller !== undefined ? { caller: callOptions.caller } : {}),
+        ...(callOptions.oneShot ? { oneShot: true } : {}),
         ...(callOptions.timeoutMs !== undefined ? { timeoutMs: callOptions.timeoutMs } : {}),
       };
       const inline = await accept(serverId, request, signal);

@@ -347,4 +347,24 @@ describe('remote execution over the in-process bus', () => {
     }
     expect(await processesWith(marker)).toEqual([]);
   });
+
+  it('carries who a call is for to the runner: a one-shot caller shares the idle process, a session gets its own', async () => {
+    const marker = newMarker();
+    const bus = createInProcessBus({ logger: silentLogger() });
+    const s = spec(fixtureTransport('hang', marker), { clientSessions: 2 });
+    const runner = await startRunner('solo', bus, s, false);
+    const remote = await createRemoteUpstreams({ bus, logger: silentLogger() });
+    try {
+      const pid = (options: { caller?: string; oneShot?: boolean }) =>
+        remote.callTool(s.serverId, 'pid', {}, options).then(textOf);
+      const shared = await pid({});
+      expect(await pid({ caller: 'a-request', oneShot: true })).toBe(shared);
+      expect(await pid({ caller: 'a-session' })).not.toBe(shared);
+    } finally {
+      await remote.close();
+      await runner.stop();
+      await bus.close();
+    }
+    expect(await processesWith(marker)).toEqual([]);
+  });
 });

@@ -160,6 +160,7 @@ export async function serveUpstreams(options: ServeUpstreamsOptions): Promise<Up
     return {
       signal,
       ...(request.caller !== undefined ? { caller: request.caller } : {}),
+      ...(request.oneShot ? { oneShot: true } : {}),
       ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
       ...(relay.progress ? { onProgress: (p) => void publish(request, 'progress', p) } : {}),
       ...(relay.log ? { onLog: (p) => void publish(request, 'log', p) } : {}),

@@ -343,6 +343,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     };
     await check(`${system.url}/servers/fixture-http/mcp`, '/servers/fixture-http/mcp');
     await check(`${system.url}/servers/fixture-sse/mcp`, '/servers/fixture-sse/mcp');
+    // Over stdio with a process per caller: each 2026-07-28 request runs on the shared process
+    // while it carries no other call, and on a process of its own (a warm spare) when it does.
+    await check(`${system.url}/servers/fixture-stdio-sessions/mcp`, '/servers/fixture-stdio-sessions/mcp');
     // Over HTTP: the suite leaves several requests unanswered after their first round, and their
     // upstream calls stay open (until their idle time), so on a stdio process shared by every
     // caller a later question could be anyone's and is refused (docs/conformance.md).

@@ -160,6 +160,7 @@ export async function startFlow(
     localSessionState(request.logLevel, {
       clientCapabilities: request.clientCapabilities,
       clientRequestTimeoutMs: rounds.idleMs,
+      oneShot: true,
     }),
   );
   const [client, served] = InMemoryTransport.createLinkedPair();
