@@ -34,9 +34,9 @@ type Opened = Pick<CallerSession, 'router' | 'connection'>;
  * Sessions are kept open ahead of need (`spares`, within `max`): a new caller takes one and another
  * is opened behind it, so a caller's first call does not wait for a process to start (1.3–1.7 s for
  * the conformance fixture under load; a 2026-07-28 request with a call in flight before it is such a
- * caller, with a deadline of 500 ms in the suite). A spare is never a session another caller used (a
- * caller's session is its own). A spare that fails or ends is not replaced until the next caller comes (no restart
- * loop); spares are closed after `idleMs` without any caller.
+ * caller, with a deadline of 500 ms in the suite). A spare is never a session another caller used
+ * (a caller's session is its own). A spare that fails or ends is not replaced until the next caller
+ * comes (no restart loop); spares are closed after `idleMs` without any caller.
  */
 export class CallerSessions {
   private readonly sessions = new Map<string, CallerSession>();
