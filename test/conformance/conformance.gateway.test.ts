@@ -319,6 +319,29 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   });
 
   /**
+   * The 2026-07-28 requirements against `url`. server-stateless reads streamed tools/calls with
+   * deadlines of its own (600 and 500 ms: its checks sep-2575-http-server-no-independent-requests-
+   * on-stream and sep-2575-server-no-log-without-loglevel), which a gateway on a loaded 2-core
+   * machine missed in one CI run of four. That scenario alone is run once more before it counts as
+   * failing; every other check is as strict as before.
+   */
+  async function run2026(url: string, where: string, token?: string) {
+    const auth = token === undefined ? {} : { token };
+    const run = await runConformanceDetailed({ url, ...auth, requirements: '2026-07-28' });
+    if (run.results['server-stateless'] === 'fail') {
+      const again = await runConformanceDetailed({
+        url,
+        ...auth,
+        requirements: '2026-07-28',
+        scenario: 'server-stateless',
+      });
+      console.info(`2026-07-28 server-stateless at ${where}, run again: ${JSON.stringify(again.results)}`);
+      run.results['server-stateless'] = again.results['server-stateless'] ?? 'fail';
+    }
+    return run;
+  }
+
+  /**
    * The 2026-07-28 requirements (the stateless revision), run by the tool's pinned pre-release:
    * a 2026-07-28 client in front of a 2025-11-25 upstream, whose questions become input_required
    * rounds. No scenario that passes in
@@ -333,7 +356,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
       .filter(([, r]) => r === 'pass')
       .map(([s]) => s);
     const check = async (url: string, where: string) => {
-      const run = await runConformanceDetailed({ url, token: TEST_ADMIN_KEY, requirements: '2026-07-28' });
+      const run = await run2026(url, where, TEST_ADMIN_KEY);
       console.info(`2026-07-28 through ${where}: ${JSON.stringify(run.results)}`);
       const failing = mustPass.filter((s) => run.results[s] !== 'pass');
       expect(
@@ -363,7 +386,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
   it('2026-07-28 requirements: every scenario passing directly against a 2026-07-28 upstream passes through /servers/<name>/mcp and /mcp', {
     timeout: 300_000,
   }, async () => {
-    const direct = await runConformanceDetailed({ url: modern.url, requirements: '2026-07-28' });
+    const direct = await run2026(modern.url, 'the 2026-07-28 fixture directly');
     console.info(`2026-07-28 against a 2026-07-28 upstream, directly: ${JSON.stringify(direct.results)}`);
     const passing = Object.entries(direct.results)
       .filter(([, r]) => r === 'pass')
@@ -377,27 +400,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     ).toEqual([]);
 
     const check = async (url: string, where: string) => {
-      const through = await runConformanceDetailed({
-        url,
-        token: TEST_ADMIN_KEY,
-        requirements: '2026-07-28',
-      });
-      // server-stateless reads a streamed tools/call with a 600 ms deadline of its own (its check
-      // sep-2575-http-server-no-independent-requests-on-stream): a gateway in front of a 2026
-      // upstream on a loaded 2-core machine missed it in one CI run of four. That scenario alone is
-      // run once more before it counts as failing; every other check is as strict as before.
-      if (through.results['server-stateless'] !== 'pass') {
-        const again = await runConformanceDetailed({
-          url,
-          token: TEST_ADMIN_KEY,
-          requirements: '2026-07-28',
-          scenario: 'server-stateless',
-        });
-        console.info(
-          `2026-07-28 server-stateless through ${where}, run again: ${JSON.stringify(again.results)}`,
-        );
-        through.results['server-stateless'] = again.results['server-stateless'] ?? 'fail';
-      }
+      const through = await run2026(url, where, TEST_ADMIN_KEY);
       console.info(
         `2026-07-28 against a 2026-07-28 upstream, through ${where}: ${JSON.stringify(through.results)}`,
       );
