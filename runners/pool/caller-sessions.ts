@@ -10,8 +10,6 @@ export interface CallerSessionsOptions {
   max?: number;
   /** A session with no call for this long is closed (default 60 s). */
   idleMs?: number;
-  /** Sessions kept open ahead of need, within `max` (default 1). */
-  spares?: number;
 }
 
 interface CallerSession {
@@ -31,12 +29,12 @@ type Opened = Pick<CallerSession, 'router' | 'connection'>;
  * least recently used with no call in flight); past `max` sessions all busy, the instance's shared
  * session serves (and its messages are routed only when they cannot be another caller's).
  *
- * Sessions are kept open ahead of need (`spares`, within `max`): a new caller takes one and another
+ * One session is kept open ahead of need (a spare, within `max`): a new caller takes it and another
  * is opened behind it, so a caller's first call does not wait for a process to start (1.3–1.7 s for
  * the conformance fixture under load; a 2026-07-28 request with a call in flight before it is such a
  * caller, with a deadline of 500 ms in the suite). A spare is never a session another caller used
  * (a caller's session is its own). A spare that fails or ends is not replaced until the next caller
- * comes (no restart loop); spares are closed after `idleMs` without any caller.
+ * comes (no restart loop); it is closed after `idleMs` without any caller.
  */
 export class CallerSessions {
   private readonly sessions = new Map<string, CallerSession>();
@@ -44,13 +42,11 @@ export class CallerSessions {
   private readonly idleMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
-  private readonly spareCount: number;
-  private spares: Array<Opened & { since: number }> = [];
+  private spare: (Opened & { since: number }) | undefined;
 
   constructor(private readonly options: CallerSessionsOptions) {
     this.max = options.max ?? 32;
     this.idleMs = options.idleMs ?? 60_000;
-    this.spareCount = options.spares ?? 1;
     this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 30_000));
     this.sweeper.unref();
   }
@@ -76,25 +72,21 @@ export class CallerSessions {
     return session;
   }
 
-  /** Opens spares up to their number, within the cap (the instance calls it once it is up). */
+  /** Opens the spare if there is none and the cap has room (the instance calls it once it is up). */
   warm(): void {
-    while (
-      !this.closed &&
-      this.spares.length < this.spareCount &&
-      this.sessions.size + this.spares.length < this.max
-    ) {
-      const spare = { ...this.open(), since: Date.now() };
-      this.spares.push(spare);
-      const drop = () => {
-        this.spares = this.spares.filter((s) => s !== spare);
-      };
-      spare.connection.then((c) => void c.closed.then(drop), drop);
-    }
+    if (this.closed || this.spare || this.sessions.size >= this.max) return;
+    const spare = { ...this.open(), since: Date.now() };
+    this.spare = spare;
+    const drop = () => {
+      if (this.spare === spare) this.spare = undefined;
+    };
+    spare.connection.then((c) => void c.closed.then(drop), drop);
   }
 
-  /** The spare opened first (the likeliest to be up). */
   private takeSpare(): Opened | undefined {
-    return this.spares.shift();
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare;
   }
 
   private open(): Opened {
@@ -120,8 +112,8 @@ export class CallerSessions {
   async closeAll(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    const all: Opened[] = [...this.sessions.values(), ...this.spares];
-    this.spares = [];
+    const spare = this.takeSpare();
+    const all: Opened[] = [...this.sessions.values(), ...(spare ? [spare] : [])];
     this.sessions.clear();
     await Promise.allSettled(all.map(async (s) => (await s.connection).close()));
   }
@@ -152,11 +144,10 @@ export class CallerSessions {
 
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
-    if (this.sessions.size === 0)
-      for (const spare of this.spares.filter((s) => s.since < cutoff)) {
-        this.spares = this.spares.filter((s) => s !== spare);
-        void spare.connection.then((c) => c.close('idle spare')).catch(() => undefined);
-      }
+    if (this.sessions.size === 0 && this.spare && this.spare.since < cutoff) {
+      const spare = this.takeSpare()!;
+      void spare.connection.then((c) => c.close('idle spare')).catch(() => undefined);
+    }
     for (const [caller, s] of this.sessions) {
       if (s.router.size > 0 || s.lastUsed >= cutoff) continue;
       this.close(caller, s, 'idle');
