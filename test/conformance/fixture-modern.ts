@@ -34,6 +34,7 @@ import {
 import * as z from 'zod/v4';
 import {
   COMPLETIONS,
+  completionValues,
   getPrompt,
   isLocal,
   PROMPTS,
@@ -366,12 +367,12 @@ function registerEverything(server: McpServer): void {
     server.registerResource(name, uri, { description, mimeType }, async (u) => read(u));
   for (const { name, uriTemplate, description, mimeType } of RESOURCE_TEMPLATES) {
     const variable = /\{(\w+)\}/.exec(uriTemplate)?.[1] ?? 'id';
-    const candidates = COMPLETIONS[`resource:${uriTemplate}:${variable}`] ?? [];
+    const key = `resource:${uriTemplate}:${variable}`;
     server.registerResource(
       name,
       new ResourceTemplate(uriTemplate, {
         list: undefined,
-        complete: { [variable]: (value) => candidates.filter((c) => c.startsWith(value)) },
+        complete: { [variable]: (value) => completionValues(key, value) },
       }),
       { description, mimeType },
       async (u) => read(u),
@@ -381,11 +382,11 @@ function registerEverything(server: McpServer): void {
     const args = prompt.arguments ?? [];
     const shape = Object.fromEntries(
       args.map((a) => {
-        const candidates = COMPLETIONS[`prompt:${prompt.name}:${a.name}`];
+        const key = `prompt:${prompt.name}:${a.name}`;
         const field = z.string().describe(a.description ?? a.name);
         return [
           a.name,
-          candidates ? completable(field, (value) => candidates.filter((c) => c.startsWith(value))) : field,
+          COMPLETIONS[key] ? completable(field, (value) => completionValues(key, value)) : field,
         ];
       }),
     );

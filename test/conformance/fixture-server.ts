@@ -37,7 +37,6 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   CompleteRequestSchema,
-  type CompleteResult,
   CreateMessageResultSchema,
   type ElicitRequestFormParams,
   ElicitResultSchema,
@@ -181,7 +180,8 @@ export function createFixtureServer(): Server {
       ref.type === 'ref/prompt'
         ? `prompt:${ref.name}:${argument.name}`
         : `resource:${ref.uri}:${argument.name}`;
-    return complete(COMPLETIONS[key] ?? [], argument.value);
+    const values = completionValues(key, argument.value);
+    return { completion: { values, total: values.length, hasMore: false } };
   });
 
   return server;
@@ -655,9 +655,9 @@ export const COMPLETIONS: Record<string, string[]> = {
   'resource:test://template/{id}/data:id': ['1', '2', '3', '123'],
 };
 
-function complete(candidates: string[], prefix: string): CompleteResult {
-  const values = candidates.filter((value) => value.startsWith(prefix));
-  return { completion: { values, total: values.length, hasMore: false } };
+/** The completions of `key` (`prompt:<name>:<arg>` or `resource:<template>:<variable>`) starting with `prefix`. */
+export function completionValues(key: string, prefix: string): string[] {
+  return (COMPLETIONS[key] ?? []).filter((value) => value.startsWith(prefix));
 }
 
 // ---------------------------------------------------------------------------------------------
