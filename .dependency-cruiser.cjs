@@ -62,6 +62,14 @@ module.exports = {
       to: {},
     },
     {
+      name: 'console-is-browser-code',
+      comment:
+        'console/ runs in the browser and talks to the gateway over HTTP only: it imports no server module',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { dependencyTypes: ['local'], pathNot: '^console/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
@@ -73,6 +81,6 @@ module.exports = {
     exclude: { path: '^(node_modules|templates/builtin|workspace|\\.data)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js', '.json'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.mjs', '.js', '.json'] },
   },
 };

@@ -13,6 +13,7 @@ import { randomIds } from '../kernel/ids.ts';
 import { authPlugin } from './auth/auth.plugin.ts';
 import { resourceMetadataRoutes } from './auth/resource-metadata.ts';
 import { browserGuardPlugin } from './browser-guard.ts';
+import { consoleRoutes } from './console/console.routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { edgeInputPlugin } from './edge-input.plugin.ts';
 import { handleHttpError, notFoundHandler, redactedUrl } from './error-mapping.ts';
@@ -30,6 +31,7 @@ import { serverDetailsRoutes } from './routes/server-details.routes.ts';
 import { serverRuntimeRoutes } from './routes/server-runtime.routes.ts';
 import { serversRoutes } from './routes/servers.routes.ts';
 import { serversHealthRoutes } from './routes/servers-health.routes.ts';
+import { systemRoutes } from './routes/system.routes.ts';
 import { templatesRoutes } from './routes/templates.routes.ts';
 import { toolCallsRoutes } from './routes/tool-calls.routes.ts';
 import { toolPaths, toolsRoutes } from './routes/tools.routes.ts';
@@ -188,6 +190,7 @@ export async function buildApp(deps: GatewayDeps) {
   });
 
   await app.register(healthRoutes(deps));
+  if (deps.console) await app.register(consoleRoutes({ ...deps.console, version: deps.version }));
   if (deps.resourceMetadata) await app.register(resourceMetadataRoutes(deps.resourceMetadata));
   await app.register(accessRoutes(deps.access), { prefix: '/api/v1' });
   await app.register(serversRoutes(deps), { prefix: '/api/v1' });
@@ -197,6 +200,7 @@ export async function buildApp(deps: GatewayDeps) {
   await app.register(eventsRoutes(deps), { prefix: '/api/v1' });
   await app.register(eventsLiveRoutes(deps, liveFeeds), { prefix: '/api/v1' });
   await app.register(projectionsRoutes(deps), { prefix: '/api/v1' });
+  if (deps.system) await app.register(systemRoutes(deps.system), { prefix: '/api/v1' });
   await app.register(toolCallsRoutes(deps), { prefix: '/api/v1' });
   await app.register(toolsetsRoutes(deps), { prefix: '/api/v1' });
   if (deps.templates) {

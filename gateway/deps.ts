@@ -14,9 +14,11 @@ import type { TemplateService } from '../templates/service.ts';
 import type { GatewayAuth } from './auth/auth.plugin.ts';
 import type { ResourceMetadataOptions } from './auth/resource-metadata.ts';
 import type { BrowserGuardOptions } from './browser-guard.ts';
+import type { ConsoleOptions } from './console/console.routes.ts';
 import type { CatalogSource } from './mcp/catalog-source.ts';
 import type { McpEndpoints } from './mcp/mcp.routes.ts';
 import type { AccessRoutesDeps, ProjectionsPort, ServerCommandsPort } from './ports.ts';
+import type { SystemRoutesDeps } from './routes/system.routes.ts';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -26,6 +28,10 @@ export interface GatewayDeps {
   access: AccessRoutesDeps;
   /** Host and Origin checks on every route. */
   browserGuard: BrowserGuardOptions;
+  /** The web console at /console (its sign-in settings); absent: no console. */
+  console?: Omit<ConsoleOptions, 'version'> | undefined;
+  /** Version, configuration (redacted) and the bus's state, for operators (/api/v1/system, /api/v1/bus). */
+  system?: SystemRoutesDeps | undefined;
   /** Protected Resource Metadata, when an OpenID issuer is configured. */
   resourceMetadata?: ResourceMetadataOptions | undefined;
   bodyLimit: number;

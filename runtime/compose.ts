@@ -23,6 +23,7 @@ import { postgresDataKeys } from '../event-store/personal-data/postgres-data-key
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
+import type { ConsoleOptions } from '../gateway/console/console.routes.ts';
 import { countServerCommands } from '../gateway/metrics/commands.metrics.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
 import { systemClock } from '../kernel/clock.ts';
@@ -48,6 +49,7 @@ import { registerDiscoveryEvents } from '../sagas/discovery/events.ts';
 import { type AccessParts, startAccess } from './access-role.ts';
 import { startAudit } from './audit-role.ts';
 import { type Config, VERSION } from './config.ts';
+import { configReport } from './config-report.ts';
 import { deploymentUseCases } from './deployments-role.ts';
 import { buildMcp, remoteUpstreams, startRunnerRole, startSagas } from './mcp-role.ts';
 import { startMetrics } from './metrics-role.ts';
@@ -282,6 +284,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
         },
         access: access.routes,
         resourceMetadata: access.resourceMetadata,
+        console: consoleSignIn(config),
+        system: {
+          report: () => ({
+            version: VERSION,
+            mode: config.mode,
+            roles: [...roles],
+            config: configReport(config),
+          }),
+          bus: { info: () => bus.info(), deadLetters: () => bus.deadLetters() },
+        },
         browserGuard: { allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
         bodyLimit: config.bodyLimit,
         timeouts: config.timeouts,
@@ -319,6 +331,21 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
     await stop();
     throw e;
   }
+}
+
+/** The console signs in with an API key, and through the first OpenID issuer when it has a client there. */
+function consoleSignIn(config: Config): { oidc?: ConsoleOptions['oidc'] } {
+  const issuer = config.auth.oidc[0];
+  const client = config.auth.console;
+  if (!issuer || !client) return {};
+  return {
+    oidc: {
+      issuer: issuer.issuer,
+      clientId: client.clientId,
+      scopes: client.scopes,
+      ...(issuer.audience[0] && !issuer.audience[0].endsWith('*') && { resource: issuer.audience[0] }),
+    },
+  };
 }
 
 async function check(f: () => Promise<unknown>): Promise<{ ok: boolean; detail?: string }> {

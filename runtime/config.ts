@@ -179,6 +179,16 @@ export const configSchema = z.object({
   SWITCHYARD_OIDC_SCOPE_CLAIM: z.string().max(200).optional(),
   /** Several issuers: a JSON array of {issuer, audience, jwksUri, tokenTypes, tenant, tenantClaim, roles, defaultRoles, scopeClaim}. */
   SWITCHYARD_OIDC_ISSUERS: z.string().optional(),
+  /** The web console's OAuth client at the (first) OpenID issuer: a public client (authorization code + PKCE). */
+  SWITCHYARD_CONSOLE_CLIENT_ID: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'printable ASCII without spaces')
+    .optional(),
+  /** Scopes the console asks for when it signs in through the OpenID issuer. */
+  SWITCHYARD_CONSOLE_SCOPES: z
+    .string()
+    .regex(/^[\x21-\x7e ]{1,500}$/)
+    .default('openid mcp:read mcp:execute mcp:write mcp:manage'),
   /**
    * Where HTTP/SSE upstreams may be: loopback (default: yes when embedded, no in distributed mode),
    * and CIDRs, addresses or host names (`*.corp.example`) that are otherwise refused as private,
@@ -278,6 +288,8 @@ export interface AuthConfig {
   /** No trailing slash. */
   publicUrl: string;
   oidc: OidcIssuerConfig[];
+  /** How the web console signs in through the OpenID issuer; undefined: with an API key only. */
+  console: { clientId: string; scopes: string } | undefined;
   failuresPerMinute: number;
   maxStalenessMs: number;
 }
@@ -433,6 +445,9 @@ function authConfig(c: Parsed): AuthConfig {
     adminKey: c.SWITCHYARD_ADMIN_KEY,
     publicUrl,
     oidc: oidcIssuers(c, publicUrl),
+    console: c.SWITCHYARD_CONSOLE_CLIENT_ID
+      ? { clientId: c.SWITCHYARD_CONSOLE_CLIENT_ID, scopes: c.SWITCHYARD_CONSOLE_SCOPES }
+      : undefined,
     failuresPerMinute: c.SWITCHYARD_AUTH_FAILURES_PER_MINUTE,
     maxStalenessMs: c.SWITCHYARD_ACCESS_MAX_STALENESS_MS,
   };

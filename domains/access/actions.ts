@@ -122,6 +122,8 @@ export const ACTIONS = {
   'docs.read': a('mcp:read', 'tenant', 'read the OpenAPI document and its UI'),
   'metrics.read': a('mcp:read', 'platform', 'scrape /metrics'),
   'projection.read': a('mcp:read', 'platform', 'read projection status'),
+  'bus.read': a('mcp:read', 'platform', 'read the bus: stream, subjects, consumers, dead letters'),
+  'system.read': a('mcp:read', 'platform', "read the process's version and configuration (secrets redacted)"),
   'audit.verify': a(
     'mcp:read',
     'platform',

@@ -243,7 +243,13 @@ async function resourceFor(
   tool: string | undefined,
   serverOf: (name: string) => Promise<{ tenant: string; owner?: string } | undefined>,
 ): Promise<AccessResource> {
-  if (action === 'metrics.read' || action.startsWith('projection.') || action === 'tenant.create')
+  if (
+    action === 'metrics.read' ||
+    action.startsWith('projection.') ||
+    action === 'tenant.create' ||
+    action === 'bus.read' ||
+    action === 'system.read'
+  )
     return { kind: 'platform' };
   if (server === undefined) return { kind: 'tenant', tenant: subject.tenant };
   const s = await serverOf(server);

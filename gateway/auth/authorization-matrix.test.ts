@@ -11,7 +11,7 @@ import type { System } from '../../runtime/compose.ts';
 import { until } from '../../test/e2e/program.ts';
 import { client, startMemorySystem } from '../../test/systems.ts';
 import { authPlugin, type GatewayAuth } from './auth.plugin.ts';
-import { ROUTE_ACTIONS } from './route-actions.ts';
+import { PUBLIC_ROUTES, ROUTE_ACTIONS } from './route-actions.ts';
 
 const EVERYTHING = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
@@ -499,6 +499,18 @@ describe('authorization matrix', () => {
         if (want !== 'allow') expect(res.status, `${who} ${method} ${path}: ${res.text}`).toBe(STATUS[want]);
       }
       expect(outcomes.map((o) => o.replace(/\(\d+\)$/, ''))).toEqual(wanted);
+    });
+  }
+
+  // The public rows: the console's page, code and sign-in settings carry no data — every caller,
+  // anonymous included, gets them (what the console then shows comes from the routes above).
+  for (const route of [...PUBLIC_ROUTES].filter((r) => r.startsWith('GET /console'))) {
+    it(`${route} (public)`, async () => {
+      const path = route.split(' ')[1]!.replace(':file', 'console.js');
+      for (const who of WHO) {
+        const res = await client(system, who === 'anonymous' ? '' : keys[who])(path);
+        expect(res.status, `${who} GET ${path}`).toBe(200);
+      }
     });
   }
 

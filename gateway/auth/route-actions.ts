@@ -68,6 +68,7 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'POST /api/v1/servers/:id/tools/:tool/approve': r('tool.approve', 'server'),
   'POST /api/v1/servers/:name/tools/:tool': r('tool.call', 'use-case'),
   'GET /api/v1/tool-calls': r('toolcall.read', 'tenant'),
+  'GET /api/v1/tool-calls/stats': r('toolcall.read', 'tenant'),
   'GET /api/v1/tool-calls/:id': r('toolcall.read', 'tenant'),
   'GET /api/v1/events': r('events.read', 'tenant'),
   'GET /api/v1/events/stream': r('events.read', 'tenant'),
@@ -106,6 +107,8 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'GET /metrics': r('metrics.read', 'platform'),
   'GET /openapi.json': r('docs.read', 'tenant'),
   'GET /api/v1/projections': r('projection.read', 'platform'),
+  'GET /api/v1/bus': r('bus.read', 'platform'),
+  'GET /api/v1/system': r('system.read', 'platform'),
   'GET /api/v1/audit/verify': r('audit.verify', 'platform'),
   'GET /api/v1/audit/checkpoints': r('audit.verify', 'platform'),
   'GET /api/v1/audit/servers/:name': r('audit.read', 'platform'),
@@ -154,7 +157,7 @@ export const ROUTE_ACTIONS: Readonly<Record<string, RouteRule>> = {
   'GET /api/v1/authz/explain': r('authz.explain', 'use-case'),
 };
 
-/** Open to anyone: liveness, readiness, and the resource metadata a client needs to find the issuer. */
+/** Open to anyone: liveness, readiness, the resource metadata a client needs to find the issuer, the console's code. */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /health',
   'GET /ready',
@@ -162,6 +165,11 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   'GET /.well-known/oauth-protected-resource/mcp',
   'GET /.well-known/oauth-protected-resource/servers/:name/mcp',
   'GET /.well-known/oauth-protected-resource/platform/mcp',
+  // the web console's page, code and sign-in settings: no data (that comes from the API, signed in)
+  'GET /console',
+  'GET /console/',
+  'GET /console/config.json',
+  'GET /console/assets/:file',
 ]);
 
 /** Swagger UI's own routes (its page, assets, the document it shows) read the docs. */

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { Authorizer } from '../../domains/access/index.ts';
 import type { RecordedEvent } from '../../kernel/envelope.ts';
 import { AppError } from '../../kernel/errors.ts';
+import type { EventStore } from '../../kernel/event-store.port.ts';
 import type { Principal } from '../../kernel/principal.ts';
 import { credentialOf, type GatewayAuth } from '../auth/auth.plugin.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -26,12 +27,20 @@ const LIVE_DESCRIPTION =
 
 /**
  * Where a feed starts: Last-Event-ID (what EventSource sends when it reconnects) wins over `after`,
- * so that a reconnect with the page's original URL resumes where it broke off.
+ * so that a reconnect with the page's original URL resumes where it broke off; without either, the
+ * start of the log or (`from=now`) its head as the feed opens.
  */
-function startOf(request: FastifyRequest, after: bigint | undefined): bigint {
+async function startOf(
+  request: FastifyRequest,
+  q: { after?: bigint | undefined; from?: 'start' | 'now' },
+  store: Pick<EventStore, 'headPosition'>,
+): Promise<bigint> {
   const header = request.headers['last-event-id'];
   const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value === '') return after ?? 0n;
+  if (value === undefined || value === '') {
+    if (q.after !== undefined) return q.after;
+    return q.from === 'now' ? store.headPosition() : 0n;
+  }
   const parsed = positionString.safeParse(value.trim());
   if (!parsed.success) {
     throw new AppError(
@@ -121,7 +130,7 @@ export function eventsLiveRoutes(
       async (request, reply) => {
         const q = request.query;
         checkFilter(q);
-        const after = startOf(request, q.after);
+        const after = await startOf(request, q, deps.store);
         const headers: Record<string, string | number | string[]> = {};
         for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
         reply.hijack();
@@ -151,12 +160,17 @@ export function eventsLiveRoutes(
         return reply.status(426).header('upgrade', 'websocket').type('application/problem+json').send(body);
       },
       wsHandler: (socket: WebSocket, request) => {
-        const q = request.query as EventsFilter;
+        const q = request.query as EventsFilter & { from?: 'start' | 'now' };
+        const refuse = (e: unknown) =>
+          socket.close(1008, e instanceof Error ? e.message.slice(0, 120) : 'bad request');
         try {
           checkFilter(q);
-          void run(request, q, startOf(request, q.after), wsSink(socket));
+          startOf(request, q, deps.store).then(
+            (after) => void run(request, q, after, wsSink(socket)),
+            refuse,
+          );
         } catch (e) {
-          socket.close(1008, e instanceof Error ? e.message.slice(0, 120) : 'bad request');
+          refuse(e);
         }
       },
     });

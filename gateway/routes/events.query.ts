@@ -43,6 +43,12 @@ export const eventsQuery = eventsFilter
  */
 export const liveEventsQuery = eventsFilter
   .extend({
+    from: z
+      .enum(['start', 'now'])
+      .default('start')
+      .describe(
+        'Where a feed without a cursor (`after`, Last-Event-ID) starts: the beginning of the log, or its head now (only what is appended from then on)',
+      ),
     access_token: z
       .string()
       .max(8192)

@@ -8,6 +8,7 @@ import {
   type ListToolCallsOptions,
   listToolCalls,
 } from '../../projections/tool-calls/tool-calls.queries.ts';
+import { windowStats } from '../../projections/tool-stats/index.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { tenantScopeOf } from '../request-context.ts';
 import { problemResponses } from './shared.ts';
@@ -112,6 +113,30 @@ export function toolCallsRoutes(deps: Pick<GatewayDeps, 'readDb'>): FastifyPlugi
           cursor: q.cursor,
         });
       },
+    );
+
+    app.get(
+      '/tool-calls/stats',
+      {
+        schema: {
+          tags: ['tool-calls'],
+          summary: 'Tool-call statistics of a time window: per server, and the slowest tools',
+          description:
+            'Calls started at or after `since` (default: an hour ago): per server, finished calls, errors (failed, abandoned, or isError results), error rate, running, mean, p50 and p95 duration (ms); and the `tools` slowest tools by p95. Of the caller’s tenant’s calls (every tenant’s for administrators).',
+          querystring: z
+            .object({
+              since: instant.optional().describe('Only calls started at or after (default: an hour ago)'),
+              tools: z.coerce.number().int().min(0).max(100).default(10).describe('How many slowest tools'),
+            })
+            .strict(),
+        },
+      },
+      async (request) =>
+        windowStats(deps.readDb, {
+          ...tenantScopeOf(request.principal),
+          since: request.query.since ?? new Date(Date.now() - 3600_000),
+          tools: request.query.tools,
+        }),
     );
 
     app.get(

@@ -1,2 +1,2 @@
-export type { ServerStats, ToolStats } from './tool-stats.queries.ts';
-export { NO_STATS, serverStats } from './tool-stats.queries.ts';
+export type { ServerStats, ToolStats, WindowStats } from './tool-stats.queries.ts';
+export { NO_STATS, serverStats, windowStats } from './tool-stats.queries.ts';

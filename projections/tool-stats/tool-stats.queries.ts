@@ -109,3 +109,47 @@ function toStats(r: StatsRow): ToolStats {
 function ms(v: string | number | null): number | null {
   return v === null ? null : Math.round(Number(v) * 1000) / 1000;
 }
+
+/** Stats of every server, and of every tool of every server, over the calls started since a moment. */
+export interface WindowStats {
+  since: string;
+  servers: Array<ToolStats & { serverId: string; serverName: string }>;
+  /** Slowest first (p95), at most `tools` of them. */
+  tools: Array<ToolStats & { serverId: string; serverName: string; tool: string }>;
+}
+
+/**
+ * The calls of a time window, per server and per tool, in one query: what an overview shows
+ * (calls, errors, p95 of each server; the slowest tools). Bounded by the window, through the
+ * `tool_calls_started` index — not by the size of the log.
+ */
+export async function windowStats(
+  db: Kysely<ReadModelTables>,
+  options: TenantScope & { since: Date; tools: number },
+): Promise<WindowStats> {
+  const tenant = options.tenant !== undefined ? sql`AND tenant = ${options.tenant}` : sql``;
+  const { rows } = await sql<StatsRow & { server_id: string; server_name: string }>`
+    SELECT server_id, max(server_name) AS server_name, tool,
+           grouping(tool) = 1 AS whole,
+           count(*) FILTER (WHERE status <> 'running') AS calls,
+           count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
+           count(*) FILTER (WHERE status = 'running') AS running,
+           avg(duration_ms) AS avg,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+           max(started_at) AS last_used_at
+      FROM tool_calls
+     WHERE started_at >= ${options.since} ${tenant}
+     GROUP BY GROUPING SETS ((server_id, tool), (server_id))`.execute(db);
+  const named = (r: (typeof rows)[number]) => ({ serverId: r.server_id, serverName: r.server_name });
+  const servers = rows
+    .filter((r) => r.whole)
+    .map((r) => ({ ...named(r), ...toStats(r) }))
+    .sort((a, b) => b.calls - a.calls);
+  const tools = rows
+    .filter((r) => !r.whole)
+    .map((r) => ({ ...named(r), tool: r.tool ?? '', ...toStats(r) }))
+    .sort((a, b) => (b.p95Ms ?? -1) - (a.p95Ms ?? -1))
+    .slice(0, options.tools);
+  return { since: options.since.toISOString(), servers, tools };
+}

@@ -1,0 +1,139 @@
+/** An answer of the API that is not a success: its status and, when the API said so, its stable code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  /** A text route outside /api/v1 (`/metrics`), with the same credential. */
+  text(url: string): Promise<string>;
+  send<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  /**
+   * Follows a Server-Sent Events route until `signal` aborts; `onOpen` once the API accepted it,
+   * `onEvent` for each event.
+   */
+  stream(
+    path: string,
+    onEvent: (event: StreamEvent) => void,
+    signal: AbortSignal,
+    onOpen?: () => void,
+  ): Promise<void>;
+}
+
+export interface StreamEvent {
+  id: string | undefined;
+  event: string;
+  data: string;
+}
+
+/** Problem details (RFC 7807) of the gateway: title/detail and a stable `code`. */
+async function errorOf(res: Response): Promise<ApiError> {
+  let code: string | undefined;
+  let message = `${res.status} ${res.statusText}`;
+  try {
+    const body = (await res.json()) as {
+      code?: string;
+      detail?: string;
+      title?: string;
+      message?: string;
+      errors?: Array<{ path?: string; message?: string }>;
+    };
+    code = body.code;
+    message = body.detail ?? body.message ?? body.title ?? message;
+    const details = (body.errors ?? []).map((e) => [e.path, e.message].filter(Boolean).join(': '));
+    if (details.length > 0) message = `${message} (${details.slice(0, 5).join('; ')})`;
+  } catch {
+    // not JSON: the status line says it
+  }
+  return new ApiError(res.status, code, message);
+}
+
+/**
+ * The REST API with the signed-in principal's credential: every action of the console is the same
+ * call a script would make. A 401 signs the console out (the key was revoked, the token expired).
+ */
+export function createApi(credential: string, onUnauthenticated: () => void): Api {
+  const headers = (extra: Record<string, string> = {}) => ({
+    authorization: `Bearer ${credential}`,
+    accept: 'application/json',
+    ...extra,
+  });
+  async function answer<T>(res: Response): Promise<T> {
+    if (res.status === 401) onUnauthenticated();
+    if (!res.ok) throw await errorOf(res);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+  return {
+    async get<T>(path: string) {
+      return answer<T>(await fetch(`/api/v1${path}`, { headers: headers() }));
+    },
+    async text(url: string) {
+      const res = await fetch(url, { headers: headers({ accept: 'text/plain' }) });
+      if (res.status === 401) onUnauthenticated();
+      if (!res.ok) throw await errorOf(res);
+      return res.text();
+    },
+    async send<T>(method: string, path: string, body?: unknown) {
+      return answer<T>(
+        await fetch(`/api/v1${path}`, {
+          method,
+          headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        }),
+      );
+    },
+    async stream(path, onEvent, signal, onOpen) {
+      const res = await fetch(`/api/v1${path}`, {
+        headers: headers({ accept: 'text/event-stream' }),
+        signal,
+      });
+      if (res.status === 401) onUnauthenticated();
+      if (!res.ok || !res.body) throw await errorOf(res);
+      onOpen?.();
+      // The feed's last message says why it ended; a refusal (the credential no longer allows it) is final.
+      await readEvents(res.body, (e) => {
+        if (e.event === 'end') {
+          const reason = (JSON.parse(e.data) as { reason?: string }).reason;
+          if (reason === 'unauthorized')
+            throw new ApiError(403, 'EVENTS.UNAUTHORIZED', 'the feed was closed: no longer allowed');
+        }
+        onEvent(e);
+      });
+    },
+  };
+}
+
+/** Splits a text/event-stream body into events (fetch, not EventSource: it sends the credential). */
+async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (e: StreamEvent) => void) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      let id: string | undefined;
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('id:')) id = line.slice(3).trim();
+        else if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length > 0) onEvent({ id, event, data: data.join('\n') });
+    }
+  }
+}

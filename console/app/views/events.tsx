@@ -1,0 +1,3 @@
+import './events.css';
+
+export { Events } from './events/page.tsx';

@@ -1,0 +1,200 @@
+import { useResource } from '../../hooks.ts';
+import { href } from '../../router.ts';
+import { Badge, Json, Loaded, ms, percent, Table, Time } from '../../ui.tsx';
+
+const of = (server: string, what: string) => `/servers/${encodeURIComponent(server)}/${what}`;
+
+export function ResourcesTab(props: { server: string }) {
+  const r = useResource<{
+    resources: Array<{ uri: string; name: string; mimeType?: string; description?: string }>;
+  }>(of(props.server, 'resources'));
+  return (
+    <Loaded resource={r}>
+      {(d) => (
+        <Table caption="Resources" head={['name', 'uri', 'type', 'description']} empty="No resource.">
+          {d.resources.map((x) => (
+            <tr key={x.uri}>
+              <td>{x.name}</td>
+              <td>
+                <code>{x.uri}</code>
+              </td>
+              <td>{x.mimeType ?? '—'}</td>
+              <td>{x.description ?? ''}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Loaded>
+  );
+}
+
+export function PromptsTab(props: { server: string }) {
+  const r = useResource<{
+    prompts: Array<{
+      name: string;
+      title?: string;
+      description?: string;
+      arguments?: Array<{ name: string; required?: boolean }>;
+    }>;
+  }>(of(props.server, 'prompts'));
+  return (
+    <Loaded resource={r}>
+      {(d) => (
+        <Table caption="Prompts" head={['name', 'arguments', 'description']} empty="No prompt.">
+          {d.prompts.map((p) => (
+            <tr key={p.name}>
+              <td>{p.title ? `${p.title} (${p.name})` : p.name}</td>
+              <td>{(p.arguments ?? []).map((a) => `${a.name}${a.required ? '*' : ''}`).join(', ') || '—'}</td>
+              <td>{p.description ?? ''}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Loaded>
+  );
+}
+
+interface Stats {
+  calls: number;
+  errors: number;
+  errorRate: number | null;
+  running: number;
+  avgMs: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  lastUsedAt: string | null;
+}
+
+export function StatsTab(props: { server: string }) {
+  const day = useResource<Stats>(
+    `${of(props.server, 'stats')}?since=${new Date(Date.now() - 86400_000).toISOString()}`,
+  );
+  const all = useResource<Stats & { tools: Array<Stats & { tool: string }> }>(
+    of(props.server, 'stats'),
+    10000,
+  );
+  return (
+    <Loaded resource={all}>
+      {(s) => (
+        <>
+          <dl class="stats">
+            <div>
+              <dt>calls</dt>
+              <dd>{s.calls}</dd>
+            </div>
+            <div>
+              <dt>calls (24 h)</dt>
+              <dd>{day.data?.calls ?? '—'}</dd>
+            </div>
+            <div>
+              <dt>error rate</dt>
+              <dd>{percent(s.errorRate)}</dd>
+            </div>
+            <div>
+              <dt>mean</dt>
+              <dd>{ms(s.avgMs)}</dd>
+            </div>
+            <div>
+              <dt>p50</dt>
+              <dd>{ms(s.p50Ms)}</dd>
+            </div>
+            <div>
+              <dt>p95</dt>
+              <dd>{ms(s.p95Ms)}</dd>
+            </div>
+            <div>
+              <dt>running</dt>
+              <dd>{s.running}</dd>
+            </div>
+          </dl>
+          <p>
+            Last used: <Time at={s.lastUsedAt} /> ·{' '}
+            <a href={`${href('calls')}?server=${encodeURIComponent(props.server)}`}>its calls</a>
+          </p>
+          <Table
+            caption="Per tool"
+            head={['tool', 'calls', 'errors', 'mean', 'p50', 'p95', 'last used']}
+            empty="No call yet."
+          >
+            {s.tools.map((t) => (
+              <tr key={t.tool}>
+                <td>{t.tool}</td>
+                <td class="num">{t.calls}</td>
+                <td class="num">{percent(t.errorRate)}</td>
+                <td class="num">{ms(t.avgMs)}</td>
+                <td class="num">{ms(t.p50Ms)}</td>
+                <td class="num">{ms(t.p95Ms)}</td>
+                <td>
+                  <Time at={t.lastUsedAt} />
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+export function HistoryTab(props: { server: string }) {
+  const r = useResource<{
+    items: Array<{ revision: string; type: string; recordedAt: string; actor: string; data: unknown }>;
+  }>(`${of(props.server, 'history')}?limit=100`);
+  return (
+    <Loaded resource={r}>
+      {(d) => (
+        <Table caption="Configuration history" head={['rev', 'change', 'when', 'who', 'what']}>
+          {d.items.map((e) => (
+            <tr key={e.revision}>
+              <td class="num">{e.revision}</td>
+              <td>{e.type}</td>
+              <td>
+                <Time at={e.recordedAt} />
+              </td>
+              <td>
+                <code>{e.actor}</code>
+              </td>
+              <td>
+                <details>
+                  <summary>data</summary>
+                  <Json value={e.data} />
+                </details>
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Loaded>
+  );
+}
+
+export function DeploymentsTab(props: { server: string }) {
+  const r = useResource<{
+    items: Array<{ id: string; status: string; createdAt?: string; source?: unknown }>;
+  }>(`/deployments?server=${encodeURIComponent(props.server)}`);
+  return (
+    <Loaded resource={r}>
+      {(d) => (
+        <Table
+          caption="Deployments"
+          head={['deployment', 'status', 'when']}
+          empty="Not deployed through Switchyard."
+        >
+          {d.items.map((x) => (
+            <tr key={x.id}>
+              <td>
+                <code>{x.id}</code>
+              </td>
+              <td>
+                <Badge state={x.status} />
+              </td>
+              <td>
+                <Time at={x.createdAt} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </Loaded>
+  );
+}

@@ -1,0 +1,163 @@
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_KEY } from '../access.ts';
+import { adminFetch, embeddedProgramEnv, type Program, startProgram, waitForHttp } from '../e2e/program.ts';
+import { chromiumAvailable, expectAccessible, launchChromium, signIn, watchFailures } from './browser.ts';
+
+const EVERYTHING = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+);
+/** The screenshots in docs/console.md: taken by this test, of the program as it runs. */
+const SHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
+
+/**
+ * The web console in a real browser (Debian's Chromium, driven by playwright-core) against the real
+ * embedded program: what an operator does, end to end, with an accessibility check on every view.
+ */
+describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 120_000 }, () => {
+  let program: Program;
+  let base: string;
+  let dataDir: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let failures: { errors: string[] };
+
+  beforeAll(async () => {
+    const setup = await embeddedProgramEnv('console');
+    ({ base, dataDir } = setup);
+    program = startProgram(['start'], setup.env);
+    await waitForHttp(`${base}/health`, program);
+    browser = await launchChromium();
+    // axe-core is injected as a script, which the console's policy (script-src 'self') would refuse.
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, bypassCSP: true });
+    page = await context.newPage();
+    failures = watchFailures(page);
+    page.on('dialog', (d) => void d.accept());
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await program?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** A view rendered: its heading, no error box, no page error; accessible; photographed. */
+  async function view(name: string, heading: string | RegExp) {
+    await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await page.waitForLoadState('networkidle').catch(() => undefined);
+    expect(await page.getByRole('alert').count(), `${name}: an error shown`).toBe(0);
+    expect(failures.errors, name).toEqual([]);
+    await expectAccessible(page, name);
+    await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: false });
+  }
+
+  it('serves its page with a policy that allows no inline or foreign script', async () => {
+    const res = await fetch(`${base}/console`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(await res.text()).not.toMatch(/<script>[^<]/);
+  });
+
+  it('asks for a credential first, and refuses a wrong one', async () => {
+    await page.goto(`${base}/console`);
+    await view('sign-in', 'Switchyard console');
+    await page.getByLabel('API key').fill('sy_nope000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+  });
+
+  it('signs in with an API key and shows the overview', async () => {
+    await signIn(page, base, TEST_ADMIN_KEY);
+    await page
+      .getByText('Every enabled server is healthy.')
+      .or(page.getByText('No server registered yet.'))
+      .waitFor();
+    await view('overview', 'Overview');
+  });
+
+  it('registers a server from the form drawn from the API schema, and sees it turn healthy', async () => {
+    await page.getByRole('link', { name: 'Servers', exact: true }).click();
+    await view('servers-empty', 'Servers');
+    await page.getByRole('button', { name: 'Register a server' }).click();
+    const form = page.getByRole('form', { name: 'Register a server' });
+    await form.getByLabel('name', { exact: false }).first().fill('everything');
+    await form.getByLabel('type').selectOption('stdio');
+    await form.getByLabel('command').fill(process.execPath);
+    await form.getByLabel('args').fill(`${EVERYTHING}\nstdio`);
+    await form.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'everything', level: 1 }).waitFor();
+    await page
+      .getByText(/^\W*HEALTHY$/)
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Try echo' }).waitFor({ timeout: 30_000 });
+    await view('server', 'everything');
+  });
+
+  it('calls a tool from the console and finds the call in the audited log, with its events', async () => {
+    await page.getByRole('button', { name: 'Try echo' }).click();
+    const form = page.getByRole('form', { name: 'Call echo' });
+    await form.getByLabel('message').fill('hello from the console');
+    await form.getByRole('button', { name: 'Call echo' }).click();
+    await page.getByText('hello from the console').first().waitFor();
+    await page.getByRole('link', { name: 'this call in the log' }).click();
+    await page.getByText('ToolCallSucceeded').first().waitFor({ timeout: 30_000 });
+    await page.getByText('ToolCallStarted').first().waitFor();
+    await view('call', 'echo on everything');
+
+    await page.getByRole('link', { name: 'Tool calls', exact: true }).click();
+    await page.getByRole('cell', { name: 'echo' }).first().waitFor({ timeout: 30_000 });
+    await view('calls', 'Tool calls');
+  });
+
+  it('renders every other view, accessible, and the server page sections', async () => {
+    for (const [name, hash, heading] of [
+      ['server-instances', '#/servers/everything?tab=instances', 'everything'],
+      ['server-logs', '#/servers/everything?tab=logs', 'everything'],
+      ['server-stats', '#/servers/everything?tab=stats', 'everything'],
+      ['events', '#/events', 'Events'],
+      ['templates', '#/templates', 'Templates'],
+      ['access', '#/access', 'Access'],
+      ['system', '#/system', 'System'],
+      ['overview-live', '#/overview', 'Overview'],
+    ] as const) {
+      await page.goto(`${base}/console/${hash}`);
+      await view(name, heading);
+    }
+    await page.getByRole('button', { name: 'Dark theme' }).click();
+    await view('overview-dark', 'Overview');
+    await page.getByRole('button', { name: 'Light theme' }).click();
+  });
+
+  it('a revoked key: its console session is refused at its next request', async () => {
+    const admin = (path: string, body: unknown) =>
+      adminFetch(`${base}/api/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<Record<string, string>>);
+    const operator = await admin('/principals', { name: 'night-operator', roles: ['manager'] });
+    const issued = await admin('/api-keys', { name: 'night-operator laptop', principalId: operator.id });
+
+    const theirs = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const theirPage = await theirs.newPage();
+    await signIn(theirPage, base, issued.key!);
+
+    await page.goto(`${base}/console/#/access?tab=keys`);
+    await page.getByRole('button', { name: `Revoke key ${issued.keyId}` }).click();
+    await page
+      .getByRole('button', { name: `Revoke key ${issued.keyId}` })
+      .waitFor({ state: 'detached', timeout: 30_000 });
+
+    await theirPage.getByRole('link', { name: 'Servers', exact: true }).click();
+    await theirPage.getByText(/no longer accepted/).waitFor({ timeout: 30_000 });
+    await theirPage.getByLabel('API key').waitFor();
+    await theirs.close();
+  });
+});
