@@ -13,6 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { anatomyBench } from './anatomy.bench.ts';
 import { appendBench } from './append.bench.ts';
 import { auditBench } from './audit.bench.ts';
+import { consoleBench } from './console.bench.ts';
 import { createContext, currentLoad, machineInfo } from './context.ts';
 import { deployBench } from './deploy.bench.ts';
 import { closeServerLog } from './fixtures.ts';
@@ -40,6 +41,7 @@ const benchmarks: Array<{ name: string; run: typeof appendBench; optIn?: boolean
   { name: 'anatomy', run: anatomyBench, optIn: true },
   { name: 'history', run: historyBench, optIn: true },
   { name: 'audit', run: auditBench, optIn: true },
+  { name: 'console', run: consoleBench, optIn: true },
 ];
 
 function parseArgs(argv: string[]): { quick: boolean; json: string | undefined; filters: string[] } {

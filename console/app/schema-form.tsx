@@ -41,6 +41,13 @@ const tagOf = (variant: JsonSchema, key: string) => {
   return String(p.const ?? p.enum![0]);
 };
 
+/** An anyOf of objects told apart by which property they require (`{project}`, `{npm, version}`). */
+function requiredKeys(variants: JsonSchema[]): string[] | undefined {
+  const keys = variants.map((v) => v.required?.[0]);
+  if (keys.some((k) => k === undefined) || new Set(keys).size !== keys.length) return undefined;
+  return keys as string[];
+}
+
 const isScalarType = (t: string | undefined) =>
   t === 'string' || t === 'number' || t === 'integer' || t === 'boolean';
 
@@ -147,37 +154,68 @@ function Labelled(props: FieldProps & { hint?: string; children: (id: string) =>
   );
 }
 
+function VariantSelect(props: {
+  name: string;
+  value: string;
+  options: string[];
+  onChange: (v: string) => void;
+}) {
+  const id = useId();
+  return (
+    <div class="field">
+      <label for={id}>{props.name}</label>
+      <select id={id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 function VariantField(props: FieldProps & { variants: JsonSchema[] }) {
   const { variants, value, onChange, name } = props;
-  const key = discriminator(variants);
   const obj = (value && typeof value === 'object' ? value : {}) as Obj;
-  if (!key) return <JsonField {...props} />;
-  const current = variants.find((v) => tagOf(v, key) === obj[key]) ?? variants[0]!;
-  const rest = { ...current, properties: { ...current.properties } };
-  delete rest.properties[key];
+  const key = discriminator(variants);
+  if (key) {
+    const current = variants.find((v) => tagOf(v, key) === obj[key]) ?? variants[0]!;
+    const rest = { ...current, properties: { ...current.properties } };
+    delete rest.properties[key];
+    return (
+      <fieldset>
+        <legend>{props.schema.title ?? name}</legend>
+        <VariantSelect
+          name={key}
+          value={tagOf(current, key)}
+          options={variants.map((v) => tagOf(v, key))}
+          onChange={(tag) => onChange({ [key]: tag })}
+        />
+        <ObjectFields
+          schema={rest}
+          value={obj}
+          onChange={(v) => onChange({ ...(v as Obj), [key]: tagOf(current, key) })}
+        />
+      </fieldset>
+    );
+  }
+  const keys = requiredKeys(variants);
+  if (!keys) return <JsonField {...props} />;
+  const index = Math.max(
+    0,
+    keys.findIndex((k) => k in obj),
+  );
   return (
     <fieldset>
       <legend>{props.schema.title ?? name}</legend>
-      <Labelled {...props} name={key} schema={{ title: key }} required>
-        {(id) => (
-          <select
-            id={id}
-            value={tagOf(current, key)}
-            onChange={(e) => onChange({ [key]: e.currentTarget.value })}
-          >
-            {variants.map((v) => (
-              <option key={tagOf(v, key)} value={tagOf(v, key)}>
-                {tagOf(v, key)}
-              </option>
-            ))}
-          </select>
-        )}
-      </Labelled>
-      <ObjectFields
-        schema={rest}
-        value={obj}
-        onChange={(v) => onChange({ ...(v as Obj), [key]: tagOf(current, key) })}
+      <VariantSelect
+        name={`${name}: kind`}
+        value={keys[index]!}
+        options={keys}
+        onChange={(k) => onChange({ [k]: undefined })}
       />
+      <ObjectFields schema={variants[index]!} value={obj} onChange={(v) => onChange(v)} />
     </fieldset>
   );
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { packageFile } from '../../kernel/package-files.ts';
 
 /** One file of the console as the gateway serves it. */
 export interface ConsoleAsset {
   body: Buffer;
+  /** The same bytes gzipped once at build, for browsers that accept it. */
+  gzipped: Buffer;
   type: string;
   etag: string;
 }
@@ -41,7 +44,7 @@ export async function bundleConsole(): Promise<Map<string, ConsoleAsset>> {
     const ext = name.slice(name.lastIndexOf('.'));
     const body = Buffer.from(file.contents);
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    assets.set(name, { body, type: TYPES[ext] ?? 'application/octet-stream', etag });
+    assets.set(name, { body, gzipped: gzipSync(body), type: TYPES[ext] ?? 'application/octet-stream', etag });
   }
   return assets;
 }

@@ -51,8 +51,11 @@ function securityHeaders(reply: FastifyReply, connect: string[]) {
 }
 
 function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: ConsoleAsset) {
-  reply.header('etag', asset.etag).header('cache-control', 'no-cache');
+  reply.header('etag', asset.etag).header('cache-control', 'no-cache').header('vary', 'accept-encoding');
   if (request.headers['if-none-match'] === asset.etag) return reply.status(304).send();
+  if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+    return reply.type(asset.type).header('content-encoding', 'gzip').send(asset.gzipped);
+  }
   return reply.type(asset.type).send(asset.body);
 }
 

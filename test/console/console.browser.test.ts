@@ -64,6 +64,18 @@ describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 
     expect(await res.text()).not.toMatch(/<script>[^<]/);
   });
 
+  it('sends its code gzipped, with an ETag a browser revalidates', async () => {
+    const page = await fetch(`${base}/console`).then((r) => r.text());
+    const script = /src="([^"]+\.js)"/.exec(page)![1]!;
+    const res = await fetch(`${base}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const again = await fetch(`${base}${script}`, { headers: { 'if-none-match': res.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${base}/console/assets/nothing.js`)).status).toBe(404);
+  });
+
   it('asks for a credential first, and refuses a wrong one', async () => {
     await page.goto(`${base}/console`);
     await view('sign-in', 'Switchyard console');
@@ -133,6 +145,37 @@ describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 
     await page.getByRole('button', { name: 'Dark theme' }).click();
     await view('overview-dark', 'Overview');
     await page.getByRole('button', { name: 'Light theme' }).click();
+  });
+
+  it('a reader sees what a reader may: no write actions offered, refusals said in words', async () => {
+    const created = await adminFetch(`${base}/api/v1/principals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'auditor', roles: ['reader'] }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+    const key = await adminFetch(`${base}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'auditor key', principalId: created.id }),
+    }).then((r) => r.json() as Promise<{ key: string }>);
+    const theirs = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const theirPage = await theirs.newPage();
+    const theirFailures = watchFailures(theirPage);
+    await signIn(theirPage, base, key.key);
+    await theirPage.goto(`${base}/console/#/servers`);
+    await theirPage.getByRole('link', { name: 'everything' }).waitFor();
+    expect(await theirPage.getByRole('button', { name: 'Register a server' }).count()).toBe(0);
+    await theirPage.goto(`${base}/console/#/servers/everything`);
+    await theirPage.getByRole('heading', { name: 'everything', level: 1 }).waitFor();
+    expect(await theirPage.getByRole('button', { name: 'Remove' }).count()).toBe(0);
+    expect(await theirPage.getByRole('button', { name: 'Try echo' }).count()).toBe(0);
+    await theirPage.goto(`${base}/console/#/system`);
+    await theirPage
+      .getByText(/not allowed|administrators/i)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    expect(theirFailures.errors).toEqual([]);
+    await theirs.close();
   });
 
   it('a revoked key: its console session is refused at its next request', async () => {

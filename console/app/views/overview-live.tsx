@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { LineChart } from '../chart.tsx';
-import { useEventStream } from '../hooks.ts';
+import { type StreamState, useEventStream } from '../hooks.ts';
 import { Card, ErrorBox, percent } from '../ui.tsx';
 
 const WINDOW_S = 120;
@@ -32,16 +32,28 @@ function advance(b: Buckets, now: number): Buckets {
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
+/** What changes the health card: a check's verdict, a server coming, going, switched on or off. */
+const SERVER_CHANGES = 'ServerHealthChanged,ServerRegistered,ServerEnabled,ServerDisabled,ServerRemoved';
+
+export interface LiveOverview {
+  buckets: Buckets;
+  feed: StreamState;
+}
+
 /**
- * Calls per second and errors, live: the outcomes of tool calls as they are appended to the log
- * (the event feed, from the log's head when the page opened), in one-second buckets.
+ * The overview's one feed of the log, from its head when the page opened: tool-call outcomes count
+ * into one-second buckets; a failed call and a change of a server's health tell the cards that show
+ * them to read again (the cards also refresh on a timer, in case the feed is down).
  */
-export function LiveCalls() {
+export function useLiveOverview(on: { serverChanged: () => void; callFailed: () => void }): LiveOverview {
   const [buckets, setBuckets] = useState(() => empty(Math.floor(Date.now() / 1000)));
-  const feed = useEventStream(`/events/stream?type=${OUTCOMES}&from=now`, (e) => {
+  const feed = useEventStream(`/events/stream?type=${OUTCOMES},${SERVER_CHANGES}&from=now`, (e) => {
     if (e.event !== 'message') return;
     const event = JSON.parse(e.data) as { type: string; data: { isError?: boolean } };
+    // The read models follow the log within moments: read them again a little after the event.
+    if (!OUTCOMES.includes(event.type)) return void setTimeout(on.serverChanged, 500);
     const failed = event.type !== 'ToolCallSucceeded' || event.data.isError === true;
+    if (event.type === 'ToolCallFailed') setTimeout(on.callFailed, 500);
     setBuckets((b) => {
       const next = advance(b, Math.floor(Date.now() / 1000));
       next.calls[WINDOW_S - 1]! += 1;
@@ -53,6 +65,12 @@ export function LiveCalls() {
     const timer = setInterval(() => setBuckets((b) => advance(b, Math.floor(Date.now() / 1000))), 1000);
     return () => clearInterval(timer);
   }, []);
+  return { buckets, feed };
+}
+
+/** Calls per second and errors over the last two minutes, as the feed counted them. */
+export function LiveCalls(props: LiveOverview) {
+  const { buckets, feed } = props;
   const times = buckets.calls.map((_, i) => buckets.end - WINDOW_S + 1 + i);
   const last10 = sum(buckets.calls.slice(-10)) / 10;
   const lastMinute = sum(buckets.calls.slice(-60));

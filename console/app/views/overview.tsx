@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useSession } from '../context.ts';
-import { useResource } from '../hooks.ts';
+import { type Resource, useResource } from '../hooks.ts';
 import { href } from '../router.ts';
 import { Badge, Card, ErrorBox, Loaded, ms, PageHeader, percent, Table, Time } from '../ui.tsx';
-import { LiveCalls } from './overview-live.tsx';
+import { LiveCalls, useLiveOverview } from './overview-live.tsx';
 
 export interface HealthSummary {
   total: number;
@@ -41,8 +41,8 @@ export interface WindowStats {
   }>;
 }
 
-function ServersHealth() {
-  const health = useResource<HealthSummary>('/health/servers', 5000);
+function ServersHealth(props: { health: Resource<HealthSummary> }) {
+  const { health } = props;
   return (
     <Card title="Servers by health">
       <Loaded resource={health}>
@@ -204,8 +204,8 @@ interface ToolCallRow {
   error: { code: string; message: string } | null;
 }
 
-function RecentFailures() {
-  const failed = useResource<{ items: ToolCallRow[] }>('/tool-calls?status=failed&limit=8', 10000);
+function RecentFailures(props: { failed: Resource<{ items: ToolCallRow[] }> }) {
+  const { failed } = props;
   return (
     <Card title="Recent failures">
       <Loaded resource={failed}>
@@ -233,15 +233,18 @@ function RecentFailures() {
 
 /** What an operator paged at night looks at first: health, traffic, failures, lag. */
 export function Overview() {
+  const health = useResource<HealthSummary>('/health/servers', 15000);
+  const failed = useResource<{ items: ToolCallRow[] }>('/tool-calls?status=failed&limit=8', 30000);
+  const live = useLiveOverview({ serverChanged: health.reload, callFailed: failed.reload });
   return (
     <>
       <PageHeader title="Overview" />
       <div class="grid">
-        <ServersHealth />
+        <ServersHealth health={health} />
         <Lag />
-        <LiveCalls />
+        <LiveCalls {...live} />
         <SlowestTools />
-        <RecentFailures />
+        <RecentFailures failed={failed} />
       </div>
     </>
   );

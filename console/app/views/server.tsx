@@ -5,7 +5,8 @@ import { useRequestSchema } from '../openapi.ts';
 import { href, navigate, useRoute } from '../router.ts';
 import { ObjectFields } from '../schema-form.tsx';
 import { Badge, Card, ErrorBox, Json, Loaded, PageHeader, Tabs, Time } from '../ui.tsx';
-import { DeploymentsTab, HistoryTab, PromptsTab, ResourcesTab, StatsTab } from './server/details.tsx';
+import { DeployForm, DeploymentsTab } from './server/deploy.tsx';
+import { HistoryTab, PromptsTab, ResourcesTab, StatsTab } from './server/details.tsx';
 import { InstancesTab, LogsTab } from './server/runtime.tsx';
 import { ToolsTab } from './server/tools.tsx';
 import type { ServerRow } from './servers.tsx';
@@ -61,7 +62,12 @@ function EditForm(props: { server: Server; onDone: () => void }) {
   );
 }
 
-function ServerActions(props: { server: Server; reload: () => void; onEdit: () => void }) {
+function ServerActions(props: {
+  server: Server;
+  reload: () => void;
+  onEdit: () => void;
+  onDeploy: () => void;
+}) {
   const { api, me } = useSession();
   const id = encodeURIComponent(props.server.id);
   const act = useAction(async (what: 'enable' | 'disable' | 'refresh' | 'remove') => {
@@ -91,9 +97,11 @@ function ServerActions(props: { server: Server; reload: () => void; onEdit: () =
       <button type="button" class="secondary" disabled={act.pending} onClick={() => act.start('refresh')}>
         Refresh capabilities
       </button>
-      <a class="button-link" href={`${href('templates')}?deploy=${encodeURIComponent(props.server.name)}`}>
-        Deploy…
-      </a>
+      {holds(me, 'mcp:manage') && (
+        <button type="button" class="secondary" onClick={props.onDeploy}>
+          Deploy…
+        </button>
+      )}
       <button
         type="button"
         class="danger"
@@ -138,13 +146,19 @@ export function ServerPage(props: { name: string }) {
   const route = useRoute();
   const server = useResource<Server>(`/servers/${encodeURIComponent(props.name)}`, 3000);
   const [editing, setEditing] = useState(false);
+  const [deploying, setDeploying] = useState(false);
   const tab = route.query.get('tab') ?? 'tools';
   return (
     <Loaded resource={server}>
       {(s) => (
         <>
           <PageHeader title={s.name}>
-            <ServerActions server={s} reload={server.reload} onEdit={() => setEditing(true)} />
+            <ServerActions
+              server={s}
+              reload={server.reload}
+              onEdit={() => setEditing(true)}
+              onDeploy={() => setDeploying(true)}
+            />
           </PageHeader>
           <p class="server-summary">
             {s.enabled ? <Badge state={s.health?.status ?? 'UNCHECKED'} /> : <Badge state="DISABLED" />}{' '}
@@ -160,6 +174,15 @@ export function ServerPage(props: { name: string }) {
               onDone={() => {
                 setEditing(false);
                 server.reload();
+              }}
+            />
+          )}
+          {deploying && (
+            <DeployForm
+              server={s.name}
+              onDone={() => {
+                setDeploying(false);
+                navigate(`${href('servers', s.name)}?tab=deployments`);
               }}
             />
           )}

@@ -1,6 +1,6 @@
 import { useResource } from '../../hooks.ts';
 import { href } from '../../router.ts';
-import { Badge, Json, Loaded, ms, percent, Table, Time } from '../../ui.tsx';
+import { Json, Loaded, ms, percent, Table, Time } from '../../ui.tsx';
 
 const of = (server: string, what: string) => `/servers/${encodeURIComponent(server)}/${what}`;
 
@@ -159,37 +159,6 @@ export function HistoryTab(props: { server: string }) {
                   <summary>data</summary>
                   <Json value={e.data} />
                 </details>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      )}
-    </Loaded>
-  );
-}
-
-export function DeploymentsTab(props: { server: string }) {
-  const r = useResource<{
-    items: Array<{ id: string; status: string; createdAt?: string; source?: unknown }>;
-  }>(`/deployments?server=${encodeURIComponent(props.server)}`);
-  return (
-    <Loaded resource={r}>
-      {(d) => (
-        <Table
-          caption="Deployments"
-          head={['deployment', 'status', 'when']}
-          empty="Not deployed through Switchyard."
-        >
-          {d.items.map((x) => (
-            <tr key={x.id}>
-              <td>
-                <code>{x.id}</code>
-              </td>
-              <td>
-                <Badge state={x.status} />
-              </td>
-              <td>
-                <Time at={x.createdAt} />
               </td>
             </tr>
           ))}
