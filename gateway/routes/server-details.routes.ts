@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getServerCatalog } from '../../projections/catalog/catalog.queries.ts';
 import { serverHistory } from '../../projections/servers/server-history.ts';
-import { serverStats } from '../../projections/tool-stats/tool-stats.queries.ts';
+import { serverSeries, serverStats } from '../../projections/tool-stats/tool-stats.queries.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { tenantScopeOf } from '../request-context.ts';
 import { serverOf } from './server-lookup.ts';
@@ -146,18 +146,30 @@ export function serverDetailsRoutes(
           tags: ['servers'],
           summary: "A server's tool-call statistics, whole and per tool",
           description:
-            'From the tool-call log: finished calls, errors (failed, abandoned, or isError results) and error rate, calls running, mean, p50 and p95 duration (ms), last use. Of the caller’s tenant’s calls (every tenant’s for administrators). `since` bounds it to a window.',
+            'From the tool-call log: finished calls, errors (failed, abandoned, or isError results) and error rate, calls running, mean, p50 and p95 duration (ms), last use. Of the caller’s tenant’s calls (every tenant’s for administrators). `since` bounds it to a window. `series=hour|minute` adds the calls over time (buckets with calls only).',
           params: idParams,
-          querystring: z.object({ since: instant.optional().describe('Only calls started at or after') }),
+          querystring: z
+            .object({
+              since: instant
+                .optional()
+                .describe('Only calls started at or after (with `series`: default a day ago)'),
+              series: z
+                .enum(['hour', 'minute'])
+                .optional()
+                .describe('Also the calls over time: per hour or minute since `since`, with errors and p95'),
+            })
+            .strict(),
         },
       },
       async (request) => {
         const server = await serverOf(deps, request, request.params.id);
-        const stats = await serverStats(deps.readDb, server.id, {
-          ...tenantScopeOf(request.principal),
-          since: request.query.since,
-        });
-        return { serverId: server.id, name: server.name, ...stats };
+        const scope = tenantScopeOf(request.principal);
+        const { since, series } = request.query;
+        const stats = await serverStats(deps.readDb, server.id, { ...scope, since });
+        if (!series) return { serverId: server.id, name: server.name, ...stats };
+        const from = since ?? new Date(Date.now() - 86_400_000);
+        const points = await serverSeries(deps.readDb, server.id, { ...scope, since: from, bucket: series });
+        return { serverId: server.id, name: server.name, ...stats, series: points };
       },
     );
   };

@@ -71,6 +71,18 @@ describe('operator views: /system, /bus, /tool-calls/stats, /events/stream?from=
     expect((await admin()('/api/v1/tool-calls/stats?tools=1000')).status).toBe(400);
   });
 
+  it("draws a server's calls over time: per hour, with errors and p95", async () => {
+    const r = await until(async () => {
+      const res = await admin()('/api/v1/servers/everything/stats?series=hour');
+      const body = res.json as { series?: Array<{ at: string; calls: number; p95Ms: number | null }> };
+      return body.series && body.series.reduce((n, p) => n + p.calls, 0) >= 2 ? body : undefined;
+    }, 30_000);
+    const point = r.series!.at(-1)!;
+    expect(new Date(point.at).getUTCMinutes()).toBe(0);
+    expect(point.p95Ms).not.toBeNull();
+    expect((await admin()('/api/v1/servers/everything/stats?series=day')).status).toBe(400);
+  });
+
   it('a feed with from=now starts at the head: what was appended before does not come', async () => {
     const stop = new AbortController();
     const res = await fetch(`${system.url}/api/v1/events/stream?category=toolcall&from=now`, {

@@ -153,3 +153,45 @@ export async function windowStats(
     .slice(0, options.tools);
   return { since: options.since.toISOString(), servers, tools };
 }
+
+/** One bucket of a server's calls over time. */
+export interface StatsPoint {
+  /** Start of the bucket. */
+  at: string;
+  calls: number;
+  errors: number;
+  p95Ms: number | null;
+}
+
+/**
+ * A server's calls per hour (or minute) since a moment: what a chart of its traffic, errors and
+ * latency over time is drawn from. Empty buckets are left out (the reader knows the bucket width).
+ */
+export async function serverSeries(
+  db: Kysely<ReadModelTables>,
+  serverId: string,
+  options: TenantScope & { since: Date; bucket: 'hour' | 'minute' },
+): Promise<StatsPoint[]> {
+  if (!isUuid(serverId)) return [];
+  const tenant = options.tenant !== undefined ? sql`AND tenant = ${options.tenant}` : sql``;
+  const { rows } = await sql<{
+    at: Date | string;
+    calls: string | number;
+    errors: string | number;
+    p95: string | number | null;
+  }>`
+    SELECT date_trunc(${options.bucket}, started_at) AS at,
+           count(*) FILTER (WHERE status <> 'running') AS calls,
+           count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+      FROM tool_calls
+     WHERE server_id = ${serverId.toLowerCase()} AND started_at >= ${options.since} ${tenant}
+     GROUP BY 1
+     ORDER BY 1`.execute(db);
+  return rows.map((r) => ({
+    at: new Date(r.at).toISOString(),
+    calls: Number(r.calls),
+    errors: Number(r.errors),
+    p95Ms: ms(r.p95),
+  }));
+}

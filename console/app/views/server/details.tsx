@@ -1,6 +1,7 @@
+import { LineChart } from '../../chart.tsx';
 import { useResource } from '../../hooks.ts';
 import { href } from '../../router.ts';
-import { Json, Loaded, ms, percent, Table, Time } from '../../ui.tsx';
+import { Card, Json, Loaded, ms, percent, Table, Time } from '../../ui.tsx';
 
 const of = (server: string, what: string) => `/servers/${encodeURIComponent(server)}/${what}`;
 
@@ -65,14 +66,38 @@ interface Stats {
   lastUsedAt: string | null;
 }
 
+interface Point {
+  at: string;
+  calls: number;
+  errors: number;
+  p95Ms: number | null;
+}
+
+/** The last 24 hours by the hour, empty hours as zero (the API leaves them out). */
+function hourly(points: Point[]) {
+  const hour = 3600;
+  const end = Math.floor(Date.now() / 1000 / hour) * hour;
+  const times = Array.from({ length: 24 }, (_, i) => end - (23 - i) * hour);
+  const at = new Map(points.map((p) => [Math.floor(Date.parse(p.at) / 1000), p]));
+  return {
+    times,
+    calls: times.map((t) => at.get(t)?.calls ?? 0),
+    errors: times.map((t) => at.get(t)?.errors ?? 0),
+    p95: times.map((t) => at.get(t)?.p95Ms ?? 0),
+  };
+}
+
 export function StatsTab(props: { server: string }) {
-  const day = useResource<Stats>(
-    `${of(props.server, 'stats')}?since=${new Date(Date.now() - 86400_000).toISOString()}`,
+  const since = new Date(Math.floor(Date.now() / 3600_000) * 3600_000 - 23 * 3600_000).toISOString();
+  const day = useResource<Stats & { series: Point[] }>(
+    `${of(props.server, 'stats')}?series=hour&since=${encodeURIComponent(since)}`,
+    60000,
   );
   const all = useResource<Stats & { tools: Array<Stats & { tool: string }> }>(
     of(props.server, 'stats'),
     10000,
   );
+  const h = hourly(day.data?.series ?? []);
   return (
     <Loaded resource={all}>
       {(s) => (
@@ -107,6 +132,25 @@ export function StatsTab(props: { server: string }) {
               <dd>{s.running}</dd>
             </div>
           </dl>
+          <div class="grid">
+            <Card title="Calls per hour (24 h)">
+              <LineChart
+                label={`Calls and errors per hour over the last 24 hours: ${day.data?.calls ?? 0} calls, ${day.data?.errors ?? 0} errors`}
+                times={h.times}
+                series={[
+                  { label: 'calls', colorVar: '--accent', values: h.calls },
+                  { label: 'errors', colorVar: '--bad', values: h.errors },
+                ]}
+              />
+            </Card>
+            <Card title="p95 per hour (ms)">
+              <LineChart
+                label={`p95 duration per hour over the last 24 hours; over the whole day ${ms(day.data?.p95Ms)}`}
+                times={h.times}
+                series={[{ label: 'p95 ms', colorVar: '--warn', values: h.p95 }]}
+              />
+            </Card>
+          </div>
           <p>
             Last used: <Time at={s.lastUsedAt} /> ·{' '}
             <a href={`${href('calls')}?server=${encodeURIComponent(props.server)}`}>its calls</a>
