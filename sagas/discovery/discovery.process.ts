@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { serverDecider } from '../../domains/servers/decider.ts';
 import type { ServerEvent, ServerSettings } from '../../domains/servers/events.ts';
 import { type Processor, startProcessor } from '../../event-store/processor.ts';
@@ -81,6 +82,8 @@ export function createDiscoveryProcess(deps: DiscoveryProcessDeps) {
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Map<string, Promise<void>>();
   const stopping = new AbortController();
+  // Every discovery in flight listens on it (one per server registered at once: a hundred at start).
+  setMaxListeners(0, stopping.signal);
   let feed: Processor | undefined;
   let unsubscribe: (() => void) | undefined;
 
