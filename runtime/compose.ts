@@ -23,6 +23,7 @@ import { postgresDataKeys } from '../event-store/personal-data/postgres-data-key
 import { openPGlite, openPostgres, type SqlConnection } from '../event-store/postgres/connection.ts';
 import { createPostgresEventStore } from '../event-store/postgres/postgres.event-store.ts';
 import { buildApp, type GatewayApp } from '../gateway/app.ts';
+import { audienceAccepted } from '../gateway/auth/oidc.ts';
 import type { ConsoleOptions } from '../gateway/console/console.routes.ts';
 import { countServerCommands } from '../gateway/metrics/commands.metrics.ts';
 import type { ServerCommandsPort } from '../gateway/ports.ts';
@@ -333,17 +334,24 @@ export async function startSystem(config: Config, logger: Logger): Promise<Syste
   }
 }
 
-/** The console signs in with an API key, and through the first OpenID issuer when it has a client there. */
+/**
+ * The console signs in with an API key, and through the first OpenID issuer when it has a client there.
+ * It asks for the gateway's MCP resource (RFC 8707), `<public url>/mcp` — what an MCP client asks for,
+ * and what a provider knows the gateway by (docs/identity-providers.md) — when the issuer accepts it as
+ * an audience; otherwise the provider binds the audience itself (Okta's authorization server, Entra's
+ * `.default` scope) and no resource is sent.
+ */
 function consoleSignIn(config: Config): { oidc?: ConsoleOptions['oidc'] } {
   const issuer = config.auth.oidc[0];
   const client = config.auth.console;
   if (!issuer || !client) return {};
+  const resource = `${config.auth.publicUrl}/mcp`;
   return {
     oidc: {
       issuer: issuer.issuer,
       clientId: client.clientId,
       scopes: client.scopes,
-      ...(issuer.audience[0] && !issuer.audience[0].endsWith('*') && { resource: issuer.audience[0] }),
+      ...(audienceAccepted(issuer.audience, resource) && { resource }),
     },
   };
 }

@@ -120,6 +120,7 @@ export function rolesFromClaims(config: OidcIssuerConfig, claims: Record<string,
   return [...roles];
 }
 
-function audienceAccepted(accepted: readonly string[], aud: string): boolean {
+/** Whether `aud` is one of the accepted audiences (a trailing `*` accepts a prefix). */
+export function audienceAccepted(accepted: readonly string[], aud: string): boolean {
   return accepted.some((a) => a === aud || (a.endsWith('*') && aud.startsWith(a.slice(0, -1))));
 }

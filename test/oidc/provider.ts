@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 // @ts-expect-error oidc-provider ships no type declarations; the few members used are typed below.
-import { Provider } from 'oidc-provider';
+import { errors, Provider } from 'oidc-provider';
 
 /** The MCP scopes every resource server of the fixture grants when asked. */
 export const MCP_SCOPES = ['mcp:read', 'mcp:execute', 'mcp:write', 'mcp:manage'] as const;
@@ -13,6 +13,19 @@ export interface OidcProviderOptions {
   clients?: string[];
   /** Lifetime of tokens whose request names no `ttlSeconds`. Default 300. */
   defaultTtlSeconds?: number;
+  /**
+   * Public clients (a browser app: authorization code with PKCE, no secret), by client id → their
+   * redirect URIs. Their origins may call the token endpoint from a page (CORS). With any of them the
+   * provider serves its built-in login and consent pages, where any password is accepted.
+   */
+  publicClients?: Record<string, string[]>;
+  /** Who can sign in on the login page: login → claims added to their access tokens (e.g. email, groups). */
+  users?: Record<string, Record<string, unknown>>;
+  /**
+   * The resource indicators it knows, as a real provider knows the APIs registered with it; any other
+   * is refused (`invalid_target`). Default: every resource indicator is a resource server of its own.
+   */
+  resourceServers?: string[];
 }
 
 export interface TokenRequest {
@@ -53,7 +66,7 @@ type ProviderConstructor = new (issuer: string, configuration: Record<string, un
 
 interface ClientMetadata {
   client_id: string;
-  client_secret: string;
+  client_secret?: string;
   grant_types: string[];
   response_types: string[];
   redirect_uris: string[];
@@ -69,8 +82,9 @@ const DEFAULT_CLIENT = 'test-client';
 
 /**
  * Starts a real oidc-provider (v9) on 127.0.0.1 with a free port, over plain http. It issues JWT access
- * tokens through its token endpoint (client_credentials grant with an RFC 8707 `resource`), one
- * resource server per resource indicator, audience = the resource. Nothing leaves loopback.
+ * tokens through its token endpoint (client_credentials grant with an RFC 8707 `resource`, or a
+ * public client's authorization code once a user signed in), one resource server per resource
+ * indicator, audience = the resource. Nothing leaves loopback.
  */
 export async function startOidcProvider(options: OidcProviderOptions = {}): Promise<OidcProvider> {
   const defaultTtl = options.defaultTtlSeconds ?? 300;
@@ -91,6 +105,17 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     return client;
   };
   for (const clientId of options.clients ?? [DEFAULT_CLIENT]) register(clientId);
+  const publicClients = Object.entries(options.publicClients ?? {});
+  for (const [clientId, redirectUris] of publicClients) {
+    clients.set(clientId, {
+      client_id: clientId,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      token_endpoint_auth_method: 'none',
+    });
+  }
+  const users = options.users ?? {};
 
   // The token endpoint takes no custom parameters, so claims, scope and lifetime of the request in flight
   // wait here for the provider's hooks to pick up; `token()` calls run one at a time to keep that sound.
@@ -122,24 +147,44 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       adapter: adapterFor(clients),
       jwks: { keys: keys.map((k) => k.privateJwk) },
       clientDefaults: { id_token_signed_response_alg: 'RS256' },
+      findAccount: (_ctx: unknown, sub: string) =>
+        Object.hasOwn(users, sub) ? { accountId: sub, claims: () => ({ sub, ...users[sub] }) } : undefined,
+      clientBasedCORS: (_ctx: unknown, origin: string, client: { redirectUris: string[] }) =>
+        client.redirectUris.some((uri) => new URL(uri).origin === origin),
       features: {
-        devInteractions: { enabled: false },
+        devInteractions: { enabled: publicClients.length > 0 },
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,
           defaultResource: () => undefined,
           useGrantedResource: () => false,
-          getResourceServerInfo: (_ctx: unknown, resource: string) => ({
-            audience: resource,
-            scope: pending?.scope ?? MCP_SCOPES.join(' '),
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256', kid: signingKid } },
-          }),
+          getResourceServerInfo: (_ctx: unknown, resource: string) => {
+            if (options.resourceServers && !options.resourceServers.includes(resource))
+              throw new errors.InvalidTarget();
+            return {
+              audience: resource,
+              scope: pending?.scope ?? MCP_SCOPES.join(' '),
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256', kid: signingKid } },
+            };
+          },
         },
       },
-      extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) =>
-        pending && token.clientId === pending.clientId ? pending.claims : undefined,
-      ttl: { ClientCredentials: () => pending?.ttlSeconds ?? defaultTtl },
+      extraTokenClaims: (_ctx: unknown, token: { clientId?: string; accountId?: string }) =>
+        token.accountId
+          ? users[token.accountId]
+          : pending && token.clientId === pending.clientId
+            ? pending.claims
+            : undefined,
+      ttl: {
+        ClientCredentials: () => pending?.ttlSeconds ?? defaultTtl,
+        // A user's sign-in on the login page, and what it yields.
+        AccessToken: defaultTtl,
+        IdToken: defaultTtl,
+        Interaction: 600,
+        Session: 600,
+        Grant: 600,
+      },
     });
     handle = provider.callback();
   };
@@ -159,12 +204,15 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
           throw new Error(`ttlSeconds must be a whole number of seconds, at least 1 (got ${ttl})`);
         }
         const client = register(request.clientId ?? DEFAULT_CLIENT);
+        const secret = client.client_secret;
+        if (secret === undefined)
+          throw new Error(`${client.client_id} is a public client: it has no secret to ask with`);
         pending = { ...request, clientId: client.client_id };
         try {
           const body = new URLSearchParams({ grant_type: 'client_credentials', resource: request.resource });
           if (request.scope !== undefined) body.set('scope', request.scope);
           const basic = Buffer.from(
-            `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`,
+            `${encodeURIComponent(client.client_id)}:${encodeURIComponent(secret)}`,
           ).toString('base64');
           const response = await fetch(tokenEndpoint, {
             method: 'POST',
@@ -224,7 +272,10 @@ function adapterFor(clients: Map<string, ClientMetadata>) {
       async findByUserCode() {
         return undefined;
       },
-      async findByUid() {
+      // A session is found again by the uid in its cookie.
+      async findByUid(uid: string) {
+        for (const [k, payload] of store)
+          if (k.startsWith(`${model}:`) && payload.uid === uid) return payload;
         return undefined;
       },
       async consume(id: string) {

@@ -11,6 +11,7 @@ export function SignIn(props: {
 }) {
   const [key, setKey] = useState('');
   const [pending, setPending] = useState(false);
+  const [oidcError, setOidcError] = useState<Error>();
   const oidc = props.config?.oidc;
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -42,12 +43,16 @@ export function SignIn(props: {
         </form>
         {oidc && (
           <p>
-            <button type="button" class="secondary" onClick={() => void startOidcSignIn(oidc)}>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => startOidcSignIn(oidc).catch((e: Error) => setOidcError(e))}
+            >
               Sign in with {new URL(oidc.issuer).host}
             </button>
           </p>
         )}
-        <ErrorBox error={props.error} />
+        <ErrorBox error={props.error ?? oidcError} />
         <div class="sign-in-foot">
           <span class="muted">{props.config ? `version ${props.config.version}` : ''}</span>
           <ThemeToggle />
