@@ -15,6 +15,11 @@ export interface Api {
   text(url: string): Promise<string>;
   send<T>(method: 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /**
+   * A long write that reports progress (`Accept: application/x-ndjson`): `onProgress` for each step,
+   * then its result, or its refusal as an ApiError.
+   */
+  progress<T>(path: string, body: unknown, onProgress: (step: Progress) => void): Promise<T>;
+  /**
    * Follows a Server-Sent Events route until `signal` aborts; `onOpen` once the API accepted it,
    * `onEvent` for each event.
    */
@@ -24,6 +29,12 @@ export interface Api {
     signal: AbortSignal,
     onOpen?: () => void,
   ): Promise<void>;
+}
+
+export interface Progress {
+  progress: number;
+  total: number | undefined;
+  message: string | undefined;
 }
 
 export interface StreamEvent {
@@ -90,6 +101,36 @@ export function createApi(credential: string, onUnauthenticated: () => void): Ap
         }),
       );
     },
+    async progress<T>(path: string, body: unknown, onProgress: (step: Progress) => void) {
+      const res = await fetch(`/api/v1${path}`, {
+        method: 'POST',
+        headers: headers({ accept: 'application/x-ndjson', 'content-type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+      if (res.status === 401) onUnauthenticated();
+      if (!res.ok || !res.body) throw await errorOf(res);
+      let outcome: { type: string; status?: number; body?: unknown } | undefined;
+      await readLines(res.body, (line) => {
+        const message = JSON.parse(line) as {
+          type: string;
+          progress?: number;
+          total?: number;
+          message?: string;
+          status?: number;
+          body?: unknown;
+        };
+        if (message.type === 'progress') {
+          onProgress({ progress: message.progress ?? 0, total: message.total, message: message.message });
+        } else outcome = message;
+      });
+      if (outcome?.type === 'result') return outcome.body as T;
+      const problem = (outcome?.body ?? {}) as { code?: string; detail?: string; title?: string };
+      throw new ApiError(
+        outcome?.status ?? 502,
+        problem.code,
+        problem.detail ?? problem.title ?? 'the answer ended without a result',
+      );
+    },
     async stream(path, onEvent, signal, onOpen) {
       const res = await fetch(`/api/v1${path}`, {
         headers: headers({ accept: 'text/event-stream' }),
@@ -136,4 +177,24 @@ async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (e: StreamE
       if (data.length > 0) onEvent({ id, event, data: data.join('\n') });
     }
   }
+}
+
+/** Calls `onLine` with each line of a newline-delimited body (NDJSON). */
+async function readLines(body: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end = buffer.indexOf('\n');
+    while (end >= 0) {
+      const line = buffer.slice(0, end).trim();
+      buffer = buffer.slice(end + 1);
+      end = buffer.indexOf('\n');
+      if (line) onLine(line);
+    }
+  }
+  if (buffer.trim()) onLine(buffer.trim());
 }

@@ -110,3 +110,18 @@ export function useAction<A extends unknown[], T>(run: (...args: A) => Promise<T
   );
   return { ...state, start };
 }
+
+/** Removes one item of a collection (`DELETE <collection>/<id>`), then reads the list again. */
+export function useRemove(collection: string, reload: () => void) {
+  const { api } = useSession();
+  return useAction(
+    useCallback(
+      async (id: string) => {
+        await api.send('DELETE', `${collection}/${encodeURIComponent(id)}`);
+        reload();
+        return true;
+      },
+      [api, collection, reload],
+    ),
+  );
+}

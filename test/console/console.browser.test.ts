@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,13 +22,17 @@ describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 
   let program: Program;
   let base: string;
   let dataDir: string;
+  let workspace: string;
+  const destination = `console-e2e-${process.pid}-${Date.now()}`;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let failures: { errors: string[] };
 
   beforeAll(async () => {
-    const setup = await embeddedProgramEnv('console');
+    // The shipped templates on (empty: the default), so that the templates views have a catalog.
+    const setup = await embeddedProgramEnv('console', { SWITCHYARD_BUILTIN_TEMPLATES: '' });
+    workspace = setup.env.SWITCHYARD_WORKSPACE!;
     ({ base, dataDir } = setup);
     program = startProgram(['start'], setup.env);
     await waitForHttp(`${base}/health`, program);
@@ -44,6 +49,7 @@ describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 
     await browser?.close();
     await program?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (workspace) await rm(join(workspace, destination), { recursive: true, force: true });
   });
 
   /** A view rendered: its heading, no error box, no page error; accessible; photographed. */
@@ -128,14 +134,36 @@ describe.skipIf(!chromiumAvailable())('the web console in Chromium', { timeout: 
     await view('calls', 'Tool calls');
   });
 
+  it('generates a project from a template, following its progress', async () => {
+    await page.goto(`${base}/console/#/templates/cli-tool`);
+    await page.getByRole('heading', { name: /cli-tool/, level: 1 }).waitFor();
+    await page.getByLabel('Destination', { exact: true }).fill(destination);
+    await page.getByLabel('projectName (required)').fill('console-made');
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    await page.getByText('Project generated').waitFor({ timeout: 60_000 });
+    await view('template-generated', /cli-tool/);
+  });
+
   it('renders every other view, accessible, and the server page sections', async () => {
     for (const [name, hash, heading] of [
+      ['server-resources', '#/servers/everything?tab=resources', 'everything'],
+      ['server-prompts', '#/servers/everything?tab=prompts', 'everything'],
       ['server-instances', '#/servers/everything?tab=instances', 'everything'],
       ['server-logs', '#/servers/everything?tab=logs', 'everything'],
       ['server-stats', '#/servers/everything?tab=stats', 'everything'],
+      ['server-history', '#/servers/everything?tab=history', 'everything'],
+      ['server-deployments', '#/servers/everything?tab=deployments', 'everything'],
+      ['server-config', '#/servers/everything?tab=config', 'everything'],
       ['events', '#/events', 'Events'],
       ['templates', '#/templates', 'Templates'],
+      ['templates-projects', '#/templates?tab=projects', 'Templates'],
+      ['templates-sources', '#/templates?tab=sources', 'Templates'],
       ['access', '#/access', 'Access'],
+      ['access-keys', '#/access?tab=keys', 'Access'],
+      ['access-grants', '#/access?tab=grants', 'Access'],
+      ['access-policies', '#/access?tab=policies', 'Access'],
+      ['access-rate-limits', '#/access?tab=rate-limits', 'Access'],
+      ['access-explain', '#/access?tab=explain', 'Access'],
       ['system', '#/system', 'System'],
       ['overview-live', '#/overview', 'Overview'],
     ] as const) {

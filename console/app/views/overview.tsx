@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useSession } from '../context.ts';
 import { type Resource, useResource } from '../hooks.ts';
+import { metricValue } from '../metrics.ts';
 import { href } from '../router.ts';
 import { Badge, Card, ErrorBox, Loaded, ms, PageHeader, percent, Table, Time } from '../ui.tsx';
 import { LiveCalls, useLiveOverview } from './overview-live.tsx';
@@ -137,12 +138,6 @@ interface ProjectionStatus {
   lagMs: number;
   lastError: string | null;
 }
-
-/** Prometheus text: the value of a metric without labels, if present. */
-const metricValue = (text: string, name: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
-};
 
 function Lag() {
   const { api } = useSession();

@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
 import { holds, useSession } from '../context.ts';
 import { useAction, useResource } from '../hooks.ts';
-import { useRequestSchema } from '../openapi.ts';
+import { RequestForm } from '../request-form.tsx';
 import { href, navigate, useRoute } from '../router.ts';
-import { ObjectFields } from '../schema-form.tsx';
-import { Badge, Card, ErrorBox, Json, Loaded, PageHeader, Tabs, Time } from '../ui.tsx';
+import { Badge, ErrorBox, Json, Loaded, PageHeader, Tabs, Time } from '../ui.tsx';
 import { DeployForm, DeploymentsTab } from './server/deploy.tsx';
 import { HistoryTab, PromptsTab, ResourcesTab, StatsTab } from './server/details.tsx';
 import { InstancesTab, LogsTab } from './server/runtime.tsx';
@@ -27,38 +26,18 @@ const TABS: Array<[string, string]> = [
 
 /** Edit: PATCH with a form drawn from the API's schema of the update, filled with what is set now. */
 function EditForm(props: { server: Server; onDone: () => void }) {
-  const { api } = useSession();
-  const { schema, error } = useRequestSchema('PATCH', '/api/v1/servers/{id}');
-  const [value, setValue] = useState<Record<string, unknown>>({
-    description: props.server.description ?? undefined,
-    tags: props.server.tags,
-  });
-  const save = useAction((body: Record<string, unknown>) =>
-    api.send('PATCH', `/servers/${encodeURIComponent(props.server.id)}`, body),
-  );
-  if (error) return <ErrorBox error={error} />;
-  if (!schema) return <p class="muted">Loading the form…</p>;
   return (
-    <Card title={`Edit ${props.server.name}`} class="wide">
-      <form
-        aria-label={`Edit ${props.server.name}`}
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if ((await save.start(value)) !== undefined || !save.error) props.onDone();
-        }}
-      >
-        <ObjectFields schema={schema} value={value} onChange={setValue} />
-        <div class="actions">
-          <button type="submit" disabled={save.pending}>
-            Save
-          </button>
-          <button type="button" class="secondary" onClick={props.onDone}>
-            Cancel
-          </button>
-        </div>
-        <ErrorBox error={save.error} />
-      </form>
-    </Card>
+    <RequestForm
+      title={`Edit ${props.server.name}`}
+      method="PATCH"
+      schemaPath="/api/v1/servers/{id}"
+      path={`/servers/${encodeURIComponent(props.server.id)}`}
+      initial={{ description: props.server.description ?? undefined, tags: props.server.tags }}
+      submit="Save"
+      pending="Saving…"
+      onDone={props.onDone}
+      onCancel={props.onDone}
+    />
   );
 }
 

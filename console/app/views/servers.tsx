@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
 import { holds, useSession } from '../context.ts';
-import { useAction, useResource } from '../hooks.ts';
-import { useRequestSchema } from '../openapi.ts';
+import { useResource } from '../hooks.ts';
+import { RequestForm } from '../request-form.tsx';
 import { href, navigate } from '../router.ts';
-import { ObjectFields } from '../schema-form.tsx';
-import { Badge, Card, ErrorBox, Loaded, ms, PageHeader, percent, Table } from '../ui.tsx';
+import { Badge, Loaded, ms, PageHeader, percent, Table } from '../ui.tsx';
 import type { WindowStats } from './overview.tsx';
 
 export interface ServerRow {
@@ -17,40 +16,6 @@ export interface ServerRow {
   tags: string[];
   revision: string;
   health: { status: string; since: string | null; lastError: string | null; latencyMs: number | null } | null;
-}
-
-/** Register a server: a form drawn from the API's own schema of POST /api/v1/servers. */
-function RegisterForm(props: { onDone: () => void }) {
-  const { api } = useSession();
-  const { schema, error } = useRequestSchema('POST', '/api/v1/servers');
-  const [value, setValue] = useState<Record<string, unknown>>({ transport: { type: 'stdio' } });
-  const register = useAction((body: Record<string, unknown>) =>
-    api.send<{ id: string }>('POST', '/servers', body),
-  );
-  if (error) return <ErrorBox error={error} />;
-  if (!schema) return <p class="muted">Loading the form…</p>;
-  return (
-    <Card title="Register a server" class="wide">
-      <form
-        aria-label="Register a server"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await register.start(value)) navigate(href('servers', String(value.name)));
-        }}
-      >
-        <ObjectFields schema={schema} value={value} onChange={setValue} />
-        <div class="actions">
-          <button type="submit" disabled={register.pending}>
-            {register.pending ? 'Registering…' : 'Register'}
-          </button>
-          <button type="button" class="secondary" onClick={props.onDone}>
-            Cancel
-          </button>
-        </div>
-        <ErrorBox error={register.error} />
-      </form>
-    </Card>
-  );
 }
 
 export function Servers() {
@@ -68,7 +33,19 @@ export function Servers() {
           </button>
         )}
       </PageHeader>
-      {registering && <RegisterForm onDone={() => setRegistering(false)} />}
+      {registering && (
+        <RequestForm
+          title="Register a server"
+          method="POST"
+          schemaPath="/api/v1/servers"
+          path="/servers"
+          initial={{ transport: { type: 'stdio' } }}
+          submit="Register"
+          pending="Registering…"
+          onDone={(_, body) => navigate(href('servers', String(body.name)))}
+          onCancel={() => setRegistering(false)}
+        />
+      )}
       <Loaded resource={servers}>
         {(s) => (
           <Table

@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'preact/hooks';
 import { holds, useSession } from '../../context.ts';
-import { useAction, useResource } from '../../hooks.ts';
+import { useAction, useRemove, useResource } from '../../hooks.ts';
 import { Card, ErrorBox, Field, Loaded, Table, Time } from '../../ui.tsx';
 import { type Grant, type GrantResource, PERMISSIONS, type Permission, usePrincipals } from './types.ts';
 
@@ -23,19 +23,10 @@ export function resourceText(r: GrantResource): string {
 
 /** GET /grants, POST /grants, DELETE /grants/:id. */
 export function Grants() {
-  const { api, me } = useSession();
+  const { me } = useSession();
   const principals = usePrincipals();
   const grants = useResource<{ items: Grant[] }>('/grants', 15_000);
-  const remove = useAction(
-    useCallback(
-      async (id: string) => {
-        await api.send('DELETE', `/grants/${encodeURIComponent(id)}`);
-        grants.reload();
-        return true;
-      },
-      [api, grants.reload],
-    ),
-  );
+  const remove = useRemove('/grants', grants.reload);
   const subjectText = (g: Grant) =>
     g.subject.type === 'tenant' ? `everyone in ${g.subject.id}` : principals.nameOf(g.subject.id);
   return (

@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'preact/hooks';
 import { holds, useSession } from '../../context.ts';
-import { useAction, useResource } from '../../hooks.ts';
+import { useAction, useRemove, useResource } from '../../hooks.ts';
 import { Badge, Card, ErrorBox, Field, Loaded, Table, Time } from '../../ui.tsx';
 import type { Policy } from './types.ts';
 
@@ -25,19 +25,10 @@ function bodyOf(p: Policy) {
 
 /** GET /policies; POST /policies, PUT /policies/:id (a JSON editor), DELETE /policies/:id. */
 export function Policies() {
-  const { api, me } = useSession();
+  const { me } = useSession();
   const policies = useResource<{ items: Policy[] }>('/policies', 15_000);
   const [editing, setEditing] = useState<Policy>();
-  const remove = useAction(
-    useCallback(
-      async (id: string) => {
-        await api.send('DELETE', `/policies/${encodeURIComponent(id)}`);
-        policies.reload();
-        return true;
-      },
-      [api, policies.reload],
-    ),
-  );
+  const remove = useRemove('/policies', policies.reload);
   const manage = holds(me, 'mcp:manage');
   return (
     <div class="grid">

@@ -1,6 +1,5 @@
-import { useCallback } from 'preact/hooks';
 import { holds, useSession } from '../../context.ts';
-import { useAction, useResource } from '../../hooks.ts';
+import { useRemove, useResource } from '../../hooks.ts';
 import { Card, ErrorBox, Loaded, Table, Time } from '../../ui.tsx';
 import { type RateLimit, usePrincipals } from './types.ts';
 
@@ -12,19 +11,10 @@ const SCOPES: Record<RateLimit['scope'], string> = {
 
 /** GET /rate-limits (those that apply to the tenant); DELETE /rate-limits/:id. */
 export function RateLimits() {
-  const { api, me } = useSession();
+  const { me } = useSession();
   const principals = usePrincipals();
   const limits = useResource<{ items: RateLimit[] }>('/rate-limits', 15_000);
-  const remove = useAction(
-    useCallback(
-      async (id: string) => {
-        await api.send('DELETE', `/rate-limits/${encodeURIComponent(id)}`);
-        limits.reload();
-        return true;
-      },
-      [api, limits.reload],
-    ),
-  );
+  const remove = useRemove('/rate-limits', limits.reload);
   const matchText = (m: RateLimit['match']) =>
     [
       m.principal && `principal ${principals.nameOf(m.principal)}`,

@@ -1,9 +1,7 @@
-import { useState } from 'preact/hooks';
 import { holds, useSession } from '../../context.ts';
 import { useAction, useResource } from '../../hooks.ts';
-import { useRequestSchema } from '../../openapi.ts';
-import { ObjectFields } from '../../schema-form.tsx';
-import { Badge, Card, ErrorBox, Loaded, ms, Table, Time } from '../../ui.tsx';
+import { RequestForm } from '../../request-form.tsx';
+import { Badge, ErrorBox, Loaded, ms, Table, Time } from '../../ui.tsx';
 
 interface Deployment {
   id: string;
@@ -19,35 +17,18 @@ interface Deployment {
 
 /** Deploy: a form drawn from the API's schema of POST /api/v1/deployments, the server's name filled in. */
 export function DeployForm(props: { server: string; onDone: () => void }) {
-  const { api } = useSession();
-  const { schema, error } = useRequestSchema('POST', '/api/v1/deployments');
-  const [value, setValue] = useState<Record<string, unknown>>({ server: props.server });
-  const deploy = useAction((body: Record<string, unknown>) =>
-    api.send<{ id: string }>('POST', '/deployments', body),
-  );
-  if (error) return <ErrorBox error={error} />;
-  if (!schema) return <p class="muted">Loading the form…</p>;
   return (
-    <Card title={`Deploy ${props.server}`} class="wide">
-      <form
-        aria-label={`Deploy ${props.server}`}
-        onSubmit={async (e) => {
-          e.preventDefault();
-          if (await deploy.start(value)) props.onDone();
-        }}
-      >
-        <ObjectFields schema={schema} value={value} onChange={setValue} />
-        <div class="actions">
-          <button type="submit" disabled={deploy.pending}>
-            {deploy.pending ? 'Deploying…' : 'Deploy'}
-          </button>
-          <button type="button" class="secondary" onClick={props.onDone}>
-            Cancel
-          </button>
-        </div>
-        <ErrorBox error={deploy.error} />
-      </form>
-    </Card>
+    <RequestForm
+      title={`Deploy ${props.server}`}
+      method="POST"
+      schemaPath="/api/v1/deployments"
+      path="/deployments"
+      initial={{ server: props.server }}
+      submit="Deploy"
+      pending="Deploying…"
+      onDone={props.onDone}
+      onCancel={props.onDone}
+    />
   );
 }
 
@@ -104,7 +85,7 @@ export function DeploymentsTab(props: { server: string }) {
                     <button
                       type="button"
                       class="secondary"
-                      aria-label={`Roll back to the revision of deployment ${x.id}`}
+                      aria-label={`Roll back to this: the revision deployment ${x.id} put live`}
                       onClick={() => confirm('Deploy this revision again?') && act.start(x.id, 'rollback')}
                     >
                       Roll back to this

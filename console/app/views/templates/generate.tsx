@@ -1,4 +1,5 @@
 import { useCallback, useState } from 'preact/hooks';
+import type { Progress } from '../../api.ts';
 import { holds, useSession } from '../../context.ts';
 import { useAction } from '../../hooks.ts';
 import { Card, ErrorBox, Field } from '../../ui.tsx';
@@ -54,8 +55,15 @@ export function Generate(props: { template: TemplateDetail }) {
   const preview = useAction(
     useCallback((b: GenerateBody) => api.send<ProjectPreview>('POST', '/projects/preview', b), [api]),
   );
+  const [step, setStep] = useState<Progress>();
   const generate = useAction(
-    useCallback((b: GenerateBody) => api.send<GeneratedProject>('POST', '/projects', b), [api]),
+    useCallback(
+      (b: GenerateBody) => {
+        setStep(undefined);
+        return api.progress<GeneratedProject>('/projects', b, setStep);
+      },
+      [api],
+    ),
   );
   if (!holds(me, 'mcp:write')) {
     return (
@@ -113,9 +121,12 @@ export function Generate(props: { template: TemplateDetail }) {
       </form>
       <ErrorBox error={preview.error ?? generate.error} />
       {generate.pending && (
-        <p role="status" class="notice">
-          Generating: the gateway renders the template and writes the files…
-        </p>
+        <div role="status" class="notice">
+          <label>
+            {step?.message ?? 'Generating: the gateway renders the template and writes the files…'}{' '}
+            <progress value={step?.progress} max={step?.total ?? 1} />
+          </label>
+        </div>
       )}
       {generate.result ? (
         <Generation project={generate.result} />

@@ -89,7 +89,7 @@ export function Sources() {
                         type="button"
                         class="secondary"
                         disabled={sync.pending}
-                        aria-label={`Sync source ${s.name}`}
+                        aria-label={`Sync now: ${s.name}`}
                         onClick={() => void sync.start(s.name)}
                       >
                         Sync now
