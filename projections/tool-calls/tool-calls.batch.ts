@@ -6,51 +6,61 @@ import { outcomeColumns, startedRow } from './tool-calls.rows.ts';
 
 type Row = Record<string, unknown> & { id: string; revision: bigint };
 
+/** What a batch's outcomes of calls started before it set, per call: only the outcome's columns. */
+interface Move {
+  id: string;
+  columns: Record<string, unknown>;
+  revision: bigint;
+}
+
 /**
- * The tool_calls projection for many events at once: the rows the batch touches are read in one
- * query, the events folded into them in memory with exactly `apply`'s rules (a start inserts only
- * a missing row; an outcome moves an existing row only forwards in revision), and the changed rows
- * written back in one upsert. Two statements per batch however many calls it holds — a call
- * started and finished within one batch is written once — so read-model work per call shrinks as
- * load grows; a rebuild replays the log through it too.
+ * The tool_calls projection for many events at once, with exactly `apply`'s rules (a start inserts
+ * only a missing row; an outcome moves an existing row only forwards in revision), and without
+ * reading the table:
+ * - calls started in the batch are folded in memory (start, then any outcome) and written in one
+ *   upsert that replaces a row only when it is older than the folded one (a call replayed);
+ * - outcomes of calls started before the batch (the common case live: a start is committed before
+ *   the upstream sees the call, its outcome after) update only their own columns, in one UPDATE per
+ *   kind of outcome, from a JSON array of rows typed as the table's own row type
+ *   (json_populate_recordset), each guarded by the row's revision.
+ * At most four statements per batch however many calls it holds, none of them a read, so
+ * read-model work per call shrinks as load grows; a rebuild replays the log through it too.
  */
 export async function applyToolCallsBatch(
   trx: Transaction<ReadModelTables>,
   table: 'tool_calls',
   events: readonly RecordedEvent[],
 ): Promise<void> {
-  const ids = [...new Set(events.map((e) => (e.data as { callId: string }).callId))];
-  const rows = new Map<string, Row>();
-  for (const r of await trx.selectFrom(table).selectAll().where('id', 'in', ids).execute()) {
-    rows.set(r.id, { ...r, revision: BigInt(r.revision) });
-  }
-  const dirty = new Set<string>();
+  const started = new Map<string, Row>();
+  const moved = new Map<string, Move>();
   for (const event of events) {
     const e = { type: event.type, data: event.data } as ToolCallEvent;
     const id = e.data.callId;
-    const row = rows.get(id);
     if (e.type === 'ToolCallStarted') {
-      if (row) continue;
-      rows.set(id, { ...startedRow(e, event), id, revision: event.revision } as Row);
-      dirty.add(id);
+      if (!started.has(id) && !moved.has(id)) {
+        started.set(id, { ...startedRow(e, event), id, revision: event.revision } as Row);
+      }
       continue;
     }
-    if (!row || row.revision >= event.revision) continue;
-    Object.assign(row, outcomeColumns(e), { revision: event.revision, position: event.position });
-    dirty.add(id);
+    const columns = { ...outcomeColumns(e), position: event.position };
+    const row = started.get(id);
+    if (row) {
+      if (row.revision < event.revision) Object.assign(row, columns, { revision: event.revision });
+      continue;
+    }
+    const earlier = moved.get(id);
+    if (!earlier || earlier.revision < event.revision) {
+      // A later outcome of the same call (abandoned, then finished) replaces the earlier one's columns.
+      moved.set(id, { id, columns: { ...earlier?.columns, ...columns }, revision: event.revision });
+    }
   }
-  if (dirty.size === 0) return;
-  const values = [...dirty].map((id) => {
-    const r = rows.get(id)!;
-    return {
-      ...r,
-      // Read back, JSON columns are objects and dates are Dates: written as the database takes them.
-      arguments: typeof r.arguments === 'string' ? r.arguments : JSON.stringify(r.arguments),
-      error: r.error === null || typeof r.error === 'string' ? r.error : JSON.stringify(r.error),
-      revision: r.revision.toString(),
-      position: String(r.position),
-    };
-  });
+  await insertStarted(trx, table, [...started.values()]);
+  await moveOutcomes(trx, table, [...moved.values()]);
+}
+
+async function insertStarted(trx: Transaction<ReadModelTables>, table: 'tool_calls', rows: Row[]) {
+  if (rows.length === 0) return;
+  const values = rows.map((r) => ({ ...r, revision: r.revision.toString(), position: String(r.position) }));
   const columns = Object.keys(values[0]!).filter((c) => c !== 'id');
   await trx
     .insertInto(table)
@@ -58,7 +68,35 @@ export async function applyToolCallsBatch(
     .onConflict((oc) =>
       oc
         .column('id')
-        .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])) as never),
+        .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])) as never)
+        .where(sql.ref(`${table}.revision`), '<', sql.ref('excluded.revision')),
     )
     .execute();
+}
+
+async function moveOutcomes(trx: Transaction<ReadModelTables>, table: 'tool_calls', moves: Move[]) {
+  // One statement per set of columns: an abandonment leaves the result columns as they are.
+  const bySet = new Map<string, Move[]>();
+  for (const m of moves) {
+    const key = Object.keys(m.columns).sort().join(',');
+    bySet.set(key, [...(bySet.get(key) ?? []), m]);
+  }
+  for (const [key, group] of bySet) {
+    const columns = [...key.split(','), 'revision'];
+    const json = JSON.stringify(
+      group.map((m) => ({
+        ...m.columns,
+        // outcomeColumns writes the jsonb column as text (what an INSERT takes); here it is JSON itself.
+        ...(typeof m.columns.error === 'string' && { error: JSON.parse(m.columns.error) }),
+        id: m.id,
+        revision: m.revision.toString(),
+        position: String(m.columns.position),
+      })),
+    );
+    await sql`
+      UPDATE ${sql.table(table)} AS t
+         SET ${sql.join(columns.map((c) => sql`${sql.ref(c)} = v.${sql.ref(c)}`))}
+        FROM json_populate_recordset(NULL::${sql.table(table)}, ${json}::json) AS v
+       WHERE t.id = v.id AND t.revision < v.revision`.execute(trx);
+  }
 }
