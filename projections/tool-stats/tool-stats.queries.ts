@@ -47,6 +47,16 @@ export const NO_STATS: ServerStats = {
   tools: [],
 };
 
+/** The columns of a StatsRow, over whatever rows a query groups (the definitions above, in SQL). */
+const AGGREGATES = sql`
+  count(*) FILTER (WHERE status <> 'running') AS calls,
+  count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
+  count(*) FILTER (WHERE status = 'running') AS running,
+  avg(duration_ms) AS avg,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+  max(started_at) AS last_used_at`;
+
 interface StatsRow {
   tool: string | null;
   whole: boolean;
@@ -74,13 +84,7 @@ export async function serverStats(
   const { rows } = await sql<StatsRow>`
     SELECT tool,
            grouping(tool) = 1 AS whole,
-           count(*) FILTER (WHERE status <> 'running') AS calls,
-           count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
-           count(*) FILTER (WHERE status = 'running') AS running,
-           avg(duration_ms) AS avg,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
-           max(started_at) AS last_used_at
+           ${AGGREGATES}
       FROM tool_calls
      WHERE server_id = ${serverId.toLowerCase()} ${since} ${tenant}
      GROUP BY GROUPING SETS ((tool), ())
@@ -131,13 +135,7 @@ export async function windowStats(
   const { rows } = await sql<StatsRow & { server_id: string; server_name: string }>`
     SELECT server_id, max(server_name) AS server_name, tool,
            grouping(tool) = 1 AS whole,
-           count(*) FILTER (WHERE status <> 'running') AS calls,
-           count(*) FILTER (WHERE status IN ('failed', 'abandoned') OR is_error) AS errors,
-           count(*) FILTER (WHERE status = 'running') AS running,
-           avg(duration_ms) AS avg,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
-           max(started_at) AS last_used_at
+           ${AGGREGATES}
       FROM tool_calls
      WHERE started_at >= ${options.since} ${tenant}
      GROUP BY GROUPING SETS ((server_id, tool), (server_id))`.execute(db);
