@@ -49,16 +49,14 @@ export function systemRoutes(deps: SystemRoutesDeps): FastifyPluginAsyncZod {
           querystring: z.object({}).strict(),
         },
       },
-      async () => {
+      async (request) => {
         let info: BusInfo;
         try {
           info = await deps.bus.info();
         } catch (e) {
-          throw new AppError(
-            'unavailable',
-            'BUS.UNAVAILABLE',
-            `the bus did not answer: ${(e as Error).message}`,
-          );
+          // Its message may name the server it tried (a URL): logged, not answered.
+          request.log.warn({ err: e }, 'the bus did not answer /api/v1/bus');
+          throw new AppError('unavailable', 'BUS.UNAVAILABLE', 'the bus did not answer');
         }
         const parked = (await deps.bus.deadLetters()).slice(-DEAD_LETTERS_SHOWN).reverse();
         return {
