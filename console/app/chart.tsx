@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { THEME_EVENT } from './layout.tsx';
 
-export interface Series {
+interface Series {
   label: string;
   /** A CSS custom property of the theme (`--good`), so the chart follows light and dark. */
   colorVar: string;

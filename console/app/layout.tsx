@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useSession } from './context.ts';
 import { href } from './router.ts';
 
-export const SECTIONS: Array<[string, string]> = [
+const SECTIONS: Array<[string, string]> = [
   ['overview', 'Overview'],
   ['servers', 'Servers'],
   ['calls', 'Tool calls'],
@@ -24,7 +24,7 @@ export function initialTheme(): Theme {
   return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
-export function useTheme(): [Theme, () => void] {
+function useTheme(): [Theme, () => void] {
   const [theme, setTheme] = useState<Theme>(initialTheme);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;

@@ -243,7 +243,7 @@ function JsonField(props: FieldProps) {
 }
 
 /** One property of an object: the control its schema calls for. */
-export function SchemaField(props: FieldProps) {
+function SchemaField(props: FieldProps) {
   const { schema, value, onChange } = props;
   const variants = schema.oneOf ?? schema.anyOf;
   if (variants?.every((v) => typeOf(v) === 'object')) return <VariantField {...props} variants={variants} />;
