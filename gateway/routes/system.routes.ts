@@ -34,6 +34,7 @@ export function systemRoutes(deps: SystemRoutesDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ['operations'],
           summary: 'Version, mode, roles and configuration of this process (secrets redacted)',
+          querystring: z.object({}).strict(),
         },
       },
       async () => deps.report(),
