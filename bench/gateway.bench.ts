@@ -85,6 +85,10 @@ async function registerEverything(url: string): Promise<void> {
     body: JSON.stringify({
       name: 'everything',
       transport: { type: 'stdio', command: process.execPath, args: [EVERYTHING] },
+      // One upstream process for every client, as the bare proxy has: by default a client whose call
+      // would share it with another client's gets a process of its own (up to 16), which the
+      // baselines do not start.
+      settings: { clientSessions: 0 },
     }),
   });
   if (res.status !== 202) throw new Error(`register failed: ${res.status} ${await res.text()}`);

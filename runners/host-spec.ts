@@ -8,6 +8,8 @@ export const SPEC_DEFAULTS = {
   replicas: 1,
   loadBalancing: 'round-robin',
   sseClientSessions: 32,
+  /** A process each: fewer than over SSE (see CallerSessions). */
+  stdioClientSessions: 16,
   connectTimeoutMs: 10_000,
   callTimeoutMs: 60_000,
 } as const;
@@ -100,10 +102,16 @@ export function upstreamSpecFor(
     extraUrls: t.type === 'stdio' ? [] : (s.extraUrls ?? []).map((u) => withQuery(u, query)),
     loadBalancing: s.loadBalancing ?? SPEC_DEFAULTS.loadBalancing,
     weights: [...(s.weights ?? [])],
-    clientSessions: s.clientSessions ?? (t.type === 'sse' ? SPEC_DEFAULTS.sseClientSessions : 0),
+    clientSessions: s.clientSessions ?? defaultClientSessions(t.type),
     connectTimeoutMs: s.connectTimeoutMs ?? SPEC_DEFAULTS.connectTimeoutMs,
     callTimeoutMs: s.callTimeoutMs ?? SPEC_DEFAULTS.callTimeoutMs,
   };
+}
+
+/** Upstream sessions of their own for callers, unless configured: none over Streamable HTTP (not needed). */
+export function defaultClientSessions(transport: UpstreamSpec['transport']['type']): number {
+  if (transport === 'sse') return SPEC_DEFAULTS.sseClientSessions;
+  return transport === 'stdio' ? SPEC_DEFAULTS.stdioClientSessions : 0;
 }
 
 /**

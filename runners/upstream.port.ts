@@ -81,8 +81,8 @@ export interface ClientSideHandlers {
   caller?: string;
   /**
    * The caller makes this one request only (a 2026-07-28 request: it has no session). Where callers
-   * get upstream sessions of their own, it runs on the instance's shared session when that carries
-   * no other call — its messages can then only be its own — and on a session of its own otherwise.
+   * get upstream sessions of their own (stdio, HTTP+SSE), one opened for it is closed as soon as the
+   * request ends: no later request will use it, and a caller's session never serves another.
    */
   oneShot?: boolean;
   onProgress?: (progress: {

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Logger, pino } from 'pino';
+import { defaultClientSessions } from '../runners/host-spec.ts';
 import { isAlive, killGroup } from '../runners/pool/process-tree.ts';
 import type { UpstreamSpec } from '../runners/upstream.port.ts';
 
@@ -41,7 +42,7 @@ export function spec(
     loadBalancing: 'round-robin',
     weights: [],
     // As for a server that leaves it unset (host-spec.ts).
-    clientSessions: transport.type === 'sse' ? 32 : 0,
+    clientSessions: defaultClientSessions(transport.type),
     connectTimeoutMs: 20_000,
     callTimeoutMs: 20_000,
     ...overrides,

@@ -91,4 +91,10 @@ export class CallRouter {
   get size(): number {
     return this.calls.size;
   }
+
+  /** Every call in flight here is `caller`'s (true when there is none). */
+  onlyCallsOf(caller: string): boolean {
+    for (const c of this.calls.values()) if (c.handlers.caller !== caller) return false;
+    return true;
+  }
 }

@@ -24,13 +24,16 @@ type Opened = Pick<CallerSession, 'router' | 'connection'>;
  * An upstream session per caller, for transports that give a server's messages no reference to
  * the request they belong to (HTTP+SSE: one more session; stdio: one more process): what the upstream sends on a
  * caller's own session — log messages, sampling, elicitation, roots — can only be that caller's, so
- * it is delivered rather than refused when other callers' calls are in flight. Opened on a caller's
- * first call, closed after `idleMs` without one, or sooner to make room for another caller (the
- * least recently used with no call in flight); past `max` sessions all busy, the instance's shared
- * session serves (and its messages are routed only when they cannot be another caller's).
+ * it is delivered rather than refused when other callers' calls are in flight. The instance asks for
+ * one only when its shared session carries another caller's call (UpstreamInstance.attempt): a
+ * caller alone rides the shared session, so one client costs no process beyond the instance's own.
+ * Opened at that call, closed after `idleMs` without one, or sooner to make room for another caller
+ * (the least recently used with no call in flight), or as soon as its call ends for a caller that
+ * makes one request only (`done`); past `max` sessions all busy, the instance's shared session
+ * serves (and its messages are routed only when they cannot be another caller's).
  *
- * One session is kept open ahead of need (a spare, within `max`): a new caller takes it and another
- * is opened behind it, so a caller's first call does not wait for a process to start (1.3–1.7 s for
+ * A session can be kept open ahead of need (a spare, within `max`; `warm`): a new caller takes it and
+ * another is opened behind it, so a caller's first call does not wait for a process to start (1.3–1.7 s for
  * the conformance fixture under load; a 2026-07-28 request with a call in flight before it is such a
  * caller, with a deadline of 500 ms in the suite). A spare is never a session another caller used
  * (a caller's session is its own). A spare that fails or ends is not replaced until the next caller
@@ -72,7 +75,18 @@ export class CallerSessions {
     return session;
   }
 
-  /** Opens the spare if there is none and the cap has room (the instance calls it once it is up). */
+  /** Whether `caller` has a session of its own. */
+  has(caller: string): boolean {
+    return this.sessions.has(caller);
+  }
+
+  /** `caller` makes no further request: its session, once it carries no call, is closed. */
+  done(caller: string): void {
+    const session = this.sessions.get(caller);
+    if (session && session.router.size === 0) this.close(caller, session, 'its caller is done');
+  }
+
+  /** Opens the spare if there is none and the cap has room. */
   warm(): void {
     if (this.closed || this.spare || this.sessions.size >= this.max) return;
     const spare = { ...this.open(), since: Date.now() };

@@ -24,7 +24,7 @@ export interface InstanceOptions {
   index: number;
   target: InstanceTarget;
   weight: number;
-  /** stdio / sse: upstream sessions of their own for client sessions, at most (CallerSessions). */
+  /** stdio / sse: upstream sessions of their own for callers, at most (CallerSessions). */
   clientSessions: number;
   connectTimeoutMs: number;
   clock: Clock;
@@ -223,13 +223,10 @@ export class UpstreamInstance {
         'not-delivered',
       );
     }
-    // A one-shot caller takes the shared session while it carries nothing: checked and entered below
-    // with no await between, so two such calls never share it.
-    const shared = options.oneShot === true && this.router.size === 0;
     const own =
-      options.ownSession && options.caller !== undefined && !shared
-        ? this.callers?.get(options.caller)
-        : undefined;
+      options.ownSession && options.caller !== undefined ? this.sessionOf(options.caller) : undefined;
+    // The shared session is checked (sessionOf) and entered below with no await between, so two
+    // callers never both take it for free.
     const session = own ? await this.callerSession(own.connection) : connection;
     const router = own?.router ?? this.router;
     const controller = new AbortController();
@@ -276,8 +273,21 @@ export class UpstreamInstance {
     } finally {
       controller.abort(OPERATION_OVER);
       call.leave();
+      if (own && options.oneShot && options.caller !== undefined) this.callers?.done(options.caller);
       this.options.onChange();
     }
+  }
+
+  /**
+   * Where a caller's call runs (stdio, HTTP+SSE with `clientSessions`): on its own session if it has
+   * one; on the shared session while that carries no other caller's call (what the upstream sends
+   * meanwhile can then only be this caller's, and one client costs no process of its own); on a
+   * session of its own otherwise (undefined: the shared one, past the cap).
+   */
+  private sessionOf(caller: string): { router: CallRouter; connection: Promise<Connection> } | undefined {
+    const callers = this.callers;
+    if (!callers || (!callers.has(caller) && this.router.onlyCallsOf(caller))) return undefined;
+    return callers.get(caller);
   }
 
   private connectOptions(router: CallRouter): ConnectOptions {
@@ -343,7 +353,9 @@ export class UpstreamInstance {
         this.breaker.reset();
         this.log.info({ target: connection.target, restarts: this.restarts }, 'upstream instance connected');
         this.options.onConnected(connection);
-        this.callers?.warm();
+        // Over HTTP+SSE a session is cheap: one is kept ready from the start. A stdio process is
+        // not: the first is started when callers first contend (CallerSessions.get warms the next).
+        if (this.options.target.type === 'sse') this.callers?.warm();
         void connection.closed.then(() => this.lost(connection));
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);

@@ -13,6 +13,13 @@ import {
 import type { ListChanged, UpstreamSpec } from '../upstream.port.ts';
 import { createUpstreamPool, type UpstreamPool } from './pool.ts';
 
+/** A client's sampling handler answering `text`. */
+const sampler = (text: string) => async () => ({
+  model: 'm',
+  role: 'assistant' as const,
+  content: { type: 'text' as const, text },
+});
+
 /** The reference server from npm, over each transport, through the pool. */
 describe('upstream pool: server-everything over stdio', () => {
   const marker = newMarker();
@@ -138,13 +145,8 @@ describe('upstream pool: server-everything over stdio', () => {
     expect(textOf(roots)).toContain('file:///work/project');
   });
 
-  it("never hands one client's sampling request to another client's call", async () => {
-    const sampler = (text: string) => async () => ({
-      model: 'm',
-      role: 'assistant' as const,
-      content: { type: 'text' as const, text },
-    });
-    // Client a has a call in flight that could sample; client b's call asks for sampling.
+  it("gives a client a process of its own when another client's call is in flight: each sampling request reaches its caller", async () => {
+    // Client a has a call in flight on the instance's process; client b's call asks for sampling.
     const running = pool.callTool(
       everything.serverId,
       'trigger-long-running-operation',
@@ -152,15 +154,16 @@ describe('upstream pool: server-everything over stdio', () => {
       { caller: 'a', createMessage: sampler('from a') },
     );
     await new Promise((r) => setTimeout(r, 200));
-    const refused = await pool.callTool(
+    const before = await processesWith(marker);
+    const b = await pool.callTool(
       everything.serverId,
       'trigger-sampling-request',
       { prompt: 'whose?' },
       { caller: 'b', createMessage: sampler('from b') },
     );
-    expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
-    // The same client with two calls in flight: no doubt whose it is.
+    expect(textOf(b)).toContain('from b');
+    expect((await processesWith(marker)).filter((p) => !before.includes(p)).length).toBeGreaterThan(0);
+    // a's next call rides the shared process (only a's calls are on it): no doubt whose it is.
     const own = await pool.callTool(
       everything.serverId,
       'trigger-sampling-request',
@@ -200,8 +203,9 @@ describe('upstream pool: server-everything over stdio', () => {
     );
   });
 
-  it('shares one process between many concurrent callers', async () => {
+  it("shares the instance's process between concurrent calls that name no caller", async () => {
     const before = pool.status(everything.serverId)[0]!.instances[0]!.target;
+    const processes = (await processesWith(marker)).length;
     const callers = Array.from({ length: 16 }, async (_, c) => {
       const texts: string[] = [];
       for (let i = 0; i < 5; i++) {
@@ -212,7 +216,7 @@ describe('upstream pool: server-everything over stdio', () => {
     const all = (await Promise.all(callers)).flat();
     expect(all).toHaveLength(80);
     expect(new Set(all).size).toBe(80);
-    expect(await processesWith(marker)).toHaveLength(1);
+    expect(await processesWith(marker)).toHaveLength(processes);
     expect(pool.status(everything.serverId)[0]!.instances[0]!.target).toBe(before);
   });
 
@@ -337,7 +341,7 @@ describe('upstream pool: server-everything over Streamable HTTP and SSE', () => 
         content: { type: 'text' as const, text: `from ${who}` },
       };
     };
-    // Over stdio these would be refused (calls of several clients in flight, no way to tell whose).
+    // Over stdio with one process for every caller these would be refused (no way to tell whose).
     const running = pool.callTool(
       s.serverId,
       'trigger-long-running-operation',
@@ -388,5 +392,49 @@ describe('upstream pool: server-everything over Streamable HTTP and SSE', () => 
       await pool.stop(s.serverId);
       return true;
     });
+  });
+});
+
+describe('upstream pool: server-everything over stdio, one process for every caller (clientSessions 0)', () => {
+  const marker = newMarker();
+  let pool: UpstreamPool;
+  let everything: UpstreamSpec;
+
+  beforeAll(async () => {
+    pool = createUpstreamPool({ logger: silentLogger() });
+    everything = spec(everythingTransport(marker), { name: 'everything', clientSessions: 0 });
+    await pool.ensure(everything);
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it("never hands one client's sampling request to another client's call: it refuses", async () => {
+    const running = pool.callTool(
+      everything.serverId,
+      'trigger-long-running-operation',
+      { duration: 1.5, steps: 3 },
+      { caller: 'a', createMessage: sampler('from a') },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await pool.callTool(
+      everything.serverId,
+      'trigger-sampling-request',
+      { prompt: 'whose?' },
+      { caller: 'b', createMessage: sampler('from b') },
+    );
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
+    // The same client with two calls in flight: no doubt whose it is.
+    const own = await pool.callTool(
+      everything.serverId,
+      'trigger-sampling-request',
+      { prompt: 'mine' },
+      { caller: 'a', createMessage: sampler('from a') },
+    );
+    expect(textOf(own)).toContain('from a');
+    await running;
+    expect(await processesWith(marker)).toHaveLength(1);
   });
 });

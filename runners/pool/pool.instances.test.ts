@@ -124,32 +124,41 @@ describe('upstream pool: several stdio instances', () => {
       what: 'the old process to go',
     });
   });
-  it('a process per caller: a warm spare for a new caller; a one-shot call runs on the shared process while it is idle', async () => {
+  it("a process of a caller's own only when callers contend, a spare behind it, and a one-shot caller's closed after its request", async () => {
     const s = await ensure({ clientSessions: 4 });
     const pid = (caller: string, oneShot = false) =>
       pool.callTool(s.serverId, 'pid', {}, { caller, ...(oneShot && { oneShot }) }).then(textOf);
     const shared = textOf(await pool.callTool(s.serverId, 'pid', {}));
-    // The shared process and one spare run from the start.
-    await eventually(async () => (await processesWith(marker)).length === 2, { what: 'a spare process' });
-    const spare = (await processesWith(marker)).map(String).find((p) => p !== shared);
-    // A caller with a session takes the spare (already running), and another is started behind it.
-    expect(await pid('session-a')).toBe(spare);
-    expect(await pid('session-a')).toBe(spare);
-    await eventually(async () => (await processesWith(marker)).length === 3, { what: 'the next spare' });
-    // One-shot callers (2026-07-28 requests) run on the idle shared process, one after another.
-    expect([await pid('req-1', true), await pid('req-2', true)]).toEqual([shared, shared]);
-    // While a call is in flight there, a one-shot caller gets a process of its own.
+    // One caller at a time rides the instance's process: nothing else is started.
+    expect([await pid('session-a'), await pid('req-1', true), await pid('session-b')]).toEqual([
+      shared,
+      shared,
+      shared,
+    ]);
+    expect(await processesWith(marker)).toHaveLength(1);
+    // While another caller's call is in flight there, a caller gets a process of its own, and a
+    // spare is started behind it.
     const hung = new AbortController();
     const hanging = pool
-      .callTool(s.serverId, 'hang', {}, { caller: 'req-3', oneShot: true, signal: hung.signal })
+      .callTool(s.serverId, 'hang', {}, { caller: 'session-h', signal: hung.signal })
       .catch(() => undefined);
     await eventually(() => pool.status(s.serverId)[0]!.instances[0]!.inFlight === 1, {
       what: 'the hung call',
     });
-    const own = await pid('req-4', true);
-    expect([shared, spare]).not.toContain(own);
+    const own = await pid('session-a');
+    expect(own).not.toBe(shared);
+    await eventually(async () => (await processesWith(marker)).length === 3, { what: 'a spare' });
+    // The caller keeps to its process, even once the shared one is free again.
+    expect(await pid('session-a')).toBe(own);
+    // A one-shot caller (a 2026-07-28 request) takes the spare, which is closed once it is done.
+    const spare = (await processesWith(marker)).map(String).find((p) => p !== shared && p !== own)!;
+    expect(await pid('req-2', true)).toBe(spare);
+    await eventually(async () => !(await processesWith(marker)).map(String).includes(spare), {
+      what: "the one-shot caller's process to end",
+    });
     hung.abort();
     await hanging;
+    expect(await pid('session-a')).toBe(own);
   });
 });
 

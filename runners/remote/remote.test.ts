@@ -348,7 +348,7 @@ describe('remote execution over the in-process bus', () => {
     expect(await processesWith(marker)).toEqual([]);
   });
 
-  it('carries who a call is for to the runner: a one-shot caller shares the idle process, a session gets its own', async () => {
+  it('carries who a call is for, and that it makes one request only, to the runner', async () => {
     const marker = newMarker();
     const bus = createInProcessBus({ logger: silentLogger() });
     const s = spec(fixtureTransport('hang', marker), { clientSessions: 2 });
@@ -358,8 +358,26 @@ describe('remote execution over the in-process bus', () => {
       const pid = (options: { caller?: string; oneShot?: boolean }) =>
         remote.callTool(s.serverId, 'pid', {}, options).then(textOf);
       const shared = await pid({});
-      expect(await pid({ caller: 'a-request', oneShot: true })).toBe(shared);
-      expect(await pid({ caller: 'a-session' })).not.toBe(shared);
+      // Alone, a caller rides the idle shared process.
+      expect(await pid({ caller: 'a-session' })).toBe(shared);
+      const hung = new AbortController();
+      const hanging = remote
+        .callTool(s.serverId, 'hang', {}, { caller: 'h-session', signal: hung.signal })
+        .catch(() => undefined);
+      await eventually(() => runner.pool.status(s.serverId)[0]!.instances[0]!.inFlight === 1, {
+        what: 'the hung call',
+      });
+      // While another caller's call is in flight there, a caller gets a process of its own…
+      const own = await pid({ caller: 'a-session' });
+      expect(own).not.toBe(shared);
+      // …and a one-shot caller's own process ends with its request (the mark crossed the bus).
+      const oneShot = await pid({ caller: 'a-request', oneShot: true });
+      expect([shared, own]).not.toContain(oneShot);
+      await eventually(async () => !(await processesWith(marker)).map(String).includes(oneShot), {
+        what: "the one-shot caller's process to end",
+      });
+      hung.abort();
+      await hanging;
     } finally {
       await remote.close();
       await runner.stop();

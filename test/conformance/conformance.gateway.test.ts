@@ -87,22 +87,23 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     });
     await register({ name: 'fixture-http', transport: { type: 'streamable-http', url: fixture.url } });
     await register({ name: 'fixture-sse', transport: { type: 'sse', url: fixture.sseUrl } });
-    // The stdio fixture again, with a process of its own for each client session.
+    // The stdio fixture again, with one process for every caller (by default a caller whose call
+    // would share the process with another caller's gets a process of its own).
     await register({
-      name: 'fixture-stdio-sessions',
+      name: 'fixture-stdio-shared',
       transport: {
         type: 'stdio',
         command: process.execPath,
         args: ['--import', tsxLoader, fixturePath, '--stdio'],
       },
-      settings: { clientSessions: 64 },
+      settings: { clientSessions: 0 },
     });
     await discovered('fixture-stdio');
     await discovered('fixture-http');
     await discovered('fixture-sse');
     // A 2026-07-28 upstream (the SDK's v2 server): the gateway speaks that revision to it.
     await register({ name: 'fixture-modern', transport: { type: 'streamable-http', url: modern.url } });
-    await discovered('fixture-stdio-sessions');
+    await discovered('fixture-stdio-shared');
     await discovered('fixture-modern');
   }, 120_000);
 
@@ -112,7 +113,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     await modern?.close();
   });
 
-  for (const upstream of ['stdio', 'http', 'sse'] as const) {
+  for (const upstream of ['stdio', 'http', 'sse', 'stdio-shared'] as const) {
     it(`every scenario passing directly passes with a ${upstream} upstream`, {
       timeout: 150_000,
     }, async () => {
@@ -133,10 +134,11 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     });
   }
 
-  // Over Streamable HTTP an upstream's messages name their request; over HTTP+SSE each client
-  // session gets an upstream session of its own, and over stdio a process of its own when the
-  // server asks for it (settings.clientSessions). Either way they reach exactly their caller.
-  for (const upstream of ['http', 'sse', 'stdio-sessions'] as const)
+  // Over Streamable HTTP an upstream's messages name their request; over HTTP+SSE a client session
+  // whose call would share the upstream session with another client's gets one of its own, and
+  // over stdio a process of its own (settings.clientSessions, on by default). Either way they reach
+  // exactly their caller.
+  for (const upstream of ['http', 'sse', 'stdio'] as const)
     it(`every scenario passing directly passes with an ${upstream} upstream while other clients call it at the same time`, {
       timeout: 180_000,
     }, async () => {
@@ -233,7 +235,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     'fixture-stdio',
     'fixture-http',
     'fixture-sse',
-    'fixture-stdio-sessions',
+    'fixture-stdio-shared',
     'fixture-modern',
   ];
 
@@ -366,9 +368,9 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     };
     await check(`${system.url}/servers/fixture-http/mcp`, '/servers/fixture-http/mcp');
     await check(`${system.url}/servers/fixture-sse/mcp`, '/servers/fixture-sse/mcp');
-    // Over stdio with a process per caller: each 2026-07-28 request runs on the shared process
-    // while it carries no other call, and on a process of its own (a warm spare) when it does.
-    await check(`${system.url}/servers/fixture-stdio-sessions/mcp`, '/servers/fixture-stdio-sessions/mcp');
+    // Over stdio: each 2026-07-28 request runs on the shared process while it carries no other
+    // call, and on a process of its own when it does.
+    await check(`${system.url}/servers/fixture-stdio/mcp`, '/servers/fixture-stdio/mcp');
     // Over HTTP: the suite leaves several requests unanswered after their first round, and their
     // upstream calls stay open (until their idle time), so on a stdio process shared by every
     // caller a later question could be anyone's and is refused (docs/conformance.md).
