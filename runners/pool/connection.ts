@@ -92,9 +92,30 @@ function callerCapabilities(router: CallRouter, key: string | undefined): Client
   };
 }
 
+/** How often a session says that it refused a message as ambiguous (see ambiguityWarning). */
+const AMBIGUITY_WARNING_MS = 60_000;
+
+/**
+ * Says, at most once a minute per session, that a message naming no request was refused because
+ * calls of several clients were in flight on it, and what makes such messages exact: a refused
+ * sampling request is a failed call its client cannot explain.
+ */
+function ambiguityWarning(logger: Logger): (route: Route, what: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (route, what) => {
+    if (route.kind !== 'ambiguous' || Date.now() - last < AMBIGUITY_WARNING_MS) return;
+    last = Date.now();
+    logger.warn(
+      { what, callers: route.callers },
+      'refused a server message that names no request: calls of several clients were in flight on one upstream session (settings.clientSessions gives each client a session of its own)',
+    );
+  };
+}
+
 /** The call a server-initiated request goes to, or the JSON-RPC error the server gets instead. */
-function callFor(route: Route, what: string): CallContext {
+function callFor(route: Route, what: string, warn: (route: Route, what: string) => void): CallContext {
   if (route.kind === 'call') return route.call;
+  warn(route, what);
   if (route.kind === 'none') {
     throw new JsonRpcError(
       ErrorCode.MethodNotFound,
@@ -110,6 +131,7 @@ function callFor(route: Route, what: string): CallContext {
 /** A client whose server-initiated requests and notifications go to the call that caused them. */
 function routedClient(options: ConnectOptions): Client {
   const { router, logger } = options;
+  const warn = ambiguityWarning(logger);
   const client = new Client(options.clientInfo, { capabilities: options.capabilities });
   // The SDK refuses a handler for a capability the client does not declare.
   const caps = options.capabilities;
@@ -118,6 +140,7 @@ function routedClient(options: ConnectOptions): Client {
       const call = callFor(
         router.route((h) => h.createMessage !== undefined, relatedRequestKey()),
         'sampling',
+        warn,
       );
       return call.handlers.createMessage!(request.params, AbortSignal.any([extra.signal, call.signal]));
     });
@@ -127,6 +150,7 @@ function routedClient(options: ConnectOptions): Client {
       const call = callFor(
         router.route((h) => h.elicit !== undefined, relatedRequestKey()),
         'elicitation',
+        warn,
       );
       return call.handlers.elicit!(request.params, AbortSignal.any([extra.signal, call.signal]));
     });
@@ -136,6 +160,7 @@ function routedClient(options: ConnectOptions): Client {
       const call = callFor(
         router.route((h) => h.listRoots !== undefined, relatedRequestKey()),
         'roots',
+        warn,
       );
       return call.handlers.listRoots!(AbortSignal.any([extra.signal, call.signal]));
     });
@@ -143,11 +168,13 @@ function routedClient(options: ConnectOptions): Client {
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     const route = router.route((h) => h.onLog !== undefined, relatedRequestKey());
     if (route.kind === 'call') route.call.handlers.onLog?.(notification.params);
-    else
+    else {
+      warn(route, 'a log message');
       logger.debug(
         { level: notification.params.level, data: notification.params.data, route: route.kind },
         'server log',
       );
+    }
   });
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => options.onListChanged('tools'));
   client.setNotificationHandler(ResourceListChangedNotificationSchema, () =>

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../kernel/errors.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import {
+  capturingLogger,
   eventually,
   everythingTransport,
   newMarker,
@@ -397,11 +398,12 @@ describe('upstream pool: server-everything over Streamable HTTP and SSE', () => 
 
 describe('upstream pool: server-everything over stdio, one process for every caller (clientSessions 0)', () => {
   const marker = newMarker();
+  const logs = capturingLogger('warn');
   let pool: UpstreamPool;
   let everything: UpstreamSpec;
 
   beforeAll(async () => {
-    pool = createUpstreamPool({ logger: silentLogger() });
+    pool = createUpstreamPool({ logger: logs.logger });
     everything = spec(everythingTransport(marker), { name: 'everything', clientSessions: 0 });
     await pool.ensure(everything);
   });
@@ -426,6 +428,8 @@ describe('upstream pool: server-everything over stdio, one process for every cal
     );
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
+    // The operator is told, and what would make it exact.
+    expect(logs.lines().some((l) => /settings\.clientSessions/.test(l.msg as string))).toBe(true);
     // The same client with two calls in flight: no doubt whose it is.
     const own = await pool.callTool(
       everything.serverId,

@@ -231,13 +231,7 @@ describe('conformance suite through /servers/<name>/mcp', () => {
     return { done };
   }
 
-  const FIXTURES = [
-    'fixture-stdio',
-    'fixture-http',
-    'fixture-sse',
-    'fixture-stdio-shared',
-    'fixture-modern',
-  ];
+  const FIXTURES = ['fixture-stdio', 'fixture-http', 'fixture-sse', 'fixture-stdio-shared', 'fixture-modern'];
 
   /**
    * Runs `check` with one fixture the only enabled server (with more enabled every name collides
