@@ -4,11 +4,12 @@ import { CallerSessions } from './caller-sessions.ts';
 import type { Connection } from './connection.ts';
 
 /** Caller sessions over connections that only remember being closed. */
-function sessions(max: number) {
+function sessions(max: number, evictAfterMs = 0) {
   const closed: string[] = [];
   let opened = 0;
   const pool = new CallerSessions({
     max,
+    evictAfterMs,
     logger: silentLogger(),
     open: async () => {
       const name = `s${++opened}`;
@@ -38,6 +39,33 @@ describe('caller sessions', () => {
     expect(pool.get('c')).toBeDefined();
     await tick();
     expect(closed).toEqual(['s2']);
+    await pool.closeAll();
+  });
+
+  it('closes no session for another caller before it has been without a call for evictAfterMs', async () => {
+    const { pool, closed } = sessions(1, 60_000);
+    const a = pool.get('a')!;
+    a.router.enter({}, new AbortController().signal).leave();
+    // a called a moment ago: b gets none (and shares the instance's session), a keeps its own.
+    expect(pool.get('b')).toBeUndefined();
+    await tick();
+    expect(closed).toEqual([]);
+    expect(pool.has('a')).toBe(true);
+    await pool.closeAll();
+  });
+
+  it("closes a caller's session when it is done, once no call of it is in flight", async () => {
+    const { pool, closed } = sessions(2);
+    const a = pool.get('a')!;
+    const call = a.router.enter({ caller: 'a' }, new AbortController().signal);
+    pool.done('a');
+    await tick();
+    expect(closed).toEqual([]);
+    call.leave();
+    pool.done('a');
+    await tick();
+    expect(closed).toEqual(['s1']);
+    expect(pool.has('a')).toBe(false);
     await pool.closeAll();
   });
 

@@ -10,6 +10,12 @@ export interface CallerSessionsOptions {
   max?: number;
   /** A session with no call for this long is closed (default 60 s). */
   idleMs?: number;
+  /**
+   * A session is closed to make room for another caller only after this long without a call
+   * (default 10 s): callers calling steadily past the cap share the instance's session rather
+   * than close each other's processes between two calls.
+   */
+  evictAfterMs?: number;
 }
 
 interface CallerSession {
@@ -28,7 +34,7 @@ type Opened = Pick<CallerSession, 'router' | 'connection'>;
  * one only when its shared session carries another caller's call (UpstreamInstance.attempt): a
  * caller alone rides the shared session, so one client costs no process beyond the instance's own.
  * Opened at that call, closed after `idleMs` without one, or sooner to make room for another caller
- * (the least recently used with no call in flight), or as soon as its call ends for a caller that
+ * (the least recently used, with no call for `evictAfterMs`), or as soon as its call ends for a caller that
  * makes one request only (`done`); past `max` sessions all busy, the instance's shared session
  * serves (and its messages are routed only when they cannot be another caller's).
  *
@@ -43,6 +49,7 @@ export class CallerSessions {
   private readonly sessions = new Map<string, CallerSession>();
   private readonly max: number;
   private readonly idleMs: number;
+  private readonly evictAfterMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private spare: (Opened & { since: number }) | undefined;
@@ -50,6 +57,7 @@ export class CallerSessions {
   constructor(private readonly options: CallerSessionsOptions) {
     this.max = options.max ?? 32;
     this.idleMs = options.idleMs ?? 60_000;
+    this.evictAfterMs = options.evictAfterMs ?? 10_000;
     this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 30_000));
     this.sweeper.unref();
   }
@@ -138,13 +146,16 @@ export class CallerSessions {
 
   /**
    * Makes room for a new caller: the session used least recently among those with no call in
-   * flight is closed (a caller that made one request, as a 2026-07-28 client's each is, should not
-   * hold a session for a minute while callers that are calling get none).
+   * flight for `evictAfterMs` is closed (a caller that stopped calling should not hold a session
+   * for a minute while callers that are calling get none).
    */
   private evictLeastRecent(): void {
+    const cutoff = Date.now() - this.evictAfterMs;
     let oldest: [string, CallerSession] | undefined;
-    for (const entry of this.sessions)
-      if (entry[1].router.size === 0 && (!oldest || entry[1].lastUsed < oldest[1].lastUsed)) oldest = entry;
+    for (const entry of this.sessions) {
+      const idle = entry[1].router.size === 0 && entry[1].lastUsed <= cutoff;
+      if (idle && (!oldest || entry[1].lastUsed < oldest[1].lastUsed)) oldest = entry;
+    }
     if (!oldest) return;
     this.close(...oldest, 'room for another caller');
   }
