@@ -31,7 +31,7 @@ describe('runtime views on the command line', () => {
     ]);
   });
 
-  it('lists instances with their pid, uptime, restarts and last exit', () => {
+  it('lists instances with their pid, uptime, restarts, own sessions and last exit', () => {
     const out = formatInstances([
       {
         runner: 'runner-a',
@@ -43,12 +43,13 @@ describe('runtime views on the command line', () => {
         restarts: 2,
         circuit: 'closed',
         uptimeMs: 65_000,
+        callerSessions: 3,
         lastExit: { at: '2026-12-07T07:00:00.000Z', reason: 'the process exited with code 7' },
       },
     ]);
-    expect(out).toMatch(/^RUNNER +# +PID +STATE +UPTIME +RESTARTS +IN FLIGHT +LAST EXIT$/m);
+    expect(out).toMatch(/^RUNNER +# +PID +STATE +UPTIME +RESTARTS +IN FLIGHT +OWN SESSIONS +LAST EXIT$/m);
     expect(out).toMatch(
-      /^runner-a +0 +42 +healthy +1m5s +2 +1 +2026-12-07T07:00:00.000Z the process exited with code 7$/m,
+      /^runner-a +0 +42 +healthy +1m5s +2 +1 +3 +2026-12-07T07:00:00.000Z the process exited with code 7$/m,
     );
     expect(formatLogLine({ runner: 'local', pid: 42, instance: 0, seq: 1, at: 'T', line: 'hello' })).toBe(
       'T local pid 42 | hello\n',

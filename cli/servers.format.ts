@@ -62,7 +62,7 @@ export function formatStats(stats: ServerStats): string {
 export function formatInstances(instances: InstanceView[]): string {
   if (instances.length === 0) return 'no instance running\n';
   return formatTable(
-    ['RUNNER', '#', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'IN FLIGHT', 'LAST EXIT'],
+    ['RUNNER', '#', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'IN FLIGHT', 'OWN SESSIONS', 'LAST EXIT'],
     instances.map((i) => [
       i.runner,
       String(i.index),
@@ -71,6 +71,7 @@ export function formatInstances(instances: InstanceView[]): string {
       formatDuration(i.uptimeMs),
       String(i.restarts),
       String(i.inFlight),
+      dash(i.callerSessions),
       i.lastExit ? `${i.lastExit.at} ${i.lastExit.reason}`.slice(0, 120) : '-',
     ]),
   );

@@ -122,6 +122,11 @@ export interface InstanceStatus {
   startedAt?: string | undefined;
   /** How the previous session (process) ended, and when: exit code and last stderr line, or why. */
   lastExit?: { at: string; reason: string } | undefined;
+  /**
+   * stdio, HTTP+SSE: upstream sessions (stdio: processes) open now for callers of their own, a
+   * spare included, besides the instance's own session (see CallerSessions); 0 while clients take turns.
+   */
+  callerSessions?: number | undefined;
 }
 
 export interface UpstreamStatus {

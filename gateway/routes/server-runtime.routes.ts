@@ -57,6 +57,12 @@ const instanceSchema = z.object({
   inFlight: z.number(),
   circuit: z.enum(['closed', 'open', 'half-open']),
   lastError: z.string().optional(),
+  callerSessions: z
+    .number()
+    .optional()
+    .describe(
+      "stdio, sse: upstream sessions (stdio: processes) open for callers of their own besides the instance's, a spare included",
+    ),
 });
 
 const lineSchema = z.object({

@@ -116,6 +116,11 @@ export class CallerSessions {
     return { router, connection: this.options.open(router) };
   }
 
+  /** Sessions open besides the instance's own: callers' and the spare. */
+  get size(): number {
+    return this.sessions.size + (this.spare ? 1 : 0);
+  }
+
   /** Calls in flight on the callers' sessions. */
   get inFlight(): number {
     let n = 0;

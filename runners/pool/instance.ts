@@ -198,6 +198,7 @@ export class UpstreamInstance {
       pid: this.session?.pid,
       startedAt: this.session ? this.startedAt?.toISOString() : undefined,
       lastExit: this.lastExit,
+      ...(this.callers && { callerSessions: this.callers.size }),
     };
   }
 

@@ -148,6 +148,8 @@ describe('upstream pool: several stdio instances', () => {
     const own = await pid('session-a');
     expect(own).not.toBe(shared);
     await eventually(async () => (await processesWith(marker)).length === 3, { what: 'a spare' });
+    // Operators see them: the caller's and the spare.
+    expect(pool.status(s.serverId)[0]!.instances[0]!.callerSessions).toBe(2);
     // The caller keeps to its process, even once the shared one is free again.
     expect(await pid('session-a')).toBe(own);
     // A one-shot caller (a 2026-07-28 request) takes the spare, which is closed once it is done.

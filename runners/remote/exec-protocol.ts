@@ -158,6 +158,7 @@ const instanceStatusSchema = z.object({
   pid: z.number().int().optional(),
   startedAt: z.string().optional(),
   lastExit: z.object({ at: z.string(), reason: z.string() }).optional(),
+  callerSessions: z.number().int().optional(),
 });
 
 export const upstreamStatusSchema = z.object({

@@ -14,7 +14,8 @@ interface Instance {
   restarts: number;
   inFlight: number;
   circuit: string;
-  lastExit?: { code: number | null; signal: string | null; at: string } | null;
+  lastExit?: { at: string; reason: string };
+  callerSessions?: number;
 }
 
 export function InstancesTab(props: { server: string }) {
@@ -31,7 +32,18 @@ export function InstancesTab(props: { server: string }) {
           )}
           <Table
             caption="Instances"
-            head={['runner', '#', 'process', 'state', 'up', 'restarts', 'in flight', 'circuit', 'last exit']}
+            head={[
+              'runner',
+              '#',
+              'process',
+              'state',
+              'up',
+              'restarts',
+              'in flight',
+              'own sessions',
+              'circuit',
+              'last exit',
+            ]}
             empty="No instance running."
           >
             {r.instances.map((i) => (
@@ -45,13 +57,14 @@ export function InstancesTab(props: { server: string }) {
                 <td>{i.uptimeMs === null ? '—' : duration(i.uptimeMs)}</td>
                 <td class="num">{i.restarts}</td>
                 <td class="num">{i.inFlight}</td>
+                <td class="num">{i.callerSessions ?? '—'}</td>
                 <td>
                   <Badge state={i.circuit} />
                 </td>
                 <td>
                   {i.lastExit ? (
                     <>
-                      {i.lastExit.signal ?? `code ${i.lastExit.code}`} <Time at={i.lastExit.at} />
+                      {i.lastExit.reason} <Time at={i.lastExit.at} />
                     </>
                   ) : (
                     '—'
