@@ -70,4 +70,35 @@ describe('relay: embedded (PGlite store → in-process bus)', () => {
     await eventually(() => seen.length === all.length, { what: 'the consumer to see everything' });
     expect(seen.map((e) => e.id)).toEqual(all.map((e) => e.id));
   });
+
+  it('counts the events of a publish that failed after they reached the bus (an ack timed out)', async () => {
+    let failOnce = true;
+    const flaky: Bus = {
+      ...bus,
+      async publish(batch, options) {
+        await bus.publish(batch, options);
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('timed out waiting for the last ack');
+        }
+      },
+    };
+    const relay = createRelay({
+      store,
+      bus: flaky,
+      lock: createInProcessLeaderLock(),
+      logger: silentLogger(),
+      batchSize: 25,
+      retryMs: 20,
+    });
+    relays.push(relay);
+    await relay.start();
+    await appendMany(store, { total: 60, streams: 4, writers: 2 });
+    const head = await store.headPosition();
+    await eventually(() => relay.status().lastPublishedPosition === head && !failOnce, {
+      what: 'the relay to catch up after the failure',
+    });
+    await eventually(() => relay.status().eventsPublished === 60, { what: 'all 60 counted' });
+    expect(relay.status().eventsPublished).toBe(60);
+  });
 });

@@ -75,12 +75,23 @@ export function createRelay(options: RelayOptions): Relay {
   let running: Promise<void> | undefined;
   /** The bus's last event id as this relay left it (null: empty); each batch must follow it. */
   let previousId: string | null = null;
+  /**
+   * While leading, the bus position up to which this relay's events are counted. A publish that
+   * fails after some of its messages were acked (an ack timed out) counts nothing; the next
+   * reconcile finds them on the bus and counts them then.
+   */
+  let countedThrough: bigint | undefined;
 
   async function reconcile(): Promise<bigint> {
     const last = await bus.lastPublished();
     previousId = last?.eventId ?? null;
     const after = last?.position ?? 0n;
     status.lastPublishedPosition = last?.position;
+    if (countedThrough !== undefined && after > countedThrough) {
+      const [from, to] = await Promise.all([store.countAfter(countedThrough), store.countAfter(after)]);
+      status.eventsPublished += from - to;
+    }
+    countedThrough = after;
     if (last) {
       // The bus's last event should be in the store at that position; if not, the two come from
       // different histories (a store restored or replaced) and an operator has to look.
@@ -107,6 +118,7 @@ export function createRelay(options: RelayOptions): Relay {
     const last = batch.at(-1)!;
     status.lastPublishedPosition = last.position;
     status.eventsPublished += batch.length;
+    countedThrough = last.position;
     status.lastError = undefined;
     try {
       await options.checkpoint?.save(last.position);
@@ -169,6 +181,8 @@ export function createRelay(options: RelayOptions): Relay {
         continue;
       }
       status.leader = true;
+      // What reached the bus before this lease was another leader's (or this relay's, counted).
+      countedThrough = undefined;
       log.info({ lock: lockName }, 'relay is the leader');
       try {
         await lead(AbortSignal.any([stop, lease.lost]));
