@@ -55,6 +55,20 @@ describe('routing server-initiated requests to the call that caused them', () =>
     expect(router.route(canSample)).toEqual({ kind: 'ambiguous', callers: 2 });
   });
 
+  it("does not count the pool's own requests: a client's message stays its own while a ping or discovery runs", () => {
+    const router = new CallRouter();
+    router.enter({}, new AbortController().signal, true);
+    expect(router.onlyCallsOf('a')).toBe(true);
+    const { context } = router.enter({ caller: 'a', createMessage: sample }, new AbortController().signal);
+    router.enter({}, new AbortController().signal, true);
+    expect(router.route(canSample)).toEqual({ kind: 'call', call: context });
+    expect(router.onlyCallsOf('a')).toBe(true);
+    // A REST call (no caller) is a client's: it counts.
+    router.enter({}, new AbortController().signal);
+    expect(router.onlyCallsOf('a')).toBe(false);
+    expect(router.route(canSample)).toEqual({ kind: 'ambiguous', callers: 2 });
+  });
+
   it('goes exactly to the call that sent the related request, whoever else has calls in flight', async () => {
     const router = new CallRouter();
     const a = router.enter({ caller: 'a', createMessage: sample }, new AbortController().signal);

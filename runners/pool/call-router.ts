@@ -9,6 +9,8 @@ export interface CallContext {
   readonly id: number;
   readonly handlers: ClientSideHandlers;
   readonly signal: AbortSignal;
+  /** The pool's own request (discovery, a health ping, a shared subscription): no client's. */
+  readonly internal: boolean;
 }
 
 /** Where a server-initiated message goes: a call, nowhere (nobody can take it), or refused. */
@@ -36,8 +38,12 @@ export class CallRouter {
   private readonly byRequest = new Map<string, CallContext>();
   private readonly requestsOf = new Map<number, string[]>();
 
-  enter(handlers: ClientSideHandlers, signal: AbortSignal): { context: CallContext; leave(): void } {
-    const context: CallContext = { id: this.nextId++, handlers, signal };
+  enter(
+    handlers: ClientSideHandlers,
+    signal: AbortSignal,
+    internal = false,
+  ): { context: CallContext; leave(): void } {
+    const context: CallContext = { id: this.nextId++, handlers, signal, internal };
     this.calls.set(context.id, context);
     return {
       context,
@@ -73,6 +79,8 @@ export class CallRouter {
    * flight, whatever they can serve: a caller without sampling may be the one whose call caused
    * the request, so handing it to another caller that happens to sample would be a guess. Exactly
    * one caller: its most recent call that can serve it (`canServe`), or nowhere. Several: refused.
+   * The pool's own requests are not counted: what the upstream sends while one runs carries no
+   * client's data, so it cannot make a client's message ambiguous (nor be served: it has no handlers).
    */
   route(canServe: (handlers: ClientSideHandlers) => boolean, relatedTo?: string): Route {
     const related = relatedTo === undefined ? undefined : this.byRequest.get(relatedTo);
@@ -80,7 +88,8 @@ export class CallRouter {
     const callers = new Set<string>();
     let last: CallContext | undefined;
     for (const c of this.calls.values()) {
-      // A call without a caller stands for itself.
+      if (c.internal) continue;
+      // A call without a caller (a REST call) stands for itself.
       callers.add(c.handlers.caller ?? `call:${c.id}`);
       if (canServe(c.handlers)) last = c;
     }
@@ -92,9 +101,9 @@ export class CallRouter {
     return this.calls.size;
   }
 
-  /** Every call in flight here is `caller`'s (true when there is none). */
+  /** Every call in flight here is `caller`'s or the pool's own (true when there is none). */
   onlyCallsOf(caller: string): boolean {
-    for (const c of this.calls.values()) if (c.handlers.caller !== caller) return false;
+    for (const c of this.calls.values()) if (!c.internal && c.handlers.caller !== caller) return false;
     return true;
   }
 }

@@ -60,6 +60,11 @@ export interface AttemptOptions extends ClientSideHandlers {
    * prompt): over HTTP+SSE it runs on the caller's own session (CallerSessions).
    */
   ownSession?: boolean;
+  /**
+   * The pool's own request (discovery, a health ping, the shared resource subscription): it runs on
+   * the shared session and makes no caller's message there ambiguous (CallRouter.route).
+   */
+  internal?: boolean;
   signal?: AbortSignal | undefined;
   timeoutMs: number;
 }
@@ -234,7 +239,7 @@ export class UpstreamInstance {
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     // Discovery sends one request per page on this signal, all at once for a large catalog.
     setMaxListeners(0, signal);
-    const call = router.enter(options, signal);
+    const call = router.enter(options, signal, options.internal === true);
     try {
       const result = await router.run(call.context, () =>
         run({

@@ -79,6 +79,8 @@ interface ExecuteOptions extends CallOptions {
   operation: string;
   /** Runs on the caller's own upstream session where the transport allows (AttemptOptions). */
   ownSession?: boolean;
+  /** The pool's own request, no client's (AttemptOptions). */
+  internal?: boolean;
   /** Safe to repeat after a connection died mid-request (reads); a tool call is not. */
   idempotent: boolean;
 }
@@ -212,7 +214,13 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   ): Promise<Record<string, unknown>> {
     const result = await execute(
       serverId,
-      { ...callOptions, operation: `resources/subscribe ${uri.slice(0, 200)}`, idempotent: true },
+      // Made once for every caller of the URI, on the shared session where updates are heard.
+      {
+        ...callOptions,
+        operation: `resources/subscribe ${uri.slice(0, 200)}`,
+        idempotent: true,
+        internal: true,
+      },
       ({ connection, request }) => subscribeOn(connection, uri, params, request),
     );
     const entry = servers.get(serverId);
@@ -392,6 +400,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         {
           operation: 'discovery',
           idempotent: true,
+          internal: true,
           signal: discoverOptions.signal,
           timeoutMs: discoverOptions.timeoutMs,
         },
@@ -460,9 +469,12 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
           .unsubscribe(serverId, uri, caller, () => unsubscribeAll(serverId, uri))
           .then(() => ({}));
       }
+      // Like a call, a client's other requests (completion/complete…) run where what the upstream
+      // sends meanwhile can only be that client's: on its own session when another client's call
+      // is on the shared one.
       return execute(
         serverId,
-        { ...callOptions, operation: method, idempotent: true },
+        { ...callOptions, operation: method, idempotent: true, ownSession: true },
         ({ client, request }) =>
           client.request(
             { method, ...(params === undefined ? {} : { params }) } as ClientRequest,
@@ -475,7 +487,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     ping(serverId, pingOptions = {}) {
       return execute(
         serverId,
-        { operation: 'ping', idempotent: true, timeoutMs: pingOptions.timeoutMs },
+        { operation: 'ping', idempotent: true, internal: true, timeoutMs: pingOptions.timeoutMs },
         async ({ client, request }) => {
           const started = performance.now();
           await client.ping(request);
