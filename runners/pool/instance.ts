@@ -56,8 +56,8 @@ export interface AttemptOptions extends ClientSideHandlers {
   /** e.g. `tools/call echo`, for messages. */
   operation: string;
   /**
-   * What the upstream sends while this request runs must reach its caller (a tool call, a read, a
-   * prompt): over HTTP+SSE it runs on the caller's own session (CallerSessions).
+   * What the upstream sends while this request runs must reach its caller (any request a client
+   * makes): over stdio and HTTP+SSE it runs where that is so (sessionOf, CallerSessions).
    */
   ownSession?: boolean;
   /**
