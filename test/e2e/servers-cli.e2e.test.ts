@@ -75,7 +75,7 @@ describe('switchyard servers, calls and top against the real program', () => {
     });
     expect(show.stdout).toMatch(/^name +chatty$/m);
     expect(show.stdout).toMatch(/^time +mean \d+ ms, p50 \d+ ms, p95 \d+ ms$/m);
-    expect(show.stdout).toMatch(/^local +0 +\d+ +healthy +\d+s +0 +0 +-$/m);
+    expect(show.stdout).toMatch(/^local +0 +\d+ +healthy +\d+s +0 +0 +0 +-$/m);
     expect(show.stdout).toMatch(/^say +Writes the message to stderr$/m);
     expect(show.stdout).not.toContain(TOKEN);
   });
