@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../kernel/errors.ts';
 import { silentLogger } from '../../kernel/logger.ts';
@@ -20,6 +21,36 @@ const sampler = (text: string) => async () => ({
   role: 'assistant' as const,
   content: { type: 'text' as const, text },
 });
+
+/** Client a's long call, in flight on the server while `during` runs; then a's own sampling request. */
+async function whileAnotherCalls(
+  pool: UpstreamPool,
+  serverId: string,
+  during: () => Promise<void>,
+): Promise<CallToolResult> {
+  const running = pool.callTool(
+    serverId,
+    'trigger-long-running-operation',
+    { duration: 1.5, steps: 3 },
+    { caller: 'a', createMessage: sampler('from a') },
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  await during();
+  // a's next call: only a's calls are where it runs, so there is no doubt whose its request is.
+  const own = await samplingOf(pool, serverId, 'a');
+  await running;
+  return own;
+}
+
+/** `who`'s call of the tool that asks its client for sampling. */
+function samplingOf(pool: UpstreamPool, serverId: string, who: string): Promise<CallToolResult> {
+  return pool.callTool(
+    serverId,
+    'trigger-sampling-request',
+    { prompt: 'whose?' },
+    { caller: who, createMessage: sampler(`from ${who}`) },
+  );
+}
 
 /** The reference server from npm, over each transport, through the pool. */
 describe('upstream pool: server-everything over stdio', () => {
@@ -147,32 +178,13 @@ describe('upstream pool: server-everything over stdio', () => {
   });
 
   it("gives a client a process of its own when another client's call is in flight: each sampling request reaches its caller", async () => {
-    // Client a has a call in flight on the instance's process; client b's call asks for sampling.
-    const running = pool.callTool(
-      everything.serverId,
-      'trigger-long-running-operation',
-      { duration: 1.5, steps: 3 },
-      { caller: 'a', createMessage: sampler('from a') },
-    );
-    await new Promise((r) => setTimeout(r, 200));
-    const before = await processesWith(marker);
-    const b = await pool.callTool(
-      everything.serverId,
-      'trigger-sampling-request',
-      { prompt: 'whose?' },
-      { caller: 'b', createMessage: sampler('from b') },
-    );
-    expect(textOf(b)).toContain('from b');
-    expect((await processesWith(marker)).filter((p) => !before.includes(p)).length).toBeGreaterThan(0);
-    // a's next call rides the shared process (only a's calls are on it): no doubt whose it is.
-    const own = await pool.callTool(
-      everything.serverId,
-      'trigger-sampling-request',
-      { prompt: 'mine' },
-      { caller: 'a', createMessage: sampler('from a') },
-    );
+    const own = await whileAnotherCalls(pool, everything.serverId, async () => {
+      const before = await processesWith(marker);
+      expect(textOf(await samplingOf(pool, everything.serverId, 'b'))).toContain('from b');
+      const started = (await processesWith(marker)).filter((p) => !before.includes(p));
+      expect(started.length).toBeGreaterThan(0);
+    });
     expect(textOf(own)).toContain('from a');
-    await running;
   });
 
   it('answers a sampling request with an error when the caller cannot sample', async () => {
@@ -413,32 +425,14 @@ describe('upstream pool: server-everything over stdio, one process for every cal
   });
 
   it("never hands one client's sampling request to another client's call: it refuses", async () => {
-    const running = pool.callTool(
-      everything.serverId,
-      'trigger-long-running-operation',
-      { duration: 1.5, steps: 3 },
-      { caller: 'a', createMessage: sampler('from a') },
-    );
-    await new Promise((r) => setTimeout(r, 200));
-    const refused = await pool.callTool(
-      everything.serverId,
-      'trigger-sampling-request',
-      { prompt: 'whose?' },
-      { caller: 'b', createMessage: sampler('from b') },
-    );
-    expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
-    // The operator is told, and what would make it exact.
-    expect(logs.lines().some((l) => /settings\.clientSessions/.test(l.msg as string))).toBe(true);
-    // The same client with two calls in flight: no doubt whose it is.
-    const own = await pool.callTool(
-      everything.serverId,
-      'trigger-sampling-request',
-      { prompt: 'mine' },
-      { caller: 'a', createMessage: sampler('from a') },
-    );
+    const own = await whileAnotherCalls(pool, everything.serverId, async () => {
+      const refused = await samplingOf(pool, everything.serverId, 'b');
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/refused: calls of 2 different clients/);
+      // The operator is told, and what would make it exact.
+      expect(logs.lines().some((l) => /settings\.clientSessions/.test(l.msg as string))).toBe(true);
+    });
     expect(textOf(own)).toContain('from a');
-    await running;
     expect(await processesWith(marker)).toHaveLength(1);
   });
 });
