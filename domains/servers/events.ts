@@ -75,10 +75,11 @@ export const serverSettingsSchema = z
     /** With loadBalancing "weighted": one weight per instance, transport's own first. */
     weights: z.array(z.number().int().min(0).max(1000)).min(1).max(16).optional(),
     /**
-     * stdio / sse: upstream sessions of their own for client sessions, at most this many per
-     * instance (0-64; default 32 for sse, 0 for stdio, where each is a process of its own). What the
-     * upstream sends during a call on such a session (logs, sampling, elicitation, roots) can only be
-     * its client's. Streamable HTTP needs none: its messages name their request.
+     * stdio / sse: upstream sessions of their own for clients whose calls would otherwise share one
+     * with another client's, at most this many per instance (0-64; default 32 for sse, 16 for stdio,
+     * where each is a process of its own; 0: one session shared by every client). What the upstream
+     * sends during a call on such a session (logs, sampling, elicitation, roots) can only be its
+     * client's. Streamable HTTP needs none: its messages name their request.
      */
     clientSessions: z.number().int().min(0).max(64).optional(),
     /**
