@@ -133,7 +133,10 @@ describe('runner host', () => {
     await expect(remote.callTool(ids['env-a']!, 'echo', { message: 'x' })).rejects.toMatchObject({
       code: 'UPSTREAM.NOT_HOSTED',
     });
-    expect(await processesWith(`--sy-test=${marker}`)).not.toContain(Number(pid));
+    // The server is gone from the pool as its stop begins; its process ends within the kill grace.
+    await eventually(async () => !(await processesWith(`--sy-test=${marker}`)).includes(Number(pid)), {
+      what: "env-a's process to end",
+    });
 
     await commands.remove(ids.off!, meta());
     await eventually(() => hosted('off') === undefined, { what: 'off to be removed' });
