@@ -29,6 +29,15 @@ import { APPENDER_LOCK_NAMESPACE, type EventStoreTables } from './schema.ts';
  *    transaction-id locks live, are locked while it is copied, so the copy is one instant L > S).
  *    H = the smallest of xmax(S) and of the ids in xip(S) (running at S), leaving out every id whose
  *    owner in the copy holds that id's lock but not the registration lock of this database.
+ *    The owner is the backend (pg_locks.pid), not the transaction as pg_locks names it: the copy
+ *    reads each lock holder's current local transaction id unguarded, and a committing backend
+ *    resets it, so one copy can show an appender's id lock under "11/7179" and its registration
+ *    under "11/0" — matched by that name, the appender looked like a stranger and the horizon
+ *    passed its events before they were visible (a gap the chaos run and a stress probe found).
+ *    Matching by backend is exact: a backend runs one transaction at a time and releases a
+ *    transaction's locks (which needs the partition locks the copy holds) before the next begins,
+ *    so every transaction-level lock of a backend in the copy belongs to one transaction. A
+ *    prepared transaction's locks have no backend; its id is never left out.
  *
  * No event with tx_id < H can appear after such a read:
  * - an id below xmax(S) and not in xip(S) had ended at S: committed (all its events are visible in
@@ -65,16 +74,16 @@ const XID32 = '4294967296';
  */
 const lockCtes = sql`
   locks AS MATERIALIZED (
-    SELECT locktype, database, virtualtransaction, transactionid, classid, objid, objsubid, mode, pid
+    SELECT locktype, database, transactionid, classid, objid, objsubid, mode, pid
     FROM pg_locks WHERE granted AND locktype IN ('transactionid', 'advisory')
   ),
   appending AS MATERIALIZED (
-    SELECT virtualtransaction FROM locks
+    SELECT pid FROM locks
     WHERE locktype = 'advisory' AND classid = ${sql.lit(APPENDER_LOCK_NAMESPACE)}::oid AND objid = 0::oid
       AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
   ),
   running_ids AS MATERIALIZED (
-    SELECT transactionid::text::bigint AS xid32, virtualtransaction, pid FROM locks
+    SELECT transactionid::text::bigint AS xid32, pid FROM locks
     WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock'
   )`;
 
@@ -87,7 +96,8 @@ export const horizonXid: RawBuilder<string> = sql<string>`(
   SELECT LEAST(pg_snapshot_xmax(s), (
     SELECT min(x) FROM pg_snapshot_xip(s) AS x
     WHERE x::text::bigint % ${sql.lit(XID32)}::bigint NOT IN (
-      SELECT xid32 FROM running_ids WHERE virtualtransaction NOT IN (SELECT virtualtransaction FROM appending)
+      SELECT xid32 FROM running_ids r
+      WHERE r.pid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appending a WHERE a.pid = r.pid)
     )
   )) FROM snapshot
 )`;
@@ -129,7 +139,7 @@ export async function readHorizonStatus(db: Kysely<EventStoreTables>): Promise<H
   }>`
     WITH ${lockCtes},
     oldest AS (
-      SELECT r.pid, r.xid32 FROM running_ids r JOIN appending USING (virtualtransaction)
+      SELECT r.pid, r.xid32 FROM running_ids r WHERE r.pid IN (SELECT pid FROM appending)
       ORDER BY age(r.xid32::text::xid) DESC LIMIT 1
     )
     SELECT ${horizonXid}::text AS horizon, o.pid, o.xid32::text AS xid, a.xact_start AS since, a.state,
