@@ -111,6 +111,10 @@ export function openPostgres(options: OpenPostgresOptions): SqlConnection {
   const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
   // An idle client dying (server restart, network) emits on the pool; unhandled, it kills the process.
   pool.on('error', onError);
+  // So does a checked-out client whose server ends while it holds a transaction between two
+  // statements (an operator's pg_terminate_backend, a failover): the pool listens on idle clients
+  // only. Its transaction fails on the next statement and rolls back; the process carries on.
+  pool.on('connect', (client) => client.on('error', onError));
   // biome-ignore lint/suspicious/noExplicitAny: see SqlConnection.db
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   const listeners = new Listeners();

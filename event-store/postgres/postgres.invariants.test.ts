@@ -186,6 +186,28 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     expect(live).toEqual(logged);
   });
 
+  it('an append whose server backend is ended mid-transaction fails alone; the store carries on', async () => {
+    if (subject.connection.kind !== 'pg') return;
+    // The pool listens for errors on idle clients only: a checked-out client whose backend ends
+    // between two statements used to emit an unhandled 'error' and take the process down.
+    subject.setBeforeCommit?.(async () => {
+      // The append's own backend: idle in its transaction, after its statement, before COMMIT.
+      await sql`
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE '%append_many%'
+      `.execute(db);
+    });
+    try {
+      const held = store.append(stream(), [event('doomed')], 'no-stream');
+      await expect(held).rejects.toThrow();
+    } finally {
+      subject.setBeforeCommit?.(undefined);
+    }
+    const s = stream();
+    await store.append(s, [event('after')], 'no-stream');
+    expect((await store.readStream(s)).map((e) => e.type)).toEqual(['after']);
+  });
+
   it('refuses events from a transaction that did not register as an appender first', async () => {
     const row = (id: string) => sql`
       INSERT INTO sy_es.events (position, tx_id, id, stream, category, revision, type, data, metadata)
