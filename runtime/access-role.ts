@@ -273,7 +273,10 @@ function describe(r: AccessResource): string {
 async function sharedLimiter(ctx: RoleContext): Promise<RateLimiter> {
   if (!ctx.config.databaseUrl) return createMemoryRateLimiter();
   const pool = new pg.Pool({ connectionString: ctx.config.databaseUrl, max: 4 });
-  pool.on('error', (e) => ctx.logger.warn({ err: e }, 'rate-limit pool error'));
+  const warn = (e: Error) => ctx.logger.warn({ err: e }, 'rate-limit pool error');
+  // Idle clients' errors reach the pool; a checked-out client's only its own listener.
+  pool.on('error', warn);
+  pool.on('connect', (client) => client.on('error', warn));
   const limiter = await createPostgresRateLimiter({ pool, table: 'sy_rate_limits' });
   ctx.onClose('rate limits', async () => {
     await limiter.close();
