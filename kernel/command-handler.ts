@@ -176,6 +176,7 @@ async function writeStreams(
       return {
         stream: own,
         revision: ownIndex < 0 ? (mine.revision ?? -1n) : results[ownIndex]!.nextExpectedRevision,
+        // biome-ignore lint/complexity/useMathMinMax: positions are bigints, which Math.max refuses
         position: positions.reduce((a, b) => (b > a ? b : a)),
         events: appends.flatMap((a) => a.events.map((e) => ({ id: e.id, type: e.type }))),
         duplicate: ownIndex >= 0 && results[ownIndex]!.duplicate,
