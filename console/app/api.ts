@@ -153,48 +153,53 @@ export function createApi(credential: string, onUnauthenticated: () => void): Ap
 }
 
 /** Splits a text/event-stream body into events (fetch, not EventSource: it sends the credential). */
-async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (e: StreamEvent) => void) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      let id: string | undefined;
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('id:')) id = line.slice(3).trim();
-        else if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-      }
-      if (data.length > 0) onEvent({ id, event, data: data.join('\n') });
+function readEvents(body: ReadableStream<Uint8Array>, onEvent: (e: StreamEvent) => void) {
+  // An event ends at a blank line; one cut off by the end of the body is dropped, as EventSource does.
+  return readPieces(body, '\n\n', false, (block) => {
+    let id: string | undefined;
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('id:')) id = line.slice(3).trim();
+      else if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
-  }
+    if (data.length > 0) onEvent({ id, event, data: data.join('\n') });
+  });
 }
 
-/** Calls `onLine` with each line of a newline-delimited body (NDJSON). */
-async function readLines(body: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+/** Calls `onLine` with each line of a newline-delimited body (NDJSON), the last one unterminated too. */
+function readLines(body: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  return readPieces(body, '\n', true, (piece) => {
+    const line = piece.trim();
+    if (line) onLine(line);
+  });
+}
+
+/**
+ * Reads a streamed text body (line ends made \n) and calls `onPiece` with each piece before a
+ * `separator`, and with what is left at the end when `keepRest`.
+ */
+async function readPieces(
+  body: ReadableStream<Uint8Array>,
+  separator: string,
+  keepRest: boolean,
+  onPiece: (piece: string) => void,
+) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end = buffer.indexOf('\n');
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    let end = buffer.indexOf(separator);
     while (end >= 0) {
-      const line = buffer.slice(0, end).trim();
-      buffer = buffer.slice(end + 1);
-      end = buffer.indexOf('\n');
-      if (line) onLine(line);
+      const piece = buffer.slice(0, end);
+      buffer = buffer.slice(end + separator.length);
+      end = buffer.indexOf(separator);
+      onPiece(piece);
     }
   }
-  if (buffer.trim()) onLine(buffer.trim());
+  if (keepRest && buffer) onPiece(buffer);
 }
