@@ -142,8 +142,10 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     const until = Date.now() + (subject.connection.kind === 'pg' ? 12_000 : 2_000);
     const streams = Array.from({ length: 8 }, stream);
     const pick = () => streams[Math.floor(Math.random() * streams.length)]!;
+    let appended = 0;
     const appenders = Array.from({ length: 12 }, async (_, i) => {
       while (Date.now() < until) {
+        appended += 2;
         if (i % 2 === 0) await store.append(pick(), [event('one'), event('two')], 'any');
         else
           await store.appendMany([
@@ -182,7 +184,7 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
     while (live.length < logged.length && Date.now() < deadline) await sleep(20);
     controller.abort();
     await subscriber;
-    expect(logged.length).toBeGreaterThan(1_000);
+    expect(logged).toHaveLength(appended);
     for (const p of paged) expect(p).toEqual(logged);
     expect(live).toEqual(logged);
   });
