@@ -180,7 +180,8 @@ describe.each(targets)('Postgres event store invariants (%s)', (_name, factory) 
       SELECT id FROM sy_es.events WHERE position > ${start.toString()}::bigint ORDER BY position
     `.execute(db);
     const logged = rows.map((r) => r.id);
-    const deadline = Date.now() + 10_000;
+    // A bound on the wait, not a measure: a loaded machine may leave the subscriber well behind.
+    const deadline = Date.now() + 30_000;
     while (live.length < logged.length && Date.now() < deadline) await sleep(20);
     controller.abort();
     await subscriber;
