@@ -104,7 +104,7 @@ async function verifyAgainstExport(
   return verifyChain({ events: eventsThrough(gateway, through), checkpoints, publicKeyPem, through });
 }
 
-async function* eventsThrough(gateway: Gateway, through: bigint): AsyncGenerator<RecordedEventJson> {
+async function* eventsThrough(gateway: Gateway, through: bigint): AsyncGenerator<RecordedEventJson[]> {
   let after = '0';
   for (;;) {
     const page = await apiGet<{ events: RecordedEventJson[]; next: string; hasMore: boolean }>(
@@ -112,7 +112,7 @@ async function* eventsThrough(gateway: Gateway, through: bigint): AsyncGenerator
       '/api/v1/events',
       { after, limit: '1000' },
     );
-    yield* page.events;
+    yield page.events;
     if (!page.hasMore || BigInt(page.next) >= through) return;
     after = page.next;
   }

@@ -34,10 +34,13 @@ async function subjectOn(
 }
 
 /** The Postgres event store on a fresh database of the test PostgreSQL server. */
-export async function pgSubject(): Promise<ContractSubject & { connection: SqlConnection }> {
+export async function pgSubject(): Promise<ContractSubject & { connection: SqlConnection; url: string }> {
   const database = await createTestDatabase('sy_es');
   // Above the contract's 16 concurrent writers, so the pool is not what serializes them.
-  return subjectOn(openPostgres({ url: database.url, max: 24 }), () => database.drop());
+  return {
+    ...(await subjectOn(openPostgres({ url: database.url, max: 24 }), () => database.drop())),
+    url: database.url,
+  };
 }
 
 /** The Postgres event store on PGlite, in memory or in a temporary directory on disk. */

@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
-import { chainLinks, eventRowsThrough, readChainHead, readCheckpoints } from '../postgres/event-chain.ts';
+import { readChainHead, readCheckpoints, readLinksAtSeqs } from '../postgres/event-chain.ts';
+import { EMPTY_HEAD } from './chain.ts';
+import { planRanges, splitSeqs, verifyOnThreads } from './parallel-verify.ts';
 import { type CheckpointJson, checkpointToJson } from './signing.ts';
-import { type VerifyReport, verifyChain } from './verify.ts';
+import type { VerifyReport } from './verify.ts';
+import { verifyRange } from './verify-range.ts';
 
 /** The file `switchyard audit checkpoints --export` writes: all a third party needs besides the log. */
 export interface CheckpointExport {
@@ -28,8 +31,13 @@ export function createAuditLog(options: {
   /** The key checkpoints must be signed by (from the configured signing key). */
   publicKeyPem: string | undefined;
   keyId: string | undefined;
+  /**
+   * Verify on this many worker threads, each with a connection of its own to `url` (a PostgreSQL
+   * server; parallel-verify.ts). Without it, or for a log too short to split, on this thread.
+   */
+  threads?: { url: string; count: number; minRangeEvents?: number };
 }): AuditLog {
-  const { db } = options;
+  const { db, publicKeyPem, threads } = options;
   return {
     async verify() {
       const checkpoints = await readCheckpoints(db);
@@ -37,13 +45,18 @@ export function createAuditLog(options: {
       // Past the last link too when a checkpoint is: a log cut short below a signed checkpoint.
       const last = checkpoints.at(-1)?.position ?? 0n;
       const through = head && head.position > last ? head.position : last;
-      return verifyChain({
-        events: eventRowsThrough(db, through),
-        links: chainLinks(db),
-        checkpoints,
-        publicKeyPem: options.publicKeyPem,
-        through,
-      });
+      const starts =
+        threads && head
+          ? await readLinksAtSeqs(db, splitSeqs(head.seq, threads.count, threads.minRangeEvents))
+          : [];
+      const ranges = planRanges(starts, through, checkpoints);
+      if (threads && ranges.length > 1)
+        return verifyOnThreads(ranges, { url: threads.url, publicKeyPem, threads: threads.count });
+      return verifyRange(
+        db,
+        { from: EMPTY_HEAD, through, checkpoints, lastCheckpointBefore: undefined },
+        publicKeyPem,
+      );
     },
     async checkpoints() {
       return {

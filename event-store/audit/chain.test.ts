@@ -50,8 +50,9 @@ function seal(events: RecordedEvent[], signAt: number[] = []) {
   return { links, checkpoints, signer, head };
 }
 
-async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
+/** The items in pages of two: the walk crosses page boundaries. */
+async function* each<T>(items: readonly T[]): AsyncGenerator<T[]> {
+  for (let i = 0; i < items.length; i += 2) yield items.slice(i, i + 2);
 }
 
 const log = () => [ev(10, 'a-1', 0), ev(20, 'b-1', 0), ev(30, 'a-1', 1), ev(40, 'b-1', 1), ev(50, 'a-1', 2)];

@@ -32,19 +32,21 @@ export function sha256Hex(text: string): string {
 }
 
 export function eventHash(e: HashableEvent): string {
+  return sha256Hex(`sy-event/1\n${eventJson(e)}`);
+}
+
+/**
+ * The event's canonical JSON: canonicalJson of { id, type, stream, revision, position, data,
+ * metadata, recordedAt }, its members written here in canonical (code-unit) order rather than
+ * sorted for every event of the log. Members that are undefined are left out, as canonicalJson does.
+ */
+export function eventJson(e: HashableEvent): string {
   const recordedAt = typeof e.recordedAt === 'string' ? e.recordedAt : e.recordedAt.toISOString();
-  return sha256Hex(
-    `sy-event/1\n${canonicalJson({
-      id: e.id,
-      type: e.type,
-      stream: e.stream,
-      revision: e.revision.toString(),
-      position: e.position.toString(),
-      data: e.data,
-      metadata: e.metadata,
-      recordedAt,
-    })}`,
-  );
+  let out = '{';
+  if (e.data !== undefined) out += `"data":${canonicalJson(e.data)},`;
+  out += `"id":${JSON.stringify(e.id)},`;
+  if (e.metadata !== undefined) out += `"metadata":${canonicalJson(e.metadata)},`;
+  return `${out}"position":${JSON.stringify(String(e.position))},"recordedAt":${JSON.stringify(recordedAt)},"revision":${JSON.stringify(String(e.revision))},"stream":${JSON.stringify(e.stream)},"type":${JSON.stringify(e.type)}}`;
 }
 
 export function streamHash(previousStreamHash: string, event: string): string {

@@ -7,7 +7,7 @@ import type { ContractSubject } from '../../test/contracts/event-store.contract.
 import { pgliteSubject, pgSubject } from '../../test/event-store-subjects.ts';
 import { hasPostgres } from '../../test/services.ts';
 import type { SqlConnection } from '../postgres/connection.ts';
-import { eventRowsThrough, readChainHead } from '../postgres/event-chain.ts';
+import { eventPages, eventRowsThrough, readChainHead } from '../postgres/event-chain.ts';
 import { type AuditLog, createAuditLog } from './audit-log.ts';
 import { type ChainHead, EMPTY_HEAD, nextLink } from './chain.ts';
 import { type Sealer, startSealer } from './sealer.ts';
@@ -20,7 +20,7 @@ import {
 } from './signing.ts';
 import { verifyChain } from './verify.ts';
 
-type Subject = ContractSubject & { connection: SqlConnection };
+type Subject = ContractSubject & { connection: SqlConnection; url?: string };
 
 const metadata = { correlationId: 'c', causationId: 'k', actor: 'auditor-test', schemaVersion: 1 };
 const event = (n: number): NewEvent => ({
@@ -45,7 +45,16 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
   let sealer: Sealer;
   let signer: CheckpointSigner;
   let audit: AuditLog;
+  /** On PostgreSQL, the same log verified on two threads in ranges of four events (parallel-verify.ts). */
+  let threaded: AuditLog | undefined;
   let positions: bigint[];
+
+  /** The report of `audit verify`; on PostgreSQL, the threaded verify must answer exactly the same. */
+  const verify = async () => {
+    const report = await audit.verify();
+    if (threaded) expect(await threaded.verify()).toEqual(report);
+    return report;
+  };
 
   /** Runs `change` with the events' (or the chain's) triggers off, as an attacker with superuser rights. */
   const behindTheStore = async (table: string, change: () => Promise<unknown>) => {
@@ -88,6 +97,13 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
     await sealer.stop();
     positions = (await store.readAll({ maxCount: 1000 })).map((e) => e.position);
     audit = createAuditLog({ db, publicKeyPem: signer.publicKeyPem, keyId: signer.keyId });
+    if (subject.url)
+      threaded = createAuditLog({
+        db,
+        publicKeyPem: signer.publicKeyPem,
+        keyId: signer.keyId,
+        threads: { url: subject.url, count: 2, minRangeEvents: 4 },
+      });
   });
 
   afterAll(async () => {
@@ -96,7 +112,7 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
   });
 
   it('seals every event and signs checkpoints; verify passes and says how far', async () => {
-    const r = await audit.verify();
+    const r = await verify();
     expect(r.firstBad).toBeUndefined();
     expect(r).toMatchObject({ ok: true, checked: 36, sealedThrough: positions.at(-1) });
     expect(r.checkpoints.verified).toBeGreaterThanOrEqual(4);
@@ -115,26 +131,28 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
         db,
       ),
     );
-    expect((await audit.verify()).firstBad).toMatchObject({ position: positions[7], code: 'altered' });
+    expect((await verify()).firstBad).toMatchObject({ position: positions[7], code: 'altered' });
     await behindTheStore('sy_es.events', () =>
       sql`UPDATE sy_es.events SET data = jsonb_set(data, '{n}', '7') WHERE position = ${p}::bigint`.execute(
         db,
       ),
     );
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
   });
 
-  it('finds a removed event at its position', async () => {
-    const p = positions[12]!.toString();
+  // positions[12] lies inside a range of the threaded verify; positions[9] (link 10, a checkpoint's)
+  // is where one range ends and the next starts from its stored link.
+  it.each([12, 9])('finds a removed event at its position (event %i)', async (i) => {
+    const p = positions[i]!.toString();
     const { rows } = await sql<
       Record<string, unknown>
     >`SELECT * FROM sy_es.events WHERE position = ${p}::bigint`.execute(db);
     await behindTheStore('sy_es.events', () =>
       sql`DELETE FROM sy_es.events WHERE position = ${p}::bigint`.execute(db),
     );
-    expect((await audit.verify()).firstBad).toMatchObject({ position: positions[12], code: 'removed' });
+    expect((await verify()).firstBad).toMatchObject({ position: positions[i], code: 'removed' });
     await behindTheStore('sy_es.events', () => db.insertInto('sy_es.events').values(rows[0]!).execute());
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
   });
 
   it('finds an event inserted below the sealed head at its position', async () => {
@@ -150,11 +168,11 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
           VALUES (${forged.toString()}::bigint, ${last.tx_id}::xid8, ${randomUUID()}, 'forged-1', 'forged', 0,
                   'Counted', '{"n": -1}', ${JSON.stringify(metadata)}::jsonb)`.execute(db),
     );
-    expect((await audit.verify()).firstBad).toMatchObject({ position: forged, code: 'inserted' });
+    expect((await verify()).firstBad).toMatchObject({ position: forged, code: 'inserted' });
     await behindTheStore('sy_es.events', () =>
       sql`DELETE FROM sy_es.events WHERE position = ${forged.toString()}::bigint`.execute(db),
     );
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
   });
 
   it('finds two events swapped in the order at the first of them', async () => {
@@ -168,9 +186,9 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
       await move('1', b);
     };
     await behindTheStore('sy_es.events', swap);
-    expect((await audit.verify()).firstBad).toMatchObject({ position: positions[4], code: 'altered' });
+    expect((await verify()).firstBad).toMatchObject({ position: positions[4], code: 'altered' });
     await behindTheStore('sy_es.events', swap);
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
   });
 
   it('finds a checkpoint whose signature is not the key’s', async () => {
@@ -187,12 +205,12 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
         ),
       );
     await set(forged);
-    expect((await audit.verify()).firstBad).toMatchObject({
+    expect((await verify()).firstBad).toMatchObject({
       position: BigInt(c.position),
       code: 'checkpoint-signature',
     });
     await set(c.signature);
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
   });
 
   // Last: it leaves the log rewritten.
@@ -233,10 +251,10 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
       }
     });
     // The database's own chain is now consistent: only the exported, signed checkpoints tell.
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await verify()).ok).toBe(true);
     const checkpoints = exported.checkpoints.map(checkpointFromJson);
     const r = await verifyChain({
-      events: eventRowsThrough(db, checkpoints.at(-1).position),
+      events: eventPages(db, checkpoints.at(-1).position),
       checkpoints,
       publicKeyPem: exported.publicKey,
       through: checkpoints.at(-1).position,

@@ -115,11 +115,22 @@ export function createCheckpointSigner(privateKey: KeyObject): CheckpointSigner 
 /** Whether `c` was signed by `publicKeyPem` (and says what it says). */
 export function checkpointSignatureValid(c: Checkpoint, publicKeyPem: string): boolean {
   try {
-    const publicKey = createPublicKey(publicKeyPem);
-    if (keyIdOf(publicKey) !== c.keyId) return false;
+    const { publicKey, keyId } = parsedPublicKey(publicKeyPem);
+    if (keyId !== c.keyId) return false;
     const { signature, ...unsigned } = c;
     return verify(null, checkpointPayload(unsigned), publicKey, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }
+}
+
+/** The last public key parsed: verify checks a thousand checkpoints per million events with one key. */
+let lastKey: { pem: string; publicKey: KeyObject; keyId: string } | undefined;
+
+function parsedPublicKey(pem: string): { publicKey: KeyObject; keyId: string } {
+  if (lastKey?.pem !== pem) {
+    const publicKey = createPublicKey(pem);
+    lastKey = { pem, publicKey, keyId: keyIdOf(publicKey) };
+  }
+  return lastKey;
 }

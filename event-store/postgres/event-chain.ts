@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely';
-import type { RecordedEvent } from '../../kernel/envelope.ts';
-import type { ChainHead, ChainLink } from '../audit/chain.ts';
+import type { ChainHead, ChainLink, HashableEvent } from '../audit/chain.ts';
 import type { Checkpoint } from '../audit/signing.ts';
-import { type EventStoreTables, toRecordedEvent } from './schema.ts';
+import type { EventStoreTables } from './schema.ts';
 
 /*
  * The tables of the tamper-evident log (migrations/event-store/2026-12-07-001-event-chain.ts) and the
@@ -50,13 +49,18 @@ export async function readChainHead(db: AnyDb | Kysely<ChainTables>): Promise<Ch
   return row && { position: BigInt(row.position), seq: BigInt(row.seq), chainHash: row.chain_hash };
 }
 
-/** The last sealed link of each of these streams (streams with none are absent). */
+/**
+ * The last sealed link of each of these streams (streams with none are absent); with `atOrBefore`,
+ * the last at or before that position: where each stream stood when a range of the log begins.
+ */
 export async function readStreamHeads(
   db: AnyDb,
   streams: readonly string[],
+  atOrBefore?: bigint,
 ): Promise<Map<string, { revision: bigint; streamHash: string }>> {
   const heads = new Map<string, { revision: bigint; streamHash: string }>();
   if (streams.length === 0) return heads;
+  const before = atOrBefore === undefined ? sql`` : sql`AND c.position <= ${atOrBefore.toString()}`;
   // One probe of the (stream, revision) index per stream, whatever the planner's statistics say: a
   // DISTINCT ON over `stream = ANY(…)` was planned as a scan of the chain while the sealer grew it
   // faster than autovacuum analysed it (25 ms a batch at 40,000 links, sealing slower as it went).
@@ -66,10 +70,19 @@ export async function readStreamHeads(
     FROM unnest(${[...streams]}::text[]) AS s(stream)
     CROSS JOIN LATERAL (
       SELECT c.revision, c.stream_hash FROM sy_es.event_chain c
-      WHERE c.stream = s.stream ORDER BY c.revision DESC LIMIT 1
+      WHERE c.stream = s.stream ${before} ORDER BY c.revision DESC LIMIT 1
     ) c`.execute(db);
   for (const r of rows) heads.set(r.stream, { revision: BigInt(r.revision), streamHash: r.stream_hash });
   return heads;
+}
+
+/** The links numbered `seqs` that exist, in position order: where parallel verification splits the log. */
+export async function readLinksAtSeqs(db: AnyDb, seqs: readonly bigint[]): Promise<ChainHead[]> {
+  if (seqs.length === 0) return [];
+  const { rows } = await sql<{ position: string; seq: string; chain_hash: string }>`
+    SELECT position::text AS position, seq::text AS seq, chain_hash FROM sy_es.event_chain
+    WHERE seq = ANY(${seqs.map(String)}::bigint[]) ORDER BY position`.execute(db);
+  return rows.map((r) => ({ position: BigInt(r.position), seq: BigInt(r.seq), chainHash: r.chain_hash }));
 }
 
 /**
@@ -139,14 +152,15 @@ export async function readCheckpoints(db: AnyDb): Promise<Checkpoint[]> {
 const PAGE = 2_000;
 
 /**
- * Keyset pages in position order, the next page read while the caller works through this one: the
- * verifier hashes one page while the database reads the next.
+ * Keyset pages in position order after `after`, the next page read while the caller works through
+ * this one: the verifier hashes one page while the database reads the next.
  */
 async function* pages<T>(
   read: (after: bigint) => Promise<T[]>,
   positionOf: (row: T) => bigint,
-): AsyncGenerator<T> {
-  let next = read(0n);
+  after: bigint,
+): AsyncGenerator<T[]> {
+  let next = read(after);
   for (;;) {
     const rows = await next;
     const full = rows.length === PAGE;
@@ -155,42 +169,50 @@ async function* pages<T>(
       // A caller that stops early leaves it unawaited: not an unhandled rejection.
       next.catch(() => undefined);
     }
-    yield* rows;
+    yield rows;
     if (!full) return;
   }
 }
 
-/** Every row of sy_es.events up to `through`, in position order, a page at a time. */
-export function eventRowsThrough(db: AnyDb, through: bigint): AsyncGenerator<RecordedEvent> {
+async function* rowsOf<T>(source: AsyncGenerator<T[]>): AsyncGenerator<T> {
+  for await (const page of source) yield* page;
+}
+
+/**
+ * The rows of sy_es.events after `after` and up to `through`, in position order, a page at a time,
+ * with the fields the chain hashes: recorded_at as JavaScript writes an ISO time (both truncate to
+ * the millisecond), not parsed into a Date to be printed again.
+ */
+export function eventPages(db: AnyDb, through: bigint, after = 0n): AsyncGenerator<HashableEvent[]> {
   return pages(
-    async (after) =>
+    async (from) =>
       (
-        await chainDb(db)
-          .selectFrom('sy_es.events')
-          .selectAll()
-          .where('position', '>', after.toString())
-          .where('position', '<=', through.toString())
-          .orderBy('position', 'asc')
-          .limit(PAGE)
-          .execute()
-      ).map(toRecordedEvent),
-    (e) => e.position,
+        await sql<HashableEvent>`
+          SELECT position, id, stream, revision, type, data, metadata,
+                 to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "recordedAt"
+          FROM sy_es.events WHERE position > ${from.toString()} AND position <= ${through.toString()}
+          ORDER BY position LIMIT ${PAGE}`.execute(db)
+      ).rows,
+    (e) => BigInt(e.position),
+    after,
   );
 }
 
-/** Every link of sy_es.event_chain, in position order, a page at a time. */
-export function chainLinks(db: AnyDb): AsyncGenerator<ChainLink> {
+/** Every row of sy_es.events up to `through`, in position order, a page at a time. */
+export function eventRowsThrough(db: AnyDb, through: bigint): AsyncGenerator<HashableEvent> {
+  return rowsOf(eventPages(db, through));
+}
+
+/** The links of sy_es.event_chain after `after` (and up to `through`), in position order, a page at a time. */
+export function linkPages(db: AnyDb, after = 0n, through?: bigint): AsyncGenerator<ChainLink[]> {
   return pages(
-    async (after) =>
-      (
-        await chainDb(db)
-          .selectFrom('sy_es.event_chain')
-          .selectAll()
-          .where('position', '>', after.toString())
-          .orderBy('position', 'asc')
-          .limit(PAGE)
-          .execute()
-      ).map((r) => ({
+    async (from) => {
+      let query = chainDb(db)
+        .selectFrom('sy_es.event_chain')
+        .selectAll()
+        .where('position', '>', from.toString());
+      if (through !== undefined) query = query.where('position', '<=', through.toString());
+      return (await query.orderBy('position', 'asc').limit(PAGE).execute()).map((r) => ({
         position: BigInt(r.position),
         seq: BigInt(r.seq),
         stream: r.stream,
@@ -198,7 +220,9 @@ export function chainLinks(db: AnyDb): AsyncGenerator<ChainLink> {
         eventHash: r.event_hash,
         streamHash: r.stream_hash,
         chainHash: r.chain_hash,
-      })),
+      }));
+    },
     (l) => l.position,
+    after,
   );
 }
