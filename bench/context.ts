@@ -152,3 +152,21 @@ export async function cpuTimes(): Promise<{ busy: number; total: number }> {
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   return { busy: total - idle, total };
 }
+
+/** Runs `fn`, and says how busy this process (in cores) and the whole machine (0..1) were meanwhile. */
+export async function withCpu<T>(
+  fn: () => Promise<T>,
+): Promise<T & { processCores: number; machineBusy: number }> {
+  const machine = await cpuTimes();
+  const own = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wallUs = (performance.now() - t0) * 1000;
+  const used = process.cpuUsage(own);
+  const end = await cpuTimes();
+  return {
+    ...result,
+    processCores: (used.user + used.system) / wallUs,
+    machineBusy: (end.busy - machine.busy) / (end.total - machine.total),
+  };
+}

@@ -7,7 +7,7 @@ import { subjectOf } from '../bus/subjects.ts';
 import { encodeEvent } from '../bus/wire.ts';
 import type { RecordedEvent } from '../kernel/envelope.ts';
 import { silentLogger } from '../kernel/logger.ts';
-import { type BenchContext, cpuTimes } from './context.ts';
+import { type BenchContext, withCpu } from './context.ts';
 import { serverLog } from './fixtures.ts';
 import type { BenchResult, Row } from './report.ts';
 import { PhaseTimer, rate } from './stats.ts';
@@ -109,22 +109,6 @@ async function relayOnce(
     await relay.stop();
     await bus.close();
   }
-}
-
-/** Runs `fn`, and says how busy this process (in cores) and the whole machine (0..1) were meanwhile. */
-async function withCpu<T>(fn: () => Promise<T>): Promise<T & { processCores: number; machineBusy: number }> {
-  const machine = await cpuTimes();
-  const own = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await fn();
-  const wallUs = (performance.now() - t0) * 1000;
-  const used = process.cpuUsage(own);
-  const end = await cpuTimes();
-  return {
-    ...result,
-    processCores: (used.user + used.system) / wallUs,
-    machineBusy: (end.busy - machine.busy) / (end.total - machine.total),
-  };
 }
 
 export async function relayBench(ctx: BenchContext): Promise<BenchResult> {

@@ -12,6 +12,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const MANIFEST = join(DIST, 'switchyard.json');
 const ENTRY = 'cli/main.ts';
+/** Worker threads' modules, built as entries of their own beside the program's chunks. */
+const THREAD_ENTRIES = { 'audit-verify-thread': 'event-store/audit/verify-thread.ts' };
 /** Builds no start has used for this long are removed (a running process may still load chunks). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600_000;
 
@@ -61,7 +63,7 @@ export async function build() {
   const startedAt = Date.now();
   const result = await esbuild({
     absWorkingDir: ROOT,
-    entryPoints: { switchyard: ENTRY },
+    entryPoints: { switchyard: ENTRY, ...THREAD_ENTRIES },
     bundle: true,
     // Split so that modules the sources import lazily (the NATS and EventStoreDB adapters) stay
     // lazy: in one file, esbuild would hoist their packages' imports to the top.

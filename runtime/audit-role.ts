@@ -67,5 +67,12 @@ export async function startAudit(
     db: sql.db,
     publicKeyPem,
     keyId: publicKeyPem && keyIdOf(createPublicKey(publicKeyPem)),
+    // Off the thread that serves requests, and on every core: a PostgreSQL server takes the
+    // threads' connections; PGlite has one connection, and verifies here.
+    ...(sql.kind === 'pg' &&
+      config.databaseUrl &&
+      config.audit.verifyThreads > 0 && {
+        threads: { url: config.databaseUrl, count: config.audit.verifyThreads },
+      }),
   });
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './config.ts';
 
@@ -94,7 +95,12 @@ describe('configuration of the audit log', () => {
       publicKey: undefined,
       checkpointEvery: 1000,
       checkpointIntervalMs: 60_000,
+      verifyThreads: availableParallelism(),
     });
+    expect(parseConfig({ SWITCHYARD_AUDIT_VERIFY_THREADS: '0' }).audit.verifyThreads).toBe(0);
+    expect(() => parseConfig({ SWITCHYARD_AUDIT_VERIFY_THREADS: 'many' })).toThrow(
+      /SWITCHYARD_AUDIT_VERIFY_THREADS/,
+    );
     expect(() => parseConfig({ SWITCHYARD_AUDIT_SIGNING_KEY: 'c2VjcmV0LXNlZWQ=' })).toThrow(
       /SWITCHYARD_AUDIT_SIGNING_KEY: must be an Ed25519 private key/,
     );

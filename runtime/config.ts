@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseSigningKey } from '../event-store/audit/signing.ts';
@@ -106,6 +106,13 @@ export const configSchema = z.object({
   SWITCHYARD_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** …and at least this often while events arrive. */
   SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Worker threads `audit verify` uses on PostgreSQL (0: on the gateway's own thread). */
+  SWITCHYARD_AUDIT_VERIFY_THREADS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(() => availableParallelism()),
   SWITCHYARD_SUBJECT_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/)
@@ -247,6 +254,7 @@ export interface Config {
     publicKey: string | undefined;
     checkpointEvery: number;
     checkpointIntervalMs: number;
+    verifyThreads: number;
   };
   bus: { subjectPrefix: string; eventsStream: string; deadLetterStream: string };
   consistencyTimeoutMs: number;
@@ -374,6 +382,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       publicKey: c.SWITCHYARD_AUDIT_PUBLIC_KEY,
       checkpointEvery: c.SWITCHYARD_AUDIT_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS,
+      verifyThreads: c.SWITCHYARD_AUDIT_VERIFY_THREADS,
     },
     bus: {
       subjectPrefix: c.SWITCHYARD_SUBJECT_PREFIX,

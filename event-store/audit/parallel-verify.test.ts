@@ -27,6 +27,7 @@ describe('parallel verify: ranges', () => {
     expect(splitSeqs(30n, 2, 10)).toEqual([10n, 20n]);
     expect(splitSeqs(5n, 2, 10)).toEqual([]);
     expect(splitSeqs(1_000_000n, 2)).toHaveLength(7);
+    expect(splitSeqs(120_000n, 2)).toEqual([50_000n, 100_000n]);
   });
 
   it('each range starts at the stored link where the one before ends, and holds its checkpoints', () => {

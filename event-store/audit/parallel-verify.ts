@@ -17,7 +17,7 @@ import type { VerifyThreadData, VerifyThreadRequest } from './verify-thread.ts';
  */
 
 /** Fewer events than this in a range, and a thread's start costs more than it saves. */
-export const MIN_RANGE_EVENTS = 20_000;
+export const MIN_RANGE_EVENTS = 50_000;
 /** Ranges per thread: a thread that finishes early takes another, so no thread idles at the end. */
 const RANGES_PER_THREAD = 4;
 

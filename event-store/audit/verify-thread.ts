@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openPostgres } from '../postgres/connection.ts';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { type VerifyRange, verifyRange } from './verify-range.ts';
 
 /*
@@ -16,17 +17,23 @@ export type VerifyThreadRequest = { range: VerifyRange } | { close: true };
 
 const { url, publicKeyPem } = workerData as VerifyThreadData;
 const port = parentPort!;
-// Events, links and the streams a page meets first are read at once.
-const sql = openPostgres({ url, max: 3 });
+// Events, links and the streams a page meets first are read at once. A pool of its own rather than
+// connection.ts, which would load PGlite into every thread.
+const pool = new pg.Pool({ connectionString: url, max: 3 });
+// A connection that fails between queries fails the range that uses it, not the thread.
+pool.on('error', () => undefined);
+pool.on('connect', (client) => client.on('error', () => undefined));
+// biome-ignore lint/suspicious/noExplicitAny: the tables are typed by event-chain.ts
+const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 
 port.on('message', async (request: VerifyThreadRequest) => {
   if ('close' in request) {
-    await sql.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
     port.close();
     return;
   }
   try {
-    port.postMessage({ report: await verifyRange(sql.db, request.range, publicKeyPem) });
+    port.postMessage({ report: await verifyRange(db, request.range, publicKeyPem) });
   } catch (err) {
     port.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }

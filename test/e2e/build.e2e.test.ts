@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { statSync, utimesSync } from 'node:fs';
-import { join } from 'node:path';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error bin/ is plain JavaScript run before any TypeScript loader; no declarations.
 import { build, currentBuild } from '../../bin/build.mjs';
@@ -30,5 +32,22 @@ describe('the bundle the program runs from (bin/build.mjs)', () => {
     }
     // Back as it was: the first build is the current one again, without building anything.
     expect(await build()).toBe(entry);
+  });
+
+  it('builds the audit verify thread beside the chunk that starts it, and the thread loads and ends', async () => {
+    const entry: string = await build();
+    const dir = dirname(entry);
+    // parallel-verify.ts names the thread's module relative to its own chunk.
+    const starters = readdirSync(dir).filter(
+      (f) => f.endsWith('.js') && readFileSync(join(dir, f), 'utf8').includes('./audit-verify-thread.js'),
+    );
+    expect(starters).toHaveLength(1);
+    const worker = new Worker(join(dir, 'audit-verify-thread.js'), {
+      // Never connected: the pool opens a connection on its first query.
+      workerData: { url: 'postgres://127.0.0.1:1/none', publicKeyPem: undefined },
+    });
+    const exited = once(worker, 'exit');
+    worker.postMessage({ close: true });
+    expect((await exited)[0]).toBe(0);
   });
 });
