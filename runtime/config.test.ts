@@ -95,7 +95,7 @@ describe('configuration of the audit log', () => {
       publicKey: undefined,
       checkpointEvery: 1000,
       checkpointIntervalMs: 60_000,
-      verifyThreads: availableParallelism(),
+      verifyThreads: Math.min(availableParallelism(), 8),
     });
     expect(parseConfig({ SWITCHYARD_AUDIT_VERIFY_THREADS: '0' }).audit.verifyThreads).toBe(0);
     expect(() => parseConfig({ SWITCHYARD_AUDIT_VERIFY_THREADS: 'many' })).toThrow(

@@ -106,13 +106,16 @@ export const configSchema = z.object({
   SWITCHYARD_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** …and at least this often while events arrive. */
   SWITCHYARD_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
-  /** Worker threads `audit verify` uses on PostgreSQL (0: on the gateway's own thread). */
+  /**
+   * Worker threads `audit verify` uses on PostgreSQL, three connections each (0: on the gateway's
+   * own thread). Default: one per core, at most eight.
+   */
   SWITCHYARD_AUDIT_VERIFY_THREADS: z.coerce
     .number()
     .int()
     .min(0)
     .max(64)
-    .default(() => availableParallelism()),
+    .default(() => Math.min(availableParallelism(), 8)),
   SWITCHYARD_SUBJECT_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/)

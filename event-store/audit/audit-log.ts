@@ -38,25 +38,35 @@ export function createAuditLog(options: {
   threads?: { url: string; count: number; minRangeEvents?: number };
 }): AuditLog {
   const { db, publicKeyPem, threads } = options;
+
+  async function verifyNow(): Promise<VerifyReport> {
+    const checkpoints = await readCheckpoints(db);
+    const head = await readChainHead(db);
+    // Past the last link too when a checkpoint is: a log cut short below a signed checkpoint.
+    const last = checkpoints.at(-1)?.position ?? 0n;
+    const through = head && head.position > last ? head.position : last;
+    const starts =
+      threads && head
+        ? await readLinksAtSeqs(db, splitSeqs(head.seq, threads.count, threads.minRangeEvents))
+        : [];
+    const ranges = planRanges(starts, through, checkpoints);
+    if (threads && ranges.length > 1)
+      return verifyOnThreads(ranges, { url: threads.url, publicKeyPem, threads: threads.count });
+    return verifyRange(
+      db,
+      { from: EMPTY_HEAD, through, checkpoints, lastCheckpointBefore: undefined },
+      publicKeyPem,
+    );
+  }
+
+  let running: Promise<VerifyReport> | undefined;
   return {
-    async verify() {
-      const checkpoints = await readCheckpoints(db);
-      const head = await readChainHead(db);
-      // Past the last link too when a checkpoint is: a log cut short below a signed checkpoint.
-      const last = checkpoints.at(-1)?.position ?? 0n;
-      const through = head && head.position > last ? head.position : last;
-      const starts =
-        threads && head
-          ? await readLinksAtSeqs(db, splitSeqs(head.seq, threads.count, threads.minRangeEvents))
-          : [];
-      const ranges = planRanges(starts, through, checkpoints);
-      if (threads && ranges.length > 1)
-        return verifyOnThreads(ranges, { url: threads.url, publicKeyPem, threads: threads.count });
-      return verifyRange(
-        db,
-        { from: EMPTY_HEAD, through, checkpoints, lastCheckpointBefore: undefined },
-        publicKeyPem,
-      );
+    verify() {
+      // Verifies asked for while one runs share it: a second auditor's request adds no load.
+      running ??= verifyNow().finally(() => {
+        running = undefined;
+      });
+      return running;
     },
     async checkpoints() {
       return {
