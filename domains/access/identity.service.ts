@@ -68,9 +68,6 @@ export function makeIdentityService(deps: AccessServiceDeps) {
   const { authz } = deps;
   const now = () => deps.clock.now().toISOString();
 
-  const principalRecord = (caller: Principal, id: string): PrincipalRecord =>
-    visiblePrincipal(deps, caller, id);
-
   function keyRecord(
     caller: Principal,
     keyId: string,
@@ -166,7 +163,7 @@ export function makeIdentityService(deps: AccessServiceDeps) {
     },
 
     getPrincipal(caller: Principal, id: string): PrincipalRecord {
-      const p = principalRecord(caller, id);
+      const p = visiblePrincipal(deps, caller, id);
       if (p.id !== caller.id) authz.require(caller, 'principal.read', { kind: 'tenant', tenant: p.tenant });
       return p;
     },
@@ -201,7 +198,7 @@ export function makeIdentityService(deps: AccessServiceDeps) {
       input: unknown,
       meta: CommandMeta,
     ): Promise<AccessWriteResult> {
-      const p = principalRecord(caller, id);
+      const p = visiblePrincipal(deps, caller, id);
       authz.require(caller, 'principal.manage', { kind: 'tenant', tenant: p.tenant });
       const v = parse(UpdatePrincipalInput, input);
       if (v.roles) {
@@ -238,7 +235,7 @@ export function makeIdentityService(deps: AccessServiceDeps) {
 
     async issueKey(caller: Principal, input: unknown, meta: CommandMeta): Promise<IssuedKey> {
       const v = parse(IssueApiKeyInput, input);
-      const owner = principalRecord(caller, v.principalId ?? caller.id);
+      const owner = visiblePrincipal(deps, caller, v.principalId ?? caller.id);
       authz.require(caller, 'apikey.manage', { kind: 'tenant', tenant: owner.tenant, owner: owner.id });
       const expiresAt =
         v.expiresAt ??
@@ -254,7 +251,7 @@ export function makeIdentityService(deps: AccessServiceDeps) {
     async rotateKey(caller: Principal, keyId: string, meta: CommandMeta): Promise<IssuedKey> {
       const old = keyRecord(caller, keyId, 'apikey.manage');
       if (old.revokedAt !== null) throw apiKeyRevoked(keyId);
-      const owner = principalRecord(caller, old.principalId);
+      const owner = visiblePrincipal(deps, caller, old.principalId);
       const issued = await issue(
         owner,
         {
