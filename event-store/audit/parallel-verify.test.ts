@@ -28,6 +28,10 @@ describe('parallel verify: ranges', () => {
     expect(splitSeqs(5n, 2, 10)).toEqual([]);
     expect(splitSeqs(1_000_000n, 2)).toHaveLength(7);
     expect(splitSeqs(120_000n, 2)).toEqual([50_000n, 100_000n]);
+    // However long the log, a range holds at most a million events: a thread's memory is bounded.
+    const long = splitSeqs(100_000_000n, 2);
+    expect(long).toHaveLength(99);
+    expect(long[1]! - long[0]!).toBe(1_000_000n);
   });
 
   it('each range starts at the stored link where the one before ends, and holds its checkpoints', () => {

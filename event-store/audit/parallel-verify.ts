@@ -18,6 +18,11 @@ import type { VerifyThreadData, VerifyThreadRequest } from './verify-thread.ts';
 
 /** Fewer events than this in a range, and a thread's start costs more than it saves. */
 export const MIN_RANGE_EVENTS = 50_000;
+/**
+ * More events than this in a range, and a thread's memory grows with the log: a range keeps one
+ * entry per stream it meets (tool calls are streams of their own, a few events each).
+ */
+export const MAX_RANGE_EVENTS = 1_000_000;
 /** Ranges per thread: a thread that finishes early takes another, so no thread idles at the end. */
 const RANGES_PER_THREAD = 4;
 
@@ -26,7 +31,8 @@ export function splitSeqs(headSeq: bigint, threads: number, minRangeEvents = MIN
   const count = BigInt(Math.max(1, threads * RANGES_PER_THREAD));
   const byCount = (headSeq + count - 1n) / count;
   const least = BigInt(Math.max(1, minRangeEvents));
-  const step = byCount > least ? byCount : least;
+  const most = BigInt(Math.max(minRangeEvents, MAX_RANGE_EVENTS));
+  const step = byCount < least ? least : byCount > most ? most : byCount;
   const seqs: bigint[] = [];
   for (let seq = step; seq < headSeq; seq += step) seqs.push(seq);
   return seqs;
