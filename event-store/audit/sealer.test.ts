@@ -39,7 +39,7 @@ else console.warn('\n!!! DATABASE_URL not set: the tamper tests run on PGlite on
  * sealer, then rows changed behind the store's back with its triggers disabled — as a database
  * superuser could — and each change found at its position by `audit verify`.
  */
-describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, factory) => {
+describe.each(targets)('audit: sealing and tamper detection (%s)', (name, factory) => {
   let subject: Subject;
   let db: SqlConnection['db'];
   let sealer: Sealer;
@@ -122,6 +122,19 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (_name, facto
     expect(r.checkpoints.verified).toBeGreaterThanOrEqual(4);
     expect(r.checkpoints.lastVerified).toBe(positions.at(-1));
   });
+
+  // Threads take connections of their own: a PostgreSQL server's, not PGlite's.
+  if (name === 'PostgreSQL')
+    it('a verify whose threads cannot reach the database fails with the reason, and the next one works', async () => {
+      const unreachable = createAuditLog({
+        db,
+        publicKeyPem: signer.publicKeyPem,
+        keyId: signer.keyId,
+        threads: { url: 'postgres://postgres@127.0.0.1:1/none', count: 2, minRangeEvents: 4 },
+      });
+      await expect(unreachable.verify()).rejects.toThrow(/audit verify: .*ECONNREFUSED/);
+      expect((await verify()).ok).toBe(true);
+    });
 
   it('the chain and its checkpoints refuse UPDATE and DELETE', async () => {
     await expect(sql`UPDATE sy_es.event_chain SET stream = 'x'`.execute(db)).rejects.toThrow(/append-only/);
