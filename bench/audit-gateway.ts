@@ -61,8 +61,11 @@ export async function verifyThroughGateway(
     const probing = (async () => {
       while (verifying) {
         const t0 = performance.now();
-        await fetch(`${base}/health`);
-        health.push(performance.now() - t0);
+        const ok = await fetch(`${base}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) health.push(performance.now() - t0);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -71,6 +74,7 @@ export async function verifyThroughGateway(
     const elapsedMs = performance.now() - t0;
     verifying = false;
     await probing;
+    if (health.length === 0) throw new Error('audit bench: the gateway never answered /health');
     if (!response.ok) throw new Error(`audit bench: the gateway answered ${response.status}`);
     return {
       report: (await response.json()) as VerifyReportJson,
