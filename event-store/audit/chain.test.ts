@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RecordedEvent, toJson } from '../../kernel/envelope.ts';
 import { canonicalJson } from './canonical.ts';
-import { type ChainHead, type ChainLink, EMPTY_HEAD, eventHash, nextLink } from './chain.ts';
+import { type ChainHead, type ChainLink, EMPTY_HEAD, eventHash, nextLink, sha256Hex } from './chain.ts';
 import {
   type Checkpoint,
   checkpointSignatureValid,
@@ -70,6 +70,58 @@ async function verify(
     through: opts.through ?? sealed.head.position,
   });
 }
+
+describe('the hash of an event', () => {
+  const fixed = {
+    id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    type: 'ToolCallSucceeded',
+    stream: 'toolcall-7',
+    revision: 3n,
+    position: 4294967296007n,
+    data: {
+      tool: 'echo',
+      callId: 'c-1',
+      result: { content: [{ type: 'text', text: 'héllo "q" \u2028 😀' }], isError: false },
+      durationMs: 1.5,
+      n: null,
+      list: [1, 'b', { z: 1, a: 2 }],
+    },
+    metadata: { actor: 'principal-1', correlationId: 'x', schemaVersion: 1 },
+    recordedAt: new Date('2026-12-08T01:02:03.456Z'),
+  };
+
+  it('is what it was when logs were first sealed (a fixed vector: those logs keep verifying)', () => {
+    expect(eventHash(fixed)).toBe('767b0bb39ddf0e0e9d120dd6333e135d3fdd1f25f28bbe3938b54ad538728ee4');
+    const link = nextLink(EMPTY_HEAD, fixed, undefined);
+    expect(link.streamHash).toBe('061203a663bbeaef96fe8b3d93ca5d133d1bc86f529aabacbf6698663930c31e');
+    expect(link.chainHash).toBe('314cfb0bc5fd371cf9799e61912562c723d608a1df14f1d812afc2fa4436da07');
+  });
+
+  it('is the SHA-256 of the canonical JSON of its envelope, whatever the data (as docs/audit.md defines it)', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.jsonValue(),
+        fc.string(),
+        fc.bigInt({ min: 0n }),
+        (data, metadata, stream, n) => {
+          const e = { ...fixed, data, metadata, stream, revision: n, position: n + 1n };
+          const envelope = {
+            id: e.id,
+            type: e.type,
+            stream: e.stream,
+            revision: e.revision.toString(),
+            position: e.position.toString(),
+            data: e.data,
+            metadata: e.metadata,
+            recordedAt: e.recordedAt.toISOString(),
+          };
+          expect(eventHash(e)).toBe(sha256Hex(`sy-event/1\n${canonicalJson(envelope)}`));
+        },
+      ),
+    );
+  });
+});
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth, writes bigints and dates as strings and drops undefined members', () => {
