@@ -7,7 +7,7 @@ import type { ContractSubject } from '../../test/contracts/event-store.contract.
 import { pgliteSubject, pgSubject } from '../../test/event-store-subjects.ts';
 import { hasPostgres } from '../../test/services.ts';
 import type { SqlConnection } from '../postgres/connection.ts';
-import { eventPages, eventRowsThrough, readChainHead } from '../postgres/event-chain.ts';
+import { eventPages, readChainHead } from '../postgres/event-chain.ts';
 import { type AuditLog, createAuditLog } from './audit-log.ts';
 import { type ChainHead, EMPTY_HEAD, nextLink } from './chain.ts';
 import { type Sealer, startSealer } from './sealer.ts';
@@ -249,7 +249,9 @@ describe.each(targets)('audit: sealing and tamper detection (%s)', (name, factor
       await sql`DELETE FROM sy_es.event_chain`.execute(db);
       let head: ChainHead = EMPTY_HEAD;
       const streams = new Map<string, { streamHash: string }>();
-      for await (const e of eventRowsThrough(db, positions.at(-1)!)) {
+      const events = [];
+      for await (const page of eventPages(db, positions.at(-1)!)) events.push(...page);
+      for (const e of events) {
         const l = nextLink(head, e, streams.get(e.stream));
         streams.set(e.stream, l);
         head = { position: l.position, seq: l.seq, chainHash: l.chainHash };

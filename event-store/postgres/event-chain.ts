@@ -174,10 +174,6 @@ async function* pages<T>(
   }
 }
 
-async function* rowsOf<T>(source: AsyncGenerator<T[]>): AsyncGenerator<T> {
-  for await (const page of source) yield* page;
-}
-
 /**
  * The rows of sy_es.events after `after` and up to `through`, in position order, a page at a time,
  * with the fields the chain hashes: recorded_at as JavaScript writes an ISO time (both truncate to
@@ -196,11 +192,6 @@ export function eventPages(db: AnyDb, through: bigint, after = 0n): AsyncGenerat
     (e) => BigInt(e.position),
     after,
   );
-}
-
-/** Every row of sy_es.events up to `through`, in position order, a page at a time. */
-export function eventRowsThrough(db: AnyDb, through: bigint): AsyncGenerator<HashableEvent> {
-  return rowsOf(eventPages(db, through));
 }
 
 /** The links of sy_es.event_chain after `after` (and up to `through`), in position order, a page at a time. */
